@@ -1,0 +1,361 @@
+//! Community use cases shared by the HTML pages and the JSON API: each checks permissions,
+//! validates input, writes to the store, then keeps the search index in step.
+
+use axum::extract::FromRef;
+use fanloop_platform::accounts::{self, User};
+use fanloop_platform::i18n::Lang;
+use fanloop_platform::{ApiError, Platform};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{self, PostContext, Problem};
+use crate::search::{Change, SearchIndex, SearchQuery};
+use crate::store::{self, Deleted, NewReply, NewThread, UserRef};
+
+#[derive(Clone)]
+pub struct CommunityState {
+    pub platform: Platform,
+    pub search: SearchIndex,
+}
+
+impl FromRef<CommunityState> for Platform {
+    fn from_ref(state: &CommunityState) -> Platform {
+        state.platform.clone()
+    }
+}
+
+fn invalid(platform: &Platform, lang: Lang, problem: Problem) -> ApiError {
+    ApiError::validation(platform.t(lang, problem.i18n_key()))
+}
+
+async fn reindex_post(state: &CommunityState, post_id: i64) -> anyhow::Result<()> {
+    match store::index_doc(&state.platform.db, post_id).await? {
+        Some(doc) => state.search.apply(vec![Change::Upsert(doc)]).await,
+        None => state.search.apply(vec![Change::Delete(post_id)]).await,
+    }
+}
+
+async fn mentioned_ids(platform: &Platform, body: &str) -> anyhow::Result<Vec<i64>> {
+    let names = domain::extract_mentions(body);
+    Ok(accounts::find_by_usernames(&platform.db, &names)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect())
+}
+
+pub async fn create_thread(
+    state: &CommunityState,
+    actor: &User,
+    lang: Lang,
+    board_slug: &str,
+    title: &str,
+    body: &str,
+) -> Result<(i64, i64), ApiError> {
+    let p = &state.platform;
+    let board = store::board_by_slug(&p.db, board_slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("board"))?;
+    let title = domain::validate_title(title).map_err(|e| invalid(p, lang, e))?;
+    let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
+    let html = domain::render_markdown(&body);
+    let mentions: Vec<_> = mentioned_ids(p, &body)
+        .await?
+        .into_iter()
+        .filter(|id| *id != actor.id)
+        .map(|id| (id, fanloop_platform::notifications::NotificationKind::Mention))
+        .collect();
+    let thread = NewThread {
+        board_id: board.id,
+        author_id: actor.id,
+        title: &title,
+        body: &body,
+        body_html: &html,
+        created_at: fanloop_platform::db::now_ms(),
+    };
+    let (thread_id, post_id) = store::create_thread(&p.db, &thread, &mentions, "").await?;
+    reindex_post(state, post_id).await?;
+    Ok((thread_id, post_id))
+}
+
+pub async fn reply(
+    state: &CommunityState,
+    actor: &User,
+    lang: Lang,
+    thread_id: i64,
+    body: &str,
+) -> Result<i64, ApiError> {
+    let p = &state.platform;
+    let thread = store::get_thread(&p.db, thread_id)
+        .await?
+        .filter(|t| !t.deleted)
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    if !domain::can_reply(actor.role, thread.summary.locked) {
+        return Err(ApiError::forbidden(p.t(lang, "err.locked")).with_code("thread_locked"));
+    }
+    let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
+    let html = domain::render_markdown(&body);
+    let plan = domain::plan_reply_notifications(
+        thread.summary.author.id,
+        actor.id,
+        actor.role,
+        &mentioned_ids(p, &body).await?,
+    );
+    let reply = NewReply {
+        thread_id,
+        thread_title: &thread.summary.title,
+        author_id: actor.id,
+        body: &body,
+        body_html: &html,
+        created_at: fanloop_platform::db::now_ms(),
+    };
+    let post_id = store::create_reply(&p.db, &reply, &plan)
+        .await?
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    reindex_post(state, post_id).await?;
+    Ok(post_id)
+}
+
+fn post_context(rec: &store::PostRecord) -> PostContext {
+    PostContext {
+        author_id: rec.post.author.id,
+        thread_locked: rec.thread_locked,
+        deleted: rec.post.deleted || rec.thread_deleted,
+    }
+}
+
+pub async fn load_post(state: &CommunityState, post_id: i64) -> Result<store::PostRecord, ApiError> {
+    store::get_post(&state.platform.db, post_id)
+        .await?
+        .filter(|r| !r.post.deleted && !r.thread_deleted)
+        .ok_or_else(|| ApiError::not_found("post"))
+}
+
+pub async fn edit_post(
+    state: &CommunityState,
+    actor: &User,
+    lang: Lang,
+    post_id: i64,
+    body: &str,
+    title: Option<&str>,
+) -> Result<(), ApiError> {
+    let p = &state.platform;
+    let rec = load_post(state, post_id).await?;
+    if !domain::can_edit(actor.id, actor.role, post_context(&rec)) {
+        return Err(ApiError::forbidden(p.t(lang, "err.not_yours")));
+    }
+    let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
+    let title = match title {
+        Some(t) if rec.post.is_first => Some(domain::validate_title(t).map_err(|e| invalid(p, lang, e))?),
+        Some(_) => return Err(ApiError::validation("only the opening post carries the thread title")),
+        None => None,
+    };
+    let html = domain::render_markdown(&body);
+    store::edit_post(&p.db, post_id, actor.id, &body, &html, title.as_deref()).await?;
+    reindex_post(state, post_id).await?;
+    Ok(())
+}
+
+pub async fn delete_post(state: &CommunityState, actor: &User, lang: Lang, post_id: i64) -> Result<Deleted, ApiError> {
+    let rec = load_post(state, post_id).await?;
+    if !domain::can_delete(actor.id, actor.role, post_context(&rec)) {
+        return Err(ApiError::forbidden(state.platform.t(lang, "err.not_yours")));
+    }
+    let deleted = store::delete_post(&state.platform.db, post_id).await?;
+    let changes = match &deleted {
+        Deleted::Post(id) => vec![Change::Delete(*id)],
+        Deleted::Thread(ids) => ids.iter().map(|id| Change::Delete(*id)).collect(),
+    };
+    state.search.apply(changes).await?;
+    Ok(deleted)
+}
+
+pub async fn moderate_thread(
+    state: &CommunityState,
+    actor: &User,
+    thread_id: i64,
+    pinned: Option<bool>,
+    locked: Option<bool>,
+) -> Result<(), ApiError> {
+    if !actor.role.can_moderate() {
+        return Err(ApiError::forbidden("only moderators pin and lock threads"));
+    }
+    store::get_thread(&state.platform.db, thread_id)
+        .await?
+        .filter(|t| !t.deleted)
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    store::set_thread_flag(&state.platform.db, thread_id, pinned, locked).await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LikeState {
+    pub liked: bool,
+    pub like_count: i64,
+}
+
+pub async fn like(state: &CommunityState, actor: &User, post_id: i64, like: bool) -> Result<LikeState, ApiError> {
+    load_post(state, post_id).await?;
+    let (liked, like_count) = store::set_like(&state.platform.db, post_id, actor.id, like).await?;
+    Ok(LikeState { liked, like_count })
+}
+
+pub async fn flag(
+    state: &CommunityState,
+    actor: &User,
+    lang: Lang,
+    post_id: i64,
+    reason: &str,
+) -> Result<bool, ApiError> {
+    load_post(state, post_id).await?;
+    let reason = domain::validate_flag_reason(reason).map_err(|e| invalid(&state.platform, lang, e))?;
+    Ok(store::flag_post(&state.platform.db, post_id, actor.id, &reason).await?)
+}
+
+/// `dismiss` keeps the post; `delete` removes it.  Either closes every open flag on the post.
+pub async fn resolve_flag(
+    state: &CommunityState,
+    actor: &User,
+    lang: Lang,
+    flag_id: i64,
+    action: &str,
+) -> Result<(), ApiError> {
+    if !actor.role.can_moderate() {
+        return Err(ApiError::forbidden("only moderators resolve flags"));
+    }
+    if !matches!(action, "dismiss" | "delete") {
+        return Err(ApiError::validation("action must be `dismiss` or `delete`"));
+    }
+    let post_id = store::resolve_flag(&state.platform.db, flag_id, actor.id, action)
+        .await?
+        .ok_or_else(|| ApiError::not_found("open flag"))?;
+    if action == "delete" {
+        match delete_post(state, actor, lang, post_id).await {
+            Ok(_) | Err(ApiError { code: "not_found", .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_board(
+    state: &CommunityState,
+    actor: &User,
+    slug: &str,
+    name: &str,
+    description: &str,
+    position: i64,
+) -> Result<store::Board, ApiError> {
+    if !actor.role.is_admin() {
+        return Err(ApiError::forbidden("only administrators create boards"));
+    }
+    if !domain::validate_slug(slug) {
+        return Err(ApiError::validation("slug: 2–40 lowercase letters, digits or dashes"));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 60 || description.chars().count() > 500 {
+        return Err(ApiError::validation("name: 1–60 characters; description: at most 500"));
+    }
+    store::create_board(&state.platform.db, slug, name, description.trim(), position)
+        .await?
+        .ok_or_else(|| ApiError::conflict("taken", "a board with this slug exists"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub thread_title: String,
+    /// Thread title with matches wrapped in `<b>` (HTML-escaped), when the title matched.
+    pub title_html: Option<String>,
+    /// Fragment of the post with matches wrapped in `<b>` (HTML-escaped).
+    pub snippet_html: String,
+    pub board_slug: String,
+    pub board_name: String,
+    pub author: UserRef,
+    pub created_at: i64,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchPage {
+    pub total: usize,
+    pub page: i64,
+    pub per_page: i64,
+    pub hits: Vec<SearchHit>,
+}
+
+pub const SEARCH_PER_PAGE: i64 = 20;
+
+pub async fn search(
+    state: &CommunityState,
+    text: &str,
+    board: Option<&str>,
+    author: Option<&str>,
+    page: i64,
+) -> Result<SearchPage, ApiError> {
+    let db = &state.platform.db;
+    let empty = || SearchPage {
+        total: 0,
+        page,
+        per_page: SEARCH_PER_PAGE,
+        hits: Vec::new(),
+    };
+    if text.chars().count() > 200 {
+        return Err(ApiError::validation("search text is at most 200 characters"));
+    }
+    let board_id = match board.filter(|b| !b.is_empty()) {
+        Some(slug) => match store::board_by_slug(db, slug).await? {
+            Some(b) => Some(b.id),
+            None => return Ok(empty()),
+        },
+        None => None,
+    };
+    let author_id = match author.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(name) => match accounts::find_by_username(db, name.trim_start_matches('@')).await? {
+            Some(u) => Some(u.id),
+            None => return Ok(empty()),
+        },
+        None => None,
+    };
+    let query = SearchQuery {
+        text: text.to_string(),
+        board_id,
+        author_id,
+        offset: ((page - 1) * SEARCH_PER_PAGE) as usize,
+        limit: SEARCH_PER_PAGE as usize,
+    };
+    let index = state.search.clone();
+    let results = tokio::task::spawn_blocking(move || index.search(&query))
+        .await
+        .map_err(ApiError::internal)??;
+    let ids: Vec<i64> = results.hits.iter().map(|h| h.post_id).collect();
+    let infos = store::hit_infos(db, &ids).await?;
+    let mut hits = Vec::with_capacity(results.hits.len());
+    for hit in results.hits {
+        // A post deleted after the search ran is simply skipped.
+        let Some(info) = infos.iter().find(|i| i.post_id == hit.post_id) else {
+            continue;
+        };
+        let position = store::post_position(db, info.thread_id, info.post_id).await?;
+        let thread_page = position / crate::pages::POSTS_PER_PAGE + 1;
+        hits.push(SearchHit {
+            post_id: hit.post_id,
+            thread_id: info.thread_id,
+            thread_title: info.thread_title.clone(),
+            title_html: if info.is_first { hit.title_html } else { None },
+            snippet_html: hit.snippet_html,
+            board_slug: info.board_slug.clone(),
+            board_name: info.board_name.clone(),
+            author: info.author.clone(),
+            created_at: info.created_at,
+            url: format!("/t/{}?page={thread_page}#p{}", info.thread_id, info.post_id),
+        });
+    }
+    Ok(SearchPage {
+        total: results.total,
+        page,
+        per_page: SEARCH_PER_PAGE,
+        hits,
+    })
+}

@@ -1,0 +1,854 @@
+//! Community storage: boards, threads, posts, likes, revisions and flags, in the SQL both
+//! backends share.  Multi-row changes run in one transaction so nothing is left half-written.
+
+use fanloop_platform::auth::Role;
+use fanloop_platform::db::{now_ms, opt_i64, opt_string, Db};
+use fanloop_platform::notifications::{self, NewNotification, NotificationKind};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+/// An author as shown next to content: enough for the name, badge and team.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserRef {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub is_staff: bool,
+}
+
+fn user_ref(row: &AnyRow, prefix: &str) -> UserRef {
+    let role = Role::parse(&row.get::<String, _>(format!("{prefix}role").as_str())).unwrap_or(Role::Fan);
+    UserRef {
+        id: row.get(format!("{prefix}id").as_str()),
+        username: row.get(format!("{prefix}username").as_str()),
+        role,
+        team: opt_string(row, &format!("{prefix}team")),
+        is_staff: role.is_staff(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Board {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub position: i64,
+    pub thread_count: i64,
+}
+
+fn board_from_row(row: &AnyRow) -> Board {
+    Board {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        name: row.get("name"),
+        description: row.get("description"),
+        position: row.get("position"),
+        thread_count: row.get("thread_count"),
+    }
+}
+
+const BOARD_COLS: &str = "b.id, b.slug, b.name, b.description, b.position, \
+    (SELECT COUNT(*) FROM threads t WHERE t.board_id = b.id AND t.deleted = 0) AS thread_count";
+
+pub async fn list_boards(db: &Db) -> anyhow::Result<Vec<Board>> {
+    let rows = sqlx::query(&format!("SELECT {BOARD_COLS} FROM boards b ORDER BY b.position, b.id"))
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(board_from_row).collect())
+}
+
+pub async fn board_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Board>> {
+    let row = sqlx::query(&format!("SELECT {BOARD_COLS} FROM boards b WHERE b.slug = $1"))
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(board_from_row))
+}
+
+/// Creates a board; `None` if the slug is taken.
+pub async fn create_board(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    description: &str,
+    position: i64,
+) -> anyhow::Result<Option<Board>> {
+    let result =
+        sqlx::query("INSERT INTO boards (slug, name, description, position, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(slug)
+            .bind(name)
+            .bind(description)
+            .bind(position)
+            .bind(now_ms())
+            .execute(&db.pool)
+            .await;
+    match result {
+        Ok(_) => board_by_slug(db, slug).await,
+        Err(e) if fanloop_platform::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ThreadSummary {
+    pub id: i64,
+    pub board_slug: String,
+    pub board_name: String,
+    pub title: String,
+    pub author: UserRef,
+    pub created_at: i64,
+    pub last_post_at: i64,
+    pub reply_count: i64,
+    pub pinned: bool,
+    pub locked: bool,
+}
+
+const THREAD_COLS: &str = "t.id, t.title, t.created_at, t.last_post_at, t.reply_count, t.pinned, t.locked, t.deleted, t.board_id, \
+    b.slug AS board_slug, b.name AS board_name, u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team";
+
+const THREAD_FROM: &str = "FROM threads t JOIN boards b ON b.id = t.board_id JOIN users u ON u.id = t.author_id";
+
+fn thread_from_row(row: &AnyRow) -> ThreadSummary {
+    ThreadSummary {
+        id: row.get("id"),
+        board_slug: row.get("board_slug"),
+        board_name: row.get("board_name"),
+        title: row.get("title"),
+        author: user_ref(row, "a_"),
+        created_at: row.get("created_at"),
+        last_post_at: row.get("last_post_at"),
+        reply_count: row.get("reply_count"),
+        pinned: row.get::<i64, _>("pinned") != 0,
+        locked: row.get::<i64, _>("locked") != 0,
+    }
+}
+
+pub async fn list_threads(
+    db: &Db,
+    board_id: i64,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<ThreadSummary>, i64)> {
+    let rows = sqlx::query(&format!(
+        "SELECT {THREAD_COLS} {THREAD_FROM} WHERE t.board_id = $1 AND t.deleted = 0 \
+         ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(board_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM threads WHERE board_id = $1 AND deleted = 0")
+        .bind(board_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((rows.iter().map(thread_from_row).collect(), total))
+}
+
+pub async fn latest_threads(db: &Db, limit: i64) -> anyhow::Result<Vec<ThreadSummary>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {THREAD_COLS} {THREAD_FROM} WHERE t.deleted = 0 ORDER BY t.last_post_at DESC, t.id DESC LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(thread_from_row).collect())
+}
+
+pub async fn threads_by_author(db: &Db, author_id: i64, limit: i64) -> anyhow::Result<Vec<ThreadSummary>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {THREAD_COLS} {THREAD_FROM} WHERE t.author_id = $1 AND t.deleted = 0 ORDER BY t.id DESC LIMIT $2"
+    ))
+    .bind(author_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(thread_from_row).collect())
+}
+
+/// A thread with the id of its board, for permission checks.
+pub struct ThreadRecord {
+    pub summary: ThreadSummary,
+    pub board_id: i64,
+    pub deleted: bool,
+}
+
+pub async fn get_thread(db: &Db, id: i64) -> anyhow::Result<Option<ThreadRecord>> {
+    let row = sqlx::query(&format!("SELECT {THREAD_COLS} {THREAD_FROM} WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| ThreadRecord {
+        summary: thread_from_row(&row),
+        board_id: row.get("board_id"),
+        deleted: row.get::<i64, _>("deleted") != 0,
+    }))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Post {
+    pub id: i64,
+    pub thread_id: i64,
+    pub author: UserRef,
+    /// Markdown source (empty once deleted).
+    pub body: String,
+    /// Sanitised HTML rendering of `body`.
+    pub body_html: String,
+    pub is_first: bool,
+    pub like_count: i64,
+    pub liked_by_me: bool,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted: bool,
+}
+
+const POST_COLS: &str =
+    "p.id, p.thread_id, p.body, p.body_html, p.is_first, p.like_count, p.created_at, p.edited_at, p.deleted, \
+    u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team";
+
+fn post_from_row(row: &AnyRow) -> Post {
+    let deleted = row.get::<i64, _>("deleted") != 0;
+    Post {
+        id: row.get("id"),
+        thread_id: row.get("thread_id"),
+        author: user_ref(row, "a_"),
+        body: if deleted { String::new() } else { row.get("body") },
+        body_html: if deleted { String::new() } else { row.get("body_html") },
+        is_first: row.get::<i64, _>("is_first") != 0,
+        like_count: row.get("like_count"),
+        liked_by_me: row.try_get::<i64, _>("liked").map(|v| v != 0).unwrap_or(false),
+        created_at: row.get("created_at"),
+        edited_at: opt_i64(row, "edited_at"),
+        deleted,
+    }
+}
+
+pub async fn list_posts(
+    db: &Db,
+    thread_id: i64,
+    offset: i64,
+    limit: i64,
+    viewer_id: Option<i64>,
+) -> anyhow::Result<Vec<Post>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {POST_COLS}, (SELECT COUNT(*) FROM likes l WHERE l.post_id = p.id AND l.user_id = $4) AS liked \
+         FROM posts p JOIN users u ON u.id = p.author_id WHERE p.thread_id = $1 ORDER BY p.id LIMIT $2 OFFSET $3"
+    ))
+    .bind(thread_id)
+    .bind(limit)
+    .bind(offset)
+    .bind(viewer_id.unwrap_or(0))
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(post_from_row).collect())
+}
+
+pub async fn post_count_in_thread(db: &Db, thread_id: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE thread_id = $1")
+        .bind(thread_id)
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+/// A post with what is needed to authorise changes to it.
+pub struct PostRecord {
+    pub post: Post,
+    pub thread_title: String,
+    pub thread_locked: bool,
+    pub thread_deleted: bool,
+    pub board_id: i64,
+}
+
+pub async fn get_post(db: &Db, id: i64) -> anyhow::Result<Option<PostRecord>> {
+    let row = sqlx::query(&format!(
+        "SELECT {POST_COLS}, t.title AS thread_title, t.locked AS thread_locked, t.deleted AS thread_deleted, t.board_id \
+         FROM posts p JOIN users u ON u.id = p.author_id JOIN threads t ON t.id = p.thread_id WHERE p.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|row| PostRecord {
+        post: post_from_row(&row),
+        thread_title: row.get("thread_title"),
+        thread_locked: row.get::<i64, _>("thread_locked") != 0,
+        thread_deleted: row.get::<i64, _>("thread_deleted") != 0,
+        board_id: row.get("board_id"),
+    }))
+}
+
+/// Position (0-based) of a post within its thread, to link to the right page.
+pub async fn post_position(db: &Db, thread_id: i64, post_id: i64) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE thread_id = $1 AND id < $2")
+            .bind(thread_id)
+            .bind(post_id)
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+pub struct NewThread<'a> {
+    pub board_id: i64,
+    pub author_id: i64,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub body_html: &'a str,
+    pub created_at: i64,
+}
+
+/// Creates a thread and its opening post atomically; returns (thread id, post id).
+pub async fn create_thread(
+    db: &Db,
+    t: &NewThread<'_>,
+    mentions: &[(i64, NotificationKind)],
+    link_base: &str,
+) -> anyhow::Result<(i64, i64)> {
+    let mut tx = db.pool.begin().await?;
+    let thread_id: i64 = sqlx::query_scalar(
+        "INSERT INTO threads (board_id, author_id, title, created_at, last_post_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(t.board_id)
+    .bind(t.author_id)
+    .bind(t.title)
+    .bind(t.created_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let post_id: i64 = sqlx::query_scalar(
+        "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, created_at) VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+    )
+    .bind(thread_id)
+    .bind(t.author_id)
+    .bind(t.body)
+    .bind(t.body_html)
+    .bind(t.created_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let link = format!("{link_base}/t/{thread_id}#p{post_id}");
+    for (user_id, kind) in mentions {
+        notifications::notify(
+            &mut *tx,
+            &NewNotification {
+                user_id: *user_id,
+                kind: *kind,
+                actor_id: Some(t.author_id),
+                subject: t.title,
+                link: &link,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((thread_id, post_id))
+}
+
+pub struct NewReply<'a> {
+    pub thread_id: i64,
+    pub thread_title: &'a str,
+    pub author_id: i64,
+    pub body: &'a str,
+    pub body_html: &'a str,
+    pub created_at: i64,
+}
+
+/// Adds a reply, bumps the thread and notifies, all or nothing.  Refuses (returns `None`) if the
+/// thread was deleted meanwhile.
+pub async fn create_reply(
+    db: &Db,
+    r: &NewReply<'_>,
+    notify: &[(i64, NotificationKind)],
+) -> anyhow::Result<Option<i64>> {
+    let mut tx = db.pool.begin().await?;
+    let bumped = sqlx::query(
+        "UPDATE threads SET reply_count = reply_count + 1, last_post_at = $1 WHERE id = $2 AND deleted = 0",
+    )
+    .bind(r.created_at)
+    .bind(r.thread_id)
+    .execute(&mut *tx)
+    .await?;
+    if bumped.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let post_id: i64 = sqlx::query_scalar(
+        "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, created_at) VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
+    )
+    .bind(r.thread_id)
+    .bind(r.author_id)
+    .bind(r.body)
+    .bind(r.body_html)
+    .bind(r.created_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let link = format!("/t/{}#p{post_id}", r.thread_id);
+    for (user_id, kind) in notify {
+        notifications::notify(
+            &mut *tx,
+            &NewNotification {
+                user_id: *user_id,
+                kind: *kind,
+                actor_id: Some(r.author_id),
+                subject: r.thread_title,
+                link: &link,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(post_id))
+}
+
+/// Saves the previous version as a revision, then the new one.  A new title applies to the thread.
+pub async fn edit_post(
+    db: &Db,
+    post_id: i64,
+    editor_id: i64,
+    body: &str,
+    body_html: &str,
+    new_title: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT p.body, p.thread_id, t.title FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id = $1",
+    )
+    .bind(post_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let old_body: String = row.get("body");
+    let thread_id: i64 = row.get("thread_id");
+    let old_title: String = row.get("title");
+    let now = now_ms();
+    sqlx::query("INSERT INTO post_revisions (post_id, title, body, edited_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(post_id)
+        .bind(new_title.map(|_| old_title))
+        .bind(old_body)
+        .bind(editor_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE posts SET body = $1, body_html = $2, edited_at = $3 WHERE id = $4")
+        .bind(body)
+        .bind(body_html)
+        .bind(now)
+        .bind(post_id)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(title) = new_title {
+        sqlx::query("UPDATE threads SET title = $1 WHERE id = $2")
+            .bind(title)
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Revision {
+    pub id: i64,
+    pub title: Option<String>,
+    pub body: String,
+    pub edited_by: String,
+    pub created_at: i64,
+}
+
+pub async fn revisions(db: &Db, post_id: i64) -> anyhow::Result<Vec<Revision>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.title, r.body, u.username, r.created_at FROM post_revisions r JOIN users u ON u.id = r.edited_by \
+         WHERE r.post_id = $1 ORDER BY r.id DESC",
+    )
+    .bind(post_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Revision {
+            id: row.get("id"),
+            title: opt_string(row, "title"),
+            body: row.get("body"),
+            edited_by: row.get("username"),
+            created_at: row.get("created_at"),
+        })
+        .collect())
+}
+
+/// What a deletion removed, so the search index can follow.
+pub enum Deleted {
+    Post(i64),
+    /// The opening post was deleted: the whole thread goes, with these post ids.
+    Thread(Vec<i64>),
+}
+
+pub async fn delete_post(db: &Db, post_id: i64) -> anyhow::Result<Deleted> {
+    let mut tx = db.pool.begin().await?;
+    let row = sqlx::query("SELECT thread_id, is_first, deleted FROM posts WHERE id = $1")
+        .bind(post_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let thread_id: i64 = row.get("thread_id");
+    let outcome = if row.get::<i64, _>("is_first") != 0 {
+        sqlx::query("UPDATE threads SET deleted = 1 WHERE id = $1")
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await?;
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM posts WHERE thread_id = $1 AND deleted = 0")
+            .bind(thread_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE posts SET deleted = 1 WHERE thread_id = $1")
+            .bind(thread_id)
+            .execute(&mut *tx)
+            .await?;
+        Deleted::Thread(ids)
+    } else {
+        if row.get::<i64, _>("deleted") == 0 {
+            sqlx::query("UPDATE posts SET deleted = 1 WHERE id = $1")
+                .bind(post_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE threads SET reply_count = reply_count - 1 WHERE id = $1 AND reply_count > 0")
+                .bind(thread_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Deleted::Post(post_id)
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub async fn set_thread_flag(
+    db: &Db,
+    thread_id: i64,
+    pinned: Option<bool>,
+    locked: Option<bool>,
+) -> anyhow::Result<()> {
+    if let Some(p) = pinned {
+        sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
+            .bind(p as i64)
+            .bind(thread_id)
+            .execute(&db.pool)
+            .await?;
+    }
+    if let Some(l) = locked {
+        sqlx::query("UPDATE threads SET locked = $1 WHERE id = $2")
+            .bind(l as i64)
+            .bind(thread_id)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Likes or unlikes; idempotent.  Returns the new state and count.
+pub async fn set_like(db: &Db, post_id: i64, user_id: i64, like: bool) -> anyhow::Result<(bool, i64)> {
+    let mut tx = db.pool.begin().await?;
+    let changed = if like {
+        sqlx::query("INSERT INTO likes (post_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (post_id, user_id) DO NOTHING")
+            .bind(post_id)
+            .bind(user_id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+    } else {
+        sqlx::query("DELETE FROM likes WHERE post_id = $1 AND user_id = $2")
+            .bind(post_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+    };
+    if changed > 0 {
+        let delta: i64 = if like { 1 } else { -1 };
+        sqlx::query("UPDATE posts SET like_count = like_count + $1 WHERE id = $2")
+            .bind(delta)
+            .bind(post_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let count: i64 = sqlx::query_scalar("SELECT like_count FROM posts WHERE id = $1")
+        .bind(post_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((like, count))
+}
+
+pub async fn is_liked(db: &Db, post_id: i64, user_id: i64) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM likes WHERE post_id = $1 AND user_id = $2")
+        .bind(post_id)
+        .bind(user_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(n > 0)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Flag {
+    pub id: i64,
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub thread_title: String,
+    pub post_excerpt: String,
+    pub post_author: String,
+    pub reporter: String,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+/// Records a flag; a reporter has at most one open flag per post (`false` if one exists).
+pub async fn flag_post(db: &Db, post_id: i64, reporter_id: i64, reason: &str) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM flags WHERE post_id = $1 AND reporter_id = $2 AND resolved_at IS NULL",
+    )
+    .bind(post_id)
+    .bind(reporter_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if open > 0 {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO flags (post_id, reporter_id, reason, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(post_id)
+        .bind(reporter_id)
+        .bind(reason)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn open_flags(db: &Db, offset: i64, limit: i64) -> anyhow::Result<(Vec<Flag>, i64)> {
+    let rows = sqlx::query(
+        "SELECT f.id, f.post_id, f.reason, f.created_at, p.thread_id, p.body, t.title, a.username AS author, r.username AS reporter \
+         FROM flags f JOIN posts p ON p.id = f.post_id JOIN threads t ON t.id = p.thread_id \
+         JOIN users a ON a.id = p.author_id JOIN users r ON r.id = f.reporter_id \
+         WHERE f.resolved_at IS NULL ORDER BY f.id LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM flags WHERE resolved_at IS NULL")
+        .fetch_one(&db.pool)
+        .await?;
+    let flags = rows
+        .iter()
+        .map(|row| Flag {
+            id: row.get("id"),
+            post_id: row.get("post_id"),
+            thread_id: row.get("thread_id"),
+            thread_title: row.get("title"),
+            post_excerpt: crate::domain::excerpt(&row.get::<String, _>("body"), 200),
+            post_author: row.get("author"),
+            reporter: row.get("reporter"),
+            reason: row.get("reason"),
+            created_at: row.get("created_at"),
+        })
+        .collect();
+    Ok((flags, total))
+}
+
+/// Closes every open flag on the flag's post; returns the post id, or `None` if no such open flag.
+pub async fn resolve_flag(db: &Db, flag_id: i64, moderator_id: i64, resolution: &str) -> anyhow::Result<Option<i64>> {
+    let mut tx = db.pool.begin().await?;
+    let post_id: Option<i64> = sqlx::query_scalar("SELECT post_id FROM flags WHERE id = $1 AND resolved_at IS NULL")
+        .bind(flag_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(post_id) = post_id else { return Ok(None) };
+    sqlx::query("UPDATE flags SET resolved_at = $1, resolved_by = $2, resolution = $3 WHERE post_id = $4 AND resolved_at IS NULL")
+        .bind(now_ms())
+        .bind(moderator_id)
+        .bind(resolution)
+        .bind(post_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(post_id))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProfileStats {
+    pub post_count: i64,
+    pub thread_count: i64,
+    pub likes_received: i64,
+}
+
+pub async fn profile_stats(db: &Db, user_id: i64) -> anyhow::Result<ProfileStats> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS posts, CAST(COALESCE(SUM(like_count), 0) AS BIGINT) AS likes, \
+         CAST(COALESCE(SUM(is_first), 0) AS BIGINT) AS threads FROM posts WHERE author_id = $1 AND deleted = 0",
+    )
+    .bind(user_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(ProfileStats {
+        post_count: row.get("posts"),
+        thread_count: row.get("threads"),
+        likes_received: row.get("likes"),
+    })
+}
+
+/// A post as the search index sees it.
+#[derive(Debug, Clone)]
+pub struct IndexDoc {
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub board_id: i64,
+    pub author_id: i64,
+    /// The thread title, only on the opening post.
+    pub title: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+fn index_doc_from_row(row: &AnyRow) -> IndexDoc {
+    let is_first = row.get::<i64, _>("is_first") != 0;
+    IndexDoc {
+        post_id: row.get("id"),
+        thread_id: row.get("thread_id"),
+        board_id: row.get("board_id"),
+        author_id: row.get("author_id"),
+        title: is_first.then(|| row.get("title")),
+        body: crate::domain::plain_text(&row.get::<String, _>("body")),
+        created_at: row.get("created_at"),
+    }
+}
+
+const INDEX_COLS: &str = "p.id, p.thread_id, t.board_id, p.author_id, p.is_first, t.title, p.body, p.created_at \
+    FROM posts p JOIN threads t ON t.id = p.thread_id";
+
+/// Live posts after `after_id`, in id order, for rebuilding the index in batches.
+pub async fn index_docs_after(db: &Db, after_id: i64, limit: i64) -> anyhow::Result<Vec<IndexDoc>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {INDEX_COLS} WHERE p.id > $1 AND p.deleted = 0 AND t.deleted = 0 ORDER BY p.id LIMIT $2"
+    ))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(index_doc_from_row).collect())
+}
+
+pub async fn index_doc(db: &Db, post_id: i64) -> anyhow::Result<Option<IndexDoc>> {
+    let row = sqlx::query(&format!(
+        "SELECT {INDEX_COLS} WHERE p.id = $1 AND p.deleted = 0 AND t.deleted = 0"
+    ))
+    .bind(post_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.as_ref().map(index_doc_from_row))
+}
+
+/// Display data for search hits, in one round trip; deleted posts are dropped.
+pub struct HitInfo {
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub thread_title: String,
+    pub board_slug: String,
+    pub board_name: String,
+    pub author: UserRef,
+    pub created_at: i64,
+    pub is_first: bool,
+}
+
+pub async fn hit_infos(db: &Db, post_ids: &[i64]) -> anyhow::Result<Vec<HitInfo>> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=post_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT p.id, p.thread_id, p.created_at, p.is_first, t.title, b.slug, b.name, \
+         u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team \
+         FROM posts p JOIN threads t ON t.id = p.thread_id JOIN boards b ON b.id = t.board_id JOIN users u ON u.id = p.author_id \
+         WHERE p.id IN ({}) AND p.deleted = 0 AND t.deleted = 0",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in post_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    Ok(rows
+        .iter()
+        .map(|row| HitInfo {
+            post_id: row.get("id"),
+            thread_id: row.get("thread_id"),
+            thread_title: row.get("title"),
+            board_slug: row.get("slug"),
+            board_name: row.get("name"),
+            author: user_ref(row, "a_"),
+            created_at: row.get("created_at"),
+            is_first: row.get::<i64, _>("is_first") != 0,
+        })
+        .collect())
+}
+
+/// A thread to load in bulk (demo data, benchmarks), with its posts in order.
+pub struct SeedThread {
+    pub board_id: i64,
+    pub author_id: i64,
+    pub title: String,
+    pub created_at: i64,
+    pub pinned: bool,
+    pub posts: Vec<SeedPost>,
+}
+
+pub struct SeedPost {
+    pub author_id: i64,
+    pub body: String,
+    pub created_at: i64,
+    pub like_count: i64,
+}
+
+/// Inserts threads and their posts in one transaction; the first post opens the thread.
+pub async fn bulk_load(db: &Db, threads: &[SeedThread]) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    for t in threads {
+        let last = t.posts.last().map(|p| p.created_at).unwrap_or(t.created_at);
+        let thread_id: i64 = sqlx::query_scalar(
+            "INSERT INTO threads (board_id, author_id, title, created_at, last_post_at, reply_count, pinned) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(t.board_id)
+        .bind(t.author_id)
+        .bind(&t.title)
+        .bind(t.created_at)
+        .bind(last)
+        .bind(t.posts.len().saturating_sub(1) as i64)
+        .bind(t.pinned as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (i, p) in t.posts.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, like_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(thread_id)
+            .bind(p.author_id)
+            .bind(&p.body)
+            .bind(crate::domain::render_markdown(&p.body))
+            .bind((i == 0) as i64)
+            .bind(p.like_count)
+            .bind(p.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn live_post_count(db: &Db) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.deleted = 0 AND t.deleted = 0",
+    )
+    .fetch_one(&db.pool)
+    .await?)
+}

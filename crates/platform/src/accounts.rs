@@ -1,0 +1,299 @@
+//! Account storage: users, sessions, API tokens, role changes.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::auth::{self, Role};
+use crate::db::{is_unique_violation, now_ms, opt_string, Db};
+
+pub const SESSION_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    /// Staff team shown next to the badge, e.g. "Camera team".
+    pub team: Option<String>,
+    pub bio: String,
+    pub created_at: i64,
+}
+
+impl User {
+    fn from_row(row: &AnyRow) -> User {
+        User {
+            id: row.get("id"),
+            username: row.get("username"),
+            role: Role::parse(&row.get::<String, _>("role")).unwrap_or(Role::Fan),
+            team: opt_string(row, "team"),
+            bio: row.get("bio"),
+            created_at: row.get("created_at"),
+        }
+    }
+}
+
+const USER_COLS: &str = "id, username, role, team, bio, created_at";
+
+#[derive(Debug)]
+pub enum CreateUserError {
+    Taken,
+    Other(anyhow::Error),
+}
+
+pub async fn create_user(
+    db: &Db,
+    username: &str,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    team: Option<&str>,
+) -> Result<User, CreateUserError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO users (username, email, password_hash, role, team, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {USER_COLS}"
+    ))
+    .bind(username)
+    .bind(email)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(team)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            CreateUserError::Taken
+        } else {
+            CreateUserError::Other(e.into())
+        }
+    })?;
+    Ok(User::from_row(&row))
+}
+
+pub async fn user_count(db: &Db) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+pub async fn find_by_id(db: &Db, id: i64) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(User::from_row))
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLS} FROM users WHERE lower(username) = lower($1)"
+    ))
+    .bind(username)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.as_ref().map(User::from_row))
+}
+
+/// Users named in a list (for @mentions); unknown names are ignored.
+pub async fn find_by_usernames(db: &Db, names: &[String]) -> anyhow::Result<Vec<User>> {
+    let mut users = Vec::new();
+    for name in names.iter().take(20) {
+        if let Some(u) = find_by_username(db, name).await? {
+            users.push(u);
+        }
+    }
+    Ok(users)
+}
+
+/// Checks a username-or-email and password; returns the user only if they match.
+pub async fn authenticate(db: &Db, login: &str, password: &str) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLS}, password_hash FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
+    ))
+    .bind(login)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        // Spend the same time as a real check so response timing does not reveal which names exist.
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, &DUMMY_HASH)).await?;
+        return Ok(None);
+    };
+    let hash: String = row.get("password_hash");
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?;
+    Ok(ok.then(|| User::from_row(&row)))
+}
+
+static DUMMY_HASH: once_cell::sync::Lazy<String> =
+    once_cell::sync::Lazy::new(|| auth::hash_password("not-a-real-password").unwrap_or_default());
+
+pub async fn list_users(db: &Db, offset: i64, limit: i64) -> anyhow::Result<Vec<User>> {
+    let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users ORDER BY id LIMIT $1 OFFSET $2"))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(User::from_row).collect())
+}
+
+/// Changes a role and records who did it, atomically.
+pub async fn set_role(
+    db: &Db,
+    user_id: i64,
+    role: Role,
+    team: Option<&str>,
+    changed_by: i64,
+) -> anyhow::Result<Option<User>> {
+    let mut tx = db.pool.begin().await?;
+    let old: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(old) = old else { return Ok(None) };
+    let team = if role.is_staff() {
+        team.map(str::trim).filter(|t| !t.is_empty())
+    } else {
+        None
+    };
+    let row = sqlx::query(&format!(
+        "UPDATE users SET role = $1, team = $2 WHERE id = $3 RETURNING {USER_COLS}"
+    ))
+    .bind(role.as_str())
+    .bind(team)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO role_changes (user_id, changed_by, old_role, new_role, team, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user_id)
+    .bind(changed_by)
+    .bind(old)
+    .bind(role.as_str())
+    .bind(team)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(User::from_row(&row)))
+}
+
+pub async fn set_password(db: &Db, user_id: i64, password_hash: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Starts a browser session; returns the raw token for the cookie.
+pub async fn create_session(db: &Db, user_id: i64) -> anyhow::Result<String> {
+    let token = auth::new_token();
+    let now = now_ms();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(auth::token_hash(&token))
+        .bind(user_id)
+        .bind(now)
+        .bind(now + SESSION_DAYS * 86_400_000)
+        .execute(&db.pool)
+        .await?;
+    Ok(token)
+}
+
+pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(auth::token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.as_ref().map(User::from_row))
+}
+
+pub async fn delete_session(db: &Db, token: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(auth::token_hash(token))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> anyhow::Result<(ApiToken, String)> {
+    let token = format!("fl_{}", auth::new_token());
+    let row = sqlx::query(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id, name, created_at, last_used_at",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(auth::token_hash(&token))
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((api_token_from_row(&row), token))
+}
+
+fn api_token_from_row(row: &AnyRow) -> ApiToken {
+    ApiToken {
+        id: row.get("id"),
+        name: row.get("name"),
+        created_at: row.get("created_at"),
+        last_used_at: crate::db::opt_i64(row, "last_used_at"),
+    }
+}
+
+pub async fn list_api_tokens(db: &Db, user_id: i64) -> anyhow::Result<Vec<ApiToken>> {
+    let rows =
+        sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY id DESC")
+            .bind(user_id)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.iter().map(api_token_from_row).collect())
+}
+
+pub async fn revoke_api_token(db: &Db, user_id: i64, token_id: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+        .bind(token_id)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn api_token_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> {
+    let hash = auth::token_hash(token);
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+    )
+    .bind(&hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    if row.is_some() {
+        // Only touch the row once a minute so read-heavy scripts do not turn every call into a write.
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now)
+        .bind(&hash)
+        .bind(now - 60_000)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(row.as_ref().map(User::from_row))
+}

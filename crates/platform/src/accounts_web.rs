@@ -1,0 +1,573 @@
+//! Sign-up, sign-in, API tokens, roles and notifications: pages and `/api/v1` endpoints.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::accounts::{self, ApiToken, CreateUserError, User};
+use crate::auth::{self, Role};
+use crate::error::{ApiError, ErrorBody, PageError};
+use crate::i18n::Lang;
+use crate::notifications::{self, NewNotification, Notification, NotificationKind};
+use crate::web::{
+    self, request_lang, see_other, set_cookie, ApiJson, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, PageParam,
+    PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
+};
+
+pub fn router() -> Router<Platform> {
+    Router::new()
+        .route("/signup", get(signup_page).post(signup_submit))
+        .route("/signin", get(signin_page).post(signin_submit))
+        .route("/signout", post(signout))
+        .route("/settings", get(settings_page))
+        .route("/settings/tokens", post(token_create_submit))
+        .route("/settings/tokens/{id}/revoke", post(token_revoke_submit))
+        .route("/admin/users", get(admin_users_page))
+        .route("/admin/users/{id}/role", post(role_submit))
+        .route("/notifications", get(notifications_page))
+        .route("/notifications/read", post(notifications_read_submit))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/api/v1/users", post(api_signup).get(api_list_users))
+        .route("/api/v1/tokens", post(api_create_token))
+        .route("/api/v1/me", get(api_me))
+        .route("/api/v1/users/{username}/role", put(api_set_role))
+        .route("/api/v1/notifications", get(api_notifications))
+        .route("/api/v1/notifications/read", post(api_notifications_read))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(api_signup, api_create_token, api_me, api_list_users, api_set_role, api_notifications, api_notifications_read),
+    components(schemas(User, Role, ApiToken, Notification, ErrorBody, SignupRequest, TokenRequest, TokenCreated, RoleRequest, NotificationPage, ReadResult)),
+    tags((name = "accounts", description = "Accounts, roles, API tokens and notifications"))
+)]
+pub struct AccountsApi;
+
+/// Counts a sign-in attempt per (address, login) and per address; `Err` carries the wait.
+fn check_login_rate(platform: &Platform, ip: &str, login: &str) -> Result<(), u64> {
+    platform.login_ip_limiter.check(ip)?;
+    platform.login_limiter.check(&format!("{ip}|{}", login.to_lowercase()))
+}
+
+fn session_cookie_header(platform: &Platform, token: &str) -> (header::HeaderName, axum::http::HeaderValue) {
+    (
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            token,
+            accounts::SESSION_DAYS * 86_400,
+            platform.config.secure_cookies,
+        ),
+    )
+}
+
+// ---------- sign-up ----------
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupRequest {
+    /// 2–32 letters (any script), digits, `_`, `-` or `.`.
+    pub username: String,
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    username: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// The first account created on an empty instance becomes its administrator.
+async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, (StatusCode, &'static str)> {
+    let username = req.username.trim();
+    let email = req.email.trim();
+    auth::validate_signup(username, email, &req.password)
+        .map_err(|p| (StatusCode::UNPROCESSABLE_ENTITY, p.i18n_key()))?;
+    let password = req.password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "err.internal"))?
+        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "err.internal"))?;
+    let role = match accounts::user_count(&platform.db).await {
+        Ok(0) => Role::Admin,
+        Ok(_) => Role::Fan,
+        Err(_) => return Err((StatusCode::INTERNAL_SERVER_ERROR, "err.internal")),
+    };
+    match accounts::create_user(&platform.db, username, email, &hash, role, None).await {
+        Ok(user) => Ok(user),
+        Err(CreateUserError::Taken) => Err((StatusCode::CONFLICT, "err.taken")),
+        Err(CreateUserError::Other(e)) => {
+            tracing::error!("sign-up failed: {e:#}");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "err.internal"))
+        }
+    }
+}
+
+async fn signup_page(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<NextParam>,
+) -> Result<Html<String>, PageError> {
+    platform.render(
+        &viewer,
+        "signup.html",
+        context! { next => web::safe_next(q.next.as_deref()) },
+    )
+}
+
+async fn signup_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<SignupForm>,
+) -> Result<Response, PageError> {
+    let req = SignupRequest {
+        username: form.username.clone(),
+        email: form.email.clone(),
+        password: form.password,
+    };
+    let next = web::safe_next(form.next.as_deref());
+    match register(&platform, &req).await {
+        Ok(user) => {
+            let token = accounts::create_session(&platform.db, user.id).await?;
+            let mut response = see_other(&next);
+            let (name, value) = session_cookie_header(&platform, &token);
+            response.headers_mut().append(name, value);
+            Ok(response)
+        }
+        Err((status, key)) => {
+            let page = platform.render(
+                &viewer,
+                "signup.html",
+                context! { error => viewer.t(&platform, key), username => form.username, email => form.email, next => next },
+            )?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = SignupRequest,
+    responses((status = 201, body = User), (status = 409, body = ErrorBody, description = "username or email taken"), (status = 422, body = ErrorBody)))]
+async fn api_signup(
+    State(platform): State<Platform>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let lang = request_lang(&headers);
+    match register(&platform, &req).await {
+        Ok(user) => Ok((StatusCode::CREATED, Json(user))),
+        Err((StatusCode::CONFLICT, key)) => Err(ApiError::conflict("taken", platform.t(lang, key))),
+        Err((StatusCode::UNPROCESSABLE_ENTITY, key)) => Err(ApiError::validation(platform.t(lang, key))),
+        Err(_) => Err(ApiError::internal("sign-up failed")),
+    }
+}
+
+// ---------- sign-in / sign-out ----------
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SigninForm {
+    login: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn signin_page(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<NextParam>,
+) -> Result<Html<String>, PageError> {
+    platform.render(
+        &viewer,
+        "signin.html",
+        context! { next => web::safe_next(q.next.as_deref()) },
+    )
+}
+
+async fn signin_submit(
+    State(platform): State<Platform>,
+    ClientIp(ip): ClientIp,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<SigninForm>,
+) -> Result<Response, PageError> {
+    let next = web::safe_next(form.next.as_deref());
+    let fail = |status: StatusCode, key: &str| -> Result<Response, PageError> {
+        let page = platform.render(
+            &viewer,
+            "signin.html",
+            context! { error => viewer.t(&platform, key), login => form.login.clone(), next => next.clone() },
+        )?;
+        Ok((status, page).into_response())
+    };
+    if let Err(wait) = check_login_rate(&platform, &ip, &form.login) {
+        let mut response = fail(StatusCode::TOO_MANY_REQUESTS, "err.rate_limited")?;
+        response.headers_mut().insert(header::RETRY_AFTER, wait.into());
+        return Ok(response);
+    }
+    match accounts::authenticate(&platform.db, form.login.trim(), &form.password).await? {
+        Some(user) => {
+            let token = accounts::create_session(&platform.db, user.id).await?;
+            let mut response = see_other(&next);
+            let (name, value) = session_cookie_header(&platform, &token);
+            response.headers_mut().append(name, value);
+            Ok(response)
+        }
+        None => fail(StatusCode::UNAUTHORIZED, "err.bad_login"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+async fn signout(
+    State(platform): State<Platform>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    if let Some(token) = web::cookie(&headers, SESSION_COOKIE) {
+        accounts::delete_session(&platform.db, token).await?;
+    }
+    let mut response = see_other("/");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, platform.config.secure_cookies),
+    );
+    Ok(response)
+}
+
+// ---------- API tokens ----------
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// Username or email.
+    pub login: String,
+    pub password: String,
+    /// A label to recognise the token by, e.g. "release script".
+    pub name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreated {
+    /// Shown once; send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub info: ApiToken,
+    pub user: User,
+}
+
+fn token_name(name: Option<&str>) -> Result<String, ApiError> {
+    let name = name.unwrap_or("api").trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::validation("token name must be 1–64 characters"));
+    }
+    Ok(name.to_string())
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = TokenRequest,
+    responses((status = 201, body = TokenCreated), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn api_create_token(
+    State(platform): State<Platform>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
+    let name = token_name(req.name.as_deref())?;
+    check_login_rate(&platform, &ip, &req.login).map_err(ApiError::rate_limited)?;
+    let user = accounts::authenticate(&platform.db, req.login.trim(), &req.password)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong login or password"))?;
+    let (info, token) = accounts::create_api_token(&platform.db, user.id, &name).await?;
+    Ok((StatusCode::CREATED, Json(TokenCreated { token, info, user })))
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+}
+
+async fn settings_page(State(platform): State<Platform>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    render_settings(&platform, &viewer, None).await
+}
+
+async fn render_settings(
+    platform: &Platform,
+    viewer: &Viewer,
+    new_token: Option<String>,
+) -> Result<Html<String>, PageError> {
+    let user = viewer.require_user()?;
+    let tokens = accounts::list_api_tokens(&platform.db, user.id).await?;
+    platform.render(
+        viewer,
+        "settings.html",
+        context! { tokens => tokens, new_token => new_token },
+    )
+}
+
+async fn token_create_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    let name = token_name(Some(&form.name))?;
+    let (_, token) = accounts::create_api_token(&platform.db, user.id, &name).await?;
+    Ok(render_settings(&platform, &viewer, Some(token)).await?.into_response())
+}
+
+async fn token_revoke_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    if !accounts::revoke_api_token(&platform.db, user.id, id).await? {
+        return Err(PageError::not_found());
+    }
+    Ok(see_other("/settings"))
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = User), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn api_me(ApiUser(user): ApiUser) -> Json<User> {
+    Json(user)
+}
+
+// ---------- roles ----------
+
+#[derive(Deserialize, ToSchema)]
+pub struct RoleRequest {
+    pub role: Role,
+    /// Team shown next to a staff badge; ignored for fan roles.
+    pub team: Option<String>,
+}
+
+async fn change_role(
+    platform: &Platform,
+    admin: &User,
+    target_id: i64,
+    role: Role,
+    team: Option<&str>,
+) -> Result<User, ApiError> {
+    if !admin.role.is_admin() {
+        return Err(ApiError::forbidden("only administrators change roles"));
+    }
+    if admin.id == target_id && role != Role::Admin {
+        return Err(ApiError::conflict(
+            "last_admin_guard",
+            "administrators cannot demote themselves",
+        ));
+    }
+    if team.is_some_and(|t| t.chars().count() > 64) {
+        return Err(ApiError::validation("team name is at most 64 characters"));
+    }
+    let user = accounts::set_role(&platform.db, target_id, role, team, admin.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    notifications::notify(
+        &platform.db.pool,
+        &NewNotification {
+            user_id: user.id,
+            kind: NotificationKind::RoleChanged,
+            actor_id: Some(admin.id),
+            subject: role.as_str(),
+            link: &format!("/u/{}", user.username),
+        },
+    )
+    .await?;
+    Ok(user)
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{username}/role", tag = "accounts", request_body = RoleRequest,
+    params(("username" = String, Path)),
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn api_set_role(
+    State(platform): State<Platform>,
+    ApiUser(admin): ApiUser,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<RoleRequest>,
+) -> Result<Json<User>, ApiError> {
+    if !admin.role.is_admin() {
+        return Err(ApiError::forbidden("only administrators change roles"));
+    }
+    let target = accounts::find_by_username(&platform.db, &username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(Json(
+        change_role(&platform, &admin, target.id, req.role, req.team.as_deref()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", params(PageParam),
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn api_list_users(
+    State(platform): State<Platform>,
+    ApiUser(me): ApiUser,
+    ApiQuery(p): ApiQuery<PageParam>,
+) -> Result<Json<Vec<User>>, ApiError> {
+    if !me.role.is_admin() {
+        return Err(ApiError::forbidden("only administrators list accounts"));
+    }
+    Ok(Json(accounts::list_users(&platform.db, p.offset(100), 100).await?))
+}
+
+const USERS_PER_PAGE: i64 = 50;
+
+async fn admin_users_page(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PageQuery(p): PageQuery<PageParam>,
+) -> Result<Html<String>, PageError> {
+    let me = viewer.require_user()?;
+    if !me.role.is_admin() {
+        return Err(PageError::forbidden());
+    }
+    let users = accounts::list_users(&platform.db, p.offset(USERS_PER_PAGE), USERS_PER_PAGE).await?;
+    let total = accounts::user_count(&platform.db).await?;
+    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    platform.render(
+        &viewer,
+        "admin_users.html",
+        context! { users => users, roles => roles, pager => web::pager(p.number(), USERS_PER_PAGE, total) },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+    team: Option<String>,
+}
+
+async fn role_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    let role = Role::parse(&form.role).ok_or_else(|| PageError::bad_request("Unknown role."))?;
+    change_role(&platform, me, id, role, form.team.as_deref()).await?;
+    Ok(see_other("/admin/users"))
+}
+
+// ---------- notifications ----------
+
+const NOTIFICATIONS_PER_PAGE: i64 = 30;
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationPage {
+    pub items: Vec<Notification>,
+    pub total: i64,
+    pub unread: i64,
+    pub page: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "accounts", params(PageParam),
+    responses((status = 200, body = NotificationPage), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn api_notifications(
+    State(platform): State<Platform>,
+    ApiUser(me): ApiUser,
+    ApiQuery(p): ApiQuery<PageParam>,
+) -> Result<Json<NotificationPage>, ApiError> {
+    let (items, total) = notifications::list(
+        &platform.db,
+        me.id,
+        p.offset(NOTIFICATIONS_PER_PAGE),
+        NOTIFICATIONS_PER_PAGE,
+    )
+    .await?;
+    let unread = notifications::unread_count(&platform.db, me.id).await?;
+    Ok(Json(NotificationPage {
+        items,
+        total,
+        unread,
+        page: p.number(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReadResult {
+    pub marked: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "accounts",
+    responses((status = 200, body = ReadResult), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn api_notifications_read(
+    State(platform): State<Platform>,
+    ApiUser(me): ApiUser,
+) -> Result<Json<ReadResult>, ApiError> {
+    Ok(Json(ReadResult {
+        marked: notifications::mark_all_read(&platform.db, me.id).await?,
+    }))
+}
+
+async fn notifications_page(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PageQuery(p): PageQuery<PageParam>,
+) -> Result<Html<String>, PageError> {
+    let me = viewer.require_user()?;
+    let (items, total) = notifications::list(
+        &platform.db,
+        me.id,
+        p.offset(NOTIFICATIONS_PER_PAGE),
+        NOTIFICATIONS_PER_PAGE,
+    )
+    .await?;
+    platform.render(
+        &viewer,
+        "notifications.html",
+        context! { items => items, pager => web::pager(p.number(), NOTIFICATIONS_PER_PAGE, total) },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ReadForm {
+    id: Option<i64>,
+    next: Option<String>,
+}
+
+async fn notifications_read_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<ReadForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    match form.id {
+        Some(id) => {
+            notifications::mark_read(&platform.db, me.id, id).await?;
+        }
+        None => {
+            notifications::mark_all_read(&platform.db, me.id).await?;
+        }
+    }
+    Ok(see_other(&web::safe_next(
+        form.next.as_deref().or(Some("/notifications")),
+    )))
+}
+
+// ---------- language ----------
+
+async fn switch_lang(
+    State(platform): State<Platform>,
+    PagePath(code): PagePath<String>,
+    PageQuery(q): PageQuery<NextParam>,
+) -> Result<Response, PageError> {
+    let lang = Lang::parse(&code).ok_or_else(PageError::not_found)?;
+    let mut response = see_other(&web::safe_next(q.next.as_deref()));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(LANG_COOKIE, lang.code(), 365 * 86_400, platform.config.secure_cookies),
+    );
+    Ok(response)
+}

@@ -1,0 +1,221 @@
+//! Roles, password hashing and opaque tokens.  Pure functions: no HTTP, no SQL.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// A member's standing.  The first three are the honor ladder fans climb; the rest are staff roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Fan,
+    BetaTester,
+    HonoraryDeveloper,
+    Staff,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Fan,
+        Role::BetaTester,
+        Role::HonoraryDeveloper,
+        Role::Staff,
+        Role::Moderator,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Fan => "fan",
+            Role::BetaTester => "beta_tester",
+            Role::HonoraryDeveloper => "honorary_developer",
+            Role::Staff => "staff",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Employees answer fans directly and get a visible badge.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Staff | Role::Moderator | Role::Admin)
+    }
+
+    pub fn can_moderate(self) -> bool {
+        matches!(self, Role::Moderator | Role::Admin)
+    }
+
+    pub fn is_admin(self) -> bool {
+        self == Role::Admin
+    }
+
+    /// Rung on the fan honor ladder (staff sit above it and keep rung 0 for display).
+    pub fn honor_rank(self) -> u8 {
+        match self {
+            Role::Fan => 1,
+            Role::BetaTester => 2,
+            Role::HonoraryDeveloper => 3,
+            _ => 0,
+        }
+    }
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+pub fn verify_password(password: &str, stored_hash: &str) -> bool {
+    match PasswordHash::new(stored_hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A 256-bit random token, URL-safe.  Only its SHA-256 is stored, so a leaked table grants nothing.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time comparison for CSRF tokens.
+pub fn tokens_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignupProblem {
+    UsernameLength,
+    UsernameChars,
+    EmailInvalid,
+    PasswordTooShort,
+    PasswordTooLong,
+}
+
+impl SignupProblem {
+    pub fn i18n_key(&self) -> &'static str {
+        match self {
+            SignupProblem::UsernameLength => "err.username_length",
+            SignupProblem::UsernameChars => "err.username_chars",
+            SignupProblem::EmailInvalid => "err.email_invalid",
+            SignupProblem::PasswordTooShort => "err.password_short",
+            SignupProblem::PasswordTooLong => "err.password_long",
+        }
+    }
+}
+
+/// Usernames may use CJK characters (fans sign up with Chinese names), letters, digits, `_`, `-`
+/// and `.`, but no spaces or `@` so that `@mentions` stay unambiguous.
+pub fn validate_signup(username: &str, email: &str, password: &str) -> Result<(), SignupProblem> {
+    let len = username.chars().count();
+    if !(2..=32).contains(&len) {
+        return Err(SignupProblem::UsernameLength);
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(SignupProblem::UsernameChars);
+    }
+    let email_ok = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if !email_ok {
+        return Err(SignupProblem::EmailInvalid);
+    }
+    if password.chars().count() < 8 {
+        return Err(SignupProblem::PasswordTooShort);
+    }
+    if password.len() > 1024 {
+        return Err(SignupProblem::PasswordTooLong);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_round_trips_and_ranks() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+        assert!(Role::Staff.is_staff() && !Role::Staff.can_moderate());
+        assert!(Role::Moderator.can_moderate() && !Role::Moderator.is_admin());
+        assert!(!Role::HonoraryDeveloper.is_staff());
+        assert!(Role::BetaTester.honor_rank() > Role::Fan.honor_rank());
+    }
+
+    #[test]
+    fn password_hash_verifies_only_the_right_password() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("correct horsE", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, new_token());
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert_ne!(token_hash(&a), a);
+        assert!(tokens_equal("abc", "abc") && !tokens_equal("abc", "abd") && !tokens_equal("a", "ab"));
+    }
+
+    #[test]
+    fn signup_rules() {
+        assert_eq!(validate_signup("小米粉丝", "a@b.cn", "longenough"), Ok(()));
+        assert_eq!(
+            validate_signup("x", "a@b.cn", "longenough"),
+            Err(SignupProblem::UsernameLength)
+        );
+        assert_eq!(
+            validate_signup("a b", "a@b.cn", "longenough"),
+            Err(SignupProblem::UsernameChars)
+        );
+        assert_eq!(
+            validate_signup("a@b", "a@b.cn", "longenough"),
+            Err(SignupProblem::UsernameChars)
+        );
+        assert_eq!(
+            validate_signup("<script>", "a@b.cn", "longenough"),
+            Err(SignupProblem::UsernameChars)
+        );
+        assert_eq!(
+            validate_signup("alice", "nope", "longenough"),
+            Err(SignupProblem::EmailInvalid)
+        );
+        assert_eq!(
+            validate_signup("alice", "a@b.", "longenough"),
+            Err(SignupProblem::EmailInvalid)
+        );
+        assert_eq!(
+            validate_signup("alice", "a@b.cn", "short"),
+            Err(SignupProblem::PasswordTooShort)
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! One connection pool for both supported backends.
+//!
+//! Queries are written once in the SQL subset SQLite and PostgreSQL share (`$N` placeholders,
+//! `RETURNING`, `ON CONFLICT`, BIGINT millisecond timestamps, 0/1 integers for flags) and run
+//! through sqlx's `Any` driver, so every pillar's store code serves both backends.  Only the DDL
+//! differs, which is why each crate ships a migration folder per backend.
+
+use std::path::Path;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// A pair of migration sets for one crate; the right one is picked by backend at start-up.
+pub struct Migrations {
+    pub sqlite: fn() -> Migrator,
+    pub postgres: fn() -> Migrator,
+}
+
+impl Db {
+    /// Opens (creating if needed) the embedded SQLite store inside `data_dir`.
+    pub async fn open_sqlite(data_dir: &Path) -> anyhow::Result<Db> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating data folder {}", data_dir.display()))?;
+        let path = data_dir.join("fanloop.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Self::connect(&url).await
+    }
+
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("unsupported database URL (expected sqlite:// or postgres://): {url}");
+        };
+        let max = match backend {
+            // SQLite serialises writers anyway; a few connections give concurrent readers under WAL.
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to {}", redact(url)))?;
+        if backend == Backend::Sqlite {
+            // WAL lets readers proceed while one writer commits; it persists in the file.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn migrate(&self, sets: &[&Migrations]) -> anyhow::Result<()> {
+        for set in sets {
+            let mut migrator = match self.backend {
+                Backend::Sqlite => (set.sqlite)(),
+                Backend::Postgres => (set.postgres)(),
+            };
+            // Each crate owns a disjoint range of versions in the shared history table, so each
+            // migrator must tolerate the others' entries.
+            migrator.set_ignore_missing(true);
+            migrator.run(&self.pool).await.context("running migrations")?;
+        }
+        Ok(())
+    }
+}
+
+/// Hides credentials (`user:secret@`) so connection errors can be logged safely.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one timestamp representation both backends share.
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// Reads an optional BIGINT column; `Any` rows report SQL NULL as a decode error otherwise.
+pub fn opt_i64(row: &AnyRow, col: &str) -> Option<i64> {
+    row.try_get::<Option<i64>, _>(col).ok().flatten()
+}
+
+pub fn opt_string(row: &AnyRow, col: &str) -> Option<String> {
+    row.try_get::<Option<String>, _>(col).ok().flatten()
+}
+
+/// Maps a unique-constraint violation to `Ok(None)` so callers can answer 409 instead of 500.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.message().contains("UNIQUE constraint failed")
+                || db.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}

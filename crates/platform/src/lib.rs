@@ -1,0 +1,23 @@
+//! fanloop's platform: storage, accounts, sessions, notifications, i18n and the web shell that
+//! every pillar (community, feedback, launches, vetting, listening) builds on.
+
+pub mod accounts;
+pub mod accounts_web;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod notifications;
+pub mod ratelimit;
+pub mod ui;
+pub mod web;
+
+pub use db::Db;
+pub use error::{ApiError, PageError};
+pub use web::Platform;
+
+/// Schema owned by the platform (versions 1000–1999).
+pub static MIGRATIONS: db::Migrations = db::Migrations {
+    sqlite: || sqlx::migrate!("migrations/sqlite"),
+    postgres: || sqlx::migrate!("migrations/postgres"),
+};

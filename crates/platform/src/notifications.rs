@@ -1,0 +1,124 @@
+//! Per-user notifications, shared by every pillar (replies, mentions, staff answers, and later
+//! feedback status changes and launch results).
+
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::db::{now_ms, opt_i64, opt_string, Db};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    Reply,
+    Mention,
+    StaffAnswer,
+    RoleChanged,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Reply => "reply",
+            NotificationKind::Mention => "mention",
+            NotificationKind::StaffAnswer => "staff_answer",
+            NotificationKind::RoleChanged => "role_changed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    /// `reply`, `mention`, `staff_answer` or `role_changed`.
+    pub kind: String,
+    pub actor: Option<String>,
+    pub subject: String,
+    pub link: String,
+    pub created_at: i64,
+    pub read: bool,
+}
+
+pub struct NewNotification<'a> {
+    pub user_id: i64,
+    pub kind: NotificationKind,
+    pub actor_id: Option<i64>,
+    pub subject: &'a str,
+    pub link: &'a str,
+}
+
+pub async fn notify<'e, E>(executor: E, n: &NewNotification<'_>) -> anyhow::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(n.user_id)
+    .bind(n.kind.as_str())
+    .bind(n.actor_id)
+    .bind(n.subject)
+    .bind(n.link)
+    .bind(now_ms())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub async fn unread_count(db: &Db, user_id: i64) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+            .bind(user_id)
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+pub async fn list(db: &Db, user_id: i64, offset: i64, limit: i64) -> anyhow::Result<(Vec<Notification>, i64)> {
+    let rows = sqlx::query(
+        "SELECT n.id, n.kind, a.username AS actor, n.subject, n.link, n.created_at, n.read_at \
+         FROM notifications n LEFT JOIN users a ON a.id = n.actor_id \
+         WHERE n.user_id = $1 ORDER BY n.id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&db.pool)
+        .await?;
+    let items = rows
+        .iter()
+        .map(|row| Notification {
+            id: row.get("id"),
+            kind: row.get("kind"),
+            actor: opt_string(row, "actor"),
+            subject: row.get("subject"),
+            link: row.get("link"),
+            created_at: row.get("created_at"),
+            read: opt_i64(row, "read_at").is_some(),
+        })
+        .collect();
+    Ok((items, total))
+}
+
+pub async fn mark_all_read(db: &Db, user_id: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL")
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn mark_read(db: &Db, user_id: i64, id: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND id = $3 AND read_at IS NULL")
+        .bind(now_ms())
+        .bind(user_id)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

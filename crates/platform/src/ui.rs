@@ -1,0 +1,106 @@
+//! The platform's templates, static assets and UI messages.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::i18n::MessageTable;
+use crate::web::{Platform, UiBundle};
+
+pub static BUNDLE: UiBundle = UiBundle {
+    templates: &[
+        ("layout.html", include_str!("../templates/layout.html")),
+        ("macros.html", include_str!("../templates/macros.html")),
+        ("signup.html", include_str!("../templates/signup.html")),
+        ("signin.html", include_str!("../templates/signin.html")),
+        ("settings.html", include_str!("../templates/settings.html")),
+        ("admin_users.html", include_str!("../templates/admin_users.html")),
+        ("notifications.html", include_str!("../templates/notifications.html")),
+    ],
+    messages: MESSAGES,
+};
+
+pub fn static_router() -> Router<Platform> {
+    Router::new()
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", include_str!("../static/app.css")) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }),
+        )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+/// (key, English, 简体中文, Français)
+pub static MESSAGES: MessageTable = &[
+    ("nav.search", "Search", "搜索", "Rechercher"),
+    ("nav.search_placeholder", "Search threads and posts…", "搜索帖子和回复…", "Rechercher sujets et messages…"),
+    ("nav.notifications", "Notifications", "通知", "Notifications"),
+    ("nav.profile", "My profile", "我的主页", "Mon profil"),
+    ("nav.settings", "Settings", "设置", "Paramètres"),
+    ("nav.moderation", "Moderation queue", "审核队列", "File de modération"),
+    ("nav.admin", "Administration", "管理后台", "Administration"),
+    ("nav.signin", "Sign in", "登录", "Se connecter"),
+    ("nav.signup", "Join", "注册", "S'inscrire"),
+    ("nav.signout", "Sign out", "退出登录", "Se déconnecter"),
+    ("footer.tagline", "where fans build the product with us", "和粉丝一起做产品", "là où les fans construisent le produit avec nous"),
+    ("page.prev", "Previous", "上一页", "Précédent"),
+    ("page.next", "Next", "下一页", "Suivant"),
+    ("signup.title", "Join the community", "加入社区", "Rejoindre la communauté"),
+    ("signup.intro", "Test weekly builds, file feedback engineers act on, and get early access to launches.", "每周体验新版本，提交工程师会处理的反馈，抢先参与新品发布。", "Testez les versions hebdomadaires, envoyez des retours suivis par les ingénieurs et accédez en avant-première aux lancements."),
+    ("signup.submit", "Create account", "创建账号", "Créer le compte"),
+    ("signup.have_account", "Already a member?", "已有账号？", "Déjà membre ?"),
+    ("signin.no_account", "New here?", "第一次来？", "Nouveau ici ?"),
+    ("field.username", "Username", "用户名", "Nom d'utilisateur"),
+    ("field.email", "Email", "邮箱", "E-mail"),
+    ("field.password", "Password", "密码", "Mot de passe"),
+    ("field.login", "Username or email", "用户名或邮箱", "Nom d'utilisateur ou e-mail"),
+    ("err.username_length", "Username must be 2 to 32 characters.", "用户名长度须为 2 到 32 个字符。", "Le nom d'utilisateur doit compter de 2 à 32 caractères."),
+    ("err.username_chars", "Username may only contain letters, digits, '_', '-' and '.'.", "用户名只能包含文字、数字、“_”、“-”和“.”。", "Le nom d'utilisateur ne peut contenir que des lettres, chiffres, « _ », « - » et « . »."),
+    ("err.email_invalid", "Please enter a valid email address.", "请输入有效的邮箱地址。", "Veuillez saisir une adresse e-mail valide."),
+    ("err.password_short", "Password must be at least 8 characters.", "密码至少需要 8 个字符。", "Le mot de passe doit contenir au moins 8 caractères."),
+    ("err.password_long", "Password is too long.", "密码过长。", "Le mot de passe est trop long."),
+    ("err.taken", "That username or email is already registered.", "该用户名或邮箱已被注册。", "Ce nom d'utilisateur ou cet e-mail est déjà utilisé."),
+    ("err.bad_login", "Wrong username or password.", "用户名或密码错误。", "Nom d'utilisateur ou mot de passe incorrect."),
+    ("err.rate_limited", "Too many attempts. Please wait a few minutes.", "尝试次数过多，请几分钟后再试。", "Trop de tentatives. Patientez quelques minutes."),
+    ("err.internal", "Something went wrong on our side.", "服务器出错了。", "Une erreur est survenue de notre côté."),
+    ("tokens.title", "API tokens", "API 令牌", "Jetons d'API"),
+    ("tokens.intro", "Scripts call /api/v1 with the header Authorization: Bearer <token>.", "脚本调用 /api/v1 时使用请求头 Authorization: Bearer <令牌>。", "Les scripts appellent /api/v1 avec l'en-tête Authorization: Bearer <jeton>."),
+    ("tokens.shown_once", "Copy this token now: it will not be shown again.", "请立即复制该令牌：它只显示这一次。", "Copiez ce jeton maintenant : il ne sera plus affiché."),
+    ("tokens.name", "Token name", "令牌名称", "Nom du jeton"),
+    ("tokens.create", "Create token", "创建令牌", "Créer un jeton"),
+    ("tokens.created", "Created", "创建时间", "Créé le"),
+    ("tokens.last_used", "Last used", "最近使用", "Dernière utilisation"),
+    ("tokens.revoke", "Revoke", "撤销", "Révoquer"),
+    ("tokens.none", "No tokens yet.", "还没有令牌。", "Aucun jeton pour l'instant."),
+    ("admin.users", "Members and roles", "成员与角色", "Membres et rôles"),
+    ("admin.role", "Role", "角色", "Rôle"),
+    ("admin.team", "Team", "团队", "Équipe"),
+    ("admin.joined", "Joined", "注册时间", "Inscrit le"),
+    ("admin.save", "Save", "保存", "Enregistrer"),
+    ("role.fan", "Fan", "粉丝", "Fan"),
+    ("role.beta_tester", "Beta tester", "内测用户", "Bêta-testeur"),
+    ("role.honorary_developer", "Honorary developer", "荣誉开发组", "Développeur honoraire"),
+    ("role.staff", "Staff", "官方员工", "Équipe"),
+    ("role.moderator", "Moderator", "版主", "Modérateur"),
+    ("role.admin", "Administrator", "管理员", "Administrateur"),
+    ("badge.staff", "Staff", "官方", "Équipe"),
+    ("notif.reply", "New reply", "新回复", "Nouvelle réponse"),
+    ("notif.mention", "Mentioned you", "提到了你", "Vous a mentionné"),
+    ("notif.staff_answer", "Staff answered", "官方已回复", "Réponse de l'équipe"),
+    ("notif.role_changed", "Your role changed", "你的身份已变更", "Votre rôle a changé"),
+    ("notif.mark_all", "Mark all as read", "全部标为已读", "Tout marquer comme lu"),
+    ("notif.none", "No notifications yet.", "暂无通知。", "Aucune notification."),
+];

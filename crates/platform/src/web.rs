@@ -1,0 +1,587 @@
+//! The web shell every pillar plugs into: shared state, templates, the visitor's identity and
+//! language, CSRF protection, and request extractors that turn bad input into clear 4xx answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, Response};
+use minijinja::{context, Environment, State, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, User};
+use crate::auth;
+use crate::db::Db;
+use crate::error::{ApiError, PageError};
+use crate::i18n::{Catalog, Lang, MessageTable};
+use crate::notifications;
+use crate::ratelimit::RateLimiter;
+
+pub const SESSION_COOKIE: &str = "fl_session";
+pub const CSRF_COOKIE: &str = "fl_csrf";
+pub const LANG_COOKIE: &str = "fl_lang";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// Templates and messages contributed by one crate.
+pub struct UiBundle {
+    pub templates: &'static [(&'static str, &'static str)],
+    pub messages: MessageTable,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure`; turn on whenever fanloop is served over HTTPS.
+    pub secure_cookies: bool,
+}
+
+/// State shared by every handler of every pillar.
+#[derive(Clone)]
+pub struct Platform {
+    pub db: Db,
+    pub templates: Arc<Environment<'static>>,
+    pub catalog: Arc<Catalog>,
+    pub login_limiter: Arc<RateLimiter>,
+    pub login_ip_limiter: Arc<RateLimiter>,
+    pub config: WebConfig,
+}
+
+impl Platform {
+    pub fn new(db: Db, config: WebConfig, bundles: &[&UiBundle]) -> anyhow::Result<Platform> {
+        let mut catalog = Catalog::default();
+        for bundle in bundles {
+            catalog.add(bundle.messages);
+        }
+        let catalog = Arc::new(catalog);
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        for bundle in bundles {
+            for (name, source) in bundle.templates {
+                env.add_template(name, source)?;
+            }
+        }
+        let lookup = catalog.clone();
+        env.add_function("t", move |state: &State, key: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().and_then(Lang::parse))
+                .unwrap_or(Lang::En);
+            lookup.get(lang, key).to_string()
+        });
+        env.add_filter("datetime", |ms: i64| -> String { format_datetime(ms) });
+        env.add_filter("isodate", |ms: i64| -> String { format_iso(ms) });
+        Ok(Platform {
+            db,
+            templates: Arc::new(env),
+            catalog,
+            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
+            login_ip_limiter: Arc::new(RateLimiter::new(300, Duration::from_secs(300))),
+            config,
+        })
+    }
+
+    pub fn t(&self, lang: Lang, key: &str) -> String {
+        self.catalog.get(lang, key).to_string()
+    }
+
+    /// Renders a page inside the shared layout with the visitor's identity, language and CSRF token.
+    pub fn render(&self, viewer: &Viewer, name: &str, page: Value) -> Result<Html<String>, PageError> {
+        let template = self
+            .templates
+            .get_template(name)
+            .map_err(|e| PageError::from(anyhow::anyhow!("template {name}: {e}")))?;
+        let langs: Vec<_> = Lang::ALL
+            .iter()
+            .map(|l| context! { code => l.code(), name => l.native_name(), current => *l == viewer.lang })
+            .collect();
+        let ctx = context! {
+            lang => viewer.lang.code(),
+            html_lang => viewer.lang.html_tag(),
+            langs => langs,
+            me => viewer.user.as_ref().map(|u| user_badge(u)),
+            unread => viewer.unread,
+            csrf => viewer.csrf.clone(),
+            path => viewer.path.clone(),
+            ..page
+        };
+        template
+            .render(ctx)
+            .map(Html)
+            .map_err(|e| PageError::from(anyhow::anyhow!("rendering {name}: {e}")))
+    }
+}
+
+/// What templates need to show a user's name with their badge.
+pub fn user_badge(user: &User) -> Value {
+    context! {
+        id => user.id,
+        username => user.username.clone(),
+        role => user.role.as_str(),
+        team => user.team.clone(),
+        is_staff => user.role.is_staff(),
+        can_moderate => user.role.can_moderate(),
+        is_admin => user.role.is_admin(),
+    }
+}
+
+pub fn format_datetime(ms: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+pub fn format_iso(ms: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) else {
+        return String::new();
+    };
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .expect("cookie values are hex or language codes")
+}
+
+/// The per-visitor CSRF secret (double-submit cookie), available to handlers rendering forms.
+#[derive(Clone)]
+pub struct CsrfToken(pub String);
+
+/// Makes sure every browser visitor holds a CSRF cookie, and times each request for benchmarks
+/// (`Server-Timing: app;dur=…` is the server-side time, excluding the network).
+pub async fn shell_middleware(
+    axum::extract::State(platform): axum::extract::State<Platform>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let existing = cookie(req.headers(), CSRF_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string);
+    let browser_path = !req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/static/");
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (auth::new_token(), browser_path),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut response = next.run(req).await;
+    if fresh {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &token, 365 * 86_400, platform.config.secure_cookies),
+        );
+    }
+    let micros = started.elapsed().as_micros();
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={}.{:03}", micros / 1000, micros % 1000)) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
+}
+
+/// A browser visitor: maybe signed in, always with a language and a CSRF token.
+pub struct Viewer {
+    pub user: Option<User>,
+    pub lang: Lang,
+    pub csrf: String,
+    pub unread: i64,
+    pub path: String,
+}
+
+impl Viewer {
+    pub fn require_user(&self) -> Result<&User, PageError> {
+        self.user.as_ref().ok_or_else(|| {
+            PageError::new(
+                StatusCode::UNAUTHORIZED,
+                "401",
+                "Please sign in first. / 请先登录。 / Veuillez d'abord vous connecter.",
+            )
+        })
+    }
+
+    pub fn t(&self, platform: &Platform, key: &str) -> String {
+        platform.t(self.lang, key)
+    }
+}
+
+pub fn request_lang(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .and_then(Lang::parse)
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::negotiate)
+        })
+        .unwrap_or(Lang::En)
+}
+
+impl<S> FromRequestParts<S> for Viewer
+where
+    Platform: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let platform = Platform::from_ref(state);
+        let user = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => accounts::session_user(&platform.db, token).await?,
+            None => None,
+        };
+        let unread = match &user {
+            Some(u) => notifications::unread_count(&platform.db, u.id).await?,
+            None => 0,
+        };
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        Ok(Viewer {
+            user,
+            lang: request_lang(&parts.headers),
+            csrf,
+            unread,
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into()),
+        })
+    }
+}
+
+/// The caller of an API endpoint, if identified by a Bearer token or a browser session.
+pub struct ApiCaller(pub Option<User>);
+
+/// An API caller that must be identified (401 otherwise).
+pub struct ApiUser(pub User);
+
+impl<S> FromRequestParts<S> for ApiCaller
+where
+    Platform: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let platform = Platform::from_ref(state);
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthorized",
+                        "expected `Authorization: Bearer <token>`",
+                    )
+                })?;
+            return match accounts::api_token_user(&platform.db, token).await? {
+                Some(user) => Ok(ApiCaller(Some(user))),
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "unknown or revoked API token",
+                )),
+            };
+        }
+        let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Ok(ApiCaller(None));
+        };
+        let Some(user) = accounts::session_user(&platform.db, session).await? else {
+            return Ok(ApiCaller(None));
+        };
+        // Cookie-authenticated writes must prove they come from our own pages.
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let expected = cookie(&parts.headers, CSRF_COOKIE).unwrap_or("");
+            if expected.is_empty() || !auth::tokens_equal(sent, expected) {
+                return Err(ApiError::forbidden(
+                    "missing or wrong X-CSRF-Token header for a cookie-authenticated request",
+                )
+                .with_code("csrf_failed"));
+            }
+        }
+        Ok(ApiCaller(Some(user)))
+    }
+}
+
+impl<S> FromRequestParts<S> for ApiUser
+where
+    Platform: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match ApiCaller::from_request_parts(parts, state).await? {
+            ApiCaller(Some(user)) => Ok(ApiUser(user)),
+            ApiCaller(None) => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// JSON body whose every failure (syntax, wrong types, missing fields, size) is a JSON 4xx.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(PageError))]
+pub struct PagePath<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(PageError))]
+pub struct PageQuery<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match &rejection {
+            JsonRejection::JsonDataError(_) => "validation_failed",
+            JsonRejection::JsonSyntaxError(_) => "malformed_json",
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "bad_request",
+        };
+        ApiError::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::bad_request("invalid_path", rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for PageError {
+    fn from(_: PathRejection) -> Self {
+        PageError::not_found()
+    }
+}
+
+impl From<QueryRejection> for PageError {
+    fn from(rejection: QueryRejection) -> Self {
+        PageError::bad_request(rejection.body_text())
+    }
+}
+
+impl From<FormRejection> for PageError {
+    fn from(rejection: FormRejection) -> Self {
+        PageError::new(
+            rejection.status(),
+            rejection.status().as_u16().to_string(),
+            rejection.body_text(),
+        )
+    }
+}
+
+/// An HTML form submission that carries a valid CSRF token.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+impl<S, T> FromRequest<S> for CsrfForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(PageError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "415",
+                "Expected a form submission.",
+            ));
+        }
+        let expected = cookie(req.headers(), CSRF_COOKIE).unwrap_or("").to_string();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            PageError::new(
+                rejection.status(),
+                rejection.status().as_u16().to_string(),
+                "The submitted form is too large. / 提交的内容过大。 / Le formulaire envoyé est trop volumineux.",
+            )
+        })?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: String::new() });
+        if expected.is_empty() || !auth::tokens_equal(&field.csrf, &expected) {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "403",
+                "This form expired or did not come from this site. Reload the page and try again. / 表单已过期，请刷新页面后重试。 / Ce formulaire a expiré : rechargez la page et réessayez.",
+            ));
+        }
+        let value =
+            serde_urlencoded::from_bytes(&bytes).map_err(|e| PageError::bad_request(format!("Invalid form: {e}")))?;
+        Ok(CsrfForm(value))
+    }
+}
+
+/// `?page=N` (1-based), clamped so hostile values cannot ask for absurd offsets.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::IntoParams)]
+pub struct PageParam {
+    /// 1-based page number.
+    pub page: Option<i64>,
+}
+
+impl PageParam {
+    pub fn number(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 100_000)
+    }
+    pub fn offset(&self, per_page: i64) -> i64 {
+        (self.number() - 1) * per_page
+    }
+}
+
+/// Pagination links for templates.
+pub fn pager(page: i64, per_page: i64, total: i64) -> Value {
+    let pages = ((total + per_page - 1) / per_page).max(1);
+    context! {
+        page => page,
+        pages => pages,
+        total => total,
+        prev => (page > 1).then_some(page - 1),
+        next => (page < pages).then_some(page + 1),
+    }
+}
+
+/// Redirect after a successful form post (303 so the browser follows with GET).
+pub fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .body(axum::body::Body::empty())
+        .expect("static redirect response")
+}
+
+/// Only same-site relative paths may be used as a post-action redirect target.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_among_many() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; fl_lang=fr; b=2"));
+        assert_eq!(cookie(&headers, LANG_COOKIE), Some("fr"));
+        assert_eq!(cookie(&headers, "missing"), None);
+        assert_eq!(request_lang(&headers), Lang::Fr);
+    }
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        assert_eq!(safe_next(Some("/t/5")), "/t/5");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn page_param_is_clamped() {
+        assert_eq!(PageParam { page: Some(-5) }.number(), 1);
+        assert_eq!(PageParam { page: Some(3) }.offset(20), 40);
+        assert_eq!(PageParam { page: Some(i64::MAX) }.number(), 100_000);
+    }
+
+    #[test]
+    fn dates_format() {
+        assert_eq!(format_datetime(0), "1970-01-01 00:00");
+        assert_eq!(format_iso(86_400_000), "1970-01-02T00:00:00Z");
+    }
+}
+
+/// The peer address, when the server was started with connection info (always, in `fanloop serve`).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientIp(ip))
+    }
+}

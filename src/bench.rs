@@ -1,0 +1,275 @@
+//! `fanloop bench read`: the read path (thread pages and search) over real HTTP on loopback,
+//! against a generated community, with `/healthz` measured in the same run as the baseline.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fanloop_community::{demo, store};
+use fanloop_platform::accounts;
+use fanloop_platform::auth::{self, Role};
+use rand::{Rng, SeedableRng};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReadBenchArgs {
+    /// Posts in the generated community (about 20 per thread).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub posts: usize,
+    /// Requests per scenario.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Data folder; reused if it already holds a generated community of the same size.
+    #[arg(long, default_value = "target/bench-read-data")]
+    pub data: PathBuf,
+}
+
+const POSTS_PER_THREAD: usize = 20;
+
+async fn prepare(args: &ReadBenchArgs) -> anyhow::Result<i64> {
+    let config = crate::Config {
+        data_dir: args.data.clone(),
+        database_url: None,
+        demo: false,
+        secure_cookies: false,
+    };
+    let db = crate::open_db(&config).await?;
+    let existing = store::live_post_count(&db).await?;
+    if existing as usize >= args.posts {
+        println!("reusing {existing} posts in {}", args.data.display());
+    } else {
+        anyhow::ensure!(
+            existing == 0,
+            "{} holds a different community; remove it first",
+            args.data.display()
+        );
+        let started = Instant::now();
+        let hash = auth::hash_password("bench-password")?;
+        let mut authors = Vec::new();
+        for i in 0..200 {
+            let u = accounts::create_user(
+                &db,
+                &format!("bench_user_{i}"),
+                &format!("u{i}@bench.invalid"),
+                &hash,
+                Role::Fan,
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            authors.push(u.id);
+        }
+        let mut boards = Vec::new();
+        for (pos, (slug, name, description)) in demo::BOARDS.iter().enumerate() {
+            boards.push(
+                store::create_board(&db, slug, name, description, pos as i64)
+                    .await?
+                    .map(|b| b.id)
+                    .unwrap_or_default(),
+            );
+        }
+        let threads = args.posts / POSTS_PER_THREAD;
+        let chunk = 500;
+        let start_ms = fanloop_platform::db::now_ms() - 400 * 86_400_000;
+        for (n, first) in (0..threads).step_by(chunk).enumerate() {
+            let count = chunk.min(threads - first);
+            let spec = demo::ThreadGen {
+                seed: n as u64,
+                count,
+                board_ids: &boards,
+                french_board: Some(boards[4]),
+                author_ids: &authors,
+                staff_ids: &[],
+                // Uniform 0..=38 replies: 20 posts per thread on average.
+                max_replies: 2 * POSTS_PER_THREAD - 2,
+                start_ms: start_ms + (first as i64) * 600_000,
+            };
+            store::bulk_load(&db, &demo::generate_threads(&spec)).await?;
+            if n % 20 == 0 {
+                println!(
+                    "  generated {} / {threads} threads ({:.0?})",
+                    first + count,
+                    started.elapsed()
+                );
+            }
+        }
+        println!(
+            "generated {} posts in {:.1?}",
+            store::live_post_count(&db).await?,
+            started.elapsed()
+        );
+    }
+    let index = fanloop_community::search::SearchIndex::open(&args.data.join("search-index"))?;
+    let live = store::live_post_count(&db).await?;
+    if index.num_docs() != live as u64 {
+        let started = Instant::now();
+        index.rebuild(&db).await?;
+        println!("indexed {live} posts in {:.1?}", started.elapsed());
+    }
+    let max_thread: i64 = sqlx::query_scalar("SELECT MAX(id) FROM threads")
+        .fetch_one(&db.pool)
+        .await?;
+    db.pool.close().await;
+    Ok(max_thread)
+}
+
+#[derive(Default)]
+struct Samples {
+    client_us: Vec<u64>,
+    server_us: Vec<u64>,
+    errors: usize,
+    wall: Duration,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+fn server_time_us(resp: &reqwest::Response) -> Option<u64> {
+    let v = resp.headers().get("server-timing")?.to_str().ok()?;
+    let ms: f64 = v.split("dur=").nth(1)?.parse().ok()?;
+    Some((ms * 1000.0) as u64)
+}
+
+async fn run_scenario(
+    base: &str,
+    args: &ReadBenchArgs,
+    make_path: Arc<dyn Fn(&mut rand::rngs::StdRng) -> String + Send + Sync>,
+) -> Samples {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .expect("client");
+    let per_worker = args.requests / args.concurrency;
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..args.concurrency {
+        let client = client.clone();
+        let base = base.to_string();
+        let make_path = make_path.clone();
+        workers.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
+            let mut s = Samples::default();
+            for _ in 0..per_worker {
+                let url = format!("{base}{}", make_path(&mut rng));
+                let t = Instant::now();
+                match client.get(&url).send().await {
+                    Ok(resp) if resp.status().is_success() => {
+                        let server = server_time_us(&resp);
+                        let _ = resp.bytes().await;
+                        s.client_us.push(t.elapsed().as_micros() as u64);
+                        if let Some(us) = server {
+                            s.server_us.push(us);
+                        }
+                    }
+                    _ => s.errors += 1,
+                }
+            }
+            s
+        }));
+    }
+    let mut all = Samples::default();
+    for w in workers {
+        if let Ok(s) = w.await {
+            all.client_us.extend(s.client_us);
+            all.server_us.extend(s.server_us);
+            all.errors += s.errors;
+        }
+    }
+    all.wall = started.elapsed();
+    all.client_us.sort_unstable();
+    all.server_us.sort_unstable();
+    all
+}
+
+pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
+    println!(
+        "fanloop bench read: {} posts, {} requests per scenario, {} connections",
+        args.posts, args.requests, args.concurrency
+    );
+    let max_thread = prepare(&args).await?;
+    let config = crate::Config {
+        data_dir: args.data.clone(),
+        database_url: None,
+        demo: false,
+        secure_cookies: false,
+    };
+    let app = crate::build(&config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::serve(app.router, listener, async {
+        let _ = stopped.await;
+    }));
+    let terms: Vec<&str> = [
+        "电池续航",
+        "相机夜景",
+        "快充",
+        "battery life",
+        "fast charging",
+        "night mode camera",
+        "autonomie",
+        "charge rapide",
+        "Bluetooth",
+        "3.3.0",
+    ]
+    .to_vec();
+    let scenarios: Vec<(&str, Arc<dyn Fn(&mut rand::rngs::StdRng) -> String + Send + Sync>)> = vec![
+        ("baseline GET /healthz", Arc::new(|_| "/healthz".to_string())),
+        (
+            "thread page GET /t/{id}",
+            Arc::new(move |rng| format!("/t/{}", rng.gen_range(1..=max_thread))),
+        ),
+        (
+            "search page GET /search?q=",
+            Arc::new(move |rng| {
+                let t = terms[rng.gen_range(0..terms.len())];
+                format!("/search?q={}", urlencode(t))
+            }),
+        ),
+    ];
+    // Warm caches (page cache, SQLite, tantivy) so every scenario is measured hot.
+    let warm = ReadBenchArgs {
+        requests: args.concurrency * 50,
+        ..args.clone()
+    };
+    for (_, path) in &scenarios {
+        run_scenario(&base, &warm, path.clone()).await;
+    }
+    println!();
+    println!(
+        "{:<30} {:>9} {:>10} {:>10} {:>10} {:>10} {:>7} {:>9}",
+        "scenario", "req/s", "p50 ms", "p99 ms", "srv p50", "srv p99", "errors", "p50/base"
+    );
+    let mut baseline_p50 = None;
+    for (name, path) in &scenarios {
+        let s = run_scenario(&base, &args, path.clone()).await;
+        let rps = s.client_us.len() as f64 / s.wall.as_secs_f64();
+        let p50 = percentile(&s.client_us, 0.50);
+        let base_p50 = *baseline_p50.get_or_insert(p50);
+        println!(
+            "{:<30} {:>9.0} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>7} {:>8.1}x",
+            name,
+            rps,
+            p50,
+            percentile(&s.client_us, 0.99),
+            percentile(&s.server_us, 0.50),
+            percentile(&s.server_us, 0.99),
+            s.errors,
+            p50 / base_p50.max(0.001)
+        );
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    Ok(())
+}
+
+fn urlencode(s: &str) -> String {
+    fanloop_community::domain::percent_encode(s)
+}

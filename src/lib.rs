@@ -1,0 +1,149 @@
+//! Wires the pillars into one server: storage, migrations, search, demo data, routes and the
+//! OpenAPI document.  `main.rs` is only the command line around this.
+
+pub mod bench;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use fanloop_community::search::SearchIndex;
+use fanloop_community::{demo, store, CommunityState};
+use fanloop_platform::web::{Platform, WebConfig};
+use fanloop_platform::{ApiError, Db, PageError};
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+
+/// Largest request body accepted (posts are at most 20,000 characters).
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `postgres://…`; `None` uses embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub demo: bool,
+    pub secure_cookies: bool,
+}
+
+pub struct App {
+    pub router: Router,
+    pub state: CommunityState,
+    /// Set when this start loaded the demo community.
+    pub demo: Option<demo::DemoCredentials>,
+}
+
+pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = match &config.database_url {
+        Some(url) => Db::connect(url).await?,
+        None => Db::open_sqlite(&config.data_dir).await?,
+    };
+    db.migrate(&[&fanloop_platform::MIGRATIONS, &fanloop_community::MIGRATIONS])
+        .await?;
+    Ok(db)
+}
+
+/// Opens storage and search, loads the demo on an empty store, and builds the routes.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
+    let db = open_db(config).await?;
+    let search = SearchIndex::open(&config.data_dir.join("search-index"))?;
+    let mut demo_credentials = None;
+    if config.demo && fanloop_platform::accounts::user_count(&db).await? == 0 {
+        demo_credentials = Some(demo::load(&db).await?);
+    }
+    // The index is derived data: if it disagrees with the store (first start, a crash between the
+    // two commits, a restored backup), rebuild it before serving.
+    let live = store::live_post_count(&db).await?;
+    if search.num_docs() != live as u64 {
+        tracing::info!(
+            "search index has {} documents, store has {live} posts: rebuilding",
+            search.num_docs()
+        );
+        search.rebuild(&db).await?;
+    }
+    let platform = Platform::new(
+        db,
+        WebConfig {
+            secure_cookies: config.secure_cookies,
+        },
+        &[&fanloop_platform::ui::BUNDLE, &fanloop_community::ui::BUNDLE],
+    )?;
+    let state = CommunityState {
+        platform: platform.clone(),
+        search,
+    };
+    Ok(App {
+        router: router(state.clone()),
+        state,
+        demo: demo_credentials,
+    })
+}
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "fanloop API",
+    description = "Everything the fanloop web UI does, as JSON. Authenticate scripts with `Authorization: Bearer <token>` (create one with POST /api/v1/tokens or on the settings page)."
+))]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(fanloop_platform::accounts_web::AccountsApi::openapi());
+    doc.merge(fanloop_community::api::CommunityApi::openapi());
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc
+}
+
+pub fn router(state: CommunityState) -> Router {
+    let platform = state.platform.clone();
+    let spec = openapi();
+    Router::new()
+        .merge(fanloop_community::router().with_state(state))
+        .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
+        .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/openapi.json", get(move || async move { Json(spec.clone()) }))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            platform,
+            fanloop_platform::web::shell_middleware,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("handler panicked").into_response()
+        }))
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no endpoint at {}", uri.path()),
+        )
+        .into_response()
+    } else {
+        PageError::not_found().into_response()
+    }
+}
+
+/// Serves until the future `shutdown` completes.
+pub async fn serve(
+    app: Router,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// fanloop: a self-hosted fan community — forum, weekly feedback loop, launches, partner vetting
+/// and listening.  Without a subcommand it serves the web UI and JSON API.
+#[derive(Parser)]
+#[command(name = "fanloop", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the JSON API (the default).
+    Serve(ServeArgs),
+    /// Rebuild the full-text search index from the store.
+    Reindex(StoreArgs),
+    /// Load benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Read path: thread pages and search over a generated community of N posts, over HTTP.
+    Read(fanloop::bench::ReadBenchArgs),
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Folder for the embedded SQLite database and the search index.
+    #[arg(long = "data", env = "FANLOOP_DATA", default_value = "data")]
+    data: PathBuf,
+    /// Use PostgreSQL as the system of record, e.g. postgres://user@127.0.0.1:5432/fanloop.
+    #[arg(long, env = "FANLOOP_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FANLOOP_ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Do not load the demo community into an empty store.
+    #[arg(long)]
+    no_demo: bool,
+    /// Mark cookies Secure (use when serving over HTTPS).
+    #[arg(long, env = "FANLOOP_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Config {
+    fanloop::Config {
+        data_dir: store.data.clone(),
+        database_url: store.database_url.clone(),
+        demo,
+        secure_cookies,
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tantivy=warn,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Reindex(store)) => {
+            let cfg = config(&store, false, false);
+            let db = fanloop::open_db(&cfg).await?;
+            let index = fanloop_community::search::SearchIndex::open(&cfg.data_dir.join("search-index"))?;
+            let n = index.rebuild(&db).await?;
+            println!("reindexed {n} posts");
+            Ok(())
+        }
+        Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = config(&args.store, !args.no_demo, args.secure_cookies);
+    let app = fanloop::build(&cfg).await?;
+    if let Some(demo) = &app.demo {
+        println!(
+            "\n  Demo community loaded. Sign in as `{}` with password: {}",
+            demo.admin_username, demo.admin_password
+        );
+        println!(
+            "  Demo members (e.g. camera_lead_li, alex_chen, 小米粒) share the password: {}",
+            demo.member_password
+        );
+        println!("  These passwords are shown only once.\n");
+    }
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    let backend = if cfg.database_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "fanloop listening on http://{} ({backend}, data in {})",
+        listener.local_addr()?,
+        cfg.data_dir.display()
+    );
+    fanloop::serve(app.router, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
