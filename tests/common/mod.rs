@@ -1,0 +1,215 @@
+//! Test harness: starts fanloop in-process on a random port against SQLite (a temp folder) or a
+//! fresh PostgreSQL database, and drives it over HTTP like a client would.
+
+#![allow(dead_code)]
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+pub const PG_ADMIN_URL_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub struct TestApp {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pg_database: Option<(String, String)>,
+    pub state: fanloop_community::CommunityState,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("FANLOOP_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN_URL_DEFAULT.to_string())
+}
+
+/// Creates a fresh PostgreSQL database, or `None` (with a loud message) when PostgreSQL is not
+/// reachable outside CI.  In CI (`CI=true`) an unreachable server fails the test.
+async fn fresh_pg_database() -> Option<(String, String)> {
+    let admin = pg_admin_url();
+    let db = match fanloop_platform::Db::connect(&admin).await {
+        Ok(db) => db,
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("PostgreSQL is required in CI but unreachable at {admin}: {e:#}");
+            }
+            eprintln!("\n!!!!!!!! SKIPPING PostgreSQL variant: cannot reach {admin} ({e}). CI runs it. !!!!!!!!\n");
+            return None;
+        }
+    };
+    let name = format!("fanloop_test_{}", &fanloop_platform::auth::new_token()[..12]);
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&db.pool)
+        .await
+        .expect("create test database");
+    db.pool.close().await;
+    let url = match admin.rfind('/') {
+        Some(i) => format!("{}/{name}", &admin[..i]),
+        None => panic!("bad admin url"),
+    };
+    Some((name, url))
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, false).await
+    }
+
+    pub async fn spawn_with(backend: Backend, demo: bool) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pg_database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_pg_database().await?),
+        };
+        let config = fanloop::Config {
+            data_dir: dir.path().to_path_buf(),
+            database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
+            demo,
+            secure_cookies: false,
+        };
+        let app = fanloop::build(&config).await.expect("build app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(fanloop::serve(app.router, listener, async {
+            let _ = stopped.await;
+        }));
+        Some(TestApp {
+            base,
+            dir,
+            stop: Some(stop),
+            server: Some(server),
+            pg_database,
+            state: app.state,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client with its own cookie jar: one browser, one person.
+    pub fn browser(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn api(&self) -> Client {
+        Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Signs up over the API and returns a Bearer token.
+    pub async fn user(&self, name: &str) -> String {
+        let c = self.api();
+        let r = c
+            .post(self.url("/api/v1/users"))
+            .json(&json!({"username": name, "email": format!("{}@example.com", fanloop_community::domain::percent_encode(name).replace('%', "")), "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "signup {name}: {}",
+            r.text().await.unwrap()
+        );
+        let r = c
+            .post(self.url("/api/v1/tokens"))
+            .json(&json!({"login": name, "password": "password123", "name": "tests"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let body: Value = r.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.api().request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {value}");
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.state.platform.db.pool.close().await;
+        if let Some((name, _)) = self.pg_database.take() {
+            if let Ok(db) = fanloop_platform::Db::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&db.pool)
+                    .await;
+            }
+        }
+    }
+}
+
+/// Reads the CSRF cookie a browser was given by visiting `path`.
+pub async fn csrf_of(app: &TestApp, browser: &Client, path: &str) -> String {
+    let page = browser.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+    let marker = "name=\"csrf-token\" content=\"";
+    let start = page.find(marker).expect("csrf meta") + marker.len();
+    page[start..start + 64].to_string()
+}
+
+/// Runs one test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite app");
+                ($body)(&app).await;
+                app.stop().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+                    return;
+                };
+                ($body)(&app).await;
+                app.stop().await;
+            }
+        }
+    };
+}
