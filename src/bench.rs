@@ -137,11 +137,10 @@ fn server_time_us(resp: &reqwest::Response) -> Option<u64> {
     Some((ms * 1000.0) as u64)
 }
 
-async fn run_scenario(
-    base: &str,
-    args: &ReadBenchArgs,
-    make_path: Arc<dyn Fn(&mut rand::rngs::StdRng) -> String + Send + Sync>,
-) -> Samples {
+/// Makes the path of the next request of a scenario.
+type PathMaker = Arc<dyn Fn(&mut rand::rngs::StdRng) -> String + Send + Sync>;
+
+async fn run_scenario(base: &str, args: &ReadBenchArgs, make_path: PathMaker) -> Samples {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()
@@ -220,7 +219,7 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
         "3.3.0",
     ]
     .to_vec();
-    let scenarios: Vec<(&str, Arc<dyn Fn(&mut rand::rngs::StdRng) -> String + Send + Sync>)> = vec![
+    let scenarios: Vec<(&str, PathMaker)> = vec![
         ("baseline GET /healthz", Arc::new(|_| "/healthz".to_string())),
         (
             "thread page GET /t/{id}",

@@ -376,7 +376,8 @@ pub async fn load(db: &Db) -> anyhow::Result<DemoCredentials> {
             .ok_or_else(|| anyhow::anyhow!("demo board {slug} exists"))?;
         board_ids.push(board.id);
     }
-    let start = now_ms() - 320 * 1_800_000;
+    // Leave room for the replies (up to 8 hours after each thread) so nothing is dated in the future.
+    let start = now_ms() - 320 * 1_800_000 - 12 * 3_600_000;
     // Fans post everywhere but in announcements; the francophone board is board 4.
     let fan_boards = [board_ids[1], board_ids[2], board_ids[3], board_ids[5]];
     let mut threads = generate_threads(&ThreadGen {

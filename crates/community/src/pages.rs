@@ -374,7 +374,7 @@ async fn search_page(
         context! {
             q => q,
             board => params.board.unwrap_or_default(),
-            author => params.author.unwrap_or_default(),
+            author_filter => params.author.unwrap_or_default(),
             boards => boards,
             results => results,
             pager => pager(page, service::SEARCH_PER_PAGE, total),

@@ -110,7 +110,7 @@ impl Platform {
             lang => viewer.lang.code(),
             html_lang => viewer.lang.html_tag(),
             langs => langs,
-            me => viewer.user.as_ref().map(|u| user_badge(u)),
+            me => viewer.user.as_ref().map(user_badge),
             unread => viewer.unread,
             csrf => viewer.csrf.clone(),
             path => viewer.path.clone(),
@@ -534,6 +534,22 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The peer address, when the server was started with connection info (always, in `fanloop serve`).
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientIp(ip))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,21 +583,5 @@ mod tests {
     fn dates_format() {
         assert_eq!(format_datetime(0), "1970-01-01 00:00");
         assert_eq!(format_iso(86_400_000), "1970-01-02T00:00:00Z");
-    }
-}
-
-/// The peer address, when the server was started with connection info (always, in `fanloop serve`).
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(ClientIp(ip))
     }
 }
