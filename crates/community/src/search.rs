@@ -1,8 +1,8 @@
 //! Full-text search over threads and posts with tantivy.
 //!
-//! One analyzer serves Chinese, English and French: jieba segments Chinese (search mode, so both
-//! 北京大学 and 大学 match) and passes Latin words through whole; then tokens are lower-cased and
-//! accents folded, so "Batterie" finds "batterie" and "écran" finds "ecran".
+//! One analyzer serves Chinese, English and French: jieba segments runs of Chinese characters
+//! (search mode, so both 北京大学 and 大学 match), other text is cut into words; then tokens are
+//! lower-cased and accents folded, so "Batterie" finds "batterie" and "écran" finds "ecran".
 //!
 //! All writes go through one writer thread which applies queued changes in batches and commits
 //! once per batch (group commit); each caller is answered after the commit that contains its
@@ -16,7 +16,9 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{mpsc, oneshot};
 
@@ -56,8 +58,91 @@ fn schema() -> (Schema, Fields) {
     (sb.build(), fields)
 }
 
+/// Splits text into runs of Han characters, which jieba segments, and everything else, which is cut
+/// into words at non-alphanumeric characters.  Jieba alone would break "écran" apart at the
+/// accented letter (its word pattern is ASCII), so Latin text never reaches it.
+#[derive(Clone)]
+struct MixedScriptTokenizer;
+
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2A6DF}')
+}
+
+impl Tokenizer for MixedScriptTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream(&mut self, text: &str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let mut position = 0;
+        let mut chars = text.char_indices().peekable();
+        while let Some(&(start, c)) = chars.peek() {
+            if is_han(c) {
+                let mut end = start;
+                while let Some(&(i, c)) = chars.peek() {
+                    if !is_han(c) {
+                        break;
+                    }
+                    end = i + c.len_utf8();
+                    chars.next();
+                }
+                let run = &text[start..end];
+                let mut jieba = tantivy_jieba::JiebaTokenizer;
+                let mut stream = jieba.token_stream(run);
+                while let Some(t) = stream.next() {
+                    tokens.push(Token {
+                        offset_from: start + t.offset_from,
+                        offset_to: start + t.offset_to,
+                        position: position + t.position,
+                        text: t.text.clone(),
+                        position_length: t.position_length,
+                    });
+                }
+                position += run.chars().count();
+            } else if c.is_alphanumeric() {
+                let mut end = start;
+                while let Some(&(i, c)) = chars.peek() {
+                    if !c.is_alphanumeric() || is_han(c) {
+                        break;
+                    }
+                    end = i + c.len_utf8();
+                    chars.next();
+                }
+                tokens.push(Token {
+                    offset_from: start,
+                    offset_to: end,
+                    position,
+                    text: text[start..end].to_string(),
+                    position_length: 1,
+                });
+                position += 1;
+            } else {
+                chars.next();
+            }
+        }
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
 fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer {})
+    TextAnalyzer::builder(MixedScriptTokenizer)
         .filter(RemoveLongFilter::limit(60))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
@@ -367,5 +452,94 @@ fn writer_loop(mut writer: IndexWriter, reader: IndexReader, f: Fields, ops: std
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(post_id: i64, board_id: i64, title: Option<&str>, body: &str) -> IndexDoc {
+        IndexDoc {
+            post_id,
+            thread_id: post_id,
+            board_id,
+            author_id: 1,
+            title: title.map(str::to_string),
+            body: body.into(),
+            created_at: 0,
+        }
+    }
+
+    fn ids(index: &SearchIndex, text: &str, board_id: Option<i64>) -> Vec<i64> {
+        let q = SearchQuery {
+            text: text.into(),
+            board_id,
+            limit: 10,
+            ..Default::default()
+        };
+        let mut v: Vec<i64> = index.search(&q).unwrap().hits.iter().map(|h| h.post_id).collect();
+        v.sort();
+        v
+    }
+
+    #[tokio::test]
+    async fn finds_chinese_english_and_french_and_follows_changes() {
+        let index = SearchIndex::in_memory().unwrap();
+        index
+            .apply(vec![
+                Change::Upsert(doc(
+                    1,
+                    1,
+                    Some("北京大学的相机测评"),
+                    "夜景模式对焦很快，电池续航一般。",
+                )),
+                Change::Upsert(doc(2, 1, None, "Battery life dropped after the update.")),
+                Change::Upsert(doc(3, 2, None, "L'écran chauffe après la mise à jour.")),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&index, "大学", None),
+            vec![1],
+            "search-mode segmentation finds sub-words"
+        );
+        assert_eq!(ids(&index, "电池续航", None), vec![1]);
+        assert_eq!(ids(&index, "BATTERY", None), vec![2], "case-insensitive");
+        assert_eq!(ids(&index, "ecran", None), vec![3], "accent-insensitive");
+        assert_eq!(ids(&index, "mise à jour", Some(1)), Vec::<i64>::new(), "board filter");
+        assert_eq!(
+            ids(&index, "，。！", None),
+            Vec::<i64>::new(),
+            "punctuation alone matches nothing"
+        );
+        let hits = index
+            .search(&SearchQuery {
+                text: "夜景".into(),
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            hits.hits[0].snippet_html.contains("<b>夜景</b>"),
+            "{}",
+            hits.hits[0].snippet_html
+        );
+
+        index
+            .apply(vec![
+                Change::Upsert(doc(2, 1, None, "Charging is slow now.")),
+                Change::Delete(3),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&index, "battery", None),
+            Vec::<i64>::new(),
+            "edits replace the old text"
+        );
+        assert_eq!(ids(&index, "charging", None), vec![2]);
+        assert_eq!(ids(&index, "ecran", None), Vec::<i64>::new(), "deletes are gone");
+        assert_eq!(index.num_docs(), 2);
     }
 }
