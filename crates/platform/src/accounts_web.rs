@@ -54,6 +54,15 @@ fn check_login_rate(platform: &Platform, ip: &str, login: &str) -> Result<(), u6
     platform.login_limiter.check(&format!("{ip}|{}", login.to_lowercase()))
 }
 
+/// Opens a session and sends the browser on to `next` with the session cookie set.
+async fn start_session(platform: &Platform, user_id: i64, next: &str) -> Result<Response, PageError> {
+    let token = accounts::create_session(&platform.db, user_id).await?;
+    let mut response = see_other(next);
+    let (name, value) = session_cookie_header(platform, &token);
+    response.headers_mut().append(name, value);
+    Ok(response)
+}
+
 fn session_cookie_header(platform: &Platform, token: &str) -> (header::HeaderName, axum::http::HeaderValue) {
     (
         header::SET_COOKIE,
@@ -135,13 +144,7 @@ async fn signup_submit(
     };
     let next = web::safe_next(form.next.as_deref());
     match register(&platform, &req).await {
-        Ok(user) => {
-            let token = accounts::create_session(&platform.db, user.id).await?;
-            let mut response = see_other(&next);
-            let (name, value) = session_cookie_header(&platform, &token);
-            response.headers_mut().append(name, value);
-            Ok(response)
-        }
+        Ok(user) => start_session(&platform, user.id, &next).await,
         Err((status, key)) => {
             let page = platform.render(
                 &viewer,
@@ -216,13 +219,7 @@ async fn signin_submit(
         return Ok(response);
     }
     match accounts::authenticate(&platform.db, form.login.trim(), &form.password).await? {
-        Some(user) => {
-            let token = accounts::create_session(&platform.db, user.id).await?;
-            let mut response = see_other(&next);
-            let (name, value) = session_cookie_header(&platform, &token);
-            response.headers_mut().append(name, value);
-            Ok(response)
-        }
+        Some(user) => start_session(&platform, user.id, &next).await,
         None => fail(StatusCode::UNAUTHORIZED, "err.bad_login"),
     }
 }
