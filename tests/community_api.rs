@@ -41,6 +41,8 @@ async fn forum_flow(app: &TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{created}");
     let thread_id = created["thread_id"].as_i64().unwrap();
     let first_post = created["post_id"].as_i64().unwrap();
+    let (_, boards) = app.get("/api/v1/boards", None).await;
+    assert_eq!(boards[0]["thread_count"], 1);
 
     // Search finds it by a Chinese word, highlighted, and by title.
     let (s, found) = app.get("/api/v1/search?q=%E5%A4%9C%E6%99%AF", None).await; // 夜景
@@ -212,6 +214,8 @@ async fn forum_flow(app: &TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, found) = app.get("/api/v1/search?q=build", None).await;
     assert_eq!(found["total"], 0, "{found}");
+    let (_, boards) = app.get("/api/v1/boards", None).await;
+    assert_eq!(boards[0]["thread_count"], 0, "the board count follows deletions");
 }
 both_backends!(forum_flow_works_end_to_end, forum_flow);
 

@@ -337,8 +337,7 @@ pub async fn search(
         let Some(info) = infos.iter().find(|i| i.post_id == hit.post_id) else {
             continue;
         };
-        let position = store::post_position(db, info.thread_id, info.post_id).await?;
-        let thread_page = position / crate::pages::POSTS_PER_PAGE + 1;
+        let thread_page = info.position / crate::pages::POSTS_PER_PAGE + 1;
         hits.push(SearchHit {
             post_id: hit.post_id,
             thread_id: info.thread_id,

@@ -51,8 +51,7 @@ fn board_from_row(row: &AnyRow) -> Board {
     }
 }
 
-const BOARD_COLS: &str = "b.id, b.slug, b.name, b.description, b.position, \
-    (SELECT COUNT(*) FROM threads t WHERE t.board_id = b.id AND t.deleted = 0) AS thread_count";
+const BOARD_COLS: &str = "b.id, b.slug, b.name, b.description, b.position, b.thread_count";
 
 pub async fn list_boards(db: &Db) -> anyhow::Result<Vec<Board>> {
     let rows = sqlx::query(&format!("SELECT {BOARD_COLS} FROM boards b ORDER BY b.position, b.id"))
@@ -327,6 +326,10 @@ pub async fn create_thread(
     .bind(t.created_at)
     .fetch_one(&mut *tx)
     .await?;
+    sqlx::query("UPDATE boards SET thread_count = thread_count + 1 WHERE id = $1")
+        .bind(t.board_id)
+        .execute(&mut *tx)
+        .await?;
     let link = format!("{link_base}/t/{thread_id}#p{post_id}");
     for (user_id, kind) in mentions {
         notifications::notify(
@@ -494,6 +497,12 @@ pub async fn delete_post(db: &Db, post_id: i64) -> anyhow::Result<Deleted> {
             .bind(thread_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE boards SET thread_count = thread_count - 1 WHERE id = (SELECT board_id FROM threads WHERE id = $1)",
+        )
+        .bind(thread_id)
+        .execute(&mut *tx)
+        .await?;
         let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM posts WHERE thread_id = $1 AND deleted = 0")
             .bind(thread_id)
             .fetch_all(&mut *tx)
@@ -757,6 +766,8 @@ pub struct HitInfo {
     pub author: UserRef,
     pub created_at: i64,
     pub is_first: bool,
+    /// 0-based position of the post in its thread, to link to the right page.
+    pub position: i64,
 }
 
 pub async fn hit_infos(db: &Db, post_ids: &[i64]) -> anyhow::Result<Vec<HitInfo>> {
@@ -766,6 +777,7 @@ pub async fn hit_infos(db: &Db, post_ids: &[i64]) -> anyhow::Result<Vec<HitInfo>
     let placeholders: Vec<String> = (1..=post_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT p.id, p.thread_id, p.created_at, p.is_first, t.title, b.slug, b.name, \
+         (SELECT COUNT(*) FROM posts q WHERE q.thread_id = p.thread_id AND q.id < p.id) AS position, \
          u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team \
          FROM posts p JOIN threads t ON t.id = p.thread_id JOIN boards b ON b.id = t.board_id JOIN users u ON u.id = p.author_id \
          WHERE p.id IN ({}) AND p.deleted = 0 AND t.deleted = 0",
@@ -787,6 +799,7 @@ pub async fn hit_infos(db: &Db, post_ids: &[i64]) -> anyhow::Result<Vec<HitInfo>
             author: user_ref(row, "a_"),
             created_at: row.get("created_at"),
             is_first: row.get::<i64, _>("is_first") != 0,
+            position: row.get("position"),
         })
         .collect())
 }
@@ -826,6 +839,10 @@ pub async fn bulk_load(db: &Db, threads: &[SeedThread]) -> anyhow::Result<()> {
         .bind(t.pinned as i64)
         .fetch_one(&mut *tx)
         .await?;
+        sqlx::query("UPDATE boards SET thread_count = thread_count + 1 WHERE id = $1")
+            .bind(t.board_id)
+            .execute(&mut *tx)
+            .await?;
         for (i, p) in t.posts.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, like_count, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -14,6 +14,10 @@ pub enum NotificationKind {
     Mention,
     StaffAnswer,
     RoleChanged,
+    /// A feedback request you reported or voted on changed status.
+    StatusChanged,
+    /// Honor progression promoted you.
+    Promoted,
 }
 
 impl NotificationKind {
@@ -23,6 +27,8 @@ impl NotificationKind {
             NotificationKind::Mention => "mention",
             NotificationKind::StaffAnswer => "staff_answer",
             NotificationKind::RoleChanged => "role_changed",
+            NotificationKind::StatusChanged => "status_changed",
+            NotificationKind::Promoted => "promoted",
         }
     }
 }

@@ -101,6 +101,8 @@ pub static MESSAGES: MessageTable = &[
     ("notif.mention", "Mentioned you", "提到了你", "Vous a mentionné"),
     ("notif.staff_answer", "Staff answered", "官方已回复", "Réponse de l'équipe"),
     ("notif.role_changed", "Your role changed", "你的身份已变更", "Votre rôle a changé"),
+    ("notif.status_changed", "Status update", "状态更新", "Changement de statut"),
+    ("notif.promoted", "You were promoted", "你已晋升", "Vous avez été promu"),
     ("notif.mark_all", "Mark all as read", "全部标为已读", "Tout marquer comme lu"),
     ("notif.none", "No notifications yet.", "暂无通知。", "Aucune notification."),
 ];

@@ -4,6 +4,8 @@ CREATE TABLE boards (
     name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
     position BIGINT NOT NULL DEFAULT 0,
+    -- Kept in step with threads in the same transactions, so listing boards never counts rows.
+    thread_count BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
 

@@ -1,0 +1,688 @@
+//! Feedback use cases shared by the pages and the API.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::FromRef;
+use fanloop_platform::accounts::{self, User};
+use fanloop_platform::db::now_ms;
+use fanloop_platform::notifications::{self, NewNotification, NotificationKind};
+use fanloop_platform::{ApiError, Platform};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dedupe::{LshIndex, Signature, DUPLICATE_THRESHOLD};
+use crate::domain::{self, ReportInput, Status};
+use crate::store::{self, Area, Attachment, Build, FormField, Product, Request};
+
+/// Likely duplicates are offered from this similarity on (lower than the grouping threshold:
+/// showing a near miss to a person costs nothing).
+pub const SUGGEST_THRESHOLD: f64 = 0.15;
+
+/// LSH over a product's live requests, with the (count, max id) of requests it was built from:
+/// when another node (or a merge) changes either, the index is rebuilt.
+type CachedIndex = ((i64, i64), Arc<LshIndex>);
+
+#[derive(Clone)]
+pub struct FeedbackState {
+    pub platform: Platform,
+    duplicates: Arc<Mutex<HashMap<i64, CachedIndex>>>,
+}
+
+impl FeedbackState {
+    pub fn new(platform: Platform) -> Self {
+        FeedbackState {
+            platform,
+            duplicates: Arc::default(),
+        }
+    }
+}
+
+impl FromRef<FeedbackState> for Platform {
+    fn from_ref(state: &FeedbackState) -> Platform {
+        state.platform.clone()
+    }
+}
+
+fn require_staff(user: &User) -> Result<(), ApiError> {
+    if user.role.is_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only staff can do this"))
+    }
+}
+
+fn require_admin(user: &User) -> Result<(), ApiError> {
+    if user.role.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only administrators can do this"))
+    }
+}
+
+fn valid_slug(s: &str) -> bool {
+    (2..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub async fn product(state: &FeedbackState, slug: &str) -> Result<Product, ApiError> {
+    store::product_by_slug(&state.platform.db, slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))
+}
+
+pub async fn create_product(
+    state: &FeedbackState,
+    actor: &User,
+    slug: &str,
+    name: &str,
+    description: &str,
+    cadence_days: Option<i64>,
+    release_weekday: Option<i64>,
+) -> Result<Product, ApiError> {
+    require_admin(actor)?;
+    if !valid_slug(slug) || name.trim().is_empty() || name.chars().count() > 80 {
+        return Err(ApiError::validation(
+            "slug: 2–40 lowercase letters, digits or dashes; name: 1–80 characters",
+        ));
+    }
+    let cadence = cadence_days.unwrap_or(7);
+    let weekday = release_weekday.unwrap_or(5);
+    if !(1..=90).contains(&cadence) || !(1..=7).contains(&weekday) {
+        return Err(ApiError::validation(
+            "cadence_days: 1–90; release_weekday: 1 (Monday) to 7 (Sunday)",
+        ));
+    }
+    store::create_product(
+        &state.platform.db,
+        slug,
+        name.trim(),
+        description.trim(),
+        cadence,
+        weekday,
+    )
+    .await?
+    .ok_or_else(|| ApiError::conflict("taken", "a product with this slug exists"))
+}
+
+pub async fn add_area(
+    state: &FeedbackState,
+    actor: &User,
+    product_slug: &str,
+    slug: &str,
+    name: &str,
+    team: &str,
+) -> Result<Area, ApiError> {
+    require_admin(actor)?;
+    let p = product(state, product_slug).await?;
+    if !valid_slug(slug)
+        || name.trim().is_empty()
+        || team.trim().is_empty()
+        || name.chars().count() > 80
+        || team.chars().count() > 80
+    {
+        return Err(ApiError::validation(
+            "slug: 2–40 lowercase letters, digits or dashes; name and team: 1–80 characters",
+        ));
+    }
+    store::create_area(&state.platform.db, p.id, slug, name.trim(), team.trim())
+        .await?
+        .ok_or_else(|| ApiError::conflict("taken", "this product already has an area with this slug"))
+}
+
+pub async fn publish_build(
+    state: &FeedbackState,
+    actor: &User,
+    product_slug: &str,
+    version: &str,
+    channel: &str,
+    notes: &str,
+    released_at: Option<i64>,
+) -> Result<Build, ApiError> {
+    require_staff(actor)?;
+    let p = product(state, product_slug).await?;
+    let version = version.trim();
+    if version.is_empty() || version.chars().count() > 40 || version.contains(char::is_whitespace) {
+        return Err(ApiError::validation("version: 1–40 characters without spaces"));
+    }
+    if !matches!(channel, "beta" | "stable") {
+        return Err(ApiError::validation("channel must be `beta` or `stable`"));
+    }
+    if notes.chars().count() > 10_000 {
+        return Err(ApiError::validation("notes: at most 10,000 characters"));
+    }
+    store::create_build(
+        &state.platform.db,
+        p.id,
+        version,
+        channel,
+        released_at.unwrap_or_else(now_ms),
+        notes,
+        actor.id,
+    )
+    .await?
+    .ok_or_else(|| ApiError::conflict("taken", "this version exists"))
+}
+
+pub async fn add_form_field(
+    state: &FeedbackState,
+    actor: &User,
+    product_slug: &str,
+    key: &str,
+    label: &str,
+    required: bool,
+) -> Result<(), ApiError> {
+    require_admin(actor)?;
+    let p = product(state, product_slug).await?;
+    if !(1..=40).contains(&key.len())
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        || label.trim().is_empty()
+    {
+        return Err(ApiError::validation(
+            "key: 1–40 lowercase letters, digits or _; label required",
+        ));
+    }
+    if !store::add_form_field(&state.platform.db, p.id, key, label.trim(), required).await? {
+        return Err(ApiError::conflict("taken", "this product already has this field"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductOverview {
+    pub product: Product,
+    pub areas: Vec<Area>,
+    /// Builds this viewer may see (beta builds only for beta testers and above), newest first.
+    pub builds: Vec<Build>,
+    pub current_build: Option<Build>,
+    /// When the next build is due on the product's cadence (Unix ms).
+    pub next_release_at: i64,
+    pub form_fields: Vec<FormField>,
+}
+
+pub async fn overview(state: &FeedbackState, slug: &str, viewer: Option<&User>) -> Result<ProductOverview, ApiError> {
+    let db = &state.platform.db;
+    let product = product(state, slug).await?;
+    let include_beta = viewer.is_some_and(|u| domain::may_see_beta(u.role));
+    let builds = store::list_builds(db, product.id, include_beta).await?;
+    let all = store::list_builds(db, product.id, true).await?;
+    let next_release_at = domain::next_release(
+        now_ms(),
+        all.first().map(|b| b.released_at),
+        product.cadence_days,
+        product.release_weekday,
+    );
+    Ok(ProductOverview {
+        areas: store::list_areas(db, product.id).await?,
+        current_build: builds.first().cloned(),
+        builds,
+        next_release_at,
+        form_fields: store::form_fields(db, product.id).await?,
+        product,
+    })
+}
+
+async fn duplicate_index(state: &FeedbackState, product_id: i64) -> Result<Arc<LshIndex>, ApiError> {
+    let db = &state.platform.db;
+    let stamp: (i64, i64) = {
+        let row: (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MAX(id) FROM requests WHERE product_id = $1 AND merged_into IS NULL")
+                .bind(product_id)
+                .fetch_one(&db.pool)
+                .await?;
+        (row.0, row.1.unwrap_or(0))
+    };
+    if let Some((cached, index)) = state
+        .duplicates
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&product_id)
+    {
+        if *cached == stamp {
+            return Ok(index.clone());
+        }
+    }
+    let mut index = LshIndex::default();
+    for (id, hex) in store::request_signatures(db, product_id).await? {
+        if let Some(sig) = Signature::from_hex(&hex) {
+            index.insert(id, sig);
+        }
+    }
+    let index = Arc::new(index);
+    state
+        .duplicates
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(product_id, (stamp, index.clone()));
+    Ok(index)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateCandidate {
+    pub request: Request,
+    /// Estimated similarity, 0–1.
+    pub similarity: f64,
+}
+
+pub fn report_text(title: &str, description: &str) -> String {
+    format!("{title}\n{description}")
+}
+
+pub async fn likely_duplicates(
+    state: &FeedbackState,
+    product_slug: &str,
+    text: &str,
+    viewer: Option<&User>,
+) -> Result<Vec<DuplicateCandidate>, ApiError> {
+    let p = product(state, product_slug).await?;
+    if text.chars().count() > 6_000 {
+        return Err(ApiError::validation("text: at most 6,000 characters"));
+    }
+    let index = duplicate_index(state, p.id).await?;
+    let mut out = Vec::new();
+    for (id, similarity) in index
+        .query(&Signature::of_text(text), SUGGEST_THRESHOLD)
+        .into_iter()
+        .take(5)
+    {
+        if let Some((request, None)) = store::get_request(&state.platform.db, id, viewer.map(|u| u.id)).await? {
+            out.push(DuplicateCandidate { request, similarity });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitResult {
+    pub request_id: i64,
+    pub report_id: i64,
+    /// True when the report joined an existing request (chosen or detected as a duplicate).
+    pub grouped: bool,
+    pub url: String,
+}
+
+pub struct Upload {
+    pub filename: String,
+    pub data: Vec<u8>,
+}
+
+pub async fn submit_report(
+    state: &FeedbackState,
+    actor: &User,
+    product_slug: &str,
+    input: &ReportInput,
+    attach_to: Option<i64>,
+    uploads: &[Upload],
+) -> Result<SubmitResult, ApiError> {
+    let db = &state.platform.db;
+    let overview = overview(state, product_slug, Some(actor)).await?;
+    let fields: Vec<(String, bool)> = overview
+        .form_fields
+        .iter()
+        .map(|f| (f.key.clone(), f.required))
+        .collect();
+    let kind = domain::validate_report(input, &fields).map_err(|e| ApiError::validation(e.to_string()))?;
+    let area = overview
+        .areas
+        .iter()
+        .find(|a| a.slug == input.area)
+        .ok_or_else(|| ApiError::validation("unknown area for this product"))?;
+    let build = match input.build.as_deref().filter(|b| !b.is_empty()) {
+        // Only builds this fan may see exist for them: a beta build is "not found" to a fan.
+        Some(version) => overview
+            .builds
+            .iter()
+            .find(|b| b.version == version)
+            .ok_or_else(|| ApiError::validation("unknown build (beta builds are for beta testers)"))?,
+        None => overview
+            .current_build
+            .as_ref()
+            .ok_or_else(|| ApiError::validation("this product has no build yet"))?,
+    };
+    if uploads.len() > domain::MAX_ATTACHMENTS {
+        return Err(ApiError::validation(domain::AttachmentProblem::TooMany.to_string()));
+    }
+    let mut typed = Vec::new();
+    for u in uploads {
+        let content_type =
+            domain::check_attachment(&u.filename, &u.data).map_err(|e| ApiError::validation(e.to_string()))?;
+        let name: String = u
+            .filename
+            .chars()
+            .filter(|c| !c.is_control() && !matches!(c, '/' | '\\'))
+            .take(120)
+            .collect();
+        typed.push((name, content_type, &u.data));
+    }
+    let text = report_text(&input.title, &input.description);
+    let signature = Signature::of_text(&text);
+    let into = match attach_to {
+        Some(id) => match store::get_request(db, id, None).await? {
+            Some((r, None)) if r.product_slug == overview.product.slug => Some(id),
+            _ => return Err(ApiError::not_found("request")),
+        },
+        None => duplicate_index(state, overview.product.id)
+            .await?
+            .query(&signature, DUPLICATE_THRESHOLD)
+            .first()
+            .map(|(id, _)| *id),
+    };
+    let extra_json = serde_json::to_string(&input.extra).map_err(ApiError::internal)?;
+    let report = store::NewReport {
+        product_id: overview.product.id,
+        area_id: area.id,
+        build_id: build.id,
+        author_id: actor.id,
+        kind: kind.as_str(),
+        title: input.title.trim(),
+        description: input.description.trim(),
+        steps: input.steps.trim(),
+        expected: input.expected.trim(),
+        actual: input.actual.trim(),
+        device: input.device.trim(),
+        extra_json: &extra_json,
+        signature: &signature.to_hex(),
+    };
+    let attachments: Vec<Attachment<'_>> = typed
+        .iter()
+        .map(|(n, t, d)| Attachment {
+            filename: n,
+            content_type: t,
+            data: d,
+        })
+        .collect();
+    let (request_id, report_id, created) = store::file_report(db, &report, into, &attachments).await?;
+    Ok(SubmitResult {
+        request_id,
+        report_id,
+        grouped: !created,
+        url: format!("/requests/{request_id}"),
+    })
+}
+
+pub async fn live_request(state: &FeedbackState, id: i64, viewer: Option<&User>) -> Result<Request, ApiError> {
+    match store::get_request(&state.platform.db, id, viewer.map(|u| u.id)).await? {
+        Some((r, None)) => Ok(r),
+        Some((_, Some(into))) => Err(ApiError::new(
+            axum::http::StatusCode::GONE,
+            "merged",
+            format!("merged into request {into}"),
+        )),
+        None => Err(ApiError::not_found("request")),
+    }
+}
+
+pub async fn vote(state: &FeedbackState, actor: &User, id: i64, vote: bool) -> Result<i64, ApiError> {
+    live_request(state, id, None).await?;
+    Ok(store::set_vote(&state.platform.db, id, actor.id, vote).await?)
+}
+
+pub async fn change_status(
+    state: &FeedbackState,
+    actor: &User,
+    id: i64,
+    to: Status,
+    build_version: Option<&str>,
+    reason: Option<&str>,
+) -> Result<Request, ApiError> {
+    require_staff(actor)?;
+    let db = &state.platform.db;
+    let request = live_request(state, id, None).await?;
+    let p = product(state, &request.product_slug).await?;
+    let build_id = match build_version.filter(|b| !b.is_empty()) {
+        Some(v) => Some(
+            store::build_by_version(db, p.id, v)
+                .await?
+                .ok_or_else(|| ApiError::validation("unknown build"))?
+                .id,
+        ),
+        None => None,
+    };
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 1_000) {
+        return Err(ApiError::validation("reason: at most 1,000 characters"));
+    }
+    domain::check_transition(request.status, to, build_id, reason)
+        .map_err(|e| ApiError::conflict("invalid_transition", e.to_string()))?;
+    let update = store::StatusUpdate {
+        request_id: id,
+        from: request.status,
+        to,
+        build_id,
+        reason: reason.filter(|_| to == Status::Declined),
+        actor_id: actor.id,
+        title: &request.title,
+    };
+    if !store::change_status(db, &update).await? {
+        return Err(ApiError::conflict(
+            "stale_status",
+            "the status changed meanwhile; reload and try again",
+        ));
+    }
+    if to.is_accepted() {
+        promote_reporters(state, id).await?;
+    }
+    live_request(state, id, Some(actor)).await
+}
+
+/// Applies the honor rules to everyone who reported a request, notifying those promoted.
+async fn promote_reporters(state: &FeedbackState, request_id: i64) -> Result<(), ApiError> {
+    let db = &state.platform.db;
+    let rules = store::honor_rules(db).await?;
+    for user_id in store::reporters(db, request_id).await? {
+        let Some(user) = accounts::find_by_id(db, user_id).await? else {
+            continue;
+        };
+        let (accepted, shipped) = store::reporter_stats(db, user_id).await?;
+        if let Some(role) = domain::earned_promotion(user.role, accepted, shipped, &rules) {
+            accounts::set_role(db, user_id, role, None, user_id).await?;
+            notifications::notify(
+                &db.pool,
+                &NewNotification {
+                    user_id,
+                    kind: NotificationKind::Promoted,
+                    actor_id: None,
+                    subject: role.as_str(),
+                    link: &format!("/u/{}", user.username),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn merge(state: &FeedbackState, actor: &User, from: i64, into: i64) -> Result<Request, ApiError> {
+    require_staff(actor)?;
+    if from == into {
+        return Err(ApiError::validation("a request cannot be merged into itself"));
+    }
+    let a = live_request(state, from, None).await?;
+    let b = live_request(state, into, None).await?;
+    if a.product_slug != b.product_slug {
+        return Err(ApiError::validation("requests of different products cannot be merged"));
+    }
+    store::merge(&state.platform.db, from, into).await?;
+    live_request(state, into, Some(actor)).await
+}
+
+pub async fn split(state: &FeedbackState, actor: &User, report_id: i64) -> Result<i64, ApiError> {
+    require_staff(actor)?;
+    store::split(&state.platform.db, report_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("report"))
+}
+
+pub async fn comment(state: &FeedbackState, actor: &User, id: i64, body: &str) -> Result<(), ApiError> {
+    live_request(state, id, None).await?;
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 5_000 {
+        return Err(ApiError::validation("comment: 1–5,000 characters"));
+    }
+    store::add_comment(&state.platform.db, id, actor.id, body).await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoadmapColumn {
+    pub status: Status,
+    pub requests: Vec<Request>,
+    pub total: i64,
+}
+
+pub async fn roadmap(
+    state: &FeedbackState,
+    product_slug: &str,
+    area: Option<&str>,
+    viewer: Option<&User>,
+) -> Result<Vec<RoadmapColumn>, ApiError> {
+    let p = product(state, product_slug).await?;
+    let mut columns = Vec::new();
+    for status in [
+        Status::New,
+        Status::Acknowledged,
+        Status::Planned,
+        Status::InBuild,
+        Status::Shipped,
+    ] {
+        let filter = store::RequestFilter {
+            product_id: p.id,
+            area,
+            status: Some(status),
+            build: None,
+            sort: "votes",
+            limit: 30,
+            offset: 0,
+        };
+        let (requests, total) = store::list_requests(&state.platform.db, &filter, viewer.map(|u| u.id)).await?;
+        columns.push(RoadmapColumn {
+            status,
+            requests,
+            total,
+        });
+    }
+    Ok(columns)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangelogEntry {
+    pub request: Request,
+    /// Fans who reported it.
+    pub reported_by: Vec<String>,
+    /// Fans who voted for it (reporters excluded).
+    pub voted_by: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Changelog {
+    pub product: Product,
+    pub build: Build,
+    pub entries: Vec<ChangelogEntry>,
+}
+
+pub async fn changelog(
+    state: &FeedbackState,
+    product_slug: &str,
+    version: &str,
+    viewer: Option<&User>,
+) -> Result<Changelog, ApiError> {
+    let db = &state.platform.db;
+    let product = product(state, product_slug).await?;
+    let build = store::build_by_version(db, product.id, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("build"))?;
+    if build.channel == "beta" && !viewer.is_some_and(|u| domain::may_see_beta(u.role)) {
+        return Err(ApiError::not_found("build"));
+    }
+    let mut entries = Vec::new();
+    for request in store::shipped_in(db, build.id).await? {
+        let (reported_by, voted_by) = store::credited_fans(db, request.id).await?;
+        entries.push(ChangelogEntry {
+            request,
+            reported_by,
+            voted_by,
+        });
+    }
+    Ok(Changelog {
+        product,
+        build,
+        entries,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AwardPage {
+    pub week: String,
+    pub teams: Vec<String>,
+    pub results: Vec<store::AwardTally>,
+    pub past_winners: Vec<store::AwardTally>,
+    pub my_vote: Option<String>,
+}
+
+pub async fn award_page(state: &FeedbackState, viewer: Option<&User>) -> Result<AwardPage, ApiError> {
+    let db = &state.platform.db;
+    let week = domain::iso_week(now_ms());
+    let my_vote = match viewer {
+        Some(u) => {
+            sqlx::query_scalar("SELECT team FROM award_votes WHERE week = $1 AND user_id = $2")
+                .bind(&week)
+                .bind(u.id)
+                .fetch_optional(&db.pool)
+                .await?
+        }
+        None => None,
+    };
+    Ok(AwardPage {
+        teams: store::teams(db).await?,
+        results: store::award_results(db, &week).await?,
+        past_winners: store::past_winners(db, &week).await?,
+        week,
+        my_vote,
+    })
+}
+
+pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Result<(), ApiError> {
+    let db = &state.platform.db;
+    if !store::teams(db).await?.iter().any(|t| t == team) {
+        return Err(ApiError::validation("unknown team"));
+    }
+    if !store::award_vote(db, &domain::iso_week(now_ms()), actor.id, team).await? {
+        return Err(ApiError::conflict("already_voted", "one award vote per fan per week"));
+    }
+    Ok(())
+}
+
+/// Regroups a product's new requests: each joins the most similar earlier request at or above
+/// the grouping threshold.  Returns how many requests were merged.
+pub async fn recluster(state: &FeedbackState, product_slug: &str) -> Result<usize, ApiError> {
+    let db = &state.platform.db;
+    let p = product(state, product_slug).await?;
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, signature, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
+    )
+    .bind(p.id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut index = LshIndex::default();
+    let mut movable = std::collections::HashSet::new();
+    for (id, hex, status) in &rows {
+        if let Some(sig) = Signature::from_hex(hex) {
+            index.insert(*id, sig);
+            if status == "new" {
+                movable.insert(*id);
+            }
+        }
+    }
+    let mut merged = 0;
+    for (id, leader) in index.cluster(DUPLICATE_THRESHOLD) {
+        // Only untriaged requests are folded in; staff decisions on others stand.
+        if id != leader && movable.contains(&id) {
+            store::merge(db, id, leader).await?;
+            merged += 1;
+        }
+    }
+    Ok(merged)
+}

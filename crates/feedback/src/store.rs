@@ -1,0 +1,1026 @@
+//! Feedback storage in the SQL both backends share.  Every multi-row change is one transaction.
+
+use fanloop_platform::auth::Role;
+use fanloop_platform::db::{now_ms, opt_i64, opt_string, Db};
+use fanloop_platform::notifications::{self, NewNotification, NotificationKind};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::domain::{HonorRule, Status};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Product {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub cadence_days: i64,
+    /// 1 = Monday … 7 = Sunday; 5 (Friday) by default.
+    pub release_weekday: i64,
+}
+
+fn product_from_row(row: &AnyRow) -> Product {
+    Product {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        name: row.get("name"),
+        description: row.get("description"),
+        cadence_days: row.get("cadence_days"),
+        release_weekday: row.get("release_weekday"),
+    }
+}
+
+pub async fn create_product(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    description: &str,
+    cadence_days: i64,
+    release_weekday: i64,
+) -> anyhow::Result<Option<Product>> {
+    let result = sqlx::query(
+        "INSERT INTO products (slug, name, description, cadence_days, release_weekday, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(slug)
+    .bind(name)
+    .bind(description)
+    .bind(cadence_days)
+    .bind(release_weekday)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await;
+    match result {
+        Ok(_) => product_by_slug(db, slug).await,
+        Err(e) if fanloop_platform::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn product_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Product>> {
+    let row = sqlx::query("SELECT * FROM products WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(product_from_row))
+}
+
+pub async fn list_products(db: &Db) -> anyhow::Result<Vec<Product>> {
+    let rows = sqlx::query("SELECT * FROM products ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(product_from_row).collect())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Area {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// The staff team that owns this area.
+    pub team: String,
+}
+
+pub async fn create_area(db: &Db, product_id: i64, slug: &str, name: &str, team: &str) -> anyhow::Result<Option<Area>> {
+    let result = sqlx::query("INSERT INTO areas (product_id, slug, name, team) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(product_id)
+        .bind(slug)
+        .bind(name)
+        .bind(team)
+        .fetch_one(&db.pool)
+        .await;
+    match result {
+        Ok(row) => Ok(Some(Area {
+            id: row.get("id"),
+            slug: slug.into(),
+            name: name.into(),
+            team: team.into(),
+        })),
+        Err(e) if fanloop_platform::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list_areas(db: &Db, product_id: i64) -> anyhow::Result<Vec<Area>> {
+    let rows = sqlx::query("SELECT id, slug, name, team FROM areas WHERE product_id = $1 ORDER BY id")
+        .bind(product_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Area {
+            id: r.get("id"),
+            slug: r.get("slug"),
+            name: r.get("name"),
+            team: r.get("team"),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Build {
+    pub id: i64,
+    pub version: String,
+    /// `beta` or `stable`.
+    pub channel: String,
+    pub released_at: i64,
+    pub notes: String,
+}
+
+fn build_from_row(row: &AnyRow) -> Build {
+    Build {
+        id: row.get("id"),
+        version: row.get("version"),
+        channel: row.get("channel"),
+        released_at: row.get("released_at"),
+        notes: row.get("notes"),
+    }
+}
+
+pub async fn create_build(
+    db: &Db,
+    product_id: i64,
+    version: &str,
+    channel: &str,
+    released_at: i64,
+    notes: &str,
+    created_by: i64,
+) -> anyhow::Result<Option<Build>> {
+    let result = sqlx::query(
+        "INSERT INTO builds (product_id, version, channel, released_at, notes, created_by) VALUES ($1, $2, $3, $4, $5, $6) \
+         RETURNING id, version, channel, released_at, notes",
+    )
+    .bind(product_id)
+    .bind(version)
+    .bind(channel)
+    .bind(released_at)
+    .bind(notes)
+    .bind(created_by)
+    .fetch_one(&db.pool)
+    .await;
+    match result {
+        Ok(row) => Ok(Some(build_from_row(&row))),
+        Err(e) if fanloop_platform::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Builds newest first; beta builds only when `include_beta`.
+pub async fn list_builds(db: &Db, product_id: i64, include_beta: bool) -> anyhow::Result<Vec<Build>> {
+    let rows = sqlx::query(
+        "SELECT id, version, channel, released_at, notes FROM builds WHERE product_id = $1 AND (channel = 'stable' OR $2 = 1) \
+         ORDER BY released_at DESC, id DESC",
+    )
+    .bind(product_id)
+    .bind(include_beta as i64)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(build_from_row).collect())
+}
+
+pub async fn build_by_version(db: &Db, product_id: i64, version: &str) -> anyhow::Result<Option<Build>> {
+    let row = sqlx::query(
+        "SELECT id, version, channel, released_at, notes FROM builds WHERE product_id = $1 AND version = $2",
+    )
+    .bind(product_id)
+    .bind(version)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.as_ref().map(build_from_row))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FormField {
+    pub key: String,
+    pub label: String,
+    pub required: bool,
+}
+
+pub async fn add_form_field(db: &Db, product_id: i64, key: &str, label: &str, required: bool) -> anyhow::Result<bool> {
+    let result = sqlx::query("INSERT INTO form_fields (product_id, key, label, required) VALUES ($1, $2, $3, $4)")
+        .bind(product_id)
+        .bind(key)
+        .bind(label)
+        .bind(required as i64)
+        .execute(&db.pool)
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if fanloop_platform::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn form_fields(db: &Db, product_id: i64) -> anyhow::Result<Vec<FormField>> {
+    let rows = sqlx::query("SELECT key, label, required FROM form_fields WHERE product_id = $1 ORDER BY id")
+        .bind(product_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| FormField {
+            key: r.get("key"),
+            label: r.get("label"),
+            required: r.get::<i64, _>("required") != 0,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Request {
+    pub id: i64,
+    pub product_slug: String,
+    pub area: String,
+    pub area_name: String,
+    pub team: String,
+    /// `bug` or `suggestion`.
+    pub kind: String,
+    pub title: String,
+    pub status: Status,
+    /// The build a request is in, or shipped in.
+    pub build: Option<String>,
+    pub decline_reason: Option<String>,
+    pub vote_count: i64,
+    pub report_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub voted_by_me: bool,
+}
+
+const REQUEST_COLS: &str =
+    "r.id, p.slug AS product_slug, a.slug AS area, a.name AS area_name, a.team, r.kind, r.title, r.status, \
+    bu.version AS build, r.decline_reason, r.vote_count, r.report_count, r.created_at, r.updated_at, r.signature";
+const REQUEST_FROM: &str = "FROM requests r JOIN products p ON p.id = r.product_id JOIN areas a ON a.id = r.area_id \
+    LEFT JOIN builds bu ON bu.id = r.status_build_id";
+
+fn request_from_row(row: &AnyRow) -> Request {
+    Request {
+        id: row.get("id"),
+        product_slug: row.get("product_slug"),
+        area: row.get("area"),
+        area_name: row.get("area_name"),
+        team: row.get("team"),
+        kind: row.get("kind"),
+        title: row.get("title"),
+        status: Status::parse(&row.get::<String, _>("status")).unwrap_or(Status::New),
+        build: opt_string(row, "build"),
+        decline_reason: opt_string(row, "decline_reason"),
+        vote_count: row.get("vote_count"),
+        report_count: row.get("report_count"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        voted_by_me: row.try_get::<i64, _>("voted").map(|v| v != 0).unwrap_or(false),
+    }
+}
+
+pub async fn get_request(db: &Db, id: i64, viewer_id: Option<i64>) -> anyhow::Result<Option<(Request, Option<i64>)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLS}, r.merged_into, r.product_id, \
+         (SELECT COUNT(*) FROM votes v WHERE v.request_id = r.id AND v.user_id = $2) AS voted {REQUEST_FROM} WHERE r.id = $1"
+    ))
+    .bind(id)
+    .bind(viewer_id.unwrap_or(0))
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|row| (request_from_row(&row), opt_i64(&row, "merged_into"))))
+}
+
+/// Live (unmerged) requests of a product with their signatures, for duplicate lookups.
+pub async fn request_signatures(db: &Db, product_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
+    let rows =
+        sqlx::query("SELECT id, signature FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id")
+            .bind(product_id)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.iter().map(|r| (r.get("id"), r.get("signature"))).collect())
+}
+
+pub struct RequestFilter<'a> {
+    pub product_id: i64,
+    pub area: Option<&'a str>,
+    pub status: Option<Status>,
+    pub build: Option<&'a str>,
+    /// `votes` (default), `reports` or `recent`.
+    pub sort: &'a str,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn list_requests(
+    db: &Db,
+    f: &RequestFilter<'_>,
+    viewer_id: Option<i64>,
+) -> anyhow::Result<(Vec<Request>, i64)> {
+    let order = match f.sort {
+        "reports" => "r.report_count DESC, r.vote_count DESC, r.id DESC",
+        "recent" => "r.created_at DESC, r.id DESC",
+        _ => "r.vote_count DESC, r.report_count DESC, r.id DESC",
+    };
+    let filter = "r.product_id = $1 AND r.merged_into IS NULL AND ($2 = '' OR a.slug = $2) AND ($3 = '' OR r.status = $3) \
+        AND ($4 = '' OR EXISTS (SELECT 1 FROM reports x JOIN builds xb ON xb.id = x.build_id WHERE x.request_id = r.id AND xb.version = $4))";
+    let rows = sqlx::query(&format!(
+        "SELECT {REQUEST_COLS}, (SELECT COUNT(*) FROM votes v WHERE v.request_id = r.id AND v.user_id = $5) AS voted \
+         {REQUEST_FROM} WHERE {filter} ORDER BY {order} LIMIT $6 OFFSET $7"
+    ))
+    .bind(f.product_id)
+    .bind(f.area.unwrap_or(""))
+    .bind(f.status.map(Status::as_str).unwrap_or(""))
+    .bind(f.build.unwrap_or(""))
+    .bind(viewer_id.unwrap_or(0))
+    .bind(f.limit)
+    .bind(f.offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {REQUEST_FROM} WHERE {filter}"))
+        .bind(f.product_id)
+        .bind(f.area.unwrap_or(""))
+        .bind(f.status.map(Status::as_str).unwrap_or(""))
+        .bind(f.build.unwrap_or(""))
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((rows.iter().map(request_from_row).collect(), total))
+}
+
+pub struct NewReport<'a> {
+    pub product_id: i64,
+    pub area_id: i64,
+    pub build_id: i64,
+    pub author_id: i64,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub steps: &'a str,
+    pub expected: &'a str,
+    pub actual: &'a str,
+    pub device: &'a str,
+    pub extra_json: &'a str,
+    pub signature: &'a str,
+}
+
+pub struct Attachment<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub data: &'a [u8],
+}
+
+/// Files a report, into `into_request` or a new request, and the reporter votes for it; all in
+/// one transaction.  Returns (request id, report id, whether the request is new).
+pub async fn file_report(
+    db: &Db,
+    r: &NewReport<'_>,
+    into_request: Option<i64>,
+    attachments: &[Attachment<'_>],
+) -> anyhow::Result<(i64, i64, bool)> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let (request_id, created) = match into_request {
+        Some(id) => {
+            sqlx::query("UPDATE requests SET report_count = report_count + 1, updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            (id, false)
+        }
+        None => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO requests (product_id, area_id, kind, title, signature, report_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING id",
+            )
+            .bind(r.product_id)
+            .bind(r.area_id)
+            .bind(r.kind)
+            .bind(r.title)
+            .bind(r.signature)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            (id, true)
+        }
+    };
+    let report_id: i64 = sqlx::query_scalar(
+        "INSERT INTO reports (request_id, product_id, area_id, build_id, author_id, kind, title, description, steps, expected, actual, device, extra, signature, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    )
+    .bind(request_id)
+    .bind(r.product_id)
+    .bind(r.area_id)
+    .bind(r.build_id)
+    .bind(r.author_id)
+    .bind(r.kind)
+    .bind(r.title)
+    .bind(r.description)
+    .bind(r.steps)
+    .bind(r.expected)
+    .bind(r.actual)
+    .bind(r.device)
+    .bind(r.extra_json)
+    .bind(r.signature)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    for a in attachments {
+        sqlx::query("INSERT INTO attachments (report_id, filename, content_type, size_bytes, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(report_id)
+            .bind(a.filename)
+            .bind(a.content_type)
+            .bind(a.data.len() as i64)
+            .bind(a.data.to_vec())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    add_vote(&mut tx, request_id, r.author_id, now).await?;
+    tx.commit().await?;
+    Ok((request_id, report_id, created))
+}
+
+async fn add_vote(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    request_id: i64,
+    user_id: i64,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let added = sqlx::query("INSERT INTO votes (request_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (request_id, user_id) DO NOTHING")
+        .bind(request_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if added > 0 {
+        sqlx::query("UPDATE requests SET vote_count = vote_count + 1 WHERE id = $1")
+            .bind(request_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(added > 0)
+}
+
+/// One vote per fan per request; idempotent.  Returns the new vote count.
+pub async fn set_vote(db: &Db, request_id: i64, user_id: i64, vote: bool) -> anyhow::Result<i64> {
+    let mut tx = db.pool.begin().await?;
+    if vote {
+        add_vote(&mut tx, request_id, user_id, now_ms()).await?;
+    } else {
+        let removed = sqlx::query("DELETE FROM votes WHERE request_id = $1 AND user_id = $2")
+            .bind(request_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed > 0 {
+            sqlx::query("UPDATE requests SET vote_count = vote_count - 1 WHERE id = $1")
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let count: i64 = sqlx::query_scalar("SELECT vote_count FROM requests WHERE id = $1")
+        .bind(request_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub id: i64,
+    pub author: String,
+    pub build: String,
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub steps: String,
+    pub expected: String,
+    pub actual: String,
+    pub device: String,
+    /// Extra form fields, as a JSON object.
+    pub extra: serde_json::Value,
+    pub attachments: Vec<AttachmentInfo>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+pub async fn reports_of(db: &Db, request_id: i64) -> anyhow::Result<Vec<Report>> {
+    let rows = sqlx::query(
+        "SELECT x.id, u.username, b.version, x.kind, x.title, x.description, x.steps, x.expected, x.actual, x.device, x.extra, x.created_at \
+         FROM reports x JOIN users u ON u.id = x.author_id JOIN builds b ON b.id = x.build_id WHERE x.request_id = $1 ORDER BY x.id",
+    )
+    .bind(request_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.get("id");
+        let atts = sqlx::query(
+            "SELECT id, filename, content_type, size_bytes FROM attachments WHERE report_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?;
+        out.push(Report {
+            id,
+            author: row.get("username"),
+            build: row.get("version"),
+            kind: row.get("kind"),
+            title: row.get("title"),
+            description: row.get("description"),
+            steps: row.get("steps"),
+            expected: row.get("expected"),
+            actual: row.get("actual"),
+            device: row.get("device"),
+            extra: serde_json::from_str(&row.get::<String, _>("extra")).unwrap_or_default(),
+            attachments: atts
+                .iter()
+                .map(|a| AttachmentInfo {
+                    id: a.get("id"),
+                    filename: a.get("filename"),
+                    content_type: a.get("content_type"),
+                    size_bytes: a.get("size_bytes"),
+                })
+                .collect(),
+            created_at: row.get("created_at"),
+        });
+    }
+    Ok(out)
+}
+
+pub async fn attachment(db: &Db, id: i64) -> anyhow::Result<Option<(String, String, Vec<u8>)>> {
+    let row = sqlx::query("SELECT filename, content_type, data FROM attachments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| (r.get("filename"), r.get("content_type"), r.get("data"))))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusChange {
+    pub from_status: Status,
+    pub to_status: Status,
+    pub build: Option<String>,
+    pub reason: Option<String>,
+    pub changed_by: String,
+    pub created_at: i64,
+}
+
+pub async fn status_history(db: &Db, request_id: i64) -> anyhow::Result<Vec<StatusChange>> {
+    let rows = sqlx::query(
+        "SELECT c.from_status, c.to_status, b.version, c.reason, u.username, c.created_at FROM status_changes c \
+         JOIN users u ON u.id = c.changed_by LEFT JOIN builds b ON b.id = c.build_id WHERE c.request_id = $1 ORDER BY c.id",
+    )
+    .bind(request_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| StatusChange {
+            from_status: Status::parse(&r.get::<String, _>("from_status")).unwrap_or(Status::New),
+            to_status: Status::parse(&r.get::<String, _>("to_status")).unwrap_or(Status::New),
+            build: opt_string(r, "version"),
+            reason: opt_string(r, "reason"),
+            changed_by: r.get("username"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+/// Moves a request to a new status, records who and when, and notifies every reporter and voter
+/// (except the person making the change), atomically.
+#[derive(Clone, Copy)]
+pub struct StatusUpdate<'a> {
+    pub request_id: i64,
+    /// The status the caller saw; the update only applies if it is still current.
+    pub from: Status,
+    pub to: Status,
+    pub build_id: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub actor_id: i64,
+    /// Request title, for the notifications.
+    pub title: &'a str,
+}
+
+pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool> {
+    let StatusUpdate {
+        request_id,
+        from,
+        to,
+        build_id,
+        reason,
+        actor_id,
+        title,
+    } = *u;
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE requests SET status = $1, status_build_id = $2, decline_reason = $3, updated_at = $4, \
+         acknowledged_at = COALESCE(acknowledged_at, CASE WHEN $1 <> 'new' THEN $4 ELSE NULL END) WHERE id = $5 AND status = $6",
+    )
+    .bind(to.as_str())
+    .bind(build_id)
+    .bind(reason)
+    .bind(now)
+    .bind(request_id)
+    .bind(from.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false); // someone else changed it first
+    }
+    sqlx::query("INSERT INTO status_changes (request_id, from_status, to_status, build_id, reason, changed_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(request_id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(build_id)
+        .bind(reason)
+        .bind(actor_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let people: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM votes WHERE request_id = $1 UNION SELECT author_id FROM reports WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let link = format!("/requests/{request_id}");
+    for user_id in people.into_iter().filter(|u| *u != actor_id) {
+        notifications::notify(
+            &mut *tx,
+            &NewNotification {
+                user_id,
+                kind: NotificationKind::StatusChanged,
+                actor_id: Some(actor_id),
+                subject: title,
+                link: &link,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Moves the reports and votes of `from` into `into` and marks `from` merged.
+pub async fn merge(db: &Db, from: i64, into: i64) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE reports SET request_id = $1 WHERE request_id = $2")
+        .bind(into)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO votes (request_id, user_id, created_at) SELECT $1, user_id, created_at FROM votes WHERE request_id = $2 \
+         ON CONFLICT (request_id, user_id) DO NOTHING",
+    )
+    .bind(into)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM votes WHERE request_id = $1")
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    recount(&mut tx, into).await?;
+    recount(&mut tx, from).await?;
+    sqlx::query("UPDATE requests SET merged_into = $1, updated_at = $2 WHERE id = $3")
+        .bind(into)
+        .bind(now_ms())
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes one report out of its request into a request of its own (undoing a wrong grouping).
+pub async fn split(db: &Db, report_id: i64) -> anyhow::Result<Option<i64>> {
+    let mut tx = db.pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT request_id, product_id, area_id, kind, title, signature, author_id FROM reports WHERE id = $1",
+    )
+    .bind(report_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let old: i64 = row.get("request_id");
+    let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE request_id = $1")
+        .bind(old)
+        .fetch_one(&mut *tx)
+        .await?;
+    if remaining < 2 {
+        return Ok(Some(old)); // already alone
+    }
+    let now = now_ms();
+    let new_id: i64 = sqlx::query_scalar(
+        "INSERT INTO requests (product_id, area_id, kind, title, signature, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(row.get::<i64, _>("product_id"))
+    .bind(row.get::<i64, _>("area_id"))
+    .bind(row.get::<String, _>("kind"))
+    .bind(row.get::<String, _>("title"))
+    .bind(row.get::<String, _>("signature"))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE reports SET request_id = $1 WHERE id = $2")
+        .bind(new_id)
+        .bind(report_id)
+        .execute(&mut *tx)
+        .await?;
+    add_vote(&mut tx, new_id, row.get("author_id"), now).await?;
+    recount(&mut tx, old).await?;
+    recount(&mut tx, new_id).await?;
+    tx.commit().await?;
+    Ok(Some(new_id))
+}
+
+async fn recount(tx: &mut sqlx::Transaction<'_, sqlx::Any>, request_id: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET report_count = (SELECT COUNT(*) FROM reports WHERE request_id = $1), \
+         vote_count = (SELECT COUNT(*) FROM votes WHERE request_id = $1) WHERE id = $1",
+    )
+    .bind(request_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Comment {
+    pub author: String,
+    pub author_role: Role,
+    pub is_staff: bool,
+    pub team: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+pub async fn add_comment(db: &Db, request_id: i64, author_id: i64, body: &str) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO request_comments (request_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(request_id)
+        .bind(author_id)
+        .bind(body)
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn comments(db: &Db, request_id: i64) -> anyhow::Result<Vec<Comment>> {
+    let rows = sqlx::query(
+        "SELECT u.username, u.role, u.team, c.body, c.created_at FROM request_comments c JOIN users u ON u.id = c.author_id \
+         WHERE c.request_id = $1 ORDER BY c.id",
+    )
+    .bind(request_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let role = Role::parse(&r.get::<String, _>("role")).unwrap_or(Role::Fan);
+            Comment {
+                author: r.get("username"),
+                author_role: role,
+                is_staff: role.is_staff(),
+                team: opt_string(r, "team"),
+                body: r.get("body"),
+                created_at: r.get("created_at"),
+            }
+        })
+        .collect())
+}
+
+/// Fans credited in a changelog entry: reporters first, then voters.
+pub async fn credited_fans(db: &Db, request_id: i64) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let reporters: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT u.username FROM reports x JOIN users u ON u.id = x.author_id WHERE x.request_id = $1 ORDER BY u.username",
+    )
+    .bind(request_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let voters: Vec<String> = sqlx::query_scalar(
+        "SELECT u.username FROM votes v JOIN users u ON u.id = v.user_id WHERE v.request_id = $1 ORDER BY u.username",
+    )
+    .bind(request_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let voters = voters.into_iter().filter(|v| !reporters.contains(v)).collect();
+    Ok((reporters, voters))
+}
+
+/// Requests shipped in a build.
+pub async fn shipped_in(db: &Db, build_id: i64) -> anyhow::Result<Vec<Request>> {
+    let rows = sqlx::query(&format!("SELECT {REQUEST_COLS} {REQUEST_FROM} WHERE r.status_build_id = $1 AND r.status = 'shipped' ORDER BY r.vote_count DESC, r.id"))
+        .bind(build_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(request_from_row).collect())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShippedCredit {
+    pub product_slug: String,
+    pub build: String,
+    pub request_id: i64,
+    pub title: String,
+}
+
+/// Builds a fan's reports or votes shipped in, newest first.
+pub async fn credits_of(db: &Db, user_id: i64) -> anyhow::Result<Vec<ShippedCredit>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT p.slug, b.version, b.released_at, r.id, r.title FROM requests r JOIN builds b ON b.id = r.status_build_id \
+         JOIN products p ON p.id = r.product_id WHERE r.status = 'shipped' AND (\
+           EXISTS (SELECT 1 FROM reports x WHERE x.request_id = r.id AND x.author_id = $1) OR \
+           EXISTS (SELECT 1 FROM votes v WHERE v.request_id = r.id AND v.user_id = $1)) \
+         ORDER BY b.released_at DESC, r.id",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ShippedCredit {
+            product_slug: r.get("slug"),
+            build: r.get("version"),
+            request_id: r.get("id"),
+            title: r.get("title"),
+        })
+        .collect())
+}
+
+/// (accepted reports, shipped requests) of a reporter, for honor progression.
+pub async fn reporter_stats(db: &Db, user_id: i64) -> anyhow::Result<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS accepted, CAST(COALESCE(SUM(CASE WHEN r.status = 'shipped' THEN 1 ELSE 0 END), 0) AS BIGINT) AS shipped \
+         FROM reports x JOIN requests r ON r.id = x.request_id \
+         WHERE x.author_id = $1 AND r.status IN ('acknowledged', 'planned', 'in_build', 'shipped')",
+    )
+    .bind(user_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((row.get("accepted"), row.get("shipped")))
+}
+
+pub async fn honor_rules(db: &Db) -> anyhow::Result<Vec<HonorRule>> {
+    let rows =
+        sqlx::query("SELECT target_role, min_accepted_reports, min_shipped_requests FROM honor_rules ORDER BY id")
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some(HonorRule {
+                target_role: Role::parse(&r.get::<String, _>("target_role"))?,
+                min_accepted_reports: r.get("min_accepted_reports"),
+                min_shipped_requests: r.get("min_shipped_requests"),
+            })
+        })
+        .collect())
+}
+
+pub async fn set_honor_rule(db: &Db, rule: &HonorRule) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO honor_rules (target_role, min_accepted_reports, min_shipped_requests) VALUES ($1, $2, $3) \
+         ON CONFLICT (target_role) DO UPDATE SET min_accepted_reports = $2, min_shipped_requests = $3",
+    )
+    .bind(rule.target_role.as_str())
+    .bind(rule.min_accepted_reports)
+    .bind(rule.min_shipped_requests)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Authors of a request's reports.
+pub async fn reporters(db: &Db, request_id: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT author_id FROM reports WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
+/// Records an award vote; `false` if the fan already voted this week.
+pub async fn award_vote(db: &Db, week: &str, user_id: i64, team: &str) -> anyhow::Result<bool> {
+    let added = sqlx::query("INSERT INTO award_votes (week, user_id, team, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (week, user_id) DO NOTHING")
+        .bind(week)
+        .bind(user_id)
+        .bind(team)
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    Ok(added > 0)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AwardTally {
+    pub week: String,
+    pub team: String,
+    pub votes: i64,
+}
+
+/// Vote counts per team for a week, most votes first.
+pub async fn award_results(db: &Db, week: &str) -> anyhow::Result<Vec<AwardTally>> {
+    let rows = sqlx::query(
+        "SELECT team, COUNT(*) AS votes FROM award_votes WHERE week = $1 GROUP BY team ORDER BY votes DESC, team",
+    )
+    .bind(week)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AwardTally {
+            week: week.into(),
+            team: r.get("team"),
+            votes: r.get("votes"),
+        })
+        .collect())
+}
+
+/// The winner of every past week (ties go to the alphabetically first team).
+pub async fn past_winners(db: &Db, before_week: &str) -> anyhow::Result<Vec<AwardTally>> {
+    let rows = sqlx::query("SELECT week, team, COUNT(*) AS votes FROM award_votes WHERE week < $1 GROUP BY week, team ORDER BY week DESC, votes DESC, team")
+        .bind(before_week)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut winners: Vec<AwardTally> = Vec::new();
+    for r in &rows {
+        let week: String = r.get("week");
+        if winners.last().is_none_or(|w| w.week != week) {
+            winners.push(AwardTally {
+                week,
+                team: r.get("team"),
+                votes: r.get("votes"),
+            });
+        }
+    }
+    Ok(winners)
+}
+
+/// Teams that own an area in any product (the award ballot).
+pub async fn teams(db: &Db) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT team FROM areas ORDER BY team")
+        .fetch_all(&db.pool)
+        .await?)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BuildDashboard {
+    pub build: String,
+    /// (UTC day as YYYY-MM-DD, reports filed that day against this build).
+    pub reports_per_day: Vec<(String, i64)>,
+    pub total_reports: i64,
+    pub requests: i64,
+    /// Requests with reports on this build that staff acknowledged within 48 hours of creation.
+    pub acknowledged_within_48h: i64,
+    pub share_acknowledged_within_48h: f64,
+}
+
+pub async fn build_dashboard(db: &Db, build: &Build) -> anyhow::Result<BuildDashboard> {
+    let rows = sqlx::query("SELECT created_at FROM reports WHERE build_id = $1 ORDER BY created_at")
+        .bind(build.id)
+        .fetch_all(&db.pool)
+        .await?;
+    let mut per_day: Vec<(String, i64)> = Vec::new();
+    for r in &rows {
+        let day = fanloop_platform::web::format_datetime(r.get("created_at"))[..10].to_string();
+        match per_day.last_mut() {
+            Some((d, n)) if *d == day => *n += 1,
+            _ => per_day.push((day, 1)),
+        }
+    }
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS requests, CAST(COALESCE(SUM(CASE WHEN r.acknowledged_at IS NOT NULL AND r.acknowledged_at - r.created_at <= 172800000 THEN 1 ELSE 0 END), 0) AS BIGINT) AS fast \
+         FROM requests r WHERE r.merged_into IS NULL AND EXISTS (SELECT 1 FROM reports x WHERE x.request_id = r.id AND x.build_id = $1)",
+    )
+    .bind(build.id)
+    .fetch_one(&db.pool)
+    .await?;
+    let requests: i64 = row.get("requests");
+    let fast: i64 = row.get("fast");
+    Ok(BuildDashboard {
+        build: build.version.clone(),
+        total_reports: rows.len() as i64,
+        reports_per_day: per_day,
+        requests,
+        acknowledged_within_48h: fast,
+        share_acknowledged_within_48h: if requests == 0 {
+            0.0
+        } else {
+            fast as f64 / requests as f64
+        },
+    })
+}
