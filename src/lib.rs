@@ -43,8 +43,12 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
         Some(url) => Db::connect(url).await?,
         None => Db::open_sqlite(&config.data_dir).await?,
     };
-    db.migrate(&[&fanloop_platform::MIGRATIONS, &fanloop_community::MIGRATIONS])
-        .await?;
+    db.migrate(&[
+        &fanloop_platform::MIGRATIONS,
+        &fanloop_community::MIGRATIONS,
+        &fanloop_feedback::MIGRATIONS,
+    ])
+    .await?;
     Ok(db)
 }
 
@@ -52,10 +56,8 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let db = open_db(config).await?;
     let search = SearchIndex::open(&config.data_dir.join("search-index"))?;
-    let mut demo_credentials = None;
-    if config.demo && fanloop_platform::accounts::user_count(&db).await? == 0 {
-        demo_credentials = Some(demo::load(&db).await?);
-    }
+    let load_demo = config.demo && fanloop_platform::accounts::user_count(&db).await? == 0;
+    let demo_credentials = if load_demo { Some(demo::load(&db).await?) } else { None };
     // The index is derived data: if it disagrees with the store (first start, a crash between the
     // two commits, a restored backup), rebuild it before serving.
     let live = store::live_post_count(&db).await?;
@@ -71,8 +73,16 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         WebConfig {
             secure_cookies: config.secure_cookies,
         },
-        &[&fanloop_platform::ui::BUNDLE, &fanloop_community::ui::BUNDLE],
+        &[
+            &fanloop_platform::ui::BUNDLE,
+            &fanloop_community::ui::BUNDLE,
+            &fanloop_feedback::ui::BUNDLE,
+        ],
     )?;
+    platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
+    if load_demo {
+        fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
+    }
     let state = CommunityState {
         platform: platform.clone(),
         search,
@@ -95,6 +105,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(fanloop_platform::accounts_web::AccountsApi::openapi());
     doc.merge(fanloop_community::api::CommunityApi::openapi());
+    doc.merge(fanloop_feedback::api::FeedbackApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -105,9 +116,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: CommunityState) -> Router {
     let platform = state.platform.clone();
+    let feedback = fanloop_feedback::FeedbackState::new(platform.clone());
     let spec = openapi();
     Router::new()
         .merge(fanloop_community::router().with_state(state))
+        .merge(fanloop_feedback::router().with_state(feedback))
         .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
         .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
         .route("/healthz", get(|| async { "ok" }))

@@ -393,10 +393,11 @@ async fn profile_page(
         .ok_or_else(PageError::not_found)?;
     let stats = store::profile_stats(db, user.id).await?;
     let threads = store::threads_by_author(db, user.id, 10).await?;
+    let panels = state.platform.profile_panels(viewer.lang, &user).await?;
     state.platform.render(
         &viewer,
         "profile.html",
-        context! { profile => user_badge(&user), joined => user.created_at, bio => user.bio, stats => stats, threads => threads, honor_rank => user.role.honor_rank() },
+        context! { profile => user_badge(&user), joined => user.created_at, bio => user.bio, stats => stats, threads => threads, honor_rank => user.role.honor_rank(), panels => panels },
     )
 }
 

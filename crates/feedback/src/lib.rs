@@ -5,9 +5,12 @@
 
 pub mod api;
 pub mod dedupe;
+pub mod demo;
 pub mod domain;
+pub mod pages;
 pub mod service;
 pub mod store;
+pub mod ui;
 
 pub use service::FeedbackState;
 
@@ -16,3 +19,7 @@ pub static MIGRATIONS: fanloop_platform::db::Migrations = fanloop_platform::db::
     sqlite: || sqlx::migrate!("migrations/sqlite"),
     postgres: || sqlx::migrate!("migrations/postgres"),
 };
+
+pub fn router() -> axum::Router<FeedbackState> {
+    pages::router().merge(api::router())
+}

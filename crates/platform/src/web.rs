@@ -41,6 +41,15 @@ pub struct WebConfig {
     pub secure_cookies: bool,
 }
 
+pub type PanelFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Option<String>>> + Send + 'a>>;
+
+/// A section another pillar adds to member profiles (e.g. the builds a fan's feedback shipped
+/// in), so the community crate does not depend on the pillars that extend it.
+pub trait ProfilePanel: Send + Sync {
+    fn render<'a>(&'a self, platform: &'a Platform, lang: Lang, user: &'a User) -> PanelFuture<'a>;
+}
+
 /// State shared by every handler of every pillar.
 #[derive(Clone)]
 pub struct Platform {
@@ -50,6 +59,7 @@ pub struct Platform {
     pub login_limiter: Arc<RateLimiter>,
     pub login_ip_limiter: Arc<RateLimiter>,
     pub config: WebConfig,
+    profile_panels: Arc<std::sync::RwLock<Vec<Arc<dyn ProfilePanel>>>>,
 }
 
 impl Platform {
@@ -89,7 +99,33 @@ impl Platform {
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
             login_ip_limiter: Arc::new(RateLimiter::new(300, Duration::from_secs(300))),
             config,
+            profile_panels: Arc::default(),
         })
+    }
+
+    pub fn add_profile_panel(&self, panel: Arc<dyn ProfilePanel>) {
+        self.profile_panels
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(panel);
+    }
+
+    /// HTML of every registered profile panel for `user`, in registration order.
+    pub async fn profile_panels(&self, lang: Lang, user: &User) -> anyhow::Result<Vec<String>> {
+        let panels: Vec<_> = self.profile_panels.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut out = Vec::new();
+        for panel in panels {
+            if let Some(html) = panel.render(self, lang, user).await? {
+                out.push(html);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renders a template on its own (no layout), e.g. a profile panel.
+    pub fn render_fragment(&self, lang: Lang, name: &str, data: Value) -> anyhow::Result<String> {
+        let template = self.templates.get_template(name)?;
+        Ok(template.render(context! { lang => lang.code(), ..data })?)
     }
 
     pub fn t(&self, lang: Lang, key: &str) -> String {

@@ -1,0 +1,507 @@
+//! Server-rendered feedback pages; every action is a form post that works without JavaScript.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use fanloop_platform::auth::tokens_equal;
+use fanloop_platform::web::{cookie, pager, see_other, CsrfForm, PageParam, PagePath, PageQuery, Viewer, CSRF_COOKIE};
+use fanloop_platform::{ApiError, PageError};
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::api::{parse_status, REQUESTS_PER_PAGE};
+use crate::domain::{ReportInput, Status};
+use crate::service::{self, FeedbackState, Upload};
+use crate::store;
+
+pub fn router() -> Router<FeedbackState> {
+    Router::new()
+        .route("/f", get(products_page))
+        .route("/f/{slug}", get(product_page))
+        .route("/f/{slug}/builds", post(publish_build_submit))
+        .route(
+            "/f/{slug}/new",
+            get(submit_page)
+                .post(submit_form)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::api::REPORT_BODY_LIMIT)),
+        )
+        .route("/f/{slug}/roadmap", get(roadmap_page))
+        .route("/f/{slug}/triage", get(triage_page).post(triage_submit))
+        .route("/f/{slug}/builds/{version}", get(changelog_page))
+        .route("/requests/{id}", get(request_page))
+        .route("/requests/{id}/vote", post(vote_submit))
+        .route("/requests/{id}/unvote", post(unvote_submit))
+        .route("/requests/{id}/status", post(status_submit))
+        .route("/requests/{id}/merge", post(merge_submit))
+        .route("/requests/{id}/comments", post(comment_submit))
+        .route("/reports/{id}/split", post(split_submit))
+        .route("/awards", get(award_page))
+        .route("/awards/vote", post(award_submit))
+}
+
+fn statuses() -> Vec<&'static str> {
+    Status::ALL.iter().map(|s| s.as_str()).collect()
+}
+
+async fn products_page(State(state): State<FeedbackState>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    let products = store::list_products(&state.platform.db).await?;
+    state
+        .platform
+        .render(&viewer, "products.html", context! { products => products })
+}
+
+async fn product_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+) -> Result<Html<String>, PageError> {
+    let o = service::overview(&state, &slug, viewer.user.as_ref()).await?;
+    let filter = store::RequestFilter {
+        product_id: o.product.id,
+        area: None,
+        status: None,
+        build: None,
+        sort: "votes",
+        limit: 15,
+        offset: 0,
+    };
+    let (top, _) = store::list_requests(&state.platform.db, &filter, viewer.user.as_ref().map(|u| u.id)).await?;
+    state
+        .platform
+        .render(&viewer, "product.html", context! { o => o, top => top })
+}
+
+#[derive(Deserialize)]
+pub struct BuildForm {
+    version: String,
+    channel: String,
+    #[serde(default)]
+    notes: String,
+}
+
+async fn publish_build_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    CsrfForm(f): CsrfForm<BuildForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    service::publish_build(&state, user, &slug, &f.version, &f.channel, &f.notes, None).await?;
+    Ok(see_other(&format!("/f/{slug}")))
+}
+
+async fn submit_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+) -> Result<Response, PageError> {
+    if viewer.user.is_none() {
+        return Ok(see_other(&format!("/signin?next=/f/{slug}/new")));
+    }
+    let o = service::overview(&state, &slug, viewer.user.as_ref()).await?;
+    let f = context! { kind => "bug", build => o.current_build.as_ref().map(|b| b.version.clone()) };
+    Ok(state
+        .platform
+        .render(&viewer, "submit.html", context! { o => o, f => f })?
+        .into_response())
+}
+
+/// Reads the multipart report form: fields, the `_csrf` token and up to three files.
+async fn read_form(mut multipart: Multipart) -> Result<(ReportInput, String, String, Vec<Upload>), PageError> {
+    let mut input = ReportInput::default();
+    let (mut csrf, mut action, mut uploads) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| PageError::bad_request(format!("Invalid form: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "attachments" {
+            let filename = field.file_name().unwrap_or("").to_string();
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| PageError::bad_request(format!("Upload failed: {e}")))?;
+            if !filename.is_empty() && !data.is_empty() {
+                uploads.push(Upload {
+                    filename,
+                    data: data.to_vec(),
+                });
+            }
+            continue;
+        }
+        let value = field
+            .text()
+            .await
+            .map_err(|_| PageError::bad_request("Form fields must be UTF-8 text."))?;
+        match name.as_str() {
+            "_csrf" => csrf = value,
+            "action" => action = value,
+            "kind" => input.kind = value,
+            "area" => input.area = value,
+            "build" => input.build = Some(value),
+            "title" => input.title = value,
+            "description" => input.description = value,
+            "steps" => input.steps = value,
+            "expected" => input.expected = value,
+            "actual" => input.actual = value,
+            "device" => input.device = value,
+            other => {
+                if let Some(key) = other.strip_prefix("extra.") {
+                    if !value.trim().is_empty() {
+                        input.extra.insert(key.to_string(), value);
+                    }
+                }
+            }
+        }
+    }
+    Ok((input, csrf, action, uploads))
+}
+
+async fn submit_form(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    headers: axum::http::HeaderMap,
+    PagePath(slug): PagePath<String>,
+    multipart: Multipart,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    let (input, csrf, action, uploads) = read_form(multipart).await?;
+    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !tokens_equal(&csrf, expected) {
+        return Err(PageError::new(StatusCode::FORBIDDEN, "403", "This form expired. Reload the page and try again. / 表单已过期，请刷新重试。 / Formulaire expiré : rechargez la page."));
+    }
+    let o = service::overview(&state, &slug, Some(user)).await?;
+    let render = |status: StatusCode, error: Option<String>, candidates| -> Result<Response, PageError> {
+        let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
+        description => input.description.clone(), steps => input.steps.clone(), expected => input.expected.clone(),
+        actual => input.actual.clone(), device => input.device.clone(), extra => input.extra.clone() };
+        let page = state.platform.render(
+            &viewer,
+            "submit.html",
+            context! { o => &o, f => f, error => error, candidates => candidates },
+        )?;
+        Ok((status, page).into_response())
+    };
+    if action == "check" {
+        let candidates = service::likely_duplicates(
+            &state,
+            &slug,
+            &service::report_text(&input.title, &input.description),
+            Some(user),
+        )
+        .await?;
+        return render(StatusCode::OK, None, candidates);
+    }
+    match service::submit_report(&state, user, &slug, &input, None, &uploads).await {
+        Ok(result) => Ok(see_other(&format!("{}?filed=1", result.url))),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(e.message),
+            Vec::<service::DuplicateCandidate>::new(),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AreaParam {
+    area: Option<String>,
+}
+
+async fn roadmap_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    PageQuery(q): PageQuery<AreaParam>,
+) -> Result<Html<String>, PageError> {
+    let product = service::product(&state, &slug).await?;
+    let area = q.area.filter(|a| !a.is_empty());
+    let columns = service::roadmap(&state, &slug, area.as_deref(), viewer.user.as_ref()).await?;
+    let areas = store::list_areas(&state.platform.db, product.id).await?;
+    state.platform.render(
+        &viewer,
+        "roadmap.html",
+        context! { product => product, columns => columns, areas => areas, area => area.unwrap_or_default() },
+    )
+}
+
+async fn changelog_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath((slug, version)): PagePath<(String, String)>,
+) -> Result<Html<String>, PageError> {
+    let c = service::changelog(&state, &slug, &version, viewer.user.as_ref()).await?;
+    let dashboard = match &viewer.user {
+        Some(u) if u.role.is_staff() => Some(store::build_dashboard(&state.platform.db, &c.build).await?),
+        _ => None,
+    };
+    state
+        .platform
+        .render(&viewer, "changelog.html", context! { c => c, dashboard => dashboard })
+}
+
+async fn request_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let db = &state.platform.db;
+    let r = match service::live_request(&state, id, viewer.user.as_ref()).await {
+        Ok(r) => r,
+        Err(ApiError { code: "merged", .. }) => {
+            let into: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db.pool)
+                .await?;
+            return Ok(see_other(&format!("/requests/{}", into.unwrap_or(id))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let product = service::product(&state, &r.product_slug).await?;
+    let builds = store::list_builds(db, product.id, true).await?;
+    let page = state.platform.render(
+        &viewer,
+        "request.html",
+        context! {
+            r => r,
+            reports => store::reports_of(db, id).await?,
+            history => store::status_history(db, id).await?,
+            comments => store::comments(db, id).await?,
+            statuses => statuses(),
+            builds => builds,
+        },
+    )?;
+    Ok(page.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+async fn vote_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    service::vote(&state, viewer.require_user()?, id, true).await?;
+    Ok(see_other(&format!("/requests/{id}")))
+}
+
+async fn unvote_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    service::vote(&state, viewer.require_user()?, id, false).await?;
+    Ok(see_other(&format!("/requests/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+    build: Option<String>,
+    reason: Option<String>,
+}
+
+async fn status_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    let status = Status::parse(&f.status).ok_or_else(|| PageError::bad_request("Unknown status."))?;
+    service::change_status(&state, user, id, status, f.build.as_deref(), f.reason.as_deref()).await?;
+    Ok(see_other(&format!("/requests/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    into: i64,
+}
+
+async fn merge_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<MergeForm>,
+) -> Result<Response, PageError> {
+    let r = service::merge(&state, viewer.require_user()?, id, f.into).await?;
+    Ok(see_other(&format!("/requests/{}", r.id)))
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    body: String,
+}
+
+async fn comment_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<CommentForm>,
+) -> Result<Response, PageError> {
+    service::comment(&state, viewer.require_user()?, id, &f.body).await?;
+    Ok(see_other(&format!("/requests/{id}")))
+}
+
+async fn split_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    let new_id = service::split(&state, viewer.require_user()?, id).await?;
+    Ok(see_other(&format!("/requests/{new_id}")))
+}
+
+async fn award_page(State(state): State<FeedbackState>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    let a = service::award_page(&state, viewer.user.as_ref()).await?;
+    state.platform.render(&viewer, "award.html", context! { a => a })
+}
+
+#[derive(Deserialize)]
+pub struct AwardForm {
+    team: String,
+}
+
+async fn award_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    CsrfForm(f): CsrfForm<AwardForm>,
+) -> Result<Response, PageError> {
+    service::award_vote(&state, viewer.require_user()?, &f.team).await?;
+    Ok(see_other("/awards"))
+}
+
+#[derive(Deserialize, Default)]
+pub struct TriageQuery {
+    #[serde(default)]
+    area: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    build: String,
+    #[serde(default)]
+    sort: String,
+    page: Option<i64>,
+}
+
+async fn render_triage(
+    state: &FeedbackState,
+    viewer: &Viewer,
+    slug: &str,
+    q: TriageQuery,
+    bulk: Option<crate::api::BulkResult>,
+) -> Result<Html<String>, PageError> {
+    let user = viewer.require_user()?;
+    if !user.role.is_staff() {
+        return Err(PageError::forbidden());
+    }
+    let db = &state.platform.db;
+    let product = service::product(state, slug).await?;
+    let page = PageParam { page: q.page };
+    let status = if q.status.is_empty() && bulk.is_none() {
+        "new".to_string()
+    } else {
+        q.status.clone()
+    };
+    let filter = store::RequestFilter {
+        product_id: product.id,
+        area: Some(q.area.as_str()).filter(|s| !s.is_empty()),
+        status: parse_status(Some(&status))?,
+        build: Some(q.build.as_str()).filter(|s| !s.is_empty()),
+        sort: if q.sort.is_empty() { "votes" } else { &q.sort },
+        limit: REQUESTS_PER_PAGE,
+        offset: page.offset(REQUESTS_PER_PAGE),
+    };
+    let (requests, total) = store::list_requests(db, &filter, Some(user.id)).await?;
+    let q = context! { area => q.area, status => status, build => q.build, sort => if q.sort.is_empty() { "votes".to_string() } else { q.sort } };
+    state.platform.render(
+        viewer,
+        "triage.html",
+        context! {
+            product => &product,
+            areas => store::list_areas(db, product.id).await?,
+            builds => store::list_builds(db, product.id, true).await?,
+            statuses => statuses(),
+            requests => requests,
+            q => q,
+            bulk => bulk,
+            pager => pager(page.number(), REQUESTS_PER_PAGE, total),
+        },
+    )
+}
+
+async fn triage_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    PageQuery(q): PageQuery<TriageQuery>,
+) -> Result<Html<String>, PageError> {
+    render_triage(&state, &viewer, &slug, q, None).await
+}
+
+/// Bulk status change: `ids` repeats, so the form is read as pairs rather than a struct.
+async fn triage_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Html<String>, PageError> {
+    let user = viewer.require_user()?;
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let status = get("status")
+        .and_then(Status::parse)
+        .ok_or_else(|| PageError::bad_request("Unknown status."))?;
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return Err(PageError::bad_request(
+            "Select at least one request. / 请至少选择一条。 / Sélectionnez au moins une demande.",
+        ));
+    }
+    let mut bulk = crate::api::BulkResult {
+        changed: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for id in ids.into_iter().take(200) {
+        match service::change_status(&state, user, id, status, get("build"), get("reason")).await {
+            Ok(_) => bulk.changed.push(id),
+            Err(e) if e.status.is_client_error() => bulk.skipped.push((id, e.message)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    render_triage(&state, &viewer, &slug, TriageQuery::default(), Some(bulk)).await
+}
+
+/// The profile section listing the builds a fan's feedback shipped in.
+pub struct CreditsPanel;
+
+impl fanloop_platform::web::ProfilePanel for CreditsPanel {
+    fn render<'a>(
+        &'a self,
+        platform: &'a fanloop_platform::Platform,
+        lang: fanloop_platform::i18n::Lang,
+        user: &'a fanloop_platform::accounts::User,
+    ) -> fanloop_platform::web::PanelFuture<'a> {
+        Box::pin(async move {
+            let credits = store::credits_of(&platform.db, user.id).await?;
+            if credits.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(platform.render_fragment(
+                lang,
+                "fb_credits.html",
+                context! { credits => credits },
+            )?))
+        })
+    }
+}
