@@ -56,7 +56,10 @@ const GLOSSARY: &[(&str, &[&str])] = &[
         "camera",
         &["相机", "摄像头", "拍照", "camera", "appareil photo", "photo"],
     ),
-    ("night", &["夜景", "夜间", "晚上", "night", "nuit", "nocturne"]),
+    (
+        "night",
+        &["夜景", "夜间", "晚上", "night", "overnight", "nuit", "nocturne"],
+    ),
     ("focus", &["对焦", "focus", "autofocus", "mise au point"]),
     ("blurry", &["模糊", "发糊", "blurry", "blur", "flou", "floue"]),
     (
@@ -349,9 +352,35 @@ fn feature_hash(feature: &str) -> u64 {
     h
 }
 
-/// MinHash signature of a feature set.
+/// The fingerprint of a report: a MinHash signature of its feature set, and its concepts.
+///
+/// Two channels make the similarity: the estimated Jaccard similarity of the full feature sets
+/// (strong within a language), and — for reports in different languages, which share no words —
+/// the Jaccard similarity of their concept sets, counted only when they share at least two
+/// concepts and reach [`CONCEPT_CHANNEL_MIN`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature(pub Vec<u32>);
+pub struct Signature {
+    pub minhash: Vec<u32>,
+    /// Sorted concept names, e.g. ["battery", "drain"].
+    pub concepts: Vec<String>,
+}
+
+/// Concept-set similarity below this does not count (small sets collide easily).
+pub const CONCEPT_CHANNEL_MIN: f64 = 0.6;
+
+/// The concepts a text mentions, sorted.
+pub fn concepts(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = features(text)
+        .into_iter()
+        .filter_map(|f| {
+            f.strip_prefix('#')
+                .and_then(|c| c.strip_suffix("~0"))
+                .map(str::to_string)
+        })
+        .collect();
+    out.sort();
+    out
+}
 
 impl Signature {
     pub fn of_features(features: &HashSet<String>) -> Signature {
@@ -365,27 +394,60 @@ impl Signature {
                 }
             }
         }
-        Signature(mins)
+        let mut concepts: Vec<String> = features
+            .iter()
+            .filter_map(|f| {
+                f.strip_prefix('#')
+                    .and_then(|c| c.strip_suffix("~0"))
+                    .map(str::to_string)
+            })
+            .collect();
+        concepts.sort();
+        Signature {
+            minhash: mins,
+            concepts,
+        }
     }
 
     pub fn of_text(text: &str) -> Signature {
         Self::of_features(&features(text))
     }
 
-    /// Estimated Jaccard similarity.
-    pub fn similarity(&self, other: &Signature) -> f64 {
+    /// Estimated Jaccard similarity of the feature sets.
+    pub fn minhash_similarity(&self, other: &Signature) -> f64 {
         let same = self
-            .0
+            .minhash
             .iter()
-            .zip(&other.0)
+            .zip(&other.minhash)
             .filter(|(a, b)| a == b && **a != u32::MAX)
             .count();
         same as f64 / HASHES as f64
     }
 
+    /// Jaccard similarity of the concept sets when they share two or more concepts and reach
+    /// [`CONCEPT_CHANNEL_MIN`]; otherwise 0.
+    pub fn concept_similarity(&self, other: &Signature) -> f64 {
+        let shared = self.concepts.iter().filter(|c| other.concepts.contains(c)).count();
+        if shared < 2 {
+            return 0.0;
+        }
+        let jaccard = shared as f64 / (self.concepts.len() + other.concepts.len() - shared) as f64;
+        if jaccard >= CONCEPT_CHANNEL_MIN {
+            jaccard
+        } else {
+            0.0
+        }
+    }
+
+    pub fn similarity(&self, other: &Signature) -> f64 {
+        self.minhash_similarity(other).max(self.concept_similarity(other))
+    }
+
+    /// LSH keys: one per MinHash band, plus one per pair of concepts (two reports can only
+    /// reach the concept channel if they share a pair).
     fn band_keys(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        (0..BANDS).filter_map(move |b| {
-            let rows = &self.0[b * ROWS..(b + 1) * ROWS];
+        let bands = (0..BANDS).filter_map(move |b| {
+            let rows = &self.minhash[b * ROWS..(b + 1) * ROWS];
             if rows.iter().all(|v| *v == u32::MAX) {
                 return None; // empty text: never collide
             }
@@ -394,21 +456,37 @@ impl Signature {
                 h = mix(h ^ u64::from(*v));
             }
             Some((b, h))
-        })
+        });
+        let pairs = self.concepts.iter().enumerate().flat_map(move |(i, a)| {
+            self.concepts[i + 1..]
+                .iter()
+                .map(move |b| (BANDS, mix(feature_hash(a) ^ feature_hash(b).rotate_left(17))))
+        });
+        bands.chain(pairs)
     }
 
+    /// Storage form: 1,024 hex digits, then `;` and the comma-separated concepts.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|v| format!("{v:08x}")).collect()
+        let mut out: String = self.minhash.iter().map(|v| format!("{v:08x}")).collect();
+        out.push(';');
+        out.push_str(&self.concepts.join(","));
+        out
     }
 
-    pub fn from_hex(hex: &str) -> Option<Signature> {
+    pub fn from_hex(stored: &str) -> Option<Signature> {
+        let (hex, concepts) = stored.split_once(';').unwrap_or((stored, ""));
         if hex.len() != HASHES * 8 {
             return None;
         }
-        (0..HASHES)
+        let minhash = (0..HASHES)
             .map(|i| u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16).ok())
-            .collect::<Option<Vec<_>>>()
-            .map(Signature)
+            .collect::<Option<Vec<_>>>()?;
+        let concepts = concepts
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        Some(Signature { minhash, concepts })
     }
 }
 

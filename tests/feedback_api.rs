@@ -1,0 +1,436 @@
+//! HTTP-level tests of the feedback loop, against SQLite and PostgreSQL.
+
+mod common;
+
+use common::{Backend, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
+
+fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+async fn report(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    app.post("/api/v1/products/x2/reports", token, body).await
+}
+
+fn bug(title: &str, description: &str, build: Option<&str>) -> Value {
+    json!({"kind": "bug", "area": "battery", "build": build, "title": title, "description": description,
+           "steps": "1. charge to 100%\n2. leave overnight", "expected": "under 5% lost", "actual": "30% lost", "device": "Aurora X2"})
+}
+
+async fn setup(app: &TestApp) -> (String, String) {
+    let admin = app.user("admin").await;
+    let staff = app.user("battery_emma").await;
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/users/battery_emma/role",
+            Some(&admin),
+            Some(json!({"role": "staff", "team": "Battery team"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, p) = app
+        .post("/api/v1/products", &admin, json!({"slug": "x2", "name": "Aurora X2"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        (p["cadence_days"].as_i64(), p["release_weekday"].as_i64()),
+        (Some(7), Some(5)),
+        "weekly, on Fridays"
+    );
+    for (slug, name, team) in [
+        ("battery", "Battery", "Battery team"),
+        ("camera", "Camera", "Camera team"),
+    ] {
+        let (s, _) = app
+            .post(
+                "/api/v1/products/x2/areas",
+                &admin,
+                json!({"slug": slug, "name": name, "team": team}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, _) = app
+        .post(
+            "/api/v1/products/x2/builds",
+            &staff,
+            json!({"version": "3.2.1", "channel": "stable", "released_at": 1_700_000_000_000i64}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app
+        .post(
+            "/api/v1/products/x2/builds",
+            &staff,
+            json!({"version": "3.3.0-beta.1", "channel": "beta"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    (admin, staff)
+}
+
+async fn feedback_loop(app: &TestApp) {
+    let (admin, staff) = setup(app).await;
+    let fan_zh = app.user("小米粒").await;
+    let fan_en = app.user("alex_chen").await;
+    let fan_fr = app.user("camille").await;
+
+    // A fan cannot publish builds or see beta builds; the default build is the current stable one.
+    let (s, _) = app
+        .post(
+            "/api/v1/products/x2/builds",
+            &fan_en,
+            json!({"version": "9.9", "channel": "stable"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, overview) = app.get("/api/v1/products/x2", Some(&fan_en)).await;
+    let versions: Vec<&str> = overview["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, vec!["3.2.1"], "beta builds are hidden from fans");
+    let (_, staff_view) = app.get("/api/v1/products/x2", Some(&staff)).await;
+    assert_eq!(staff_view["current_build"]["version"], "3.3.0-beta.1");
+    let (s, e) = report(
+        app,
+        &fan_en,
+        bug("Battery drain overnight", "Battery drains fast", Some("3.3.0-beta.1")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+
+    // Structured form rules.
+    let (s, e) = report(
+        app,
+        &fan_en,
+        json!({"kind": "bug", "area": "battery", "title": "Battery drain", "description": "drains"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["message"].as_str().unwrap().contains("steps"), "{e}");
+    let (s, _) = report(app, &fan_en, json!({"kind": "bug", "area": "speakers", "title": "No sound", "description": "x", "steps": "a", "expected": "b", "actual": "c"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app
+        .post(
+            "/api/v1/products/x2/fields",
+            &admin,
+            json!({"key": "region", "label": "Region", "required": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, e) = report(
+        app,
+        &fan_en,
+        bug("Battery drain overnight", "Battery drains fast", None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["message"].as_str().unwrap().contains("region"), "{e}");
+
+    // Three fans, three languages, one problem.
+    let mut first = bug(
+        "更新后电池掉电特别快",
+        "更新到 3.2.1 后电池掉电特别快，一晚上掉了 30%，待机也耗电",
+        None,
+    );
+    first["extra"] = json!({"region": "CN"});
+    first["attachments"] = json!([{"filename": "battery.png", "data_base64": b64(PNG)}, {"filename": "trace.log", "data_base64": b64("电池 log".as_bytes())}]);
+    let (s, r1) = report(app, &fan_zh, first).await;
+    assert_eq!(s, StatusCode::CREATED, "{r1}");
+    assert_eq!(r1["grouped"], false);
+    let request_id = r1["request_id"].as_i64().unwrap();
+
+    let mut en = bug(
+        "Battery drains fast overnight",
+        "Since the update the battery drains really fast, lost 30% overnight",
+        None,
+    );
+    en["extra"] = json!({"region": "EU"});
+    let (_, candidates) = app
+        .post(
+            "/api/v1/products/x2/duplicates",
+            &fan_en,
+            json!({"title": en["title"], "description": en["description"]}),
+        )
+        .await;
+    assert_eq!(
+        candidates[0]["request"]["id"], request_id,
+        "the form offers the Chinese report as a likely duplicate: {candidates}"
+    );
+    let (s, r2) = report(app, &fan_en, en.clone()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        (r2["request_id"].as_i64(), r2["grouped"].as_bool()),
+        (Some(request_id), Some(true)),
+        "grouped across languages: {r2}"
+    );
+
+    let mut en_again = en.clone();
+    en_again["title"] = json!("Battery drain overnight after update");
+    en_again["description"] = json!("Battery drains really fast since the update, 30% lost overnight");
+    let (_, r3) = report(app, &fan_fr, en_again).await;
+    assert_eq!(
+        r3["request_id"].as_i64(),
+        Some(request_id),
+        "near-duplicate wording is grouped: {r3}"
+    );
+
+    // An unrelated report stays apart.
+    let mut other = bug(
+        "Camera crashes in portrait mode",
+        "The camera app crashes when switching to portrait mode",
+        None,
+    );
+    other["area"] = json!("camera");
+    other["extra"] = json!({"region": "EU"});
+    let (_, r4) = report(app, &fan_en, other).await;
+    assert_ne!(r4["request_id"].as_i64(), Some(request_id));
+    assert_eq!(r4["grouped"], false);
+
+    // Attachments are typed by content and size-limited.
+    let mut fake = bug("Screen flickers", "Screen flickers at low brightness", None);
+    fake["extra"] = json!({"region": "EU"});
+    fake["attachments"] = json!([{"filename": "x.png", "data_base64": b64(b"<script>alert(1)</script>")}]);
+    let (s, _) = report(app, &fan_en, fake).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (_, detail) = app.get(&format!("/api/v1/requests/{request_id}"), None).await;
+    assert_eq!(detail["request"]["report_count"], 3);
+    assert_eq!(detail["request"]["vote_count"], 3, "reporters vote for their request");
+    assert_eq!(detail["reports"][0]["extra"]["region"], "CN");
+    let att = &detail["reports"][0]["attachments"];
+    assert_eq!(att.as_array().unwrap().len(), 2);
+    let resp = app
+        .api()
+        .get(app.url(&format!("/api/v1/attachments/{}", att[0]["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), PNG);
+
+    // Votes: one per fan per request.
+    let voter = app.user("voter_one").await;
+    for _ in 0..2 {
+        let (s, v) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/requests/{request_id}/vote"),
+                Some(&voter),
+                None,
+            )
+            .await;
+        assert_eq!((s, v["vote_count"].as_i64()), (StatusCode::OK, Some(4)));
+    }
+
+    // Honor rule: one accepted report makes a beta tester.
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/honor-rules",
+            Some(&fan_en),
+            Some(json!({"target_role": "beta_tester", "min_accepted_reports": 1, "min_shipped_requests": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/honor-rules",
+            Some(&admin),
+            Some(json!({"target_role": "beta_tester", "min_accepted_reports": 1, "min_shipped_requests": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Status workflow: fans cannot change it; staff move it and everyone involved hears.
+    let path = format!("/api/v1/requests/{request_id}/status");
+    let (s, _) = app.post(&path, &fan_en, json!({"status": "acknowledged"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = app
+        .post(&path, &staff, json!({"status": "shipped", "build": "3.2.1"}))
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    let (s, e) = app.post(&path, &staff, json!({"status": "declined"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "declining needs a reason: {e}");
+    for (status, build) in [
+        ("acknowledged", None),
+        ("planned", None),
+        ("in_build", Some("3.3.0-beta.1")),
+    ] {
+        let (s, r) = app.post(&path, &staff, json!({"status": status, "build": build})).await;
+        assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some(status)), "{r}");
+    }
+    let (_, me) = app.get("/api/v1/me", Some(&fan_zh)).await;
+    assert_eq!(me["role"], "beta_tester", "promoted by the honor rule");
+    let (_, notes) = app.get("/api/v1/notifications", Some(&fan_zh)).await;
+    let kinds: Vec<&str> = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"promoted") && kinds.iter().filter(|k| **k == "status_changed").count() == 3,
+        "{kinds:?}"
+    );
+    let (_, notes) = app.get("/api/v1/notifications", Some(&voter)).await;
+    assert_eq!(notes["unread"], 3, "voters hear about every change");
+    let (s, _) = app
+        .post(
+            "/api/v1/products/x2/builds",
+            &staff,
+            json!({"version": "3.3.0", "channel": "stable"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, r) = app
+        .post(&path, &staff, json!({"status": "shipped", "build": "3.3.0"}))
+        .await;
+    assert_eq!((s, r["build"].as_str()), (StatusCode::OK, Some("3.3.0")));
+    let (_, detail) = app.get(&format!("/api/v1/requests/{request_id}"), None).await;
+    assert_eq!(detail["history"].as_array().unwrap().len(), 4);
+    assert_eq!(detail["history"][3]["changed_by"], "battery_emma");
+
+    // The changelog credits reporters and voters by name; profiles list the build.
+    let (s, log) = app.get("/api/v1/products/x2/builds/3.3.0/changelog", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let entry = &log["entries"][0];
+    assert_eq!(entry["request"]["id"], request_id);
+    let reporters: Vec<&str> = entry["reported_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        reporters.contains(&"小米粒") && reporters.contains(&"alex_chen") && reporters.contains(&"camille"),
+        "{reporters:?}"
+    );
+    assert_eq!(entry["voted_by"], json!(["voter_one"]));
+    let (_, credits) = app.get("/api/v1/users/voter_one/credits", None).await;
+    assert_eq!(credits[0]["build"], "3.3.0");
+    let html = app
+        .api()
+        .get(app.url("/u/alex_chen"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-credits") && html.contains("3.3.0"),
+        "the profile lists shipped builds"
+    );
+    let (s, _) = app.get("/api/v1/products/x2/builds/3.3.0-beta.1/changelog", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "beta changelogs are hidden from the public");
+
+    // Roadmap and triage.
+    let (_, roadmap) = app.get("/api/v1/products/x2/roadmap?area=battery", None).await;
+    let shipped = roadmap
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "shipped")
+        .unwrap();
+    assert_eq!(shipped["total"], 1);
+    let (_, list) = app
+        .get("/api/v1/products/x2/requests?status=new&sort=recent", None)
+        .await;
+    assert_eq!(list["total"], 1);
+    let (s, _) = app.get("/api/v1/products/x2/requests?status=bogus", None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, dash) = app
+        .get("/api/v1/products/x2/builds/3.2.1/dashboard", Some(&staff))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(dash["total_reports"], 4);
+    assert_eq!(dash["acknowledged_within_48h"], 1);
+    let (s, _) = app
+        .get("/api/v1/products/x2/builds/3.2.1/dashboard", Some(&fan_en))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both_backends!(feedback_loop_from_report_to_changelog, feedback_loop);
+
+async fn merge_split_and_awards(app: &TestApp) {
+    let (_admin, staff) = setup(app).await;
+    let fan = app.user("fan_a").await;
+    let other = app.user("fan_b").await;
+    let mut a = bug(
+        "Fingerprint unlock slow",
+        "Fingerprint unlock needs several tries",
+        None,
+    );
+    let (_, r1) = report(app, &fan, a.clone()).await;
+    a["title"] = json!("Face unlock fails at night");
+    a["description"] = json!("Face unlock fails in low light");
+    let (_, r2) = report(app, &other, a).await;
+    let (id1, id2) = (r1["request_id"].as_i64().unwrap(), r2["request_id"].as_i64().unwrap());
+    assert_ne!(id1, id2);
+    let (s, _) = app
+        .post(&format!("/api/v1/requests/{id2}/merge"), &fan, json!({"into": id1}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, merged) = app
+        .post(&format!("/api/v1/requests/{id2}/merge"), &staff, json!({"into": id1}))
+        .await;
+    assert_eq!(
+        (s, merged["report_count"].as_i64(), merged["vote_count"].as_i64()),
+        (StatusCode::OK, Some(2), Some(2))
+    );
+    let (s, e) = app.get(&format!("/api/v1/requests/{id2}"), None).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::GONE, Some("merged")));
+    let report_id = r2["report_id"].as_i64().unwrap();
+    let (s, split) = app
+        .post(&format!("/api/v1/reports/{report_id}/split"), &staff, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, back) = app
+        .get(&format!("/api/v1/requests/{}", split["request_id"]), None)
+        .await;
+    assert_eq!(back["request"]["report_count"], 1);
+    let (_, orig) = app.get(&format!("/api/v1/requests/{id1}"), None).await;
+    assert_eq!(orig["request"]["report_count"], 1);
+
+    // Staff answers are marked.
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/requests/{id1}/comments"),
+            &staff,
+            json!({"body": "We are on it."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, d) = app.get(&format!("/api/v1/requests/{id1}"), None).await;
+    assert_eq!(d["comments"][0]["is_staff"], true);
+
+    // The weekly award: one vote per fan per week, for a team that owns an area.
+    let (s, _) = app.post("/api/v1/awards/vote", &fan, json!({"team": "Nobody"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app
+        .post("/api/v1/awards/vote", &fan, json!({"team": "Battery team"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app
+        .post("/api/v1/awards/vote", &fan, json!({"team": "Camera team"}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, awards) = app.get("/api/v1/awards", Some(&fan)).await;
+    assert_eq!(awards["results"][0]["team"], "Battery team");
+    assert_eq!(awards["my_vote"], "Battery team");
+}
+both_backends!(merge_split_comments_and_awards, merge_split_and_awards);
