@@ -272,3 +272,177 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
 fn urlencode(s: &str) -> String {
     fanloop_community::domain::percent_encode(s)
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DedupeBenchArgs {
+    /// Reports to cluster for the throughput figure.
+    #[arg(long, default_value_t = 100_000)]
+    pub reports: usize,
+    /// Reports for the LSH-versus-brute-force comparison (brute force is quadratic).
+    #[arg(long, default_value_t = 10_000)]
+    pub baseline_reports: usize,
+}
+
+/// Variations of a labelled report, as different fans would word it: words dropped, greetings
+/// and sign-offs added in the fan's language, details changed.
+fn perturb(text: &str, lang: &str, rng: &mut rand::rngs::StdRng) -> String {
+    const ZH: &[&str] = &["请尽快修复", "求官方看看", "谢谢", "我的是 12+256 版本", "已经重启过了"];
+    const EN: &[&str] = &[
+        "Please fix asap.",
+        "Hi team,",
+        "Thanks!",
+        "Mine is the 12+256 model.",
+        "Already rebooted.",
+    ];
+    const FR: &[&str] = &[
+        "Merci de corriger vite.",
+        "Bonjour l'équipe,",
+        "Merci !",
+        "J'ai le modèle 12+256.",
+        "Déjà redémarré.",
+    ];
+    let extras = match lang {
+        "zh" => ZH,
+        "fr" => FR,
+        _ => EN,
+    };
+    let mut out = String::new();
+    if rng.gen_bool(0.5) {
+        out.push_str(extras[rng.gen_range(0..extras.len())]);
+        out.push(' ');
+    }
+    if lang == "zh" {
+        let chars: Vec<char> = text.chars().collect();
+        let drop = rng.gen_range(0..chars.len().max(1));
+        out.extend(
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop || chars.len() < 6)
+                .map(|(_, c)| c),
+        );
+    } else {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let kept: Vec<&str> = words.iter().copied().filter(|_| rng.gen_bool(0.85)).collect();
+        out.push_str(&if kept.len() >= 3 { kept } else { words }.join(" "));
+    }
+    if rng.gen_bool(0.5) {
+        out.push(' ');
+        out.push_str(extras[rng.gen_range(0..extras.len())]);
+    }
+    out
+}
+
+pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
+    use fanloop_feedback::dedupe::{
+        cluster_brute_force, evaluate, parse_labelled, LshIndex, Signature, DUPLICATE_THRESHOLD, LABELLED_SET,
+    };
+    let labelled = parse_labelled(LABELLED_SET);
+    let eval = evaluate(&labelled, DUPLICATE_THRESHOLD);
+    println!(
+        "labelled set: {} reports (zh {}, en {}, fr {}), threshold {DUPLICATE_THRESHOLD}",
+        labelled.len(),
+        labelled.iter().filter(|r| r.lang == "zh").count(),
+        labelled.iter().filter(|r| r.lang == "en").count(),
+        labelled.iter().filter(|r| r.lang == "fr").count()
+    );
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>8}",
+        "pairs", "precision", "recall", "F1", "gold"
+    );
+    let row = |name: &str, c: &fanloop_feedback::dedupe::PairCounts| {
+        println!(
+            "{:<10} {:>10.3} {:>10.3} {:>10.3} {:>8}",
+            name,
+            c.precision(),
+            c.recall(),
+            c.f1(),
+            c.true_pos + c.false_neg
+        );
+    };
+    row("all", &eval.all);
+    for (pair, counts) in &eval.by_language_pair {
+        row(pair, counts);
+    }
+
+    // Half the stream rewords labelled reports (duplicates); half is one-off reports made of
+    // random words from the same vocabulary, so most of them lead a request of their own, as in a
+    // real backlog where most reports are unique.
+    let words: Vec<&str> = labelled
+        .iter()
+        .filter(|r| r.lang != "zh")
+        .flat_map(|r| r.text.split_whitespace())
+        .collect();
+    let han: Vec<char> = labelled
+        .iter()
+        .filter(|r| r.lang == "zh")
+        .flat_map(|r| r.text.chars())
+        .filter(|c| !c.is_ascii())
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let texts: Vec<String> = (0..args.reports)
+        .map(|i| {
+            if i % 2 == 0 {
+                let r = &labelled[rng.gen_range(0..labelled.len())];
+                perturb(r.text, r.lang, &mut rng)
+            } else if rng.gen_bool(0.33) {
+                (0..14).map(|_| han[rng.gen_range(0..han.len())]).collect()
+            } else {
+                (0..9)
+                    .map(|_| words[rng.gen_range(0..words.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let signatures: Vec<(i64, Signature)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as i64, Signature::of_text(t)))
+        .collect();
+    let sign_time = started.elapsed();
+    let started = Instant::now();
+    let mut index = LshIndex::default();
+    for (id, sig) in &signatures {
+        index.insert(*id, sig.clone());
+    }
+    let clusters = index.cluster(DUPLICATE_THRESHOLD);
+    let cluster_time = started.elapsed();
+    let groups = clusters.iter().filter(|(id, leader)| id == leader).count();
+    println!();
+    println!(
+        "throughput: {} generated reports (half reworded labelled reports, half one-off), one thread",
+        args.reports
+    );
+    println!(
+        "  fingerprints   {:>8.2?}  ({:.0} reports/s)",
+        sign_time,
+        args.reports as f64 / sign_time.as_secs_f64()
+    );
+    println!(
+        "  LSH clustering {:>8.2?}  ({:.0} reports/s) -> {groups} requests",
+        cluster_time,
+        args.reports as f64 / cluster_time.as_secs_f64()
+    );
+    println!("  total          {:>8.2?}", sign_time + cluster_time);
+
+    let n = args.baseline_reports.min(signatures.len());
+    let subset = &signatures[..n];
+    let started = Instant::now();
+    let mut small = LshIndex::default();
+    for (id, sig) in subset {
+        small.insert(*id, sig.clone());
+    }
+    let lsh = small.cluster(DUPLICATE_THRESHOLD);
+    let lsh_time = started.elapsed();
+    let started = Instant::now();
+    let brute = cluster_brute_force(subset, DUPLICATE_THRESHOLD);
+    let brute_time = started.elapsed();
+    let agree = lsh.iter().zip(&brute).filter(|(a, b)| a.1 == b.1).count();
+    println!();
+    println!("baseline on {n} reports: brute-force leader clustering {brute_time:.2?}, LSH {lsh_time:.2?}: {:.1}x faster; same leader for {:.1}% of reports",
+        brute_time.as_secs_f64() / lsh_time.as_secs_f64().max(1e-9),
+        100.0 * agree as f64 / n.max(1) as f64);
+    Ok(())
+}

@@ -28,6 +28,8 @@ enum Command {
 enum BenchCommand {
     /// Read path: thread pages and search over a generated community of N posts, over HTTP.
     Read(fanloop::bench::ReadBenchArgs),
+    /// Duplicate detection: precision/recall on the labelled set, and clustering throughput.
+    Dedupe(fanloop::bench::DedupeBenchArgs),
 }
 
 #[derive(Args, Clone)]
@@ -85,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,
+        Some(Command::Bench(BenchCommand::Dedupe(args))) => fanloop::bench::run_dedupe(args),
     }
 }
 

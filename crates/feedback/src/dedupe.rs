@@ -554,6 +554,28 @@ impl LshIndex {
     }
 }
 
+/// Leader clustering without LSH: every report is compared with every leader.  The baseline the
+/// benchmark measures LSH against (same answers up to LSH misses, quadratic time).
+pub fn cluster_brute_force(items: &[(i64, Signature)], threshold: f64) -> Vec<(i64, i64)> {
+    let mut leaders: Vec<&(i64, Signature)> = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let best = leaders
+            .iter()
+            .map(|(id, sig)| (*id, item.1.similarity(sig)))
+            .filter(|(_, s)| *s >= threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        match best {
+            Some((leader, _)) => out.push((item.0, leader)),
+            None => {
+                leaders.push(item);
+                out.push((item.0, item.0));
+            }
+        }
+    }
+    out
+}
+
 /// The labelled set shipped with the crate: `cluster<TAB>lang<TAB>text` (306 reports).
 pub const LABELLED_SET: &str = include_str!("../data/labelled_reports.tsv");
 
