@@ -19,6 +19,14 @@ enum Command {
     Serve(ServeArgs),
     /// Rebuild the full-text search index from the store.
     Reindex(StoreArgs),
+    /// Regroup a product's new feedback requests that duplicate earlier ones (batch job).
+    Recluster {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Product slug, e.g. aurora-x2.
+        #[arg(long)]
+        product: String,
+    },
     /// Load benchmarks (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -84,6 +92,16 @@ async fn main() -> anyhow::Result<()> {
             let index = fanloop_community::search::SearchIndex::open(&cfg.data_dir.join("search-index"))?;
             let n = index.rebuild(&db).await?;
             println!("reindexed {n} posts");
+            Ok(())
+        }
+        Some(Command::Recluster { store, product }) => {
+            let cfg = config(&store, false, false);
+            let db = fanloop::open_db(&cfg).await?;
+            let platform =
+                fanloop_platform::Platform::new(db, fanloop_platform::web::WebConfig { secure_cookies: false }, &[])?;
+            let merged =
+                fanloop_feedback::service::recluster(&fanloop_feedback::FeedbackState::new(platform), &product).await?;
+            println!("merged {merged} duplicate requests into earlier ones");
             Ok(())
         }
         Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,

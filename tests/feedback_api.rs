@@ -406,6 +406,26 @@ async fn merge_split_and_awards(app: &TestApp) {
     let (_, orig) = app.get(&format!("/api/v1/requests/{id1}"), None).await;
     assert_eq!(orig["request"]["report_count"], 1);
 
+    // The batch job folds a near duplicate that was split off back into the earlier request.
+    let dup = bug(
+        "Fingerprint unlock slow again",
+        "Fingerprint unlock needs several tries every time",
+        None,
+    );
+    let (_, r5) = report(app, &other, dup.clone()).await;
+    assert_eq!(r5["request_id"].as_i64(), Some(id1), "{r5}");
+    let (s, split5) = app
+        .post(&format!("/api/v1/reports/{}/split", r5["report_id"]), &staff, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(split5["request_id"].as_i64(), Some(id1));
+    let (s, _) = app.post("/api/v1/products/x2/recluster", &fan, json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, rc) = app.post("/api/v1/products/x2/recluster", &staff, json!({})).await;
+    assert_eq!((s, rc["merged"].as_i64()), (StatusCode::OK, Some(1)), "{rc}");
+    let (_, orig) = app.get(&format!("/api/v1/requests/{id1}"), None).await;
+    assert_eq!(orig["request"]["report_count"], 2);
+
     // Staff answers are marked.
     let (s, _) = app
         .post(

@@ -18,7 +18,9 @@ use crate::store;
 
 pub fn router() -> Router<FeedbackState> {
     Router::new()
-        .route("/f", get(products_page))
+        .route("/f", get(products_page).post(create_product_submit))
+        .route("/f/{slug}/areas", post(add_area_submit))
+        .route("/f/{slug}/fields", post(add_field_submit))
         .route("/f/{slug}", get(product_page))
         .route("/f/{slug}/builds", post(publish_build_submit))
         .route(
@@ -71,6 +73,74 @@ async fn product_page(
     state
         .platform
         .render(&viewer, "product.html", context! { o => o, top => top })
+}
+
+#[derive(Deserialize)]
+pub struct ProductForm {
+    slug: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create_product_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    CsrfForm(f): CsrfForm<ProductForm>,
+) -> Result<Response, PageError> {
+    let p = service::create_product(
+        &state,
+        viewer.require_user()?,
+        &f.slug,
+        &f.name,
+        &f.description,
+        None,
+        None,
+    )
+    .await?;
+    Ok(see_other(&format!("/f/{}", p.slug)))
+}
+
+#[derive(Deserialize)]
+pub struct AreaForm {
+    slug: String,
+    name: String,
+    team: String,
+}
+
+async fn add_area_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(product): PagePath<String>,
+    CsrfForm(f): CsrfForm<AreaForm>,
+) -> Result<Response, PageError> {
+    service::add_area(&state, viewer.require_user()?, &product, &f.slug, &f.name, &f.team).await?;
+    Ok(see_other(&format!("/f/{product}")))
+}
+
+#[derive(Deserialize)]
+pub struct FieldForm {
+    key: String,
+    label: String,
+    required: Option<String>,
+}
+
+async fn add_field_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(product): PagePath<String>,
+    CsrfForm(f): CsrfForm<FieldForm>,
+) -> Result<Response, PageError> {
+    service::add_form_field(
+        &state,
+        viewer.require_user()?,
+        &product,
+        &f.key,
+        &f.label,
+        f.required.is_some(),
+    )
+    .await?;
+    Ok(see_other(&format!("/f/{product}")))
 }
 
 #[derive(Deserialize)]

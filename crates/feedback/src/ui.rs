@@ -95,5 +95,13 @@ pub static MESSAGES: MessageTable = &[
     ("fb.dashboard", "Build dashboard", "版本看板", "Tableau de bord de la version"),
     ("fb.acked_48h", "acknowledged within 48 h", "48 小时内确认", "pris en compte en 48 h"),
     ("fb.day", "Day", "日期", "Jour"),
+    ("fb.new_product", "New product", "新建产品", "Nouveau produit"),
+    ("fb.name", "Name", "名称", "Nom"),
+    ("fb.create", "Create", "创建", "Créer"),
+    ("fb.add_area", "Add area", "添加模块", "Ajouter un domaine"),
+    ("fb.form_fields", "Extra form fields", "自定义表单字段", "Champs supplémentaires"),
+    ("fb.label", "Label", "显示名称", "Libellé"),
+    ("fb.required", "Required", "必填", "Obligatoire"),
+    ("fb.add_field", "Add field", "添加字段", "Ajouter un champ"),
     ("fb.credits", "Shipped with this fan's feedback", "TA 的反馈已上线", "Livré grâce à ce fan"),
 ];
