@@ -84,6 +84,8 @@ test('file, see the duplicate, vote, staff ships, the changelog credits the fan'
   await page.goto(base + '/f/x2/new');
   await page.fill('input[name=title]', 'La batterie se vide la nuit');
   await page.fill('textarea[name=description]', "Depuis la mise à jour, la batterie se vide très vite la nuit, 30 % perdus en veille");
+  // With JavaScript the suggestions appear while typing; the button is the no-JS path.
+  await page.waitForSelector('#duplicates:not([hidden]) [data-duplicates] li', { timeout: 5000 });
   await page.click('button[value=check]');
   const candidate = page.locator('[data-duplicates] li', { hasText: '更新后电池掉电特别快' });
   assert.ok(await candidate.isVisible(), 'the Chinese report is offered as a likely duplicate');

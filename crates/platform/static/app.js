@@ -21,3 +21,53 @@
       .catch(function () { form.submit(); });
   });
 })();
+
+// Feedback form: suggest likely duplicates while the fan types (the "Check for duplicates"
+// button does the same without JavaScript).
+(function () {
+  var form = document.querySelector('form[data-dup-check]');
+  var box = document.getElementById('duplicates');
+  if (!form || !box) return;
+  var list = box.querySelector('[data-duplicates]');
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+  var timer = null;
+  function check() {
+    var title = form.querySelector('[name=title]').value;
+    var description = form.querySelector('[name=description]').value;
+    if ((title + description).trim().length < 6) return;
+    fetch(form.dataset.dupCheck, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      credentials: 'same-origin',
+      body: JSON.stringify({ title: title, description: description })
+    }).then(function (r) { return r.ok ? r.json() : []; }).then(function (items) {
+      list.textContent = '';
+      items.forEach(function (c) {
+        var li = document.createElement('li');
+        li.className = 'row-between';
+        var a = document.createElement('a');
+        a.href = '/requests/' + c.request.id;
+        a.textContent = c.request.title;
+        var span = document.createElement('span');
+        span.appendChild(a);
+        span.appendChild(document.createTextNode(' · ' + c.request.vote_count + ' · ' + Math.round(c.similarity * 100) + '%'));
+        var vote = document.createElement('form');
+        vote.method = 'post';
+        vote.action = '/requests/' + c.request.id + '/vote';
+        var hidden = document.createElement('input');
+        hidden.type = 'hidden'; hidden.name = '_csrf'; hidden.value = csrf;
+        var button = document.createElement('button');
+        button.className = 'button small'; button.type = 'submit'; button.textContent = '+1';
+        vote.appendChild(hidden); vote.appendChild(button);
+        li.appendChild(span); li.appendChild(vote);
+        list.appendChild(li);
+      });
+      box.hidden = items.length === 0;
+    }).catch(function () {});
+  }
+  form.addEventListener('input', function (ev) {
+    if (ev.target.name !== 'title' && ev.target.name !== 'description') return;
+    clearTimeout(timer);
+    timer = setTimeout(check, 400);
+  });
+})();
