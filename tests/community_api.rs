@@ -577,6 +577,8 @@ async fn browser_forms(app: &TestApp) {
         page.contains("<b>mise</b>") || page.contains("<b>jour</b>"),
         "highlighted hit in {page}"
     );
+    let r = browser.get(app.url("/admin/boards")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "fans do not manage boards");
     // Cookie-authenticated API writes need the CSRF header.
     let r = browser
         .post(app.url(&format!("/api/v1/boards/{board}/threads")))

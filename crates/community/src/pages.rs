@@ -35,6 +35,7 @@ pub fn router() -> Router<CommunityState> {
         .route("/search", get(search_page))
         .route("/u/{username}", get(profile_page))
         .route("/mod", get(mod_page))
+        .route("/admin/boards", get(admin_boards_page).post(admin_boards_submit))
         .route("/mod/flags/{id}", post(resolve_submit))
 }
 
@@ -436,4 +437,49 @@ async fn resolve_submit(
         .await
         .map_err(|e: ApiError| PageError::from(e))?;
     Ok(see_other("/mod"))
+}
+
+async fn admin_boards_page(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    render_admin_boards(&state, &viewer, None).await
+}
+
+async fn render_admin_boards(
+    state: &CommunityState,
+    viewer: &Viewer,
+    error: Option<String>,
+) -> Result<Html<String>, PageError> {
+    if !viewer.require_user()?.role.is_admin() {
+        return Err(PageError::forbidden());
+    }
+    let boards = store::list_boards(&state.platform.db).await?;
+    state.platform.render(
+        viewer,
+        "admin_boards.html",
+        context! { boards => boards, error => error },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct BoardForm {
+    slug: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    position: Option<i64>,
+}
+
+async fn admin_boards_submit(
+    State(state): State<CommunityState>,
+    viewer: Viewer,
+    CsrfForm(f): CsrfForm<BoardForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    match service::create_board(&state, user, &f.slug, &f.name, &f.description, f.position.unwrap_or(0)).await {
+        Ok(_) => Ok(see_other("/admin/boards")),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
+            let page = render_admin_boards(&state, &viewer, Some(e.message)).await?;
+            Ok((e.status, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

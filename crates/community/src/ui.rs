@@ -14,6 +14,7 @@ pub static BUNDLE: UiBundle = UiBundle {
         ("search.html", include_str!("../templates/search.html")),
         ("profile.html", include_str!("../templates/profile.html")),
         ("mod.html", include_str!("../templates/mod.html")),
+        ("admin_boards.html", include_str!("../templates/admin_boards.html")),
     ],
     messages: MESSAGES,
 };
