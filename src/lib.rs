@@ -47,6 +47,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
         &fanloop_platform::MIGRATIONS,
         &fanloop_community::MIGRATIONS,
         &fanloop_feedback::MIGRATIONS,
+        &fanloop_launches::MIGRATIONS,
     ])
     .await?;
     Ok(db)
@@ -106,6 +107,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(fanloop_platform::accounts_web::AccountsApi::openapi());
     doc.merge(fanloop_community::api::CommunityApi::openapi());
     doc.merge(fanloop_feedback::api::FeedbackApi::openapi());
+    doc.merge(fanloop_launches::api::LaunchesApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -117,10 +119,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: CommunityState) -> Router {
     let platform = state.platform.clone();
     let feedback = fanloop_feedback::FeedbackState::new(platform.clone());
+    let launches = fanloop_launches::LaunchState::new(platform.clone());
     let spec = openapi();
     Router::new()
         .merge(fanloop_community::router().with_state(state))
         .merge(fanloop_feedback::router().with_state(feedback))
+        .merge(fanloop_launches::router().with_state(launches))
         .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
         .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
         .route("/healthz", get(|| async { "ok" }))

@@ -1,0 +1,248 @@
+//! One sale actor per drop: a task that owns the drop's [`Engine`], takes purchase attempts
+//! from a queue in batches, applies them, writes the batch's orders in one transaction (group
+//! commit) and only then answers.  A crash before the commit loses only unanswered attempts; a
+//! failed commit undoes the batch in memory and answers 503, so no client is ever told
+//! "success" for an order that is not durable.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use fanloop_platform::db::now_ms;
+use fanloop_platform::Db;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+use utoipa::ToSchema;
+
+use crate::engine::{Attempt, Decision, Engine, Stock};
+use crate::store::{self, Drop};
+
+/// Attempts answered per commit at most; more wait for the next batch.
+const MAX_BATCH: usize = 4096;
+
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct StockView {
+    /// Remaining units per variant id (general sale + F-code pool).
+    pub remaining: Vec<(i64, u32, u32)>,
+    pub total_remaining: u32,
+}
+
+enum Cmd {
+    Purchase(Attempt, oneshot::Sender<anyhow::Result<Decision>>),
+    Expire(i64),
+    SetAdmission(HashMap<i64, i64>, oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct SaleHandle {
+    tx: mpsc::Sender<Cmd>,
+    pub stock: watch::Receiver<StockView>,
+}
+
+impl SaleHandle {
+    pub async fn purchase(&self, attempt: Attempt) -> anyhow::Result<Decision> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Cmd::Purchase(attempt, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("sale actor stopped"))?;
+        answer.await.map_err(|_| anyhow::anyhow!("sale actor stopped"))?
+    }
+
+    pub async fn set_admission(&self, admission: HashMap<i64, i64>) -> anyhow::Result<()> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .send(Cmd::SetAdmission(admission, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("sale actor stopped"))?;
+        done.await.map_err(|_| anyhow::anyhow!("sale actor stopped"))
+    }
+}
+
+#[derive(Clone)]
+pub struct SaleHub {
+    db: Db,
+    actors: Arc<tokio::sync::Mutex<HashMap<i64, SaleHandle>>>,
+    expiry_started: Arc<Mutex<bool>>,
+}
+
+fn view(engine: &Engine) -> StockView {
+    let mut remaining: Vec<(i64, u32, u32)> = engine.stock().iter().map(|(v, s)| (*v, s.general, s.fcode)).collect();
+    remaining.sort();
+    StockView {
+        total_remaining: engine.remaining(),
+        remaining,
+    }
+}
+
+impl SaleHub {
+    pub fn new(db: Db) -> SaleHub {
+        SaleHub {
+            db,
+            actors: Arc::default(),
+            expiry_started: Arc::default(),
+        }
+    }
+
+    /// The drop's actor, started on first use from the durable orders.
+    pub async fn handle(&self, drop: &Drop) -> anyhow::Result<SaleHandle> {
+        self.start_expiry();
+        let mut actors = self.actors.lock().await;
+        if let Some(h) = actors.get(&drop.id) {
+            if !h.tx.is_closed() {
+                return Ok(h.clone());
+            }
+        }
+        let stock: HashMap<i64, Stock> = drop
+            .variants
+            .iter()
+            .map(|v| {
+                (
+                    v.id,
+                    Stock {
+                        general: v.general_stock as u32,
+                        fcode: v.fcode_stock as u32,
+                    },
+                )
+            })
+            .collect();
+        let first_id = store::max_order_id(&self.db, drop.id)
+            .await?
+            .map(|m| m + 1)
+            .unwrap_or(drop.id * 1_000_000_000 + 1);
+        let mut engine = Engine::new(drop.rules(), stock, first_id);
+        for (order, from_fcode) in store::live_orders(&self.db, drop.id).await? {
+            engine.restore(&order, from_fcode);
+        }
+        for (account, key, order_id) in store::expired_keys(&self.db, drop.id).await? {
+            engine.remember_key(account, key, order_id);
+        }
+        let admissions = store::admissions(&self.db, drop.id).await?;
+        if !admissions.is_empty() {
+            engine.set_admission(admissions.into_iter().collect());
+        }
+        let (stock_tx, stock_rx) = watch::channel(view(&engine));
+        let (tx, rx) = mpsc::channel(65_536);
+        let payment_ms = drop.payment_seconds * 1_000;
+        tokio::spawn(run(self.db.clone(), drop.id, payment_ms, engine, rx, stock_tx));
+        let handle = SaleHandle { tx, stock: stock_rx };
+        actors.insert(drop.id, handle.clone());
+        Ok(handle)
+    }
+
+    /// Expires unpaid orders every second, in every running actor.
+    fn start_expiry(&self) {
+        let mut started = self.expiry_started.lock().unwrap_or_else(|e| e.into_inner());
+        if *started {
+            return;
+        }
+        *started = true;
+        let actors = self.actors.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let handles: Vec<SaleHandle> = actors.lock().await.values().cloned().collect();
+                for h in handles {
+                    let _ = h.tx.try_send(Cmd::Expire(now_ms()));
+                }
+            }
+        });
+    }
+}
+
+async fn run(
+    db: Db,
+    drop_id: i64,
+    payment_ms: i64,
+    mut engine: Engine,
+    mut rx: mpsc::Receiver<Cmd>,
+    stock: watch::Sender<StockView>,
+) {
+    let mut pending: Option<Cmd> = None;
+    loop {
+        let cmd = match pending.take() {
+            Some(c) => c,
+            None => match rx.recv().await {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        match cmd {
+            Cmd::Purchase(first, reply) => {
+                let mut batch = vec![(first, reply)];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(Cmd::Purchase(a, r)) => batch.push((a, r)),
+                        Ok(other) => {
+                            pending = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let mut decisions = Vec::with_capacity(batch.len());
+                let mut undos = Vec::new();
+                let mut accepted = Vec::new();
+                for (attempt, reply) in batch {
+                    let (decision, undo) = engine.apply(&attempt);
+                    if let Decision::Accepted(order) = &decision {
+                        accepted.push(order.clone());
+                    }
+                    undos.extend(undo);
+                    decisions.push((decision, reply));
+                }
+                let now = now_ms();
+                let committed = store::commit_orders(&db, drop_id, &accepted, now, now + payment_ms)
+                    .await
+                    .context("committing orders");
+                match committed {
+                    Ok(()) => {
+                        for (decision, reply) in decisions {
+                            let _ = reply.send(Ok(decision));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(
+                            "drop {drop_id}: batch of {} orders not committed: {e:#}",
+                            accepted.len()
+                        );
+                        engine.undo(undos);
+                        let lost: HashSet<i64> = accepted.iter().map(|o| o.order_id).collect();
+                        for (decision, reply) in decisions {
+                            let answer = match decision {
+                                Decision::Accepted(_) => Err(anyhow::anyhow!("order not stored; try again")),
+                                Decision::Replayed(id) if lost.contains(&id) => {
+                                    Err(anyhow::anyhow!("order not stored; try again"))
+                                }
+                                other => Ok(other),
+                            };
+                            let _ = reply.send(answer);
+                        }
+                    }
+                }
+                stock.send_if_modified(|v| {
+                    let new = view(&engine);
+                    let changed = *v != new;
+                    *v = new;
+                    changed
+                });
+            }
+            Cmd::Expire(now) => match store::expire_orders(&db, drop_id, now).await {
+                Ok(expired) if !expired.is_empty() => {
+                    for (order, from_fcode) in &expired {
+                        engine.release(order, *from_fcode);
+                    }
+                    let _ = stock.send(view(&engine));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("drop {drop_id}: expiring orders: {e:#}"),
+            },
+            Cmd::SetAdmission(admission, done) => {
+                engine.set_admission(admission);
+                let _ = done.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! Launch use cases shared by the pages and the API.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use fanloop_platform::accounts::{self, User};
+use fanloop_platform::auth::{self, Role};
+use fanloop_platform::db::now_ms;
+use fanloop_platform::ratelimit::RateLimiter;
+use fanloop_platform::{ApiError, Platform};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+use crate::draw;
+use crate::engine::{Attempt, Decision, Rejection, SaleMode};
+use crate::sale::{SaleHub, StockView};
+use crate::store::{self, Drop, Order};
+
+#[derive(Clone)]
+pub struct LaunchState {
+    pub platform: Platform,
+    pub hub: SaleHub,
+    /// Purchase attempts per account per second: a fan's retries are fine, a bot's flood is not.
+    pub purchase_limiter: Arc<RateLimiter>,
+}
+
+impl LaunchState {
+    pub fn new(platform: Platform) -> Self {
+        LaunchState {
+            hub: SaleHub::new(platform.db.clone()),
+            platform,
+            purchase_limiter: Arc::new(RateLimiter::new(20, Duration::from_secs(1))),
+        }
+    }
+}
+
+impl FromRef<LaunchState> for Platform {
+    fn from_ref(state: &LaunchState) -> Platform {
+        state.platform.clone()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewVariant {
+    pub name: String,
+    /// Units for the general sale.
+    pub stock: i64,
+    /// Units reserved for F-code holders.
+    #[serde(default)]
+    pub fcode_stock: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewDropRequest {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub price_cents: i64,
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    pub per_account_limit: i64,
+    pub reservations_open_at: i64,
+    pub reservations_close_at: i64,
+    /// When F-code holders may start buying (defaults to the opening).
+    pub fcode_opens_at: Option<i64>,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    #[serde(default = "default_rank")]
+    pub min_honor_rank: i64,
+    #[serde(default)]
+    pub min_account_age_days: i64,
+    pub mode: SaleMode,
+    /// Seconds to pay before an order expires and its stock returns (default 1,800).
+    #[serde(default = "default_payment")]
+    pub payment_seconds: i64,
+    pub variants: Vec<NewVariant>,
+}
+
+fn default_currency() -> String {
+    "CNY".into()
+}
+fn default_rank() -> i64 {
+    1
+}
+fn default_payment() -> i64 {
+    1_800
+}
+
+pub fn honor_rank(role: Role) -> u8 {
+    if role.is_staff() {
+        3
+    } else {
+        role.honor_rank()
+    }
+}
+
+pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) -> Result<Drop, ApiError> {
+    if !actor.role.is_staff() {
+        return Err(ApiError::forbidden("only staff create drops"));
+    }
+    let slug_ok = (2..=40).contains(&r.slug.len())
+        && r.slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let problems = [
+        (!slug_ok, "slug: 2–40 lowercase letters, digits or dashes"),
+        (
+            r.name.trim().is_empty() || r.name.chars().count() > 80,
+            "name: 1–80 characters",
+        ),
+        (r.price_cents < 0, "price_cents must be ≥ 0"),
+        (!(1..=100).contains(&r.per_account_limit), "per_account_limit: 1–100"),
+        (
+            r.reservations_open_at > r.reservations_close_at,
+            "reservations must open before they close",
+        ),
+        (r.opens_at >= r.closes_at, "the sale must open before it closes"),
+        (
+            r.fcode_opens_at.is_some_and(|f| f > r.opens_at),
+            "F-code holders cannot start after the general sale",
+        ),
+        (
+            !(0..=3).contains(&r.min_honor_rank) || r.min_account_age_days < 0,
+            "min_honor_rank: 0–3; min_account_age_days ≥ 0",
+        ),
+        (!(1..=86_400).contains(&r.payment_seconds), "payment_seconds: 1–86,400"),
+        (r.variants.is_empty() || r.variants.len() > 20, "1–20 variants"),
+        (
+            r.variants.iter().any(|v| {
+                v.name.trim().is_empty() || v.stock < 0 || v.fcode_stock < 0 || v.stock + v.fcode_stock > 10_000_000
+            }),
+            "variants need a name and 0–10,000,000 units",
+        ),
+        (
+            matches!(r.mode, SaleMode::Queue { wave_size, wave_ms } if wave_size == 0 || wave_ms < 0),
+            "queue mode needs wave_size ≥ 1 and wave_ms ≥ 0",
+        ),
+    ];
+    if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
+        return Err(ApiError::validation(*message));
+    }
+    let seed = draw::new_seed();
+    let variants: Vec<(String, i64, i64)> = r
+        .variants
+        .iter()
+        .map(|v| (v.name.trim().to_string(), v.stock, v.fcode_stock))
+        .collect();
+    let new = store::NewDrop {
+        slug: &r.slug,
+        name: r.name.trim(),
+        description: r.description.trim(),
+        price_cents: r.price_cents,
+        currency: &r.currency,
+        per_account_limit: r.per_account_limit,
+        reservations_open_at: r.reservations_open_at,
+        reservations_close_at: r.reservations_close_at,
+        fcode_opens_at: r.fcode_opens_at.unwrap_or(r.opens_at),
+        opens_at: r.opens_at,
+        closes_at: r.closes_at,
+        min_honor_rank: r.min_honor_rank,
+        min_account_age_days: r.min_account_age_days,
+        mode: &r.mode,
+        payment_seconds: r.payment_seconds,
+        seed: &seed,
+        seed_commitment: &draw::commitment(&seed),
+        created_by: actor.id,
+        variants: &variants,
+    };
+    let id = store::create_drop(&state.platform.db, &new)
+        .await?
+        .ok_or_else(|| ApiError::conflict("taken", "a drop with this slug exists"))?;
+    Ok(store::drop_by_id(&state.platform.db, id).await?.expect("just created"))
+}
+
+pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
+    store::drop_by_slug(&state.platform.db, slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("drop"))
+}
+
+pub async fn stock(state: &LaunchState, d: &Drop) -> Result<StockView, ApiError> {
+    Ok(state.hub.handle(d).await?.stock.borrow().clone())
+}
+
+fn eligible(d: &Drop, user: &User, now: i64) -> bool {
+    honor_rank(user.role) as i64 >= d.min_honor_rank && now - user.created_at >= d.min_account_age_days * 86_400_000
+}
+
+pub async fn reserve(state: &LaunchState, user: &User, slug: &str) -> Result<bool, ApiError> {
+    let d = drop(state, slug).await?;
+    let now = now_ms();
+    if now < d.reservations_open_at || now >= d.reservations_close_at {
+        return Err(ApiError::new(
+            axum::http::StatusCode::from_u16(425).expect("425"),
+            "reservations_closed",
+            "reservations are not open now",
+        ));
+    }
+    if !eligible(&d, user, now) {
+        return Err(
+            ApiError::forbidden("this drop needs a higher honor level or an older account").with_code("not_eligible"),
+        );
+    }
+    Ok(store::reserve(&state.platform.db, d.id, user.id, now).await?)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DrawResult {
+    /// The seed, now public; SHA-256(seed) equals the commitment published at creation.
+    pub seed: String,
+    pub seed_commitment: String,
+    pub reservations: usize,
+    pub admitted: usize,
+}
+
+/// Closes the reservation phase: runs the draw (or orders the queue) from the committed seed,
+/// stores who may buy when, reveals the seed, and hands the admission list to the sale actor.
+pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<DrawResult, ApiError> {
+    if !actor.role.is_staff() {
+        return Err(ApiError::forbidden("only staff run the draw"));
+    }
+    let db = &state.platform.db;
+    let d = drop(state, slug).await?;
+    if d.seed.is_some() {
+        return Err(ApiError::conflict(
+            "already_drawn",
+            "the draw already ran; its seed is published",
+        ));
+    }
+    if d.mode == SaleMode::Open {
+        return Err(ApiError::conflict("no_draw", "open sales have no draw"));
+    }
+    if now_ms() < d.reservations_close_at {
+        return Err(ApiError::new(
+            axum::http::StatusCode::from_u16(425).expect("425"),
+            "too_early",
+            "reservations are still open",
+        ));
+    }
+    let seed = store::seed_of(db, d.id).await?;
+    let reservations = store::reservations(db, d.id).await?;
+    let accounts: Vec<i64> = reservations.iter().map(|(u, _)| *u).collect();
+    let admission: HashMap<i64, i64> = match d.mode {
+        SaleMode::Draw => {
+            let units: i64 = d.variants.iter().map(|v| v.general_stock).sum();
+            let winners = (units / d.per_account_limit.max(1)).max(0) as usize;
+            draw::draw_winners(&seed, &accounts, winners, d.opens_at)
+        }
+        SaleMode::Queue { wave_size, wave_ms } => {
+            let (early, late): (Vec<_>, Vec<_>) = reservations.iter().partition(|(_, at)| *at < d.opens_at);
+            let early: Vec<i64> = early.iter().map(|(u, _)| *u).collect();
+            let late: Vec<i64> = late.iter().map(|(u, _)| *u).collect();
+            draw::queue_admission(&seed, &early, &late, d.opens_at, wave_size, wave_ms)
+        }
+        SaleMode::Open => unreachable!("checked above"),
+    };
+    let mut ordered: Vec<(i64, i64)> = admission.iter().map(|(u, at)| (*u, *at)).collect();
+    let order = draw::shuffled(&seed, &accounts);
+    ordered.sort_by_key(|(u, at)| (*at, order.iter().position(|x| x == u).unwrap_or(usize::MAX)));
+    store::save_admission(db, d.id, &ordered).await?;
+    state.hub.handle(&d).await?.set_admission(admission.clone()).await?;
+    Ok(DrawResult {
+        seed,
+        seed_commitment: d.seed_commitment,
+        reservations: accounts.len(),
+        admitted: admission.len(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyStatus {
+    pub reserved: bool,
+    /// `not_reserved`, `reserved` (draw not run yet), `won`, `lost`, `queued` or `open`.
+    pub status: String,
+    /// Queue or draw position (1-based), once known.
+    pub position: Option<i64>,
+    /// When this fan may start buying.
+    pub admitted_at: Option<i64>,
+    pub bought: i64,
+    pub orders: Vec<Order>,
+}
+
+pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<MyStatus, ApiError> {
+    let db = &state.platform.db;
+    let d = drop(state, slug).await?;
+    let reserved = store::reservation_at(db, d.id, user.id).await?.is_some();
+    let admission = store::admission_of(db, d.id, user.id).await?;
+    let orders = store::orders_of(db, d.id, user.id).await?;
+    let status = match (&d.mode, reserved, d.seed.is_some(), admission) {
+        (SaleMode::Open, _, _, _) => "open",
+        (_, false, _, _) => "not_reserved",
+        (_, true, false, _) => "reserved",
+        (SaleMode::Draw, true, true, Some(_)) => "won",
+        (SaleMode::Draw, true, true, None) => "lost",
+        (_, true, true, _) => "queued",
+    };
+    Ok(MyStatus {
+        reserved,
+        status: status.into(),
+        position: admission.map(|(p, _)| p),
+        admitted_at: admission.map(|(_, at)| at),
+        bought: orders
+            .iter()
+            .filter(|o| o.status != "expired")
+            .map(|o| o.quantity)
+            .sum(),
+        orders,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PurchaseRequest {
+    pub variant_id: i64,
+    #[serde(default = "one")]
+    pub quantity: u32,
+    /// An F-code to buy from the priority pool.
+    pub fcode: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+pub enum PurchaseOutcome {
+    Created(Order),
+    Replayed(Order),
+}
+
+pub fn rejection_error(r: &Rejection) -> ApiError {
+    use axum::http::StatusCode;
+    match r {
+        Rejection::NotOpen { opens_at } => ApiError::new(
+            StatusCode::from_u16(425).expect("425"),
+            "not_open",
+            format!("the sale opens at {opens_at} (Unix ms)"),
+        ),
+        Rejection::NotYourTurn { admitted_at } => ApiError::new(
+            StatusCode::from_u16(425).expect("425"),
+            "not_your_turn",
+            format!("your turn starts at {admitted_at} (Unix ms)"),
+        ),
+        Rejection::Closed => ApiError::conflict("closed", "the sale is over"),
+        Rejection::SoldOut => ApiError::conflict("sold_out", "sold out"),
+        Rejection::LimitReached => ApiError::forbidden("per-account limit reached").with_code("limit_reached"),
+        Rejection::NotEligible => {
+            ApiError::forbidden("this drop needs a higher honor level or an older account").with_code("not_eligible")
+        }
+        Rejection::NotSelected => {
+            ApiError::forbidden("only admitted reservations may buy in this drop").with_code("not_selected")
+        }
+        Rejection::UnknownVariant => ApiError::validation("unknown variant"),
+        Rejection::BadQuantity => ApiError::validation("quantity must be at least 1"),
+        Rejection::FcodeUsed => ApiError::conflict("fcode_used", "this F-code was already used"),
+    }
+}
+
+/// One purchase attempt, with a client-chosen idempotency key (required: retries are normal in
+/// a flash sale, and must never buy twice).
+pub async fn purchase(
+    state: &LaunchState,
+    user: &User,
+    slug: &str,
+    idempotency_key: &str,
+    req: &PurchaseRequest,
+) -> Result<PurchaseOutcome, ApiError> {
+    if idempotency_key.is_empty()
+        || idempotency_key.len() > 100
+        || !idempotency_key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::bad_request(
+            "idempotency_key",
+            "send an Idempotency-Key header of 1–100 visible ASCII characters",
+        ));
+    }
+    if let Err(wait) = state.purchase_limiter.check(&user.id.to_string()) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    let db = &state.platform.db;
+    let d = drop(state, slug).await?;
+    let fcode = match req.fcode.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => {
+            let (id, issued_to, transferable, usable) =
+                store::fcode_by_hash(db, d.id, &auth::token_hash(&code.to_uppercase()))
+                    .await?
+                    .ok_or_else(|| ApiError::forbidden("unknown F-code for this drop").with_code("fcode_invalid"))?;
+            if !usable {
+                return Err(ApiError::conflict("fcode_used", "this F-code was used or revoked"));
+            }
+            if !transferable && issued_to != user.id {
+                return Err(ApiError::forbidden("this F-code belongs to another member").with_code("fcode_invalid"));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    let attempt = Attempt {
+        account: user.id,
+        account_created_at: user.created_at,
+        honor_rank: honor_rank(user.role),
+        variant: req.variant_id,
+        quantity: req.quantity,
+        idempotency_key: idempotency_key.to_string(),
+        fcode,
+        now: now_ms(),
+    };
+    let handle = state.hub.handle(&d).await?;
+    let decision = handle.purchase(attempt).await.map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "not_stored",
+            format!("{e:#}"),
+        )
+    })?;
+    match decision {
+        Decision::Accepted(o) => Ok(PurchaseOutcome::Created(
+            store::order(db, o.order_id)
+                .await?
+                .map(|(o, _)| o)
+                .ok_or_else(|| ApiError::internal("order vanished"))?,
+        )),
+        Decision::Replayed(id) => Ok(PurchaseOutcome::Replayed(
+            store::order(db, id)
+                .await?
+                .map(|(o, _)| o)
+                .ok_or_else(|| ApiError::internal("order vanished"))?,
+        )),
+        Decision::Rejected(r) => Err(rejection_error(&r)),
+    }
+}
+
+pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Order, ApiError> {
+    let db = &state.platform.db;
+    let (order, owner) = store::order(db, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    if owner != user.id {
+        return Err(ApiError::not_found("order"));
+    }
+    if order.status == "paid" {
+        return Ok(order);
+    }
+    if !store::pay_order(db, order_id, user.id, now_ms()).await? {
+        return Err(ApiError::new(
+            axum::http::StatusCode::GONE,
+            "expired",
+            "this order expired and its stock was released",
+        ));
+    }
+    Ok(store::order(db, order_id).await?.map(|(o, _)| o).expect("exists"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedCode {
+    pub username: String,
+    /// Shown once: hand it to the fan.
+    pub code: String,
+    pub id: i64,
+}
+
+/// Issues single-use, unguessable F-codes (80 random bits) to the named fans.
+pub async fn issue_fcodes(
+    state: &LaunchState,
+    actor: &User,
+    slug: &str,
+    usernames: &[String],
+    transferable: bool,
+) -> Result<Vec<IssuedCode>, ApiError> {
+    if !actor.role.is_staff() {
+        return Err(ApiError::forbidden("only staff issue F-codes"));
+    }
+    if usernames.is_empty() || usernames.len() > 1000 {
+        return Err(ApiError::validation("1–1,000 usernames"));
+    }
+    let db = &state.platform.db;
+    let d = drop(state, slug).await?;
+    let mut out = Vec::new();
+    for name in usernames {
+        let user = accounts::find_by_username(db, name)
+            .await?
+            .ok_or_else(|| ApiError::validation(format!("unknown member {name}")))?;
+        // Crockford-like alphabet without look-alikes: 16 characters ≈ 80 bits.
+        const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+        let raw = auth::new_token();
+        let code: String = raw
+            .as_bytes()
+            .chunks(2)
+            .take(16)
+            .map(|pair| {
+                ALPHABET[(u16::from_str_radix(std::str::from_utf8(pair).unwrap_or("00"), 16).unwrap_or(0) as usize)
+                    % ALPHABET.len()] as char
+            })
+            .collect();
+        let code = format!("F-{}-{}-{}-{}", &code[..4], &code[4..8], &code[8..12], &code[12..16]);
+        let id = store::create_fcode(
+            db,
+            d.id,
+            &auth::token_hash(&code),
+            &code[code.len() - 4..],
+            user.id,
+            transferable,
+            actor.id,
+        )
+        .await?;
+        out.push(IssuedCode {
+            username: user.username,
+            code,
+            id,
+        });
+    }
+    Ok(out)
+}

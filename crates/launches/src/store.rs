@@ -1,0 +1,652 @@
+//! Launch storage.  Orders are written by the sale actor in one transaction per batch.
+
+use fanloop_platform::db::{now_ms, opt_i64, Db};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::engine::{NewOrder, Rules, SaleMode};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Drop {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub per_account_limit: i64,
+    pub reservations_open_at: i64,
+    pub reservations_close_at: i64,
+    pub fcode_opens_at: i64,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    pub min_honor_rank: i64,
+    pub min_account_age_days: i64,
+    pub mode: SaleMode,
+    /// SHA-256 of the draw seed, published from the start.
+    pub seed_commitment: String,
+    /// The seed itself, once the draw has run.
+    pub seed: Option<String>,
+    pub payment_seconds: i64,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Variant {
+    pub id: i64,
+    pub name: String,
+    pub general_stock: i64,
+    pub fcode_stock: i64,
+}
+
+impl Drop {
+    pub fn rules(&self) -> Rules {
+        Rules {
+            opens_at: self.opens_at,
+            fcode_opens_at: self.fcode_opens_at,
+            closes_at: self.closes_at,
+            per_account_limit: self.per_account_limit as u32,
+            min_honor_rank: self.min_honor_rank as u8,
+            min_account_age_ms: self.min_account_age_days * 86_400_000,
+            mode: self.mode.clone(),
+        }
+    }
+}
+
+fn drop_from_row(row: &AnyRow, variants: Vec<Variant>) -> Drop {
+    let mode = match row.get::<String, _>("mode").as_str() {
+        "draw" => SaleMode::Draw,
+        "queue" => SaleMode::Queue {
+            wave_size: row.get::<i64, _>("wave_size") as u32,
+            wave_ms: row.get("wave_ms"),
+        },
+        _ => SaleMode::Open,
+    };
+    let revealed = row.get::<i64, _>("seed_revealed") != 0;
+    Drop {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        name: row.get("name"),
+        description: row.get("description"),
+        price_cents: row.get("price_cents"),
+        currency: row.get("currency"),
+        per_account_limit: row.get("per_account_limit"),
+        reservations_open_at: row.get("reservations_open_at"),
+        reservations_close_at: row.get("reservations_close_at"),
+        fcode_opens_at: row.get("fcode_opens_at"),
+        opens_at: row.get("opens_at"),
+        closes_at: row.get("closes_at"),
+        min_honor_rank: row.get("min_honor_rank"),
+        min_account_age_days: row.get("min_account_age_days"),
+        mode,
+        seed_commitment: row.get("seed_commitment"),
+        seed: revealed.then(|| row.get("seed")),
+        payment_seconds: row.get("payment_seconds"),
+        variants,
+    }
+}
+
+pub struct NewDrop<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub price_cents: i64,
+    pub currency: &'a str,
+    pub per_account_limit: i64,
+    pub reservations_open_at: i64,
+    pub reservations_close_at: i64,
+    pub fcode_opens_at: i64,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    pub min_honor_rank: i64,
+    pub min_account_age_days: i64,
+    pub mode: &'a SaleMode,
+    pub payment_seconds: i64,
+    pub seed: &'a str,
+    pub seed_commitment: &'a str,
+    pub created_by: i64,
+    /// (name, general stock, F-code stock)
+    pub variants: &'a [(String, i64, i64)],
+}
+
+/// Creates a drop with its variants; `None` if the slug is taken.
+pub async fn create_drop(db: &Db, d: &NewDrop<'_>) -> anyhow::Result<Option<i64>> {
+    let (mode, wave_size, wave_ms) = match d.mode {
+        SaleMode::Open => ("open", 0, 0),
+        SaleMode::Draw => ("draw", 0, 0),
+        SaleMode::Queue { wave_size, wave_ms } => ("queue", *wave_size as i64, *wave_ms),
+    };
+    let mut tx = db.pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO drops (slug, name, description, price_cents, currency, per_account_limit, reservations_open_at, reservations_close_at, \
+         fcode_opens_at, opens_at, closes_at, min_honor_rank, min_account_age_days, mode, wave_size, wave_ms, seed, seed_commitment, \
+         payment_seconds, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+         RETURNING id",
+    )
+    .bind(d.slug)
+    .bind(d.name)
+    .bind(d.description)
+    .bind(d.price_cents)
+    .bind(d.currency)
+    .bind(d.per_account_limit)
+    .bind(d.reservations_open_at)
+    .bind(d.reservations_close_at)
+    .bind(d.fcode_opens_at)
+    .bind(d.opens_at)
+    .bind(d.closes_at)
+    .bind(d.min_honor_rank)
+    .bind(d.min_account_age_days)
+    .bind(mode)
+    .bind(wave_size)
+    .bind(wave_ms)
+    .bind(d.seed)
+    .bind(d.seed_commitment)
+    .bind(d.payment_seconds)
+    .bind(d.created_by)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.get("id"),
+        Err(e) if fanloop_platform::db::is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    for (name, general, fcode) in d.variants {
+        sqlx::query("INSERT INTO variants (drop_id, name, general_stock, fcode_stock) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(name)
+            .bind(general)
+            .bind(fcode)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+async fn variants(db: &Db, drop_id: i64) -> anyhow::Result<Vec<Variant>> {
+    let rows = sqlx::query("SELECT id, name, general_stock, fcode_stock FROM variants WHERE drop_id = $1 ORDER BY id")
+        .bind(drop_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Variant {
+            id: r.get("id"),
+            name: r.get("name"),
+            general_stock: r.get("general_stock"),
+            fcode_stock: r.get("fcode_stock"),
+        })
+        .collect())
+}
+
+pub async fn drop_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Drop>> {
+    let Some(row) = sqlx::query("SELECT * FROM drops WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = row.get("id");
+    Ok(Some(drop_from_row(&row, variants(db, id).await?)))
+}
+
+pub async fn drop_by_id(db: &Db, id: i64) -> anyhow::Result<Option<Drop>> {
+    let Some(row) = sqlx::query("SELECT * FROM drops WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(drop_from_row(&row, variants(db, id).await?)))
+}
+
+pub async fn list_drops(db: &Db) -> anyhow::Result<Vec<Drop>> {
+    let rows = sqlx::query("SELECT * FROM drops ORDER BY opens_at DESC, id DESC LIMIT 100")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let id: i64 = row.get("id");
+        out.push(drop_from_row(row, variants(db, id).await?));
+    }
+    Ok(out)
+}
+
+/// Live (pending or paid) orders of a drop, to rebuild the engine, with whether each used the
+/// F-code pool.
+pub async fn live_orders(db: &Db, drop_id: i64) -> anyhow::Result<Vec<(NewOrder, bool)>> {
+    let rows = sqlx::query("SELECT id, user_id, variant_id, quantity, idempotency_key, fcode_id FROM orders WHERE drop_id = $1 AND status <> 'expired' ORDER BY id")
+        .bind(drop_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let fcode = opt_i64(r, "fcode_id");
+            (
+                NewOrder {
+                    order_id: r.get("id"),
+                    account: r.get("user_id"),
+                    variant: r.get("variant_id"),
+                    quantity: r.get::<i64, _>("quantity") as u32,
+                    idempotency_key: r.get("idempotency_key"),
+                    fcode,
+                },
+                fcode.is_some(),
+            )
+        })
+        .collect())
+}
+
+/// Idempotency keys of expired orders, so a late retry after expiry replays instead of buying.
+pub async fn expired_keys(db: &Db, drop_id: i64) -> anyhow::Result<Vec<(i64, String, i64)>> {
+    let rows = sqlx::query("SELECT user_id, idempotency_key, id FROM orders WHERE drop_id = $1 AND status = 'expired'")
+        .bind(drop_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("user_id"), r.get("idempotency_key"), r.get("id")))
+        .collect())
+}
+
+pub async fn max_order_id(db: &Db, drop_id: i64) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT MAX(id) FROM orders WHERE drop_id = $1")
+        .bind(drop_id)
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+/// Persists a batch of accepted orders (and the F-codes they consumed) in one transaction.
+pub async fn commit_orders(
+    db: &Db,
+    drop_id: i64,
+    orders: &[NewOrder],
+    created_at: i64,
+    expires_at: i64,
+) -> anyhow::Result<()> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool.begin().await?;
+    for o in orders {
+        sqlx::query(
+            "INSERT INTO orders (id, drop_id, user_id, variant_id, quantity, idempotency_key, fcode_id, status, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)",
+        )
+        .bind(o.order_id)
+        .bind(drop_id)
+        .bind(o.account)
+        .bind(o.variant)
+        .bind(o.quantity as i64)
+        .bind(&o.idempotency_key)
+        .bind(o.fcode)
+        .bind(created_at)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(code) = o.fcode {
+            let used = sqlx::query("UPDATE fcodes SET used_at = $1, used_by = $2, order_id = $3 WHERE id = $4 AND used_at IS NULL AND revoked_at IS NULL")
+                .bind(created_at)
+                .bind(o.account)
+                .bind(o.order_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            anyhow::ensure!(used == 1, "F-code {code} was used or revoked concurrently");
+            sqlx::query("INSERT INTO fcode_audit (fcode_id, action, actor_id, created_at) VALUES ($1, 'used', $2, $3)")
+                .bind(code)
+                .bind(o.account)
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks unpaid orders past their deadline expired; returns them (they give stock back).
+pub async fn expire_orders(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<Vec<(NewOrder, bool)>> {
+    let mut tx = db.pool.begin().await?;
+    let rows = sqlx::query("SELECT id, user_id, variant_id, quantity, idempotency_key, fcode_id FROM orders WHERE drop_id = $1 AND status = 'pending' AND expires_at <= $2")
+        .bind(drop_id)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let id: i64 = r.get("id");
+        sqlx::query("UPDATE orders SET status = 'expired' WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let fcode = opt_i64(r, "fcode_id");
+        out.push((
+            NewOrder {
+                order_id: id,
+                account: r.get("user_id"),
+                variant: r.get("variant_id"),
+                quantity: r.get::<i64, _>("quantity") as u32,
+                idempotency_key: r.get("idempotency_key"),
+                fcode,
+            },
+            fcode.is_some(),
+        ));
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Pays a pending order that has not expired; `false` otherwise.
+pub async fn pay_order(db: &Db, order_id: i64, user_id: i64, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE orders SET status = 'paid', paid_at = $1 WHERE id = $2 AND user_id = $3 AND status = 'pending' AND expires_at > $1")
+        .bind(now)
+        .bind(order_id)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    Ok(done == 1)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    pub drop_slug: String,
+    pub variant_id: i64,
+    pub variant: String,
+    pub quantity: i64,
+    /// `pending`, `paid` or `expired`.
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_fcode: bool,
+}
+
+fn order_from_row(r: &AnyRow) -> Order {
+    Order {
+        id: r.get("id"),
+        drop_slug: r.get("slug"),
+        variant_id: r.get("variant_id"),
+        variant: r.get("name"),
+        quantity: r.get("quantity"),
+        status: r.get("status"),
+        created_at: r.get("created_at"),
+        expires_at: r.get("expires_at"),
+        used_fcode: opt_i64(r, "fcode_id").is_some(),
+    }
+}
+
+const ORDER_SELECT: &str = "SELECT o.id, o.user_id, d.slug, o.variant_id, v.name, o.quantity, o.status, o.created_at, o.expires_at, o.fcode_id \
+    FROM orders o JOIN drops d ON d.id = o.drop_id JOIN variants v ON v.id = o.variant_id";
+
+pub async fn order(db: &Db, id: i64) -> anyhow::Result<Option<(Order, i64)>> {
+    let row = sqlx::query(&format!("{ORDER_SELECT} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| (order_from_row(&r), r.get("user_id"))))
+}
+
+pub async fn orders_of(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Vec<Order>> {
+    let rows = sqlx::query(&format!(
+        "{ORDER_SELECT} WHERE o.drop_id = $1 AND o.user_id = $2 ORDER BY o.id"
+    ))
+    .bind(drop_id)
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(order_from_row).collect())
+}
+
+/// Records a reservation; `false` if the fan already reserved.
+pub async fn reserve(db: &Db, drop_id: i64, user_id: i64, now: i64) -> anyhow::Result<bool> {
+    let n = sqlx::query("INSERT INTO reservations (drop_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (drop_id, user_id) DO NOTHING")
+        .bind(drop_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn reservation_at(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT created_at FROM reservations WHERE drop_id = $1 AND user_id = $2")
+            .bind(drop_id)
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+/// (user, reserved at) in arrival order.
+pub async fn reservations(db: &Db, drop_id: i64) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows =
+        sqlx::query("SELECT user_id, created_at FROM reservations WHERE drop_id = $1 ORDER BY created_at, user_id")
+            .bind(drop_id)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.iter().map(|r| (r.get("user_id"), r.get("created_at"))).collect())
+}
+
+pub async fn reservation_count(db: &Db, drop_id: i64) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE drop_id = $1")
+            .bind(drop_id)
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+/// Stores the draw's result and reveals the seed, atomically.
+pub async fn save_admission(db: &Db, drop_id: i64, order: &[(i64, i64)]) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM admissions WHERE drop_id = $1")
+        .bind(drop_id)
+        .execute(&mut *tx)
+        .await?;
+    for (position, (user, at)) in order.iter().enumerate() {
+        sqlx::query("INSERT INTO admissions (drop_id, user_id, position, admitted_at) VALUES ($1, $2, $3, $4)")
+            .bind(drop_id)
+            .bind(user)
+            .bind(position as i64 + 1)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE drops SET seed_revealed = 1 WHERE id = $1")
+        .bind(drop_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn admissions(db: &Db, drop_id: i64) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query("SELECT user_id, admitted_at FROM admissions WHERE drop_id = $1 ORDER BY position")
+        .bind(drop_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("user_id"), r.get("admitted_at"))).collect())
+}
+
+pub async fn admission_of(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Option<(i64, i64)>> {
+    let row = sqlx::query("SELECT position, admitted_at FROM admissions WHERE drop_id = $1 AND user_id = $2")
+        .bind(drop_id)
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| (r.get("position"), r.get("admitted_at"))))
+}
+
+pub async fn seed_of(db: &Db, drop_id: i64) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar("SELECT seed FROM drops WHERE id = $1")
+        .bind(drop_id)
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Fcode {
+    pub id: i64,
+    /// Last characters of the code, to recognise it.
+    pub hint: String,
+    pub issued_to: String,
+    pub transferable: bool,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub used_at: Option<i64>,
+    pub used_by: Option<String>,
+}
+
+pub async fn create_fcode(
+    db: &Db,
+    drop_id: i64,
+    code_hash: &str,
+    hint: &str,
+    issued_to: i64,
+    transferable: bool,
+    issued_by: i64,
+) -> anyhow::Result<i64> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO fcodes (drop_id, code_hash, code_hint, issued_to, transferable, issued_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(drop_id)
+    .bind(code_hash)
+    .bind(hint)
+    .bind(issued_to)
+    .bind(transferable as i64)
+    .bind(issued_by)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO fcode_audit (fcode_id, action, actor_id, created_at) VALUES ($1, 'issued', $2, $3)")
+        .bind(id)
+        .bind(issued_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The F-code with this hash in this drop: (id, issued_to, transferable, usable).
+pub async fn fcode_by_hash(db: &Db, drop_id: i64, code_hash: &str) -> anyhow::Result<Option<(i64, i64, bool, bool)>> {
+    let row = sqlx::query(
+        "SELECT id, issued_to, transferable, revoked_at, used_at FROM fcodes WHERE drop_id = $1 AND code_hash = $2",
+    )
+    .bind(drop_id)
+    .bind(code_hash)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| {
+        let usable = opt_i64(&r, "revoked_at").is_none() && opt_i64(&r, "used_at").is_none();
+        (
+            r.get("id"),
+            r.get("issued_to"),
+            r.get::<i64, _>("transferable") != 0,
+            usable,
+        )
+    }))
+}
+
+pub async fn list_fcodes(db: &Db, drop_id: i64) -> anyhow::Result<Vec<Fcode>> {
+    let rows = sqlx::query(
+        "SELECT f.id, f.code_hint, u.username, f.transferable, f.created_at, f.revoked_at, f.used_at, b.username AS buyer \
+         FROM fcodes f JOIN users u ON u.id = f.issued_to LEFT JOIN users b ON b.id = f.used_by WHERE f.drop_id = $1 ORDER BY f.id",
+    )
+    .bind(drop_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Fcode {
+            id: r.get("id"),
+            hint: r.get("code_hint"),
+            issued_to: r.get("username"),
+            transferable: r.get::<i64, _>("transferable") != 0,
+            created_at: r.get("created_at"),
+            revoked_at: opt_i64(r, "revoked_at"),
+            used_at: opt_i64(r, "used_at"),
+            used_by: fanloop_platform::db::opt_string(r, "buyer"),
+        })
+        .collect())
+}
+
+/// Revokes an unused code; `false` if it was used or already revoked.
+pub async fn revoke_fcode(db: &Db, id: i64, actor: i64) -> anyhow::Result<bool> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let n = sqlx::query("UPDATE fcodes SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND used_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        sqlx::query("INSERT INTO fcode_audit (fcode_id, action, actor_id, created_at) VALUES ($1, 'revoked', $2, $3)")
+            .bind(id)
+            .bind(actor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+pub async fn fcode_drop(db: &Db, id: i64) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT drop_id FROM fcodes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SaleStats {
+    pub reservations: i64,
+    pub orders: i64,
+    pub units_sold: i64,
+    pub paid: i64,
+    pub expired: i64,
+    /// (second since the opening, units sold in that second) for the first seconds of the sale.
+    pub sold_per_second: Vec<(i64, i64)>,
+}
+
+pub async fn stats(db: &Db, drop: &Drop) -> anyhow::Result<SaleStats> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS orders, CAST(COALESCE(SUM(CASE WHEN status <> 'expired' THEN quantity ELSE 0 END), 0) AS BIGINT) AS units, \
+         CAST(COALESCE(SUM(CASE WHEN status = 'paid' THEN 1 ELSE 0 END), 0) AS BIGINT) AS paid, \
+         CAST(COALESCE(SUM(CASE WHEN status = 'expired' THEN 1 ELSE 0 END), 0) AS BIGINT) AS expired FROM orders WHERE drop_id = $1",
+    )
+    .bind(drop.id)
+    .fetch_one(&db.pool)
+    .await?;
+    let per_second = sqlx::query(
+        "SELECT (created_at - $2) / 1000 AS second, CAST(SUM(quantity) AS BIGINT) AS units FROM orders WHERE drop_id = $1 AND status <> 'expired' \
+         GROUP BY (created_at - $2) / 1000 ORDER BY second LIMIT 600",
+    )
+    .bind(drop.id)
+    .bind(drop.opens_at)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(SaleStats {
+        reservations: reservation_count(db, drop.id).await?,
+        orders: row.get("orders"),
+        units_sold: row.get("units"),
+        paid: row.get("paid"),
+        expired: row.get("expired"),
+        sold_per_second: per_second.iter().map(|r| (r.get("second"), r.get("units"))).collect(),
+    })
+}

@@ -1,0 +1,467 @@
+//! HTTP-level tests of launches against SQLite and PostgreSQL: a hammered sale keeps every
+//! invariant, the draw is verifiable, F-codes buy early from their pool, unpaid orders expire.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use common::{Backend, TestApp};
+use fanloop_platform::accounts;
+use fanloop_platform::auth::{self, Role};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn now_ms() -> i64 {
+    fanloop_platform::db::now_ms()
+}
+
+/// Many accounts without paying for a password hash each: one shared hash, tokens issued directly.
+async fn accounts_fast(app: &TestApp, prefix: &str, n: usize) -> Vec<(i64, String)> {
+    let db = &app.state.platform.db;
+    let hash = auth::hash_password("password123").unwrap();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let name = format!("{prefix}{i}");
+        let user = accounts::create_user(db, &name, &format!("{name}@example.com"), &hash, Role::Fan, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let (_, token) = accounts::create_api_token(db, user.id, "tests").await.unwrap();
+        out.push((user.id, token));
+    }
+    out
+}
+
+fn drop_body(slug: &str, mode: Value, stock: i64, fcode_stock: i64, opens_in_ms: i64, limit: i64) -> Value {
+    let now = now_ms();
+    json!({
+        "slug": slug, "name": "Aurora X2 首发", "price_cents": 399900, "per_account_limit": limit,
+        "reservations_open_at": now - 60_000, "reservations_close_at": now + opens_in_ms,
+        "fcode_opens_at": now, "opens_at": now + opens_in_ms, "closes_at": now + 3_600_000,
+        "mode": mode, "payment_seconds": 600,
+        "variants": [{"name": "Black 12+256", "stock": stock, "fcode_stock": fcode_stock}]
+    })
+}
+
+async fn purchase(
+    client: &reqwest::Client,
+    app: &TestApp,
+    slug: &str,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let r = client
+        .post(app.url(&format!("/api/v1/drops/{slug}/purchase")))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn hammer(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let (s, d) = app
+        .post(
+            "/api/v1/drops",
+            &admin,
+            drop_body("x2-launch", json!({"kind": "open"}), 60, 5, 1_500, 2),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let variant = d["variants"][0]["id"].as_i64().unwrap();
+    let fans = accounts_fast(app, "fan", 150).await;
+    let client = reqwest::Client::new();
+
+    // F-codes for five top contributors: they buy before the general opening, from their pool.
+    let names: Vec<String> = (0..5).map(|i| format!("fan{i}")).collect();
+    let (s, codes) = app
+        .post("/api/v1/drops/x2-launch/fcodes", &admin, json!({"usernames": names}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, e) = purchase(
+        &client,
+        app,
+        "x2-launch",
+        &fans[6].1,
+        "steal",
+        json!({"variant_id": variant, "fcode": codes[0]["code"]}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("fcode_invalid")),
+        "bound codes are not transferable"
+    );
+    for (i, c) in codes.as_array().unwrap().iter().enumerate() {
+        let (s, o) = purchase(
+            &client,
+            app,
+            "x2-launch",
+            &fans[i].1,
+            "fcode",
+            json!({"variant_id": variant, "fcode": c["code"]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        assert_eq!(o["used_fcode"], true);
+    }
+    let (s, _) = purchase(
+        &client,
+        app,
+        "x2-launch",
+        &fans[0].1,
+        "fcode-again",
+        json!({"variant_id": variant, "fcode": codes[0]["code"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "single use");
+
+    // Early attempts touch nothing.
+    for (_, token) in fans.iter().take(20) {
+        let (s, e) = purchase(
+            &client,
+            app,
+            "x2-launch",
+            token,
+            "early",
+            json!({"variant_id": variant}),
+        )
+        .await;
+        assert_eq!((s.as_u16(), e["error"].as_str()), (425, Some("not_open")));
+    }
+    let (_, view) = app.get("/api/v1/drops/x2-launch", None).await;
+    assert_eq!(
+        view["stock"]["total_remaining"], 60,
+        "nothing sold before the opening but F-code units"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+
+    // The hammer: every account tries three different purchases and retries one, concurrently.
+    let ledger = Arc::new(tokio::sync::Mutex::new(Vec::<(i64, i64, String)>::new()));
+    let statuses = Arc::new(tokio::sync::Mutex::new(HashMap::<u16, usize>::new()));
+    let mut tasks = Vec::new();
+    for (user_id, token) in fans.clone() {
+        let (client, base, ledger, statuses) = (client.clone(), app.base.clone(), ledger.clone(), statuses.clone());
+        tasks.push(tokio::spawn(async move {
+            for key in ["a", "b", "c", "a"] {
+                let r = client
+                    .post(format!("{base}/api/v1/drops/x2-launch/purchase"))
+                    .bearer_auth(&token)
+                    .header("idempotency-key", key)
+                    .json(&json!({"variant_id": variant}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                *statuses.lock().await.entry(status).or_default() += 1;
+                if status == 201 || status == 200 {
+                    let o: Value = r.json().await.unwrap();
+                    ledger
+                        .lock()
+                        .await
+                        .push((user_id, o["id"].as_i64().unwrap(), key.to_string()));
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let statuses = statuses.lock().await.clone();
+    assert!(
+        !statuses.contains_key(&500) && !statuses.contains_key(&503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&409).copied().unwrap_or(0) > 0,
+        "sold out was reached: {statuses:?}"
+    );
+
+    // Invariants, counted from the database.
+    let db = &app.state.platform.db;
+    let drop_id = d["id"].as_i64().unwrap();
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT id, user_id, quantity, idempotency_key FROM orders WHERE drop_id = $1 AND status <> 'expired'",
+    )
+    .bind(drop_id)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let sold: i64 = rows.iter().map(|r| r.2).sum();
+    let (_, view) = app.get("/api/v1/drops/x2-launch", None).await;
+    assert_eq!(
+        sold + view["stock"]["total_remaining"].as_i64().unwrap(),
+        65,
+        "sold + remaining = initial"
+    );
+    assert_eq!(view["stock"]["remaining"][0][1], 0, "the general pool sold out exactly");
+    let mut per_user: HashMap<i64, i64> = HashMap::new();
+    for r in &rows {
+        *per_user.entry(r.1).or_default() += r.2;
+    }
+    assert!(per_user.values().all(|n| *n <= 2), "no account above its limit");
+    let keys: HashSet<(i64, &str)> = rows.iter().map(|r| (r.1, r.3.as_str())).collect();
+    assert_eq!(keys.len(), rows.len(), "no duplicate order");
+    let ids: HashSet<i64> = rows.iter().map(|r| r.0).collect();
+    let ledger = ledger.lock().await;
+    for (user, id, key) in ledger.iter() {
+        assert!(
+            ids.contains(id),
+            "acknowledged order {id} of {user} ({key}) is in the database"
+        );
+    }
+    // The retry of key "a" answered with the same order as the first "a".
+    let mut by_key: HashMap<(i64, &str), HashSet<i64>> = HashMap::new();
+    for (user, id, key) in ledger.iter() {
+        by_key.entry((*user, key.as_str())).or_default().insert(*id);
+    }
+    assert!(
+        by_key.values().all(|ids| ids.len() == 1),
+        "a retry returns the same order"
+    );
+
+    // Staff see the sale's statistics; fans do not.
+    let (s, stats) = app.get("/api/v1/drops/x2-launch/stats", Some(&admin)).await;
+    assert_eq!((s, stats["units_sold"].as_i64()), (StatusCode::OK, Some(sold)));
+    let (s, _) = app.get("/api/v1/drops/x2-launch/stats", Some(&fans[0].1)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both_backends!(a_hammered_sale_keeps_every_invariant, hammer);
+
+async fn draw_and_expiry(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let (s, d) = app
+        .post(
+            "/api/v1/drops",
+            &admin,
+            drop_body("x2-draw", json!({"kind": "draw"}), 10, 0, 1_200, 2),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let commitment = d["seed_commitment"].as_str().unwrap().to_string();
+    assert!(d["seed"].is_null(), "the seed stays secret until the draw");
+    let variant = d["variants"][0]["id"].as_i64().unwrap();
+    let fans = accounts_fast(app, "r", 20).await;
+    for (_, token) in &fans {
+        let (s, _) = app
+            .call(Method::POST, "/api/v1/drops/x2-draw/reservations", Some(token), None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/drops/x2-draw/reservations",
+            Some(&fans[0].1),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "reserving twice is harmless");
+    let (s, _) = app
+        .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&admin), None)
+        .await;
+    assert_eq!(s.as_u16(), 425, "no draw while reservations are open");
+    let (s, _) = app
+        .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&fans[0].1), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let (s, result) = app
+        .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{result}");
+    let seed = result["seed"].as_str().unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(seed.as_bytes())),
+        commitment,
+        "the revealed seed matches the commitment"
+    );
+    assert_eq!(
+        (result["reservations"].as_i64(), result["admitted"].as_i64()),
+        (Some(20), Some(5))
+    );
+    let ids: Vec<i64> = fans.iter().map(|f| f.0).collect();
+    let expected: HashSet<i64> = fanloop_launches::draw::shuffled(seed, &ids)
+        .into_iter()
+        .take(5)
+        .collect();
+    let client = reqwest::Client::new();
+    let mut won = 0;
+    for (user_id, token) in &fans {
+        let (_, me) = app.get("/api/v1/drops/x2-draw/me", Some(token)).await;
+        let winner = expected.contains(user_id);
+        assert_eq!(
+            me["status"],
+            if winner { "won" } else { "lost" },
+            "anyone can re-run the draw from the seed"
+        );
+        let (s, e) = purchase(
+            &client,
+            app,
+            "x2-draw",
+            token,
+            "k",
+            json!({"variant_id": variant, "quantity": 2}),
+        )
+        .await;
+        if winner {
+            assert_eq!(s, StatusCode::CREATED, "{e}");
+            won += 1;
+        } else {
+            assert_eq!((s, e["error"].as_str()), (StatusCode::FORBIDDEN, Some("not_selected")));
+        }
+    }
+    assert_eq!(won, 5);
+
+    // Unpaid orders expire and their stock returns; paying an expired order is refused.
+    let (_, d) = app
+        .post("/api/v1/drops", &admin, {
+            let mut b = drop_body("x2-expiry", json!({"kind": "open"}), 1, 0, 0, 1);
+            b["payment_seconds"] = json!(1);
+            b
+        })
+        .await;
+    let variant = d["variants"][0]["id"].as_i64().unwrap();
+    let buyers = accounts_fast(app, "e", 2).await;
+    let (s, order) = purchase(
+        &client,
+        app,
+        "x2-expiry",
+        &buyers[0].1,
+        "k",
+        json!({"variant_id": variant}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = purchase(
+        &client,
+        app,
+        "x2-expiry",
+        &buyers[1].1,
+        "k",
+        json!({"variant_id": variant}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let mut bought = false;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let (s, _) = purchase(
+            &client,
+            app,
+            "x2-expiry",
+            &buyers[1].1,
+            &format!("k{}", now_ms()),
+            json!({"variant_id": variant}),
+        )
+        .await;
+        if s == StatusCode::CREATED {
+            bought = true;
+            break;
+        }
+    }
+    assert!(bought, "the expired order's unit went back on sale");
+    let (s, e) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{}/pay", order["id"]),
+            Some(&buyers[0].1),
+            None,
+        )
+        .await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::GONE, Some("expired")));
+    let (s, again) = purchase(
+        &client,
+        app,
+        "x2-expiry",
+        &buyers[0].1,
+        "k",
+        json!({"variant_id": variant}),
+    )
+    .await;
+    assert_eq!(
+        (s, again["status"].as_str()),
+        (StatusCode::OK, Some("expired")),
+        "a late retry replays the expired order, it does not buy"
+    );
+}
+both_backends!(verifiable_draw_and_order_expiry, draw_and_expiry);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_drop_and_purchase_input_is_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.user("admin").await;
+    let fan = app.user("fan").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/drops",
+            &fan,
+            drop_body("x", json!({"kind": "open"}), 1, 0, 0, 1),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let mut bad = drop_body("bad", json!({"kind": "open"}), 1, 0, 0, 1);
+    bad["closes_at"] = bad["opens_at"].clone();
+    let (s, _) = app.post("/api/v1/drops", &admin, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app.post("/api/v1/drops", &admin, json!({"slug": "x"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, d) = app
+        .post(
+            "/api/v1/drops",
+            &admin,
+            drop_body("ok", json!({"kind": "open"}), 1, 0, 0, 1),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(app.url("/api/v1/drops/ok/purchase"))
+        .bearer_auth(&fan)
+        .json(&json!({"variant_id": d["variants"][0]["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "the Idempotency-Key header is required"
+    );
+    let (s, _) = purchase(&client, &app, "ok", &fan, "k", json!({"variant_id": 999999})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = purchase(
+        &client,
+        &app,
+        "ok",
+        &fan,
+        "k2",
+        json!({"variant_id": d["variants"][0]["id"], "quantity": 0}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = purchase(&client, &app, "nope", &fan, "k3", json!({"variant_id": 1})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let mut limited = 0;
+    for i in 0..40 {
+        let (s, _) = purchase(
+            &client,
+            &app,
+            "ok",
+            &fan,
+            &format!("flood{i}"),
+            json!({"variant_id": d["variants"][0]["id"], "quantity": 5}),
+        )
+        .await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "a flood from one account is rate-limited");
+    app.stop().await;
+}
