@@ -1,0 +1,222 @@
+//! Kill the real server with SIGKILL in the middle of a sale, restart it, and check against the
+//! client's ledger that every acknowledged order survived and no invariant broke.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(data: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_fanloop"))
+        .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start fanloop")
+}
+
+async fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fanloop did not become healthy");
+}
+
+async fn token(c: &reqwest::Client, base: &str, name: &str) -> String {
+    let r = c
+        .post(format!("{base}/api/v1/users"))
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: Value = c
+        .post(format!("{base}/api/v1/tokens"))
+        .json(&json!({"login": name, "password": "password123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_sale_loses_no_acknowledged_order() {
+    const STOCK: i64 = 3_000;
+    const LIMIT: i64 = 25;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start(dir.path(), port);
+    wait_healthy(&base).await;
+    let c = reqwest::Client::new();
+    let admin = token(&c, &base, "admin").await;
+    let now = fanloop_platform::db::now_ms();
+    let d: Value = c
+        .post(format!("{base}/api/v1/drops"))
+        .bearer_auth(&admin)
+        .json(&json!({"slug": "crash", "name": "Crash test", "price_cents": 1, "per_account_limit": LIMIT,
+            "reservations_open_at": now - 1000, "reservations_close_at": now, "opens_at": now, "closes_at": now + 3_600_000,
+            "mode": {"kind": "open"}, "payment_seconds": 3600, "variants": [{"name": "only", "stock": STOCK}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let variant = d["variants"][0]["id"].as_i64().unwrap();
+    let mut fans = Vec::new();
+    for i in 0..150 {
+        fans.push(token(&c, &base, &format!("buyer{i}")).await);
+    }
+
+    // Clients hammer the sale and keep a ledger of every acknowledged order.
+    let ledger = Arc::new(tokio::sync::Mutex::new(HashMap::<String, Vec<i64>>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for worker in 0..30 {
+        let (c, base, ledger, stop, fans) = (c.clone(), base.clone(), ledger.clone(), stop.clone(), fans.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let fan = &fans[(worker + 30 * (n as usize % 5)) % fans.len()];
+                n += 1;
+                let r = c
+                    .post(format!("{base}/api/v1/drops/crash/purchase"))
+                    .bearer_auth(fan)
+                    .header("idempotency-key", format!("w{worker}-{n}"))
+                    .json(&json!({"variant_id": variant}))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        let o: Value = r.json().await.unwrap_or(Value::Null);
+                        if let Some(id) = o["id"].as_i64() {
+                            ledger.lock().await.entry(fan.clone()).or_default().push(id);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().unwrap(); // SIGKILL mid-sale
+    server.wait().unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acknowledged: usize = ledger.lock().await.values().map(Vec::len).sum();
+    assert!(acknowledged > 0, "the kill happened during the sale");
+
+    let mut server = start(dir.path(), port);
+    wait_healthy(&base).await;
+    let mut sold = 0;
+    for fan in &fans {
+        let me: Value = c
+            .get(format!("{base}/api/v1/drops/crash/me"))
+            .bearer_auth(fan)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = me["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_i64().unwrap())
+            .collect();
+        for acked in ledger.lock().await.get(fan).cloned().unwrap_or_default() {
+            assert!(ids.contains(&acked), "acknowledged order {acked} survived the crash");
+        }
+        assert!(me["bought"].as_i64().unwrap() <= LIMIT, "no account above its limit");
+        sold += me["bought"].as_i64().unwrap();
+    }
+    let view: Value = c
+        .get(format!("{base}/api/v1/drops/crash"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        sold + view["stock"]["total_remaining"].as_i64().unwrap(),
+        STOCK,
+        "sold + remaining = initial after recovery"
+    );
+    eprintln!("killed after {acknowledged} acknowledged orders; {sold} sold at recovery");
+    assert!(sold < STOCK, "the kill came before the sell-out");
+
+    // The sale goes on after the restart and sells out exactly.
+    let mut buyers = Vec::new();
+    for (i, fan) in fans.iter().cloned().enumerate() {
+        let (c, base) = (c.clone(), base.clone());
+        buyers.push(tokio::spawn(async move {
+            for k in 0..LIMIT {
+                let _ = c
+                    .post(format!("{base}/api/v1/drops/crash/purchase"))
+                    .bearer_auth(&fan)
+                    .header("idempotency-key", format!("after-{i}-{k}"))
+                    .json(&json!({"variant_id": variant}))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for b in buyers {
+        b.await.unwrap();
+    }
+    let view: Value = c
+        .get(format!("{base}/api/v1/drops/crash"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["stock"]["total_remaining"], 0);
+    let mut total = 0;
+    for fan in &fans {
+        let me: Value = c
+            .get(format!("{base}/api/v1/drops/crash/me"))
+            .bearer_auth(fan)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        total += me["bought"].as_i64().unwrap();
+    }
+    assert_eq!(total, STOCK, "sold exactly the stock, never more");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
