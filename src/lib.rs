@@ -78,11 +78,13 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             &fanloop_platform::ui::BUNDLE,
             &fanloop_community::ui::BUNDLE,
             &fanloop_feedback::ui::BUNDLE,
+            &fanloop_launches::ui::BUNDLE,
         ],
     )?;
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
+        fanloop_launches::demo::load(&fanloop_launches::LaunchState::new(platform.clone())).await?;
     }
     let state = CommunityState {
         platform: platform.clone(),

@@ -4,11 +4,14 @@
 //! `store` is SQL; `service` the use cases; `api` the JSON face.
 
 pub mod api;
+pub mod demo;
 pub mod draw;
 pub mod engine;
+pub mod pages;
 pub mod sale;
 pub mod service;
 pub mod store;
+pub mod ui;
 
 pub use service::LaunchState;
 
@@ -19,5 +22,5 @@ pub static MIGRATIONS: fanloop_platform::db::Migrations = fanloop_platform::db::
 };
 
 pub fn router() -> axum::Router<LaunchState> {
-    api::router()
+    pages::router().merge(api::router())
 }

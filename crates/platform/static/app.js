@@ -71,3 +71,29 @@
     timer = setTimeout(check, 400);
   });
 })();
+
+// Launch page: a countdown against the server's clock, and live remaining stock over SSE.
+(function () {
+  var box = document.querySelector('[data-drop][data-opens-at]');
+  if (!box) return;
+  var skew = Number(box.dataset.serverTime) - Date.now();
+  var opensAt = Number(box.dataset.opensAt);
+  var out = box.querySelector('[data-countdown]');
+  function tick() {
+    var left = Math.max(0, opensAt - (Date.now() + skew));
+    var s = Math.floor(left / 1000);
+    var text = left > 0 ? ('⏱ ' + Math.floor(s / 3600) + ':' + String(Math.floor(s / 60) % 60).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0')) : '●';
+    if (out) out.textContent = text;
+  }
+  tick();
+  setInterval(tick, 500);
+  if (!window.EventSource) return;
+  var events = new EventSource('/api/v1/drops/' + box.dataset.drop + '/stream');
+  events.addEventListener('stock', function (ev) {
+    var view = JSON.parse(ev.data);
+    view.remaining.forEach(function (r) {
+      var cell = document.querySelector('[data-remaining="' + r[0] + '"]');
+      if (cell) cell.textContent = r[1] + r[2];
+    });
+  });
+})();
