@@ -2,6 +2,7 @@
 //! OpenAPI document.  `main.rs` is only the command line around this.
 
 pub mod bench;
+pub mod bench_sale;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -38,6 +38,8 @@ enum BenchCommand {
     Read(fanloop::bench::ReadBenchArgs),
     /// Duplicate detection: precision/recall on the labelled set, and clustering throughput.
     Dedupe(fanloop::bench::DedupeBenchArgs),
+    /// The reference launch (1.3M accounts, 50,000 units) over HTTP, against three stock backends.
+    Sale(fanloop::bench_sale::SaleBenchArgs),
 }
 
 #[derive(Args, Clone)]
@@ -106,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,
         Some(Command::Bench(BenchCommand::Dedupe(args))) => fanloop::bench::run_dedupe(args),
+        Some(Command::Bench(BenchCommand::Sale(args))) => fanloop::bench_sale::run(args).await,
     }
 }
 

@@ -5,7 +5,8 @@
 //! "success" for an order that is not durable.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use utoipa::ToSchema;
 
-use crate::engine::{Attempt, Decision, Engine, Stock};
+use crate::engine::{Attempt, Decision, Engine, Rules, SaleMode, Stock};
 use crate::store::{self, Drop};
 
 /// Attempts answered per commit at most; more wait for the next batch.
@@ -34,14 +35,56 @@ enum Cmd {
     SetAdmission(HashMap<i64, i64>, oneshot::Sender<()>),
 }
 
+/// A read-only shortcut in front of the actor.  Once the general pool is empty, an attempt from
+/// an account that has never bought in this drop can only be "sold out", so it is answered
+/// without queueing behind the actor: at the reference event, 96% of attempts are such.
+/// Accounts that bought (or are buying) still go through the actor, so their retries replay
+/// their order.  The actor is the only writer; it marks a buyer when it accepts an order, before
+/// it publishes the stock that could make this shortcut apply.
+pub struct SoldOutGate {
+    /// The shortcut only answers attempts that pass every check the engine makes before stock
+    /// (open sale, inside the window, eligible), so its answer is the engine's answer.
+    rules: Rules,
+    general_remaining: AtomicU64,
+    buyers: RwLock<HashSet<i64>>,
+}
+
+impl SoldOutGate {
+    fn answers(&self, attempt: &Attempt) -> bool {
+        let r = &self.rules;
+        r.mode == SaleMode::Open
+            && attempt.fcode.is_none()
+            && attempt.quantity > 0
+            && attempt.now >= r.opens_at
+            && attempt.now < r.closes_at
+            && attempt.honor_rank >= r.min_honor_rank
+            && attempt.now - attempt.account_created_at >= r.min_account_age_ms
+            && self.general_remaining.load(AtomicOrdering::Acquire) == 0
+            && !self
+                .buyers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&attempt.account)
+    }
+
+    fn publish(&self, engine: &Engine) {
+        let general: u64 = engine.stock().values().map(|s| u64::from(s.general)).sum();
+        self.general_remaining.store(general, AtomicOrdering::Release);
+    }
+}
+
 #[derive(Clone)]
 pub struct SaleHandle {
     tx: mpsc::Sender<Cmd>,
     pub stock: watch::Receiver<StockView>,
+    gate: Arc<SoldOutGate>,
 }
 
 impl SaleHandle {
     pub async fn purchase(&self, attempt: Attempt) -> anyhow::Result<Decision> {
+        if self.gate.answers(&attempt) {
+            return Ok(Decision::Rejected(crate::engine::Rejection::SoldOut));
+        }
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Cmd::Purchase(attempt, reply))
@@ -122,11 +165,41 @@ impl SaleHub {
         if !admissions.is_empty() {
             engine.set_admission(admissions.into_iter().collect());
         }
+        let gate = Arc::new(SoldOutGate {
+            rules: drop.rules(),
+            general_remaining: AtomicU64::new(u64::MAX),
+            buyers: RwLock::default(),
+        });
+        let mut buyers: HashSet<i64> = store::live_orders(&self.db, drop.id)
+            .await?
+            .iter()
+            .map(|(o, _)| o.account)
+            .collect();
+        buyers.extend(
+            store::expired_keys(&self.db, drop.id)
+                .await?
+                .into_iter()
+                .map(|(account, _, _)| account),
+        );
+        *gate.buyers.write().unwrap_or_else(|e| e.into_inner()) = buyers;
+        gate.publish(&engine);
         let (stock_tx, stock_rx) = watch::channel(view(&engine));
         let (tx, rx) = mpsc::channel(65_536);
         let payment_ms = drop.payment_seconds * 1_000;
-        tokio::spawn(run(self.db.clone(), drop.id, payment_ms, engine, rx, stock_tx));
-        let handle = SaleHandle { tx, stock: stock_rx };
+        tokio::spawn(run(
+            self.db.clone(),
+            drop.id,
+            payment_ms,
+            engine,
+            rx,
+            stock_tx,
+            gate.clone(),
+        ));
+        let handle = SaleHandle {
+            tx,
+            stock: stock_rx,
+            gate,
+        };
         actors.insert(drop.id, handle.clone());
         Ok(handle)
     }
@@ -159,6 +232,7 @@ async fn run(
     mut engine: Engine,
     mut rx: mpsc::Receiver<Cmd>,
     stock: watch::Sender<StockView>,
+    gate: Arc<SoldOutGate>,
 ) {
     let mut pending: Option<Cmd> = None;
     loop {
@@ -188,6 +262,10 @@ async fn run(
                 for (attempt, reply) in batch {
                     let (decision, undo) = engine.apply(&attempt);
                     if let Decision::Accepted(order) = &decision {
+                        gate.buyers
+                            .write()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(order.account);
                         accepted.push(order.clone());
                     }
                     undos.extend(undo);
@@ -222,6 +300,7 @@ async fn run(
                         }
                     }
                 }
+                gate.publish(&engine);
                 stock.send_if_modified(|v| {
                     let new = view(&engine);
                     let changed = *v != new;
@@ -234,6 +313,7 @@ async fn run(
                     for (order, from_fcode) in &expired {
                         engine.release(order, *from_fcode);
                     }
+                    gate.publish(&engine);
                     let _ = stock.send(view(&engine));
                 }
                 Ok(_) => {}
