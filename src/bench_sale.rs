@@ -9,7 +9,8 @@
 //! - `postgres`: one transaction per attempt: `UPDATE … SET remaining = remaining - 1 WHERE
 //!   remaining > 0` and an order row whose primary key is the account (the per-account limit).
 //!
-//! Every account attempts once, at the opening; each backend must sell exactly the stock.
+//! Every account attempts once, at the opening; each backend must sell exactly the stock.  A
+//! fourth, `noop`, answers without doing anything: the floor set by HTTP itself on this machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,8 +33,8 @@ pub struct SaleBenchArgs {
     /// Concurrent client connections.
     #[arg(long, default_value_t = 1_000)]
     pub connections: usize,
-    /// Comma-separated: engine, redis, postgres.
-    #[arg(long, default_value = "engine,redis,postgres")]
+    /// Comma-separated: noop (the HTTP floor), engine, redis, postgres.
+    #[arg(long, default_value = "noop,engine,redis,postgres")]
     pub backends: String,
     #[arg(long, default_value = "redis://127.0.0.1:6379/")]
     pub redis_url: String,
@@ -46,6 +47,8 @@ pub struct SaleBenchArgs {
 
 #[derive(Clone)]
 enum Backend {
+    /// Answers "sold out" without doing anything: the floor the HTTP stack itself sets.
+    Noop,
     Engine(SaleHandle, i64),
     Redis(Box<redis::aio::ConnectionManager>, Arc<redis::Script>),
     Postgres(sqlx::PgPool),
@@ -70,6 +73,7 @@ async fn buy(State(backend): State<Backend>, headers: HeaderMap) -> StatusCode {
         return StatusCode::BAD_REQUEST;
     };
     match backend {
+        Backend::Noop => StatusCode::CONFLICT,
         Backend::Engine(handle, variant) => {
             let attempt = Attempt {
                 account,
@@ -199,6 +203,7 @@ async fn prepare(
     Box<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<u64>> + Send + Sync>,
 )> {
     match name {
+        "noop" => Ok((Backend::Noop, Box::new(|| -> futures::future::BoxFuture<'static, anyhow::Result<u64>> { Box::pin(async { Ok(0) }) }))),
         "engine" => {
             let _ = std::fs::remove_dir_all(&args.data);
             let config = crate::Config {
@@ -349,7 +354,7 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
             r.created, r.sold_out, r.other, durable
         );
         anyhow::ensure!(
-            r.created == u64::from(args.stock) && durable == r.created,
+            name == "noop" || (r.created == u64::from(args.stock) && durable == r.created),
             "{name}: sold {} and stored {durable}, expected exactly {}",
             r.created,
             args.stock
@@ -362,7 +367,10 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
         ));
     }
     if let Some((_, engine_wall, engine_p50, engine_p99)) = rows.iter().find(|r| r.0 == "engine").cloned() {
-        for (name, wall, p50, p99) in rows.iter().filter(|r| r.0 != "engine") {
+        if let Some((_, noop_wall, _, _)) = rows.iter().find(|r| r.0 == "noop") {
+            println!("engine vs noop: the engine's wall time is {:.2}x the bare HTTP floor", engine_wall / noop_wall);
+        }
+        for (name, wall, p50, p99) in rows.iter().filter(|r| r.0 != "engine" && r.0 != "noop") {
             println!(
                 "engine vs {name}: wall {:.2}x faster, p50 {:.2}x, p99 {:.2}x",
                 wall / engine_wall,
