@@ -2,60 +2,18 @@
 // sees the match highlighted.  Screenshots land in e2e/screenshots/ for a human to look at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const binary = process.env.FANLOOP_BIN || join(here, '..', 'target', 'debug', 'fanloop');
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
+import { join } from 'node:path';
+import { startServer, apiClient, launchChromium, shots } from './helpers.mjs';
 
 let server, browser, base;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 600; i++) {
-    try { if ((await fetch(url + '/healthz')).ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('fanloop did not start');
-}
-
-async function api(path, body, token) {
-  const r = await fetch(base + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: 'Bearer ' + token } : {}) },
-    body: JSON.stringify(body),
-  });
-  assert.ok(r.ok, `${path}: ${r.status} ${await r.clone().text()}`);
-  return r.json();
-}
-
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const data = mkdtempSync(join(tmpdir(), 'fanloop-e2e-'));
-  server = spawn(binary, ['serve', '--no-demo', '--addr', `127.0.0.1:${port}`, '--data', data], { stdio: 'inherit' });
-  await waitHealthy(base);
+  ({ server, base } = await startServer());
+  const { api, account } = apiClient(base);
   // The first account is the administrator; it opens a board for fans.
-  await api('/api/v1/users', { username: 'admin', email: 'admin@example.com', password: 'password123' });
-  const { token } = await api('/api/v1/tokens', { login: 'admin', password: 'password123' });
-  await api('/api/v1/boards', { slug: 'aurora-x2', name: 'Aurora X2', description: '手机讨论 · Phone talk' }, token);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const token = await account('admin');
+  await api('POST', '/api/v1/boards', { slug: 'aurora-x2', name: 'Aurora X2', description: '手机讨论 · Phone talk' }, token);
+  browser = await launchChromium();
 });
 
 after(async () => {

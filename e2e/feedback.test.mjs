@@ -2,59 +2,14 @@
 // duplicate and votes for it instead; staff ship it; the build's changelog credits the fan.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { startServer, apiClient, launchChromium, signIn, shots } from './helpers.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const binary = process.env.FANLOOP_BIN || join(here, '..', 'target', 'debug', 'fanloop');
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-let server, browser, base;
-
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-
-async function api(method, path, body, token) {
-  const r = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: 'Bearer ' + token } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
-  return r.json();
-}
-
-async function account(name) {
-  await api('POST', '/api/v1/users', { username: name, email: `${name}@example.com`, password: 'password123' });
-  return (await api('POST', '/api/v1/tokens', { login: name, password: 'password123' })).token;
-}
-
-async function signIn(context, name) {
-  const page = await context.newPage();
-  await page.goto(base + '/signin');
-  await page.fill('input[name=login]', name);
-  await page.fill('input[name=password]', 'password123');
-  await page.click('main button[type=submit]');
-  await page.waitForURL(base + '/');
-  return page;
-}
+let server, browser, base, api, account;
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const data = mkdtempSync(join(tmpdir(), 'fanloop-e2e-fb-'));
-  server = spawn(binary, ['serve', '--no-demo', '--addr', `127.0.0.1:${port}`, '--data', data], { stdio: 'inherit' });
-  for (let i = 0; i < 600; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ({ server, base } = await startServer());
+  ({ api, account } = apiClient(base));
   const admin = await account('admin');
   await account('battery_emma');
   await api('PUT', '/api/v1/users/battery_emma/role', { role: 'staff', team: 'Battery team' }, admin);
@@ -67,10 +22,7 @@ before(async () => {
     steps: '充满电后放一晚', expected: '掉电少于 5%', actual: '掉了 30%', device: 'Aurora X2',
   }, first);
   await account('camille');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -79,8 +31,7 @@ after(async () => {
 });
 
 test('file, see the duplicate, vote, staff ships, the changelog credits the fan', async () => {
-  const fan = await browser.newContext({ locale: 'fr-FR', extraHTTPHeaders: { 'Accept-Language': 'fr-FR' }, viewport: { width: 1200, height: 900 } });
-  const page = await signIn(fan, 'camille');
+  const { context: fan, page } = await signIn(browser, base, 'camille', 'fr-FR');
   await page.goto(base + '/f/x2/new');
   await page.fill('input[name=title]', 'La batterie se vide la nuit');
   await page.fill('textarea[name=description]', "Depuis la mise à jour, la batterie se vide très vite la nuit, 30 % perdus en veille");
@@ -95,8 +46,7 @@ test('file, see the duplicate, vote, staff ships, the changelog credits the fan'
   assert.equal(await page.locator('[data-votes]').textContent(), '2');
   const requestUrl = page.url();
 
-  const staff = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  const sp = await signIn(staff, 'battery_emma');
+  const { context: staff, page: sp } = await signIn(browser, base, 'battery_emma');
   await sp.goto(base + '/f/x2');
   await sp.fill('input[name=version]', '3.3.0');
   await sp.selectOption('select[name=channel]', 'stable');

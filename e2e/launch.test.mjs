@@ -2,49 +2,15 @@
 // holder buys early, a double submit does not buy twice, and the order is paid.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { startServer, apiClient, launchChromium, signIn as signInAs, shots } from './helpers.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const binary = process.env.FANLOOP_BIN || join(here, '..', 'target', 'debug', 'fanloop');
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-let server, browser, base, code;
-
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-
-async function api(method, path, body, token) {
-  const r = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: 'Bearer ' + token } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
-  return r.json();
-}
-
-async function account(name) {
-  await api('POST', '/api/v1/users', { username: name, email: `${name}@example.com`, password: 'password123' });
-  return (await api('POST', '/api/v1/tokens', { login: name, password: 'password123' })).token;
-}
+let server, browser, base, code, api, account;
+const signIn = (name, locale) => signInAs(browser, base, name, locale);
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const data = mkdtempSync(join(tmpdir(), 'fanloop-e2e-launch-'));
-  server = spawn(binary, ['serve', '--no-demo', '--addr', `127.0.0.1:${port}`, '--data', data], { stdio: 'inherit' });
-  for (let i = 0; i < 600; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) break; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ({ server, base } = await startServer());
+  ({ api, account } = apiClient(base));
   const admin = await account('admin');
   await account('米粉老王');
   await account('honorary_dev');
@@ -55,27 +21,13 @@ before(async () => {
     mode: { kind: 'open' }, variants: [{ name: '12+256 Black', stock: 5, fcode_stock: 1 }],
   }, admin);
   [{ code }] = await api('POST', '/api/v1/drops/x2/fcodes', { usernames: ['honorary_dev'] }, admin);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
 });
-
-async function signIn(name, locale) {
-  const context = await browser.newContext({ locale, extraHTTPHeaders: { 'Accept-Language': locale }, viewport: { width: 1200, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(base + '/signin');
-  await page.fill('input[name=login]', name);
-  await page.fill('input[name=password]', 'password123');
-  await page.click('main button[type=submit]');
-  await page.waitForURL(base + '/');
-  return { context, page };
-}
 
 test('an F-code holder buys early, a fan buys when the sale opens, and pays', async () => {
   const early = await signIn('honorary_dev', 'en-US');

@@ -203,7 +203,10 @@ async fn prepare(
     Box<dyn Fn() -> futures::future::BoxFuture<'static, anyhow::Result<u64>> + Send + Sync>,
 )> {
     match name {
-        "noop" => Ok((Backend::Noop, Box::new(|| -> futures::future::BoxFuture<'static, anyhow::Result<u64>> { Box::pin(async { Ok(0) }) }))),
+        "noop" => Ok((
+            Backend::Noop,
+            Box::new(|| -> futures::future::BoxFuture<'static, anyhow::Result<u64>> { Box::pin(async { Ok(0) }) }),
+        )),
         "engine" => {
             let _ = std::fs::remove_dir_all(&args.data);
             let config = crate::Config {
@@ -288,7 +291,10 @@ async fn prepare(
                         .await?)
                 })
             };
-            Ok((Backend::Redis(Box::new(conn), Arc::new(redis::Script::new(LUA))), Box::new(count)))
+            Ok((
+                Backend::Redis(Box::new(conn), Arc::new(redis::Script::new(LUA))),
+                Box::new(count),
+            ))
         }
         "postgres" => {
             let pool = sqlx::postgres::PgPoolOptions::new()
@@ -368,7 +374,10 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
     }
     if let Some((_, engine_wall, engine_p50, engine_p99)) = rows.iter().find(|r| r.0 == "engine").cloned() {
         if let Some((_, noop_wall, _, _)) = rows.iter().find(|r| r.0 == "noop") {
-            println!("engine vs noop: the engine's wall time is {:.2}x the bare HTTP floor", engine_wall / noop_wall);
+            println!(
+                "engine vs noop: the engine's wall time is {:.2}x the bare HTTP floor",
+                engine_wall / noop_wall
+            );
         }
         for (name, wall, p50, p99) in rows.iter().filter(|r| r.0 != "engine" && r.0 != "noop") {
             println!(

@@ -213,3 +213,37 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A free TCP port on loopback (for tests that start the real binary).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the real `fanloop` binary on `port` with an empty store in `data`.
+pub fn start_binary(data: &std::path::Path, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fanloop"))
+        .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start fanloop")
+}
+
+pub async fn wait_healthy(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("fanloop did not become healthy at {base}");
+}
