@@ -359,6 +359,10 @@ async fn feedback_loop(app: &TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(dash["total_reports"], 4);
     assert_eq!(dash["acknowledged_within_48h"], 1);
+    assert_eq!(
+        dash["top_requests"][0]["id"], request_id,
+        "the most voted request leads the build's list"
+    );
     let (s, _) = app
         .get("/api/v1/products/x2/builds/3.2.1/dashboard", Some(&fan_en))
         .await;

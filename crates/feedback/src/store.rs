@@ -987,6 +987,8 @@ pub struct BuildDashboard {
     /// Requests with reports on this build that staff acknowledged within 48 hours of creation.
     pub acknowledged_within_48h: i64,
     pub share_acknowledged_within_48h: f64,
+    /// The most voted requests with reports against this build.
+    pub top_requests: Vec<Request>,
 }
 
 pub async fn build_dashboard(db: &Db, build: &Build) -> anyhow::Result<BuildDashboard> {
@@ -1011,6 +1013,13 @@ pub async fn build_dashboard(db: &Db, build: &Build) -> anyhow::Result<BuildDash
     .await?;
     let requests: i64 = row.get("requests");
     let fast: i64 = row.get("fast");
+    let top = sqlx::query(&format!(
+        "SELECT {REQUEST_COLS} {REQUEST_FROM} WHERE r.merged_into IS NULL \
+         AND EXISTS (SELECT 1 FROM reports x WHERE x.request_id = r.id AND x.build_id = $1) ORDER BY r.vote_count DESC, r.report_count DESC, r.id LIMIT 10"
+    ))
+    .bind(build.id)
+    .fetch_all(&db.pool)
+    .await?;
     Ok(BuildDashboard {
         build: build.version.clone(),
         total_reports: rows.len() as i64,
@@ -1022,5 +1031,6 @@ pub async fn build_dashboard(db: &Db, build: &Build) -> anyhow::Result<BuildDash
         } else {
             fast as f64 / requests as f64
         },
+        top_requests: top.iter().map(request_from_row).collect(),
     })
 }
