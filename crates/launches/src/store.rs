@@ -290,6 +290,31 @@ pub async fn commit_orders(
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
+        let column = if o.fcode.is_some() {
+            "sold_fcode"
+        } else {
+            "sold_general"
+        };
+        let stock = if o.fcode.is_some() {
+            "fcode_stock"
+        } else {
+            "general_stock"
+        };
+        let held = sqlx::query(&format!(
+            "UPDATE variants SET {column} = {column} + $1 WHERE id = $2 AND drop_id = $3 AND {column} + $1 <= {stock}"
+        ))
+        .bind(o.quantity as i64)
+        .bind(o.variant)
+        .bind(drop_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        anyhow::ensure!(
+            held == 1,
+            "variant {} has no stock left for order {}",
+            o.variant,
+            o.order_id
+        );
         if let Some(code) = o.fcode {
             let used = sqlx::query("UPDATE fcodes SET used_at = $1, used_by = $2, order_id = $3 WHERE id = $4 AND used_at IS NULL AND revoked_at IS NULL")
                 .bind(created_at)
@@ -323,11 +348,22 @@ pub async fn expire_orders(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<Ve
     let mut out = Vec::new();
     for r in &rows {
         let id: i64 = r.get("id");
-        sqlx::query("UPDATE orders SET status = 'expired' WHERE id = $1")
+        // Several nodes may expire at once: only the one whose update applies releases the units.
+        let mine = sqlx::query("UPDATE orders SET status = 'expired' WHERE id = $1 AND status = 'pending'")
             .bind(id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if mine == 0 {
+            continue;
+        }
         let fcode = opt_i64(r, "fcode_id");
+        let column = if fcode.is_some() { "sold_fcode" } else { "sold_general" };
+        sqlx::query(&format!("UPDATE variants SET {column} = {column} - $1 WHERE id = $2"))
+            .bind(r.get::<i64, _>("quantity"))
+            .bind(r.get::<i64, _>("variant_id"))
+            .execute(&mut *tx)
+            .await?;
         out.push((
             NewOrder {
                 order_id: id,

@@ -29,7 +29,11 @@ CREATE TABLE variants (
     drop_id INTEGER NOT NULL REFERENCES drops (id),
     name TEXT NOT NULL,
     general_stock INTEGER NOT NULL,
-    fcode_stock INTEGER NOT NULL DEFAULT 0
+    fcode_stock INTEGER NOT NULL DEFAULT 0,
+    -- Units held by live orders, per pool: the database's own guard against overselling,
+    -- whatever a cache in front of it believes.
+    sold_general INTEGER NOT NULL DEFAULT 0 CHECK (sold_general <= general_stock),
+    sold_fcode INTEGER NOT NULL DEFAULT 0 CHECK (sold_fcode <= fcode_stock)
 );
 CREATE INDEX variants_drop ON variants (drop_id);
 
