@@ -29,12 +29,7 @@ pub struct ReadBenchArgs {
 const POSTS_PER_THREAD: usize = 20;
 
 async fn prepare(args: &ReadBenchArgs) -> anyhow::Result<i64> {
-    let config = crate::Config {
-        data_dir: args.data.clone(),
-        database_url: None,
-        demo: false,
-        secure_cookies: false,
-    };
+    let config = crate::Config::sqlite(args.data.clone());
     let db = crate::open_db(&config).await?;
     let existing = store::live_post_count(&db).await?;
     if existing as usize >= args.posts {
@@ -193,12 +188,7 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
         args.posts, args.requests, args.concurrency
     );
     let max_thread = prepare(&args).await?;
-    let config = crate::Config {
-        data_dir: args.data.clone(),
-        database_url: None,
-        demo: false,
-        secure_cookies: false,
-    };
+    let config = crate::Config::sqlite(args.data.clone());
     let app = crate::build(&config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

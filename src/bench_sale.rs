@@ -209,12 +209,7 @@ async fn prepare(
         )),
         "engine" => {
             let _ = std::fs::remove_dir_all(&args.data);
-            let config = crate::Config {
-                data_dir: args.data.clone(),
-                database_url: None,
-                demo: false,
-                secure_cookies: false,
-            };
+            let config = crate::Config::sqlite(args.data.clone());
             let db = crate::open_db(&config).await?;
             // Orders reference accounts: create them all in one statement.
             sqlx::query(&format!(

@@ -30,11 +30,30 @@ pub struct Config {
     pub database_url: Option<String>,
     pub demo: bool,
     pub secure_cookies: bool,
+    /// Multi-node launches: stock and limits in this Redis, orders in the database.
+    pub redis_url: Option<String>,
+    /// Prefix of this installation's Redis keys.
+    pub redis_prefix: String,
+}
+
+impl Config {
+    /// Embedded SQLite in `data_dir`, no demo, no Redis: what tools and benchmarks use.
+    pub fn sqlite(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            database_url: None,
+            demo: false,
+            secure_cookies: false,
+            redis_url: None,
+            redis_prefix: "fanloop".into(),
+        }
+    }
 }
 
 pub struct App {
     pub router: Router,
     pub state: CommunityState,
+    pub launches: fanloop_launches::LaunchState,
     /// Set when this start loaded the demo community.
     pub demo: Option<demo::DemoCredentials>,
 }
@@ -83,17 +102,24 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         ],
     )?;
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
+    let mut launches = fanloop_launches::LaunchState::new(platform.clone());
+    if let Some(url) = &config.redis_url {
+        let cluster =
+            fanloop_launches::cluster::Cluster::connect(url, &config.redis_prefix, platform.db.clone()).await?;
+        launches = launches.with_cluster(cluster);
+    }
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
-        fanloop_launches::demo::load(&fanloop_launches::LaunchState::new(platform.clone())).await?;
+        fanloop_launches::demo::load(&launches).await?;
     }
     let state = CommunityState {
         platform: platform.clone(),
         search,
     };
     Ok(App {
-        router: router(state.clone()),
+        router: router(state.clone(), launches.clone()),
         state,
+        launches,
         demo: demo_credentials,
     })
 }
@@ -119,10 +145,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-pub fn router(state: CommunityState) -> Router {
+pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) -> Router {
     let platform = state.platform.clone();
     let feedback = fanloop_feedback::FeedbackState::new(platform.clone());
-    let launches = fanloop_launches::LaunchState::new(platform.clone());
     let spec = openapi();
     Router::new()
         .merge(fanloop_community::router().with_state(state))

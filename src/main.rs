@@ -65,14 +65,21 @@ struct ServeArgs {
     /// Mark cookies Secure (use when serving over HTTPS).
     #[arg(long, env = "FANLOOP_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Multi-node launches: keep stock and per-account limits in this Redis (e.g.
+    /// redis://127.0.0.1:6379/); use with --database-url so all nodes share the orders.
+    #[arg(long, env = "FANLOOP_REDIS_URL")]
+    redis_url: Option<String>,
+    /// Prefix for this installation's Redis keys.
+    #[arg(long, env = "FANLOOP_REDIS_PREFIX", default_value = "fanloop")]
+    redis_prefix: String,
 }
 
 fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Config {
     fanloop::Config {
-        data_dir: store.data.clone(),
         database_url: store.database_url.clone(),
         demo,
         secure_cookies,
+        ..fanloop::Config::sqlite(store.data.clone())
     }
 }
 
@@ -113,7 +120,12 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let cfg = config(&args.store, !args.no_demo, args.secure_cookies);
+    let mut cfg = config(&args.store, !args.no_demo, args.secure_cookies);
+    if args.redis_url.is_some() && cfg.database_url.is_none() {
+        anyhow::bail!("--redis-url is for several nodes sharing one database: give --database-url postgres://… too");
+    }
+    cfg.redis_url = args.redis_url.clone();
+    cfg.redis_prefix = args.redis_prefix.clone();
     let app = fanloop::build(&cfg).await?;
     if let Some(demo) = &app.demo {
         println!(

@@ -23,13 +23,13 @@ pub enum Backend {
     Postgres,
 }
 
-fn pg_admin_url() -> String {
+pub fn pg_admin_url() -> String {
     std::env::var("FANLOOP_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN_URL_DEFAULT.to_string())
 }
 
 /// Creates a fresh PostgreSQL database, or `None` (with a loud message) when PostgreSQL is not
 /// reachable outside CI.  In CI (`CI=true`) an unreachable server fails the test.
-async fn fresh_pg_database() -> Option<(String, String)> {
+pub async fn fresh_pg_database() -> Option<(String, String)> {
     let admin = pg_admin_url();
     let db = match fanloop_platform::Db::connect(&admin).await {
         Ok(db) => db,
@@ -66,10 +66,9 @@ impl TestApp {
             Backend::Postgres => Some(fresh_pg_database().await?),
         };
         let config = fanloop::Config {
-            data_dir: dir.path().to_path_buf(),
             database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
             demo,
-            secure_cookies: false,
+            ..fanloop::Config::sqlite(dir.path())
         };
         let app = fanloop::build(&config).await.expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

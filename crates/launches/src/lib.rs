@@ -4,6 +4,7 @@
 //! `store` is SQL; `service` the use cases; `api` the JSON face.
 
 pub mod api;
+pub mod cluster;
 pub mod demo;
 pub mod draw;
 pub mod engine;

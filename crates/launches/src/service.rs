@@ -22,6 +22,8 @@ use crate::store::{self, Drop, Order};
 pub struct LaunchState {
     pub platform: Platform,
     pub hub: SaleHub,
+    /// Set in multi-node mode: Redis decides, the database stores (see `cluster`).
+    pub cluster: Option<crate::cluster::Cluster>,
     /// Purchase attempts per account per second: a fan's retries are fine, a bot's flood is not.
     pub purchase_limiter: Arc<RateLimiter>,
 }
@@ -31,8 +33,31 @@ impl LaunchState {
         LaunchState {
             hub: SaleHub::new(platform.db.clone()),
             platform,
+            cluster: None,
             purchase_limiter: Arc::new(RateLimiter::new(20, Duration::from_secs(1))),
         }
+    }
+
+    /// Multi-node mode: sales go through Redis + the database, and this node expires unpaid
+    /// orders every second alongside the others.
+    pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
+        let (db, c) = (self.platform.db.clone(), cluster.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Ok(drops) = store::list_drops(&db).await else {
+                    continue;
+                };
+                for d in drops.iter().filter(|d| d.closes_at + 86_400_000 > now_ms()) {
+                    if let Err(e) = c.expire(d).await {
+                        tracing::error!("expiring orders of drop {}: {e:#}", d.id);
+                    }
+                }
+            }
+        });
+        self.cluster = Some(cluster);
+        self
     }
 }
 
@@ -182,6 +207,13 @@ pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
 }
 
 pub async fn stock(state: &LaunchState, d: &Drop) -> Result<StockView, ApiError> {
+    if let Some(cluster) = &state.cluster {
+        let remaining = cluster.remaining(d).await?;
+        return Ok(StockView {
+            total_remaining: remaining.iter().map(|(_, g, f)| g + f).sum(),
+            remaining,
+        });
+    }
     Ok(state.hub.handle(d).await?.stock.borrow().clone())
 }
 
@@ -261,7 +293,9 @@ pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<D
     let order = draw::shuffled(&seed, &accounts);
     ordered.sort_by_key(|(u, at)| (*at, order.iter().position(|x| x == u).unwrap_or(usize::MAX)));
     store::save_admission(db, d.id, &ordered).await?;
-    state.hub.handle(&d).await?.set_admission(admission.clone()).await?;
+    if state.cluster.is_none() {
+        state.hub.handle(&d).await?.set_admission(admission.clone()).await?;
+    }
     Ok(DrawResult {
         seed,
         seed_commitment: d.seed_commitment,
@@ -406,8 +440,11 @@ pub async fn purchase(
         fcode,
         now: now_ms(),
     };
-    let handle = state.hub.handle(&d).await?;
-    let decision = handle.purchase(attempt).await.map_err(|e| {
+    let decided = match &state.cluster {
+        Some(cluster) => cluster.purchase(&d, &attempt).await,
+        None => state.hub.handle(&d).await?.purchase(attempt).await,
+    };
+    let decision = decided.map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "not_stored",
@@ -421,11 +458,15 @@ pub async fn purchase(
                 .map(|(o, _)| o)
                 .ok_or_else(|| ApiError::internal("order vanished"))?,
         )),
+        // In multi-node mode the first attempt with this key may still be committing elsewhere.
         Decision::Replayed(id) => Ok(PurchaseOutcome::Replayed(
-            store::order(db, id)
-                .await?
-                .map(|(o, _)| o)
-                .ok_or_else(|| ApiError::internal("order vanished"))?,
+            store::order(db, id).await?.map(|(o, _)| o).ok_or_else(|| {
+                ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "not_stored",
+                    "the first attempt with this key is still being stored; retry",
+                )
+            })?,
         )),
         Decision::Rejected(r) => Err(rejection_error(&r)),
     }
