@@ -636,3 +636,80 @@ async fn two_nodes_with_redis_and_postgres_never_oversell() {
             .await;
     }
 }
+
+/// Queue mode: reservations made before the opening are shuffled and admitted in waves; later
+/// reservations queue behind them in arrival order; nobody buys before their turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_mode_admits_early_arrivals_at_random_then_late_ones_in_order() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.user("admin").await;
+    let now = now_ms();
+    let mut body = drop_body(
+        "x2-queue",
+        json!({"kind": "queue", "wave_size": 2, "wave_ms": 60_000}),
+        20,
+        0,
+        700,
+        1,
+    );
+    body["reservations_close_at"] = json!(now + 1_500);
+    let (s, d) = app.post("/api/v1/drops", &admin, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let variant = d["variants"][0]["id"].as_i64().unwrap();
+    let fans = accounts_fast(&app, "q", 6).await;
+    for (_, token) in &fans[..4] {
+        app.call(Method::POST, "/api/v1/drops/x2-queue/reservations", Some(token), None)
+            .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await; // the sale has opened
+    for (_, token) in &fans[4..] {
+        app.call(Method::POST, "/api/v1/drops/x2-queue/reservations", Some(token), None)
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let client = reqwest::Client::new();
+    let (s, e) = purchase(
+        &client,
+        &app,
+        "x2-queue",
+        &fans[0].1,
+        "early",
+        json!({"variant_id": variant}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_selected")),
+        "no admission before the queue is drawn"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let (s, r) = app
+        .call(Method::POST, "/api/v1/drops/x2-queue/draw", Some(&admin), None)
+        .await;
+    assert_eq!((s, r["admitted"].as_i64()), (StatusCode::OK, Some(6)), "{r}");
+    let mut positions = HashMap::new();
+    for (i, (_, token)) in fans.iter().enumerate() {
+        let (_, me) = app.get("/api/v1/drops/x2-queue/me", Some(token)).await;
+        assert_eq!(me["status"], "queued");
+        positions.insert(i, me["position"].as_i64().unwrap());
+        let (s, e) = purchase(&client, &app, "x2-queue", token, "k", json!({"variant_id": variant})).await;
+        if me["position"].as_i64().unwrap() <= 2 {
+            assert_eq!(s, StatusCode::CREATED, "the first wave buys: {e}");
+        } else {
+            assert_eq!(
+                (s.as_u16(), e["error"].as_str()),
+                (425, Some("not_your_turn")),
+                "later waves wait"
+            );
+        }
+    }
+    let mut early: Vec<i64> = (0..4).map(|i| positions[&i]).collect();
+    early.sort();
+    assert_eq!(early, vec![1, 2, 3, 4], "everyone who came before the opening is ahead");
+    assert_eq!(
+        (positions[&4], positions[&5]),
+        (5, 6),
+        "late arrivals keep their arrival order"
+    );
+    app.stop().await;
+}

@@ -11,8 +11,6 @@
 //! 3. Fisher–Yates from the end: for i = n−1 down to 1, j = next_u64() mod (i + 1), swap i and j;
 //! 4. the first `winners` accounts win; in queue mode the order is the queue.
 
-use std::collections::HashMap;
-
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
@@ -44,8 +42,8 @@ pub fn shuffled(seed: &str, accounts: &[AccountId]) -> Vec<AccountId> {
     order
 }
 
-/// Draw mode: winners may buy from the opening.
-pub fn draw_winners(seed: &str, accounts: &[AccountId], winners: usize, opens_at: i64) -> HashMap<AccountId, i64> {
+/// Draw mode: the winners, in draw order, each admitted at the opening.
+pub fn draw_winners(seed: &str, accounts: &[AccountId], winners: usize, opens_at: i64) -> Vec<(AccountId, i64)> {
     shuffled(seed, accounts)
         .into_iter()
         .take(winners)
@@ -53,8 +51,8 @@ pub fn draw_winners(seed: &str, accounts: &[AccountId], winners: usize, opens_at
         .collect()
 }
 
-/// Queue mode: everyone who reserved before the opening in shuffled order, then later arrivals
-/// in arrival order; admitted in waves from the opening.
+/// Queue mode, in queue order: everyone who reserved before the opening in shuffled order, then
+/// later arrivals in arrival order; admitted in waves from the opening.
 pub fn queue_admission(
     seed: &str,
     before_opening: &[AccountId],
@@ -62,7 +60,7 @@ pub fn queue_admission(
     opens_at: i64,
     wave_size: u32,
     wave_ms: i64,
-) -> HashMap<AccountId, i64> {
+) -> Vec<(AccountId, i64)> {
     let mut order = shuffled(seed, before_opening);
     for a in later {
         if !order.contains(a) {
@@ -95,16 +93,24 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, (1..=1000).collect::<Vec<_>>(), "a permutation");
         let winners = draw_winners(seed, &accounts, 10, 5);
-        assert_eq!(winners.len(), 10);
-        assert!(a[..10].iter().all(|w| winners[w] == 5));
+        assert_eq!(winners.iter().map(|w| w.0).collect::<Vec<_>>(), a[..10].to_vec());
+        assert!(winners.iter().all(|w| w.1 == 5));
     }
 
     #[test]
     fn queue_admits_early_arrivals_in_random_waves_then_late_ones_in_order() {
         let q = queue_admission("seed", &[1, 2, 3, 4], &[9, 8], 1_000, 2, 60_000);
-        let mut early: Vec<i64> = [1, 2, 3, 4].iter().map(|a| q[a]).collect();
+        let mut early: Vec<i64> = q[..4].iter().map(|(a, _)| *a).collect();
         early.sort();
-        assert_eq!(early, vec![1_000, 1_000, 61_000, 61_000]);
-        assert_eq!((q[&9], q[&8]), (121_000, 121_000));
+        assert_eq!(early, vec![1, 2, 3, 4], "early arrivals first, shuffled");
+        assert_eq!(
+            q[4..].to_vec(),
+            vec![(9, 121_000), (8, 121_000)],
+            "then late arrivals in arrival order"
+        );
+        assert_eq!(
+            q.iter().map(|(_, at)| *at).collect::<Vec<_>>()[..4].to_vec(),
+            vec![1_000, 1_000, 61_000, 61_000]
+        );
     }
 }

@@ -161,10 +161,11 @@ async fn render_manage(
     let v = drop_view(state, slug).await?;
     let stats = store::stats(&state.platform.db, &v.drop).await?;
     let fcodes = store::list_fcodes(&state.platform.db, v.drop.id).await?;
+    let queue = store::admission_list(&state.platform.db, v.drop.id, 200).await?;
     state.platform.render(
         viewer,
         "manage.html",
-        context! { v => v, stats => stats, fcodes => fcodes, issued => issued, error => error },
+        context! { v => v, stats => stats, fcodes => fcodes, issued => issued, error => error, queue => queue },
     )
 }
 

@@ -275,7 +275,8 @@ pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<D
     let seed = store::seed_of(db, d.id).await?;
     let reservations = store::reservations(db, d.id).await?;
     let accounts: Vec<i64> = reservations.iter().map(|(u, _)| *u).collect();
-    let admission: HashMap<i64, i64> = match d.mode {
+    // Admission in order (draw order, or queue order): positions are stored as they are.
+    let ordered: Vec<(i64, i64)> = match d.mode {
         SaleMode::Draw => {
             let units: i64 = d.variants.iter().map(|v| v.general_stock).sum();
             let winners = (units / d.per_account_limit.max(1)).max(0) as usize;
@@ -289,9 +290,7 @@ pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<D
         }
         SaleMode::Open => unreachable!("checked above"),
     };
-    let mut ordered: Vec<(i64, i64)> = admission.iter().map(|(u, at)| (*u, *at)).collect();
-    let order = draw::shuffled(&seed, &accounts);
-    ordered.sort_by_key(|(u, at)| (*at, order.iter().position(|x| x == u).unwrap_or(usize::MAX)));
+    let admission: HashMap<i64, i64> = ordered.iter().copied().collect();
     store::save_admission(db, d.id, &ordered).await?;
     if state.cluster.is_none() {
         state.hub.handle(&d).await?.set_admission(admission.clone()).await?;

@@ -686,3 +686,18 @@ pub async fn stats(db: &Db, drop: &Drop) -> anyhow::Result<SaleStats> {
         sold_per_second: per_second.iter().map(|r| (r.get("second"), r.get("units"))).collect(),
     })
 }
+
+/// The head of the admission list (draw winners or queue), for staff: (position, username, admitted at).
+pub async fn admission_list(db: &Db, drop_id: i64, limit: i64) -> anyhow::Result<Vec<(i64, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT a.position, u.username, a.admitted_at FROM admissions a JOIN users u ON u.id = a.user_id WHERE a.drop_id = $1 ORDER BY a.position LIMIT $2",
+    )
+    .bind(drop_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("position"), r.get("username"), r.get("admitted_at")))
+        .collect())
+}

@@ -52,6 +52,7 @@ pub static MESSAGES: MessageTable = &[
     ("ln.sold", "sold", "已售", "vendus"),
     ("ln.orders", "orders", "订单", "commandes"),
     ("ln.sold_per_second", "Units sold per second", "每秒售出", "Unités vendues par seconde"),
+    ("ln.queue", "Admission order (first 200)", "购买顺序（前 200 名）", "Ordre d'admission (200 premiers)"),
     ("ln.draw", "Draw", "抽签", "Tirage"),
     ("ln.run_draw", "Close reservations and run the draw", "截止预约并抽签", "Clore les réservations et tirer au sort"),
     ("ln.drawn", "The draw ran; the seed is published on the drop page.", "已抽签，种子已在活动页公开。", "Le tirage a eu lieu ; la graine est publiée."),
