@@ -628,6 +628,16 @@ async fn two_nodes_with_redis_and_postgres_never_oversell() {
             .await
             .unwrap();
         assert_eq!(view["stock"]["total_remaining"], 0, "both nodes see the sell-out");
+        let mut sse = c
+            .get(format!("{}/api/v1/drops/cluster/stream", node.0))
+            .send()
+            .await
+            .unwrap();
+        let first = String::from_utf8(sse.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+        assert!(
+            first.contains("event: stock") && first.contains("\"total_remaining\":0"),
+            "live stock comes from Redis: {first}"
+        );
     }
     if let Ok(admin_db) = fanloop_platform::Db::connect(&common::pg_admin_url()).await {
         db.pool.close().await;

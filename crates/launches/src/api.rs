@@ -97,7 +97,24 @@ async fn stream(
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let drop = service::drop(&state, &slug).await?;
-    let rx = state.hub.handle(&drop).await?.stock;
+    let rx = match &state.cluster {
+        // Several nodes: stock lives in Redis; one poller per stream, twice a second.
+        Some(_) => {
+            let (tx, rx) = tokio::sync::watch::channel(service::stock(&state, &drop).await?);
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+                while !tx.is_closed() {
+                    tick.tick().await;
+                    if let Ok(view) = service::stock(&state, &drop).await {
+                        tx.send_if_modified(|v| std::mem::replace(v, view.clone()) != view);
+                    }
+                }
+            });
+            rx
+        }
+        None => state.hub.handle(&drop).await?.stock,
+    };
     let events = tokio_stream::wrappers::WatchStream::new(rx)
         .throttle(std::time::Duration::from_millis(250))
         .map(|view| Ok(Event::default().event("stock").json_data(&view).unwrap_or_default()));
