@@ -32,6 +32,24 @@ async fn token(c: &reqwest::Client, base: &str, name: &str) -> String {
     t["token"].as_str().unwrap().to_string()
 }
 
+/// Every fan's view of the sale: their orders and units bought.
+async fn my_statuses(c: &reqwest::Client, base: &str, fans: &[String]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(fans.len());
+    for fan in fans {
+        out.push(
+            c.get(format!("{base}/api/v1/drops/crash/me"))
+                .bearer_auth(fan)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_mid_sale_loses_no_acknowledged_order() {
     const STOCK: i64 = 3_000;
@@ -107,16 +125,7 @@ async fn sigkill_mid_sale_loses_no_acknowledged_order() {
     let mut server = start(dir.path(), port);
     wait_healthy(&base).await;
     let mut sold = 0;
-    for fan in &fans {
-        let me: Value = c
-            .get(format!("{base}/api/v1/drops/crash/me"))
-            .bearer_auth(fan)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    for (fan, me) in fans.iter().zip(my_statuses(&c, &base, &fans).await) {
         let ids: Vec<i64> = me["orders"]
             .as_array()
             .unwrap()
@@ -174,19 +183,11 @@ async fn sigkill_mid_sale_loses_no_acknowledged_order() {
         .await
         .unwrap();
     assert_eq!(view["stock"]["total_remaining"], 0);
-    let mut total = 0;
-    for fan in &fans {
-        let me: Value = c
-            .get(format!("{base}/api/v1/drops/crash/me"))
-            .bearer_auth(fan)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        total += me["bought"].as_i64().unwrap();
-    }
+    let total: i64 = my_statuses(&c, &base, &fans)
+        .await
+        .iter()
+        .map(|me| me["bought"].as_i64().unwrap())
+        .sum();
     assert_eq!(total, STOCK, "sold exactly the stock, never more");
     server.kill().unwrap();
     server.wait().unwrap();

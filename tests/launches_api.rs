@@ -33,6 +33,45 @@ async fn accounts_fast(app: &TestApp, prefix: &str, n: usize) -> Vec<(i64, Strin
     out
 }
 
+/// Checks a sale against the database and the clients' ledger of acknowledged orders: no
+/// account above `limit`, no duplicate (account, key), every acknowledged order stored, and every
+/// retried key answered with one and the same order.  Returns the units sold.
+async fn assert_sale_invariants(
+    db: &fanloop_platform::Db,
+    drop_id: i64,
+    limit: i64,
+    ledger: &[(i64, i64, String)],
+) -> i64 {
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT id, user_id, quantity, idempotency_key FROM orders WHERE drop_id = $1 AND status <> 'expired'",
+    )
+    .bind(drop_id)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let mut per_user: HashMap<i64, i64> = HashMap::new();
+    for r in &rows {
+        *per_user.entry(r.1).or_default() += r.2;
+    }
+    assert!(per_user.values().all(|n| *n <= limit), "no account above its limit");
+    let keys: HashSet<(i64, &str)> = rows.iter().map(|r| (r.1, r.3.as_str())).collect();
+    assert_eq!(keys.len(), rows.len(), "no duplicate order");
+    let ids: HashSet<i64> = rows.iter().map(|r| r.0).collect();
+    let mut by_key: HashMap<(i64, &str), HashSet<i64>> = HashMap::new();
+    for (user, id, key) in ledger {
+        assert!(
+            ids.contains(id),
+            "acknowledged order {id} of {user} ({key}) is in the database"
+        );
+        by_key.entry((*user, key.as_str())).or_default().insert(*id);
+    }
+    assert!(
+        by_key.values().all(|ids| ids.len() == 1),
+        "a retry returns the same order"
+    );
+    rows.iter().map(|r| r.2).sum()
+}
+
 fn drop_body(slug: &str, mode: Value, stock: i64, fcode_stock: i64, opens_in_ms: i64, limit: i64) -> Value {
     let now = now_ms();
     json!({
@@ -185,15 +224,7 @@ async fn hammer(app: &TestApp) {
 
     // Invariants, counted from the database.
     let db = &app.state.platform.db;
-    let drop_id = d["id"].as_i64().unwrap();
-    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-        "SELECT id, user_id, quantity, idempotency_key FROM orders WHERE drop_id = $1 AND status <> 'expired'",
-    )
-    .bind(drop_id)
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
-    let sold: i64 = rows.iter().map(|r| r.2).sum();
+    let sold = assert_sale_invariants(db, d["id"].as_i64().unwrap(), 2, &ledger.lock().await).await;
     let (_, view) = app.get("/api/v1/drops/x2-launch", None).await;
     assert_eq!(
         sold + view["stock"]["total_remaining"].as_i64().unwrap(),
@@ -201,30 +232,6 @@ async fn hammer(app: &TestApp) {
         "sold + remaining = initial"
     );
     assert_eq!(view["stock"]["remaining"][0][1], 0, "the general pool sold out exactly");
-    let mut per_user: HashMap<i64, i64> = HashMap::new();
-    for r in &rows {
-        *per_user.entry(r.1).or_default() += r.2;
-    }
-    assert!(per_user.values().all(|n| *n <= 2), "no account above its limit");
-    let keys: HashSet<(i64, &str)> = rows.iter().map(|r| (r.1, r.3.as_str())).collect();
-    assert_eq!(keys.len(), rows.len(), "no duplicate order");
-    let ids: HashSet<i64> = rows.iter().map(|r| r.0).collect();
-    let ledger = ledger.lock().await;
-    for (user, id, key) in ledger.iter() {
-        assert!(
-            ids.contains(id),
-            "acknowledged order {id} of {user} ({key}) is in the database"
-        );
-    }
-    // The retry of key "a" answered with the same order as the first "a".
-    let mut by_key: HashMap<(i64, &str), HashSet<i64>> = HashMap::new();
-    for (user, id, key) in ledger.iter() {
-        by_key.entry((*user, key.as_str())).or_default().insert(*id);
-    }
-    assert!(
-        by_key.values().all(|ids| ids.len() == 1),
-        "a retry returns the same order"
-    );
 
     // Staff see the sale's statistics; fans do not.
     let (s, stats) = app.get("/api/v1/drops/x2-launch/stats", Some(&admin)).await;
@@ -594,14 +601,7 @@ async fn two_nodes_with_redis_and_postgres_never_oversell() {
     for t in tasks {
         t.await.unwrap();
     }
-    let drop_id = d["id"].as_i64().unwrap();
-    let rows: Vec<(i64, i64, i64)> =
-        sqlx::query_as("SELECT id, user_id, quantity FROM orders WHERE drop_id = $1 AND status <> 'expired'")
-            .bind(drop_id)
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
-    let sold: i64 = rows.iter().map(|r| r.2).sum();
+    let sold = assert_sale_invariants(db, d["id"].as_i64().unwrap(), 2, &ledger.lock().await).await;
     assert_eq!(sold, 100, "sold out exactly across two nodes");
     let (held,): (i64,) = sqlx::query_as("SELECT sold_general FROM variants WHERE id = $1")
         .bind(variant)
@@ -609,15 +609,6 @@ async fn two_nodes_with_redis_and_postgres_never_oversell() {
         .await
         .unwrap();
     assert_eq!(held, 100);
-    let mut per_user: HashMap<i64, i64> = HashMap::new();
-    for r in &rows {
-        *per_user.entry(r.1).or_default() += r.2;
-    }
-    assert!(per_user.values().all(|n| *n <= 2), "limits hold across nodes");
-    let ids: HashSet<i64> = rows.iter().map(|r| r.0).collect();
-    for (user, id, key) in ledger.lock().await.iter() {
-        assert!(ids.contains(id), "acknowledged order {id} ({user}, {key}) is stored");
-    }
     for node in &nodes {
         let view: Value = c
             .get(format!("{}/api/v1/drops/cluster", node.0))
