@@ -7,7 +7,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::accounts;
-use fanloop_platform::web::{pager, see_other, user_badge, CsrfForm, PageParam, PagePath, PageQuery, Viewer};
+use fanloop_platform::web::{
+    pager, see_other, user_badge, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery, Viewer,
+};
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
 use serde::Deserialize;
@@ -275,9 +277,6 @@ async fn edit_submit(
         Err(e) => Err(e.into()),
     }
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 async fn delete_submit(
     State(state): State<CommunityState>,

@@ -6,7 +6,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::auth::tokens_equal;
-use fanloop_platform::web::{cookie, pager, see_other, CsrfForm, PageParam, PagePath, PageQuery, Viewer, CSRF_COOKIE};
+use fanloop_platform::web::{
+    cookie, pager, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery, Viewer, CSRF_COOKIE,
+};
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
 use serde::Deserialize;
@@ -347,14 +349,11 @@ async fn request_page(
     Ok(page.into_response())
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 async fn vote_submit(
     State(state): State<FeedbackState>,
     viewer: Viewer,
     PagePath(id): PagePath<i64>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     service::vote(&state, viewer.require_user()?, id, true).await?;
     Ok(see_other(&format!("/requests/{id}")))
@@ -364,7 +363,7 @@ async fn unvote_submit(
     State(state): State<FeedbackState>,
     viewer: Viewer,
     PagePath(id): PagePath<i64>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     service::vote(&state, viewer.require_user()?, id, false).await?;
     Ok(see_other(&format!("/requests/{id}")))
@@ -423,7 +422,7 @@ async fn split_submit(
     State(state): State<FeedbackState>,
     viewer: Viewer,
     PagePath(id): PagePath<i64>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let new_id = service::split(&state, viewer.require_user()?, id).await?;
     Ok(see_other(&format!("/requests/{new_id}")))

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::db::now_ms;
-use fanloop_platform::web::{safe_next, see_other, CsrfForm, PagePath, PageQuery, Viewer};
+use fanloop_platform::web::{safe_next, see_other, CsrfForm, EmptyForm, NextParam, PagePath, PageQuery, Viewer};
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
 use serde::Deserialize;
@@ -69,14 +69,11 @@ async fn drop_page(
     render_drop(&state, &viewer, &slug, None, None).await
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 async fn reserve_submit(
     State(state): State<LaunchState>,
     viewer: Viewer,
     PagePath(slug): PagePath<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     match service::reserve(&state, user, &slug).await {
@@ -132,17 +129,12 @@ async fn buy_submit(
     }
 }
 
-#[derive(Deserialize)]
-pub struct NextParam {
-    next: Option<String>,
-}
-
 async fn pay_submit(
     State(state): State<LaunchState>,
     viewer: Viewer,
     PagePath(id): PagePath<i64>,
     PageQuery(q): PageQuery<NextParam>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     service::pay(&state, viewer.require_user()?, id).await?;
     Ok(see_other(&safe_next(q.next.as_deref())))
@@ -181,7 +173,7 @@ async fn draw_submit(
     State(state): State<LaunchState>,
     viewer: Viewer,
     PagePath(slug): PagePath<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     match service::run_draw(&state, viewer.require_user()?, &slug).await {
         Ok(_) => Ok(see_other(&format!("/drops/{slug}/manage"))),
@@ -231,7 +223,7 @@ async fn revoke_submit(
     viewer: Viewer,
     PagePath(id): PagePath<i64>,
     PageQuery(q): PageQuery<NextParam>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     if !user.role.is_staff() {

@@ -15,8 +15,8 @@ use crate::error::{ApiError, ErrorBody, PageError};
 use crate::i18n::Lang;
 use crate::notifications::{self, NewNotification, Notification, NotificationKind};
 use crate::web::{
-    self, request_lang, see_other, set_cookie, ApiJson, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, PageParam,
-    PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
+    self, request_lang, see_other, set_cookie, ApiJson, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, EmptyForm,
+    NextParam, PageParam, PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
 };
 
 pub fn router() -> Router<Platform> {
@@ -175,11 +175,6 @@ async fn api_signup(
 // ---------- sign-in / sign-out ----------
 
 #[derive(Deserialize)]
-pub struct NextParam {
-    next: Option<String>,
-}
-
-#[derive(Deserialize)]
 pub struct SigninForm {
     login: String,
     password: String,
@@ -223,9 +218,6 @@ async fn signin_submit(
         None => fail(StatusCode::UNAUTHORIZED, "err.bad_login"),
     }
 }
-
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 async fn signout(
     State(platform): State<Platform>,

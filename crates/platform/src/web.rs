@@ -525,6 +525,16 @@ where
     }
 }
 
+/// A form that carries nothing but its CSRF token (sign-out, like, delete, vote…).
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// `?next=/path`: where to go after an action (checked with [`safe_next`]).
+#[derive(Deserialize)]
+pub struct NextParam {
+    pub next: Option<String>,
+}
+
 /// `?page=N` (1-based), clamped so hostile values cannot ask for absurd offsets.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::IntoParams)]
 pub struct PageParam {
