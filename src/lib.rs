@@ -68,6 +68,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
         &fanloop_community::MIGRATIONS,
         &fanloop_feedback::MIGRATIONS,
         &fanloop_launches::MIGRATIONS,
+        &fanloop_vetting::MIGRATIONS,
     ])
     .await?;
     Ok(db)
@@ -99,6 +100,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             &fanloop_community::ui::BUNDLE,
             &fanloop_feedback::ui::BUNDLE,
             &fanloop_launches::ui::BUNDLE,
+            &fanloop_vetting::ui::BUNDLE,
         ],
     )?;
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
@@ -137,6 +139,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(fanloop_community::api::CommunityApi::openapi());
     doc.merge(fanloop_feedback::api::FeedbackApi::openapi());
     doc.merge(fanloop_launches::api::LaunchesApi::openapi());
+    doc.merge(fanloop_vetting::api::VettingApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -148,11 +151,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) -> Router {
     let platform = state.platform.clone();
     let feedback = fanloop_feedback::FeedbackState::new(platform.clone());
+    let vetting = fanloop_vetting::VettingState {
+        platform: platform.clone(),
+        search: state.search.clone(),
+    };
     let spec = openapi();
     Router::new()
         .merge(fanloop_community::router().with_state(state))
         .merge(fanloop_feedback::router().with_state(feedback))
         .merge(fanloop_launches::router().with_state(launches))
+        .merge(fanloop_vetting::router().with_state(vetting))
         .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
         .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
         .route("/healthz", get(|| async { "ok" }))

@@ -27,6 +27,12 @@ enum Command {
         #[arg(long)]
         product: String,
     },
+    /// Import data files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Partner vetting tools.
+    #[command(subcommand)]
+    Vetting(VettingCommand),
     /// Load benchmarks (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -40,6 +46,34 @@ enum BenchCommand {
     Dedupe(fanloop::bench::DedupeBenchArgs),
     /// The reference launch (1.3M accounts, 50,000 units) over HTTP, against three stock backends.
     Sale(fanloop::bench_sale::SaleBenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A candidate partner's public posts (JSON lines or CSV) for partner vetting; rows that
+    /// cannot be used are listed with their line numbers.
+    Posts {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The file: .jsonl/.ndjson/.json (JSON lines) or .csv/.tsv.
+        file: PathBuf,
+        /// Override the format guessed from the file name and content.
+        #[arg(long, value_parser = ["jsonl", "csv"])]
+        format: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum VettingCommand {
+    /// Precision, recall and F1 of the stance and incident rules on the labelled set.
+    Eval {
+        /// dev (tune on it), test (frozen) or all.
+        #[arg(long, default_value = "test", value_parser = ["dev", "test", "all"])]
+        split: String,
+        /// Also list every misclassified post.
+        #[arg(long)]
+        mistakes: bool,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -111,6 +145,48 @@ async fn main() -> anyhow::Result<()> {
             let merged =
                 fanloop_feedback::service::recluster(&fanloop_feedback::FeedbackState::new(platform), &product).await?;
             println!("merged {merged} duplicate requests into earlier ones");
+            Ok(())
+        }
+        Some(Command::Import(ImportCommand::Posts { store, file, format })) => {
+            let cfg = config(&store, false, false);
+            let db = fanloop::open_db(&cfg).await?;
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let format = format.map(|f| {
+                if f == "csv" {
+                    fanloop_vetting::import::Format::Csv
+                } else {
+                    fanloop_vetting::import::Format::Jsonl
+                }
+            });
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match fanloop_vetting::service::import_into(&db, None, &name, &bytes, format).await {
+                Ok(summary) => {
+                    for e in &summary.errors {
+                        eprintln!("{}:{}: skipped: {}", file.display(), e.line, e.message);
+                    }
+                    println!(
+                        "imported {} posts ({} already known, {} rows rejected) for {}",
+                        summary.imported,
+                        summary.duplicates,
+                        summary.rejected,
+                        summary
+                            .candidates
+                            .iter()
+                            .map(|c| format!("@{} ({})", c.handle, c.platform))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("{}: {}", file.display(), e.message),
+            }
+        }
+        Some(Command::Vetting(VettingCommand::Eval { split, mistakes })) => {
+            let e = fanloop_vetting::eval::evaluate((split != "all").then_some(split.as_str()));
+            print!("{}", fanloop_vetting::eval::format(&e, &split, mistakes));
             Ok(())
         }
         Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,

@@ -1,0 +1,301 @@
+//! Vetting pages for staff: brand profiles, the upload page, and the report (screen and print).
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use fanloop_platform::accounts::User;
+use fanloop_platform::auth::tokens_equal;
+use fanloop_platform::web::{cookie, see_other, CsrfForm, PagePath, PageQuery, Viewer, CSRF_COOKIE};
+use fanloop_platform::{ApiError, PageError};
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::report::Report;
+use crate::service::{self, BrandRequest, BrandUpdate, ReviewRequest, VettingState};
+use crate::store::{self, Aliases};
+
+pub fn router() -> Router<VettingState> {
+    Router::new()
+        .route("/vetting", get(home))
+        .route("/vetting/brands", post(create_brand_submit))
+        .route("/vetting/brands/{slug}", get(brand_page).post(brand_submit))
+        .route(
+            "/vetting/import",
+            post(import_submit).layer(DefaultBodyLimit::max(service::MAX_IMPORT_BYTES + 64 * 1024)),
+        )
+        .route("/vetting/brands/{slug}/candidates/{id}", get(report_page))
+        .route("/vetting/brands/{slug}/candidates/{id}/review", post(review_submit))
+}
+
+fn require_staff(viewer: &Viewer) -> Result<&User, PageError> {
+    let user = viewer.require_user()?;
+    if user.role.is_staff() {
+        Ok(user)
+    } else {
+        Err(PageError::forbidden())
+    }
+}
+
+async fn render_home(
+    state: &VettingState,
+    viewer: &Viewer,
+    status: StatusCode,
+    error: Option<String>,
+    imported: Option<store::ImportSummary>,
+) -> Result<Response, PageError> {
+    let db = &state.platform.db;
+    let page = state.platform.render(
+        viewer,
+        "vetting.html",
+        context! {
+            brands => store::list_brands(db).await?,
+            candidates => store::list_candidates(db).await?,
+            imports => store::recent_imports(db, 10).await?,
+            imported => imported,
+            error => error,
+        },
+    )?;
+    Ok((status, page).into_response())
+}
+
+async fn home(State(state): State<VettingState>, viewer: Viewer) -> Result<Response, PageError> {
+    require_staff(&viewer)?;
+    render_home(&state, &viewer, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct BrandForm {
+    slug: Option<String>,
+    name: String,
+    #[serde(default)]
+    brand: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    executive: String,
+    #[serde(default)]
+    fans: String,
+    #[serde(default)]
+    fan_slur: String,
+}
+
+/// One alias per line (commas and 、 also separate, as people paste lists).
+fn lines(s: &str) -> Vec<String> {
+    s.split(['\n', ',', '，', '、'])
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+impl BrandForm {
+    fn aliases(&self) -> Aliases {
+        Aliases {
+            brand: lines(&self.brand),
+            products: lines(&self.product),
+            executives: lines(&self.executive),
+            fans: lines(&self.fans),
+            fan_slurs: lines(&self.fan_slur),
+        }
+    }
+}
+
+async fn create_brand_submit(
+    State(state): State<VettingState>,
+    viewer: Viewer,
+    CsrfForm(f): CsrfForm<BrandForm>,
+) -> Result<Response, PageError> {
+    let me = require_staff(&viewer)?;
+    let r = BrandRequest {
+        slug: f.slug.clone().unwrap_or_default().trim().to_lowercase(),
+        name: f.name.clone(),
+        aliases: f.aliases(),
+    };
+    match service::create_brand(&state, me, &r).await {
+        Ok(b) => Ok(see_other(&format!("/vetting/brands/{}", b.slug))),
+        Err(e) if e.status.is_client_error() => {
+            render_home(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, Some(e.message), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn render_brand(
+    state: &VettingState,
+    viewer: &Viewer,
+    slug: &str,
+    status: StatusCode,
+    error: Option<String>,
+    saved: bool,
+) -> Result<Response, PageError> {
+    let db = &state.platform.db;
+    let brand = service::brand(db, slug).await?;
+    let aliases = store::aliases(db, brand.id).await?;
+    let kinds: Vec<_> = store::ALIAS_KINDS
+        .iter()
+        .map(|k| context! { kind => k, text => aliases.list(k).join("\n") })
+        .collect();
+    let page = state.platform.render(
+        viewer,
+        "vet_brand.html",
+        context! { brand => brand, kinds => kinds, candidates => store::list_candidates(db).await?, error => error, saved => saved },
+    )?;
+    Ok((status, page).into_response())
+}
+
+async fn brand_page(
+    State(state): State<VettingState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+) -> Result<Response, PageError> {
+    require_staff(&viewer)?;
+    render_brand(&state, &viewer, &slug, StatusCode::OK, None, false).await
+}
+
+async fn brand_submit(
+    State(state): State<VettingState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    CsrfForm(f): CsrfForm<BrandForm>,
+) -> Result<Response, PageError> {
+    let me = require_staff(&viewer)?;
+    let r = BrandUpdate {
+        name: f.name.clone(),
+        aliases: f.aliases(),
+    };
+    match service::update_brand(&state, me, &slug, &r).await {
+        Ok(_) => render_brand(&state, &viewer, &slug, StatusCode::OK, None, true).await,
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            render_brand(
+                &state,
+                &viewer,
+                &slug,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e.message),
+                false,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn import_submit(
+    State(state): State<VettingState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    let me = require_staff(&viewer)?;
+    let (mut csrf, mut file_name, mut data) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| PageError::bad_request(format!("Invalid upload: {e}")))?
+    {
+        match field.name().unwrap_or("") {
+            "_csrf" => csrf = field.text().await.unwrap_or_default(),
+            "file" => {
+                file_name = field.file_name().unwrap_or("upload").to_string();
+                data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| PageError::bad_request(format!("Upload failed: {e}")))?
+                    .to_vec();
+            }
+            _ => {}
+        }
+    }
+    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !tokens_equal(&csrf, expected) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "403",
+            "This form expired. Reload the page and try again. / 表单已过期，请刷新重试。 / Formulaire expiré : rechargez la page.",
+        ));
+    }
+    match service::import(&state, Some(me), &file_name, &data, None).await {
+        Ok(summary) => render_home(&state, &viewer, StatusCode::OK, None, Some(summary)).await,
+        Err(e) if e.status.is_client_error() => render_home(&state, &viewer, e.status, Some(e.message), None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReportParams {
+    print: Option<u8>,
+}
+
+/// Heights of the stacked monthly bars of the stance chart, scaled to `CHART_HEIGHT`.
+const CHART_HEIGHT: u32 = 120;
+
+fn chart(report: &Report) -> minijinja::Value {
+    let max = report
+        .timeline
+        .iter()
+        .map(|m| m.hostile + m.neutral + m.supportive)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let scale = |n: u32| (n * CHART_HEIGHT).div_ceil(max);
+    let bars: Vec<_> = report
+        .timeline
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (h, n, s) = (scale(m.hostile), scale(m.neutral), scale(m.supportive));
+            context! { x => i * 22, month => m.month.clone(), hostile => m.hostile, neutral => m.neutral, supportive => m.supportive,
+                h => h, n => n, s => s, top => CHART_HEIGHT - h - n - s }
+        })
+        .collect();
+    context! { bars => bars, width => (report.timeline.len() * 22).max(22), height => CHART_HEIGHT }
+}
+
+async fn render_report(
+    state: &VettingState,
+    viewer: &Viewer,
+    slug: &str,
+    id: i64,
+    print: bool,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let me = require_staff(viewer)?;
+    let r = service::report(state, me, slug, id).await?;
+    let chart = chart(&r.report);
+    let template = if print {
+        "vet_report_print.html"
+    } else {
+        "vet_report.html"
+    };
+    let page = state
+        .platform
+        .render(viewer, template, context! { r => r, chart => chart, error => error })?;
+    Ok((status, page).into_response())
+}
+
+async fn report_page(
+    State(state): State<VettingState>,
+    viewer: Viewer,
+    PagePath((slug, id)): PagePath<(String, i64)>,
+    PageQuery(q): PageQuery<ReportParams>,
+) -> Result<Response, PageError> {
+    render_report(&state, &viewer, &slug, id, q.print == Some(1), StatusCode::OK, None).await
+}
+
+async fn review_submit(
+    State(state): State<VettingState>,
+    viewer: Viewer,
+    PagePath((slug, id)): PagePath<(String, i64)>,
+    CsrfForm(f): CsrfForm<ReviewRequest>,
+) -> Result<Response, PageError> {
+    let me = require_staff(&viewer)?;
+    match service::review(&state, me, &slug, id, &f).await {
+        Ok(_) => Ok(see_other(&format!("/vetting/brands/{slug}/candidates/{id}#reviews"))),
+        Err(ApiError { status, message, .. }) if status == StatusCode::UNPROCESSABLE_ENTITY => {
+            render_report(&state, &viewer, &slug, id, false, status, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,627 @@
+//! The due-diligence report on one candidate for one brand, and its verdict.
+//!
+//! The verdict is a rule a human can check, never a score to trust blindly; every reason names
+//! the posts behind it:
+//! - **high risk**: hostility toward the fans in 2+ posts; or hostility toward the brand in 3+
+//!   posts making up at least 10% of the posts about it; or a court ruling or account ban
+//!   together with any hostile post.
+//! - **review**: any hostile post, any court ruling or ban, insults at anyone in 3+ posts, or a
+//!   community that is hostile toward the candidate in at least a third of 3+ mentions.
+//! - **clear**: none of the above; the reasons then say what was checked.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::lexicon::Matcher;
+use crate::stance::{self, Analysis, Evidence, IncidentKind, Stance, Target};
+
+#[derive(Debug, Clone)]
+pub struct CandidatePost {
+    pub id: i64,
+    pub platform: String,
+    pub posted_at: i64,
+    pub text: String,
+    pub likes: i64,
+    pub reposts: i64,
+    pub comments: i64,
+    pub followers: Option<i64>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommunityPost {
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub author: String,
+    pub created_at: i64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Clear,
+    Review,
+    HighRisk,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Clear => "clear",
+            Verdict::Review => "review",
+            Verdict::HighRisk => "high_risk",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reason {
+    pub verdict: Verdict,
+    pub text: String,
+    /// Ids of the candidate's posts behind this reason.
+    pub posts: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct StanceCounts {
+    pub hostile: u32,
+    pub neutral: u32,
+    pub supportive: u32,
+}
+
+impl StanceCounts {
+    fn add(&mut self, s: Stance) {
+        match s {
+            Stance::Hostile => self.hostile += 1,
+            Stance::Neutral => self.neutral += 1,
+            Stance::Supportive => self.supportive += 1,
+        }
+    }
+    pub fn total(&self) -> u32 {
+        self.hostile + self.neutral + self.supportive
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reach {
+    pub followers: Option<i64>,
+    pub posts: usize,
+    pub first_post_at: Option<i64>,
+    pub last_post_at: Option<i64>,
+    pub avg_likes: f64,
+    pub avg_reposts: f64,
+    pub avg_comments: f64,
+    /// Average interactions per post divided by followers, in percent.
+    pub engagement_rate_pct: Option<f64>,
+    pub platforms: Vec<String>,
+    /// Posts per detected language ("zh", "en", "fr").
+    pub languages: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Month {
+    /// "2024-05"
+    pub month: String,
+    pub hostile: u32,
+    pub neutral: u32,
+    pub supportive: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuotedPost {
+    pub post_id: i64,
+    pub posted_at: i64,
+    pub platform: String,
+    pub url: Option<String>,
+    pub text: String,
+    pub severity: u32,
+    pub engagement: i64,
+    pub brand: Option<Stance>,
+    pub fans: Option<Stance>,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IncidentRecord {
+    pub kind: IncidentKind,
+    pub post_id: i64,
+    pub posted_at: i64,
+    pub url: Option<String>,
+    pub quote: String,
+    pub cues: Vec<String>,
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommunityMention {
+    pub post_id: i64,
+    pub thread_id: i64,
+    pub author: String,
+    pub created_at: i64,
+    pub stance: Stance,
+    pub quote: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommunityView {
+    pub mentions: usize,
+    pub stance: StanceCounts,
+    /// Hostile mentions first, then the most recent.
+    pub samples: Vec<CommunityMention>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub brand: String,
+    pub handle: String,
+    pub generated_at: i64,
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    pub reach: Reach,
+    /// Posts mentioning the brand or its fans.
+    pub about_brand: usize,
+    pub about_brand_pct: f64,
+    pub toward_brand: StanceCounts,
+    pub toward_fans: StanceCounts,
+    pub criticism_posts: usize,
+    pub timeline: Vec<Month>,
+    pub most_severe: Vec<QuotedPost>,
+    pub incidents: Vec<IncidentRecord>,
+    pub community: CommunityView,
+}
+
+pub const MOST_SEVERE: usize = 10;
+pub const COMMUNITY_SAMPLES: usize = 10;
+
+pub fn build(
+    brand: &str,
+    handle: &str,
+    brand_matcher: &Matcher,
+    subject_matcher: &Matcher,
+    posts: &[CandidatePost],
+    community: &[CommunityPost],
+    now: i64,
+) -> Report {
+    let analyses: Vec<Analysis> = posts.iter().map(|p| stance::analyze(brand_matcher, &p.text)).collect();
+    let n = posts.len();
+    let mut reach = Reach {
+        followers: posts
+            .iter()
+            .filter(|p| p.followers.is_some())
+            .max_by_key(|p| p.posted_at)
+            .and_then(|p| p.followers),
+        posts: n,
+        first_post_at: posts.iter().map(|p| p.posted_at).min(),
+        last_post_at: posts.iter().map(|p| p.posted_at).max(),
+        avg_likes: avg(posts.iter().map(|p| p.likes), n),
+        avg_reposts: avg(posts.iter().map(|p| p.reposts), n),
+        avg_comments: avg(posts.iter().map(|p| p.comments), n),
+        engagement_rate_pct: None,
+        platforms: Vec::new(),
+        languages: BTreeMap::new(),
+    };
+    if let Some(f) = reach.followers.filter(|f| *f > 0) {
+        reach.engagement_rate_pct = Some(100.0 * (reach.avg_likes + reach.avg_reposts + reach.avg_comments) / f as f64);
+    }
+    reach.platforms = posts.iter().map(|p| p.platform.clone()).collect();
+    reach.platforms.sort();
+    reach.platforms.dedup();
+    for a in &analyses {
+        *reach.languages.entry(a.lang.code().to_string()).or_default() += 1;
+    }
+
+    let mut toward_brand = StanceCounts::default();
+    let mut toward_fans = StanceCounts::default();
+    let mut months: BTreeMap<String, Month> = BTreeMap::new();
+    let mut about_brand = 0;
+    let mut criticism_posts = 0;
+    let mut incidents = Vec::new();
+    for (p, a) in posts.iter().zip(&analyses) {
+        if let Some(s) = a.brand {
+            toward_brand.add(s);
+        }
+        if let Some(s) = a.fans {
+            toward_fans.add(s);
+        }
+        if a.criticism && a.brand != Some(Stance::Hostile) {
+            criticism_posts += 1;
+        }
+        let worst = [a.brand, a.fans].into_iter().flatten().min();
+        if let Some(s) = worst {
+            about_brand += 1;
+            let key = month_of(p.posted_at);
+            let m = months.entry(key.clone()).or_insert(Month {
+                month: key,
+                hostile: 0,
+                neutral: 0,
+                supportive: 0,
+            });
+            match s {
+                Stance::Hostile => m.hostile += 1,
+                Stance::Neutral => m.neutral += 1,
+                Stance::Supportive => m.supportive += 1,
+            }
+        }
+        for i in &a.incidents {
+            incidents.push(IncidentRecord {
+                kind: i.kind,
+                post_id: p.id,
+                posted_at: p.posted_at,
+                url: p.url.clone(),
+                quote: i.quote.clone(),
+                cues: i.cues.clone(),
+                target: i.target,
+            });
+        }
+    }
+    incidents.sort_by_key(|i| (i.kind, std::cmp::Reverse(i.posted_at)));
+
+    let mut severe: Vec<(usize, &Analysis)> = analyses.iter().enumerate().filter(|(_, a)| a.severity > 0).collect();
+    severe.sort_by_key(|(i, a)| (std::cmp::Reverse(a.severity), std::cmp::Reverse(engagement(&posts[*i]))));
+    let most_severe = severe
+        .iter()
+        .take(MOST_SEVERE)
+        .map(|(i, a)| {
+            let p = &posts[*i];
+            QuotedPost {
+                post_id: p.id,
+                posted_at: p.posted_at,
+                platform: p.platform.clone(),
+                url: p.url.clone(),
+                text: p.text.clone(),
+                severity: a.severity,
+                engagement: engagement(p),
+                brand: a.brand,
+                fans: a.fans,
+                evidence: a
+                    .evidence
+                    .iter()
+                    .filter(|e| e.stance == Stance::Hostile)
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let community = community_view(subject_matcher, community);
+    let hostile_ids = |target: Target| -> Vec<i64> {
+        posts
+            .iter()
+            .zip(&analyses)
+            .filter(|(_, a)| a.stance(target) == Some(Stance::Hostile))
+            .map(|(p, _)| p.id)
+            .collect()
+    };
+    let hostile_brand = hostile_ids(Target::Brand);
+    let hostile_fans = hostile_ids(Target::Fans);
+    let serious: Vec<&IncidentRecord> = incidents.iter().filter(|i| i.kind != IncidentKind::Insult).collect();
+    let insulting: Vec<i64> = dedup(
+        incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::Insult)
+            .map(|i| i.post_id),
+    );
+
+    let mut reasons = Vec::new();
+    let brand_mentions = toward_brand.total().max(1) as f64;
+    if hostile_fans.len() >= 2 {
+        reasons.push(Reason {
+            verdict: Verdict::HighRisk,
+            text: format!("{} posts are hostile toward the brand's fans.", hostile_fans.len()),
+            posts: hostile_fans.clone(),
+        });
+    }
+    if hostile_brand.len() >= 3 && hostile_brand.len() as f64 / brand_mentions >= 0.10 {
+        reasons.push(Reason {
+            verdict: Verdict::HighRisk,
+            text: format!(
+                "{} of {} posts about the brand are hostile toward it ({:.0}%).",
+                hostile_brand.len(),
+                toward_brand.total(),
+                100.0 * hostile_brand.len() as f64 / brand_mentions
+            ),
+            posts: hostile_brand.clone(),
+        });
+    }
+    let any_hostile = dedup(hostile_brand.iter().chain(&hostile_fans).copied());
+    if !serious.is_empty() {
+        let kinds: Vec<&str> = dedup(serious.iter().map(|i| i.kind.as_str()));
+        let with_hostility = !any_hostile.is_empty();
+        reasons.push(Reason {
+            verdict: if with_hostility {
+                Verdict::HighRisk
+            } else {
+                Verdict::Review
+            },
+            text: format!(
+                "{} post(s) report {}{}.",
+                dedup(serious.iter().map(|i| i.post_id)).len(),
+                kinds.join(" and ").replace('_', " "),
+                if with_hostility {
+                    ", alongside hostile posts about the brand or its fans"
+                } else {
+                    ""
+                }
+            ),
+            posts: dedup(serious.iter().map(|i| i.post_id)),
+        });
+    }
+    if !any_hostile.is_empty() && !reasons.iter().any(|r| r.verdict == Verdict::HighRisk) {
+        reasons.push(Reason {
+            verdict: Verdict::Review,
+            text: format!(
+                "{} hostile post(s): {} toward the brand, {} toward its fans.",
+                any_hostile.len(),
+                hostile_brand.len(),
+                hostile_fans.len()
+            ),
+            posts: any_hostile.clone(),
+        });
+    }
+    if insulting.len() >= 3 {
+        reasons.push(Reason {
+            verdict: Verdict::Review,
+            text: format!("{} posts use insults (at anyone).", insulting.len()),
+            posts: insulting.clone(),
+        });
+    }
+    if community.mentions >= 3 && community.stance.hostile as f64 * 3.0 >= community.mentions as f64 {
+        reasons.push(Reason {
+            verdict: Verdict::Review,
+            text: format!(
+                "The brand's own community is hostile toward the candidate in {} of {} mentions.",
+                community.stance.hostile, community.mentions
+            ),
+            posts: Vec::new(),
+        });
+    }
+    let verdict = reasons
+        .iter()
+        .map(|r| r.verdict)
+        .max_by_key(|v| *v as u8)
+        .unwrap_or(Verdict::Clear);
+    if verdict == Verdict::Clear {
+        reasons.push(Reason {
+            verdict: Verdict::Clear,
+            text: format!(
+                "No hostile post, court ruling or ban among {n} posts ({about_brand} about the brand or its fans, {criticism_posts} of them product criticism)."
+            ),
+            posts: Vec::new(),
+        });
+    }
+
+    Report {
+        brand: brand.to_string(),
+        handle: handle.to_string(),
+        generated_at: now,
+        verdict,
+        reasons,
+        reach,
+        about_brand,
+        about_brand_pct: if n == 0 {
+            0.0
+        } else {
+            100.0 * about_brand as f64 / n as f64
+        },
+        toward_brand,
+        toward_fans,
+        criticism_posts,
+        timeline: months.into_values().collect(),
+        most_severe,
+        incidents,
+        community,
+    }
+}
+
+fn community_view(subject: &Matcher, posts: &[CommunityPost]) -> CommunityView {
+    let mut stance = StanceCounts::default();
+    let mut mentions: Vec<CommunityMention> = Vec::new();
+    for p in posts {
+        let a = stance::analyze(subject, &p.text);
+        let Some(s) = a.subject else { continue };
+        stance.add(s);
+        let quote = a
+            .evidence
+            .iter()
+            .find(|e| e.target == Target::Subject)
+            .map(|e| e.quote.clone())
+            .unwrap_or_else(|| excerpt(&p.text, 200));
+        mentions.push(CommunityMention {
+            post_id: p.post_id,
+            thread_id: p.thread_id,
+            author: p.author.clone(),
+            created_at: p.created_at,
+            stance: s,
+            quote,
+        });
+    }
+    let total = mentions.len();
+    mentions.sort_by_key(|m| (m.stance, std::cmp::Reverse(m.created_at)));
+    mentions.truncate(COMMUNITY_SAMPLES);
+    CommunityView {
+        mentions: total,
+        stance,
+        samples: mentions,
+    }
+}
+
+fn engagement(p: &CandidatePost) -> i64 {
+    p.likes + p.reposts + p.comments
+}
+
+fn avg(values: impl Iterator<Item = i64>, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        values.sum::<i64>() as f64 / n as f64
+    }
+}
+
+fn dedup<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn month_of(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}", t.year(), u8::from(t.month()))
+}
+
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut out: String = text.chars().take(max_chars).collect();
+    if text.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexicon::AliasKind;
+
+    fn brand() -> Matcher {
+        Matcher::new([
+            (AliasKind::Brand, "Xiaomi"),
+            (AliasKind::Brand, "小米"),
+            (AliasKind::Fans, "米粉"),
+            (AliasKind::Fans, "Mi Fans"),
+        ])
+    }
+
+    fn post(id: i64, day: i64, text: &str) -> CandidatePost {
+        CandidatePost {
+            id,
+            platform: "weibo".into(),
+            posted_at: 1_700_000_000_000 + day * 86_400_000,
+            text: text.into(),
+            likes: 10,
+            reposts: 2,
+            comments: 3,
+            followers: Some(2_570_000),
+            url: Some(format!("https://weibo.example/{id}")),
+        }
+    }
+
+    /// Hundreds of ordinary posts in three languages, with a few hostile ones, a court ruling
+    /// and a ban hidden among them.
+    fn hidden_history() -> Vec<CandidatePost> {
+        let ordinary = [
+            "今天去爬山了，风景很好",
+            "Unboxing a new mechanical keyboard tonight",
+            "Petit test de la nouvelle tablette Samsung demain",
+            "这款耳机降噪效果一般，音质还行",
+            "Which laptop should I buy for video editing?",
+            "La nouvelle montre Garmin a une bonne autonomie",
+            "小米新机的续航比上一代短了一点",
+            "The Xiaomi camera app got faster after the update",
+        ];
+        let mut posts: Vec<CandidatePost> = (0..400)
+            .map(|i| post(i, i, ordinary[i as usize % ordinary.len()]))
+            .collect();
+        posts.push(post(1000, 50, "米粉都是脑残，被割了韭菜还帮着数钱"));
+        posts.push(post(
+            1001,
+            120,
+            "Xiaomi fans are losers who will buy anything with a logo",
+        ));
+        posts.push(post(1002, 200, "Les fans de Xiaomi sont des pigeons"));
+        posts.push(post(1003, 260, "小米就是骗子公司，抄袭成性"));
+        posts.push(post(1004, 300, "法院判决我向魅族公开道歉，我不服"));
+        posts.push(post(1005, 320, "My Weibo account got suspended for 30 days again"));
+        posts
+    }
+
+    #[test]
+    fn hidden_hostility_a_ruling_and_a_ban_make_a_high_risk_with_quotes() {
+        let r = build(
+            "Xiaomi",
+            "techguru",
+            &brand(),
+            &Matcher::default(),
+            &hidden_history(),
+            &[],
+            0,
+        );
+        assert_eq!(r.verdict, Verdict::HighRisk, "{:#?}", r.reasons);
+        let quoted: Vec<i64> = r.most_severe.iter().map(|p| p.post_id).collect();
+        for id in [1000, 1001, 1002, 1003] {
+            assert!(quoted.contains(&id), "post {id} not among the quotes {quoted:?}");
+        }
+        assert!(r
+            .incidents
+            .iter()
+            .any(|i| i.kind == IncidentKind::CourtRuling && i.post_id == 1004));
+        assert!(r
+            .incidents
+            .iter()
+            .any(|i| i.kind == IncidentKind::AccountBan && i.post_id == 1005));
+        assert!(r
+            .reasons
+            .iter()
+            .all(|reason| reason.verdict != Verdict::HighRisk || !reason.posts.is_empty()));
+        assert!(r.most_severe[0].evidence.iter().any(|e| !e.quote.is_empty()));
+        assert_eq!(r.toward_fans.hostile, 3);
+        assert_eq!(r.reach.followers, Some(2_570_000));
+        assert_eq!(r.reach.languages.len(), 3);
+    }
+
+    #[test]
+    fn a_critical_but_fair_reviewer_is_not_high_risk() {
+        let critical = [
+            "Xiaomi 14 review: battery life dropped after the update, and the software still lags.",
+            "小米这次更新后续航变差了，发热也明显，希望尽快修复",
+            "La batterie du Xiaomi est décevante depuis la mise à jour, l'écran reste superbe.",
+            "Xiaomi's pricing went up again and the camera is mediocre in low light.",
+            "小米的系统广告太多了，体验很差",
+            "Honest take: the Xiaomi charger is fast but the phone overheats while gaming.",
+        ];
+        let posts: Vec<CandidatePost> = (0..300)
+            .map(|i| post(i, i, critical[i as usize % critical.len()]))
+            .collect();
+        let r = build("Xiaomi", "fairreviewer", &brand(), &Matcher::default(), &posts, &[], 0);
+        assert_eq!(r.verdict, Verdict::Clear, "{:#?}", r.reasons);
+        assert!(r.criticism_posts > 100);
+    }
+
+    #[test]
+    fn the_community_view_quotes_what_fans_say_about_the_candidate() {
+        let subject = Matcher::new([(AliasKind::Subject, "techguru")]);
+        let community = vec![
+            CommunityPost {
+                post_id: 1,
+                thread_id: 9,
+                author: "fan1".into(),
+                created_at: 1,
+                text: "@techguru has insulted Mi Fans for years, he is a liar".into(),
+            },
+            CommunityPost {
+                post_id: 2,
+                thread_id: 9,
+                author: "fan2".into(),
+                created_at: 2,
+                text: "Has anyone watched techguru's new video?".into(),
+            },
+            CommunityPost {
+                post_id: 3,
+                thread_id: 9,
+                author: "fan3".into(),
+                created_at: 3,
+                text: "Unrelated post".into(),
+            },
+        ];
+        let r = build("Xiaomi", "techguru", &brand(), &subject, &[], &community, 0);
+        assert_eq!(r.community.mentions, 2);
+        assert_eq!(r.community.stance.hostile, 1);
+        assert_eq!(r.community.samples[0].stance, Stance::Hostile);
+        assert_eq!(r.community.samples[0].post_id, 1);
+    }
+}
