@@ -101,6 +101,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             &fanloop_feedback::ui::BUNDLE,
             &fanloop_launches::ui::BUNDLE,
             &fanloop_vetting::ui::BUNDLE,
+            &fanloop_listening::ui::BUNDLE,
         ],
     )?;
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
@@ -140,6 +141,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(fanloop_feedback::api::FeedbackApi::openapi());
     doc.merge(fanloop_launches::api::LaunchesApi::openapi());
     doc.merge(fanloop_vetting::api::VettingApi::openapi());
+    doc.merge(fanloop_listening::web::ListeningApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -161,6 +163,11 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) ->
         .merge(fanloop_feedback::router().with_state(feedback))
         .merge(fanloop_launches::router().with_state(launches))
         .merge(fanloop_vetting::router().with_state(vetting))
+        .merge(
+            fanloop_listening::router().with_state(fanloop_listening::ListeningState {
+                platform: platform.clone(),
+            }),
+        )
         .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
         .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
         .route("/healthz", get(|| async { "ok" }))

@@ -1,0 +1,183 @@
+//! Trending over the forum's posts and imported social posts, computed on demand from the
+//! posts of the window (capped), so it is always consistent with edits and deletions.
+
+use std::collections::HashMap;
+
+use axum::extract::FromRef;
+use fanloop_platform::accounts::User;
+use fanloop_platform::db::now_ms;
+use fanloop_platform::web::Platform;
+use fanloop_platform::ApiError;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::trending::{self, BurstConfig, Counts, Trend};
+
+#[derive(Clone)]
+pub struct ListeningState {
+    pub platform: Platform,
+}
+
+impl FromRef<ListeningState> for Platform {
+    fn from_ref(state: &ListeningState) -> Platform {
+        state.platform.clone()
+    }
+}
+
+/// Posts read per source and window: enough for weeks of a busy community; beyond it the
+/// oldest posts of the window are left out (and the answer says so).
+pub const MAX_POSTS_PER_SOURCE: i64 = 50_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    #[default]
+    Hour,
+    Day,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    #[default]
+    All,
+    Forum,
+    Imported,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams, Default)]
+pub struct TrendingQuery {
+    /// hour (last 24 hours against the 48 before) or day (last 7 days against the 14 before).
+    #[serde(default)]
+    pub granularity: Granularity,
+    /// all, forum or imported.
+    #[serde(default)]
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrendingView {
+    pub granularity: Granularity,
+    pub source: Source,
+    /// End of the window (ms): now, or the latest post if the community has been quiet.
+    pub until: i64,
+    pub bucket_ms: i64,
+    pub buckets: usize,
+    pub posts: usize,
+    /// True when a source had more posts in the window than were read.
+    pub truncated: bool,
+    pub trends: Vec<Trend>,
+}
+
+pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> Result<TrendingView, ApiError> {
+    if !me.role.is_staff() {
+        return Err(ApiError::forbidden("listening is for staff"));
+    }
+    let db = &state.platform.db;
+    let (bucket_ms, buckets, detect, cfg) = match q.granularity {
+        Granularity::Hour => (HOUR_MS, 72usize, 24usize, BurstConfig::HOURLY),
+        Granularity::Day => (DAY_MS, 21, 7, BurstConfig::DAILY),
+    };
+    let now = now_ms();
+    let mut latest = 0i64;
+    let forum = q.source != Source::Imported;
+    let imported = q.source != Source::Forum;
+    if forum {
+        let row = sqlx::query("SELECT MAX(created_at) AS m FROM posts WHERE deleted = 0 AND created_at <= $1")
+            .bind(now)
+            .fetch_one(&db.pool)
+            .await?;
+        latest = latest.max(fanloop_platform::db::opt_i64(&row, "m").unwrap_or(0));
+    }
+    if imported {
+        let row = sqlx::query("SELECT MAX(posted_at) AS m FROM vet_posts WHERE posted_at <= $1")
+            .bind(now)
+            .fetch_one(&db.pool)
+            .await?;
+        latest = latest.max(fanloop_platform::db::opt_i64(&row, "m").unwrap_or(0));
+    }
+    let until = if latest == 0 { now } else { latest };
+    let last_bucket = until.div_euclid(bucket_ms);
+    let first_bucket = last_bucket - buckets as i64 + 1;
+    let since = first_bucket * bucket_ms;
+    let mut posts: Vec<(i64, String)> = Vec::new();
+    let mut truncated = false;
+    if forum {
+        let rows = sqlx::query(
+            "SELECT created_at, body FROM posts WHERE deleted = 0 AND created_at >= $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT $3",
+        )
+        .bind(since)
+        .bind(until)
+        .bind(MAX_POSTS_PER_SOURCE)
+        .fetch_all(&db.pool)
+        .await?;
+        truncated |= rows.len() as i64 == MAX_POSTS_PER_SOURCE;
+        posts.extend(rows.iter().map(|r| (r.get("created_at"), r.get("body"))));
+    }
+    if imported {
+        let rows = sqlx::query(
+            "SELECT posted_at, text FROM vet_posts WHERE posted_at >= $1 AND posted_at <= $2 ORDER BY posted_at DESC LIMIT $3",
+        )
+        .bind(since)
+        .bind(until)
+        .bind(MAX_POSTS_PER_SOURCE)
+        .fetch_all(&db.pool)
+        .await?;
+        truncated |= rows.len() as i64 == MAX_POSTS_PER_SOURCE;
+        posts.extend(rows.iter().map(|r| (r.get("posted_at"), r.get("text"))));
+    }
+    let n_posts = posts.len();
+    let trends = tokio::task::spawn_blocking(move || {
+        let mut counts = Counts::default();
+        for (at, text) in &posts {
+            counts.add_post(at.div_euclid(bucket_ms) - first_bucket, text);
+        }
+        let mut series: HashMap<String, Vec<u32>> = HashMap::new();
+        for ((bucket, term), n) in counts.terms {
+            if (0..buckets as i64).contains(&bucket) {
+                series.entry(term).or_insert_with(|| vec![0; buckets])[bucket as usize] = n;
+            }
+        }
+        let totals: Vec<u32> = (0..buckets as i64)
+            .map(|b| counts.totals.get(&b).copied().unwrap_or(0))
+            .collect();
+        trending::rank(&series, &totals, first_bucket, bucket_ms, detect, &cfg, 40)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(TrendingView {
+        granularity: q.granularity,
+        source: q.source,
+        until,
+        bucket_ms,
+        buckets,
+        posts: n_posts,
+        truncated,
+        trends,
+    })
+}
+
+/// Points of an SVG polyline for a sparkline `width`×`height`.
+pub fn sparkline(series: &[u32], width: f64, height: f64) -> String {
+    let max = series.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = if series.len() > 1 {
+        width / (series.len() - 1) as f64
+    } else {
+        width
+    };
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                height - (*v as f64 / max) * (height - 2.0) - 1.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
