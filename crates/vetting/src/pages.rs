@@ -238,6 +238,8 @@ fn chart(report: &Report) -> minijinja::Value {
         .max()
         .unwrap_or(1)
         .max(1);
+    // Rounding each part up keeps small counts visible; the stack may then exceed the chart
+    // by a pixel or two, which the saturating top absorbs.
     let scale = |n: u32| (n * CHART_HEIGHT).div_ceil(max);
     let bars: Vec<_> = report
         .timeline
@@ -246,7 +248,7 @@ fn chart(report: &Report) -> minijinja::Value {
         .map(|(i, m)| {
             let (h, n, s) = (scale(m.hostile), scale(m.neutral), scale(m.supportive));
             context! { x => i * 22, month => m.month.clone(), hostile => m.hostile, neutral => m.neutral, supportive => m.supportive,
-                h => h, n => n, s => s, top => CHART_HEIGHT - h - n - s }
+                h => h, n => n, s => s, top => CHART_HEIGHT.saturating_sub(h + n + s) }
         })
         .collect();
     context! { bars => bars, width => (report.timeline.len() * 22).max(22), height => CHART_HEIGHT }
@@ -297,5 +299,39 @@ async fn review_submit(
             render_report(&state, &viewer, &slug, id, false, status, Some(message)).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexicon::Matcher;
+    use crate::report::{self, CandidatePost};
+
+    #[test]
+    fn the_stance_chart_copes_with_months_whose_parts_round_up() {
+        let texts = ["Xiaomi is great", "Xiaomi is garbage", "Xiaomi shipped a phone"];
+        let posts: Vec<CandidatePost> = (0..7)
+            .map(|i| CandidatePost {
+                id: i,
+                platform: "x".into(),
+                posted_at: 1_700_000_000_000,
+                text: texts[i as usize % 3].into(),
+                likes: 0,
+                reposts: 0,
+                comments: 0,
+                followers: None,
+                url: None,
+            })
+            .collect();
+        let matcher = Matcher::new([(crate::lexicon::AliasKind::Brand, "Xiaomi")]);
+        let r = report::build("Xiaomi", "x", &matcher, &Matcher::default(), &posts, &[], 0);
+        let chart = chart(&r);
+        let bar = chart
+            .get_attr("bars")
+            .unwrap()
+            .get_item(&minijinja::Value::from(0))
+            .unwrap();
+        assert_eq!(bar.get_attr("top").unwrap().as_i64(), Some(0));
     }
 }
