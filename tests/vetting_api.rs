@@ -137,6 +137,15 @@ async fn hidden_hostility(app: &TestApp) {
     assert_eq!(lines, vec![11, 21], "{summary}");
     let candidate = summary["candidates"][0]["id"].as_i64().unwrap();
 
+    // Files well above the site-wide 256 KiB body limit are accepted here.
+    let big: String = (0..4000)
+        .map(|i| line("prolific", i % 1000, &format!("Unboxing video number {i} is up")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(big.len() > 512 * 1024);
+    let (s, b) = import(app, &admin, "big.jsonl", big).await;
+    assert_eq!((s, b["imported"].as_i64()), (StatusCode::CREATED, Some(4000)), "{b}");
+
     // Importing the same file again adds nothing.
     let (_, again) = import(app, &admin, "loud.jsonl", hostile_history()).await;
     assert_eq!(

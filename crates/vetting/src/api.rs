@@ -1,7 +1,7 @@
 //! `/api/v1/vetting` endpoints.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,7 +23,12 @@ pub fn router() -> Router<VettingState> {
     Router::new()
         .route("/api/v1/vetting/brands", get(list_brands).post(create_brand))
         .route("/api/v1/vetting/brands/{slug}", get(get_brand).put(update_brand))
-        .route("/api/v1/vetting/imports", get(list_imports).post(import_posts))
+        .route(
+            "/api/v1/vetting/imports",
+            get(list_imports)
+                .post(import_posts)
+                .layer(DefaultBodyLimit::max(service::MAX_IMPORT_BYTES + 64 * 1024)),
+        )
         .route("/api/v1/vetting/candidates", get(list_candidates))
         .route("/api/v1/vetting/brands/{slug}/candidates/{id}/report", get(report))
         .route("/api/v1/vetting/brands/{slug}/candidates/{id}/reviews", post(review))

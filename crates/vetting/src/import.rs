@@ -253,7 +253,7 @@ fn validate(line: usize, raw: RawRow) -> Result<ImportedPost, String> {
     let posted_at = match raw.time {
         None => return Err("missing time".into()),
         Some(v) => parse_time(&v).ok_or_else(|| {
-            format!("unreadable time {v}: use RFC 3339 (2024-05-01T12:00:00Z), YYYY-MM-DD [HH:MM[:SS]] or Unix seconds")
+            format!("unreadable time {v}, or before 2000 or in the future: use RFC 3339 (2024-05-01T12:00:00Z), YYYY-MM-DD [HH:MM[:SS]] or Unix seconds")
         })?,
     };
     let count = |name: &str, v: Option<serde_json::Value>| -> Result<i64, String> {
