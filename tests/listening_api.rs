@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{csrf_of, Backend, TestApp};
+use common::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -79,16 +79,9 @@ both_backends!(a_sudden_hashtag_is_reported_as_a_burst, trending_flow);
 async fn the_trending_page_renders_for_staff_only() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.user("admin").await;
-    let browser = app.browser();
-    let r = browser.get(app.url("/trending")).send().await.unwrap();
+    let r = app.browser().get(app.url("/trending")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let csrf = csrf_of(&app, &browser, "/signin").await;
-    browser
-        .post(app.url("/signin"))
-        .form(&[("login", "admin"), ("password", "password123"), ("_csrf", &csrf)])
-        .send()
-        .await
-        .unwrap();
+    let (browser, _) = app.signed_in_browser("admin").await;
     let r = browser
         .get(app.url("/trending?granularity=day"))
         .header("accept-language", "fr")

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{csrf_of, Backend, TestApp};
+use common::{Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -280,15 +280,7 @@ async fn bad_input(app: &TestApp) {
 async fn staff_read_the_report_page_upload_files_and_print() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let (admin, _) = setup(&app).await;
-    let browser = app.browser();
-    let csrf = csrf_of(&app, &browser, "/signin").await;
-    let r = browser
-        .post(app.url("/signin"))
-        .form(&[("login", "admin"), ("password", "password123"), ("_csrf", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (browser, csrf) = app.signed_in_browser("admin").await;
 
     let upload = reqwest::multipart::Form::new().text("_csrf", csrf.clone()).part(
         "file",

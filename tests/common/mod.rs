@@ -91,6 +91,20 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A browser signed in as `login` (password `password123`), with its CSRF token.
+    pub async fn signed_in_browser(&self, login: &str) -> (Client, String) {
+        let browser = self.browser();
+        let csrf = csrf_of(self, &browser, "/signin").await;
+        let r = browser
+            .post(self.url("/signin"))
+            .form(&[("login", login), ("password", "password123"), ("_csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {login}");
+        (browser, csrf)
+    }
+
     /// A client with its own cookie jar: one browser, one person.
     pub fn browser(&self) -> Client {
         Client::builder()

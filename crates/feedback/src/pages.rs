@@ -5,9 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use fanloop_platform::auth::tokens_equal;
 use fanloop_platform::web::{
-    cookie, pager, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery, Viewer, CSRF_COOKIE,
+    check_multipart_csrf, pager, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery, Viewer,
 };
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
@@ -241,10 +240,7 @@ async fn submit_form(
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     let (input, csrf, action, uploads) = read_form(multipart).await?;
-    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !tokens_equal(&csrf, expected) {
-        return Err(PageError::new(StatusCode::FORBIDDEN, "403", "This form expired. Reload the page and try again. / 表单已过期，请刷新重试。 / Formulaire expiré : rechargez la page."));
-    }
+    check_multipart_csrf(&headers, &csrf)?;
     let o = service::overview(&state, &slug, Some(user)).await?;
     let render = |status: StatusCode, error: Option<String>, candidates| -> Result<Response, PageError> {
         let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),

@@ -126,12 +126,11 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
     if !actor.role.is_staff() {
         return Err(ApiError::forbidden("only staff create drops"));
     }
-    let slug_ok = (2..=40).contains(&r.slug.len())
-        && r.slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     let problems = [
-        (!slug_ok, "slug: 2–40 lowercase letters, digits or dashes"),
+        (
+            !fanloop_platform::web::is_url_slug(&r.slug),
+            "slug: 2–40 lowercase letters, digits or dashes",
+        ),
         (
             r.name.trim().is_empty() || r.name.chars().count() > 80,
             "name: 1–80 characters",

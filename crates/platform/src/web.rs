@@ -525,6 +525,28 @@ where
     }
 }
 
+/// The CSRF check for multipart forms (uploads), which [`CsrfForm`] cannot read: `sent` is the
+/// form's `_csrf` field.
+pub fn check_multipart_csrf(headers: &HeaderMap, sent: &str) -> Result<(), PageError> {
+    let expected = cookie(headers, CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !auth::tokens_equal(sent, expected) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "403",
+            "This form expired. Reload the page and try again. / 表单已过期，请刷新重试。 / Formulaire expiré : rechargez la page.",
+        ));
+    }
+    Ok(())
+}
+
+/// A short name used in URLs (drops, vetting brands): 2–40 lowercase ASCII letters, digits or dashes.
+pub fn is_url_slug(slug: &str) -> bool {
+    (2..=40).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// A form that carries nothing but its CSRF token (sign-out, like, delete, vote…).
 #[derive(Deserialize)]
 pub struct EmptyForm {}

@@ -27,7 +27,7 @@ pub fn router() -> Router<VettingState> {
             "/api/v1/vetting/imports",
             get(list_imports)
                 .post(import_posts)
-                .layer(DefaultBodyLimit::max(service::MAX_IMPORT_BYTES + 64 * 1024)),
+                .layer(DefaultBodyLimit::max(service::IMPORT_BODY_LIMIT)),
         )
         .route("/api/v1/vetting/candidates", get(list_candidates))
         .route("/api/v1/vetting/brands/{slug}/candidates/{id}/report", get(report))

@@ -6,8 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::accounts::User;
-use fanloop_platform::auth::tokens_equal;
-use fanloop_platform::web::{cookie, see_other, CsrfForm, PagePath, PageQuery, Viewer, CSRF_COOKIE};
+use fanloop_platform::web::{check_multipart_csrf, see_other, CsrfForm, PagePath, PageQuery, Viewer};
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
 use serde::Deserialize;
@@ -23,7 +22,7 @@ pub fn router() -> Router<VettingState> {
         .route("/vetting/brands/{slug}", get(brand_page).post(brand_submit))
         .route(
             "/vetting/import",
-            post(import_submit).layer(DefaultBodyLimit::max(service::MAX_IMPORT_BYTES + 64 * 1024)),
+            post(import_submit).layer(DefaultBodyLimit::max(service::IMPORT_BODY_LIMIT)),
         )
         .route("/vetting/brands/{slug}/candidates/{id}", get(report_page))
         .route("/vetting/brands/{slug}/candidates/{id}/review", post(review_submit))
@@ -207,14 +206,7 @@ async fn import_submit(
             _ => {}
         }
     }
-    let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
-    if expected.is_empty() || !tokens_equal(&csrf, expected) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "403",
-            "This form expired. Reload the page and try again. / 表单已过期，请刷新重试。 / Formulaire expiré : rechargez la page.",
-        ));
-    }
+    check_multipart_csrf(&headers, &csrf)?;
     match service::import(&state, Some(me), &file_name, &data, None).await {
         Ok(summary) => render_home(&state, &viewer, StatusCode::OK, None, Some(summary)).await,
         Err(e) if e.status.is_client_error() => render_home(&state, &viewer, e.status, Some(e.message), None).await,

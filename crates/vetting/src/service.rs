@@ -29,6 +29,8 @@ impl FromRef<VettingState> for Platform {
 
 /// Largest file accepted by the upload page and the API (a few years of daily posting).
 pub const MAX_IMPORT_BYTES: usize = 8 * 1024 * 1024;
+/// Request body limit of the import routes: the file plus room for the form's other fields.
+pub const IMPORT_BODY_LIMIT: usize = MAX_IMPORT_BYTES + 64 * 1024;
 /// Community posts read for the "what our community says" section.
 pub const COMMUNITY_SCAN: usize = 200;
 
@@ -56,11 +58,7 @@ pub struct BrandUpdate {
 }
 
 pub fn validate_slug(slug: &str) -> Result<(), ApiError> {
-    let ok = (2..=40).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if fanloop_platform::web::is_url_slug(slug) {
         Ok(())
     } else {
         Err(ApiError::validation("slug: 2–40 lowercase letters, digits or dashes"))
@@ -284,7 +282,7 @@ pub async fn review(
     candidate_id: i64,
     r: &ReviewRequest,
 ) -> Result<CandidateReport, ApiError> {
-    let current = report(state, me, slug, candidate_id).await?;
+    let mut current = report(state, me, slug, candidate_id).await?;
     let decision = match r.decision.as_str() {
         "clear" | "review" | "high_risk" => r.decision.as_str(),
         _ => return Err(ApiError::validation("decision: clear, review or high_risk")),
@@ -309,5 +307,7 @@ pub async fn review(
         me.id,
     )
     .await?;
-    report(state, me, slug, candidate_id).await
+    // A review does not change the report, only the list of decisions.
+    current.reviews = store::reviews(&state.platform.db, current.brand.id, candidate_id).await?;
+    Ok(current)
 }

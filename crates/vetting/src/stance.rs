@@ -140,10 +140,14 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
     let tokens = text::tokenize(&norm.text);
     let hits = matcher.find(&tokens, lang);
     let clauses = text::clauses(&norm.text);
-    let clause_of = |h: &Hit| {
-        let at = tokens[h.start].start;
-        clauses.iter().position(|c| at >= c.start && at < c.end)
-    };
+    // The clause each hit starts in, looked up once.
+    let clause_of_hit: Vec<Option<usize>> = hits
+        .iter()
+        .map(|h| {
+            let at = tokens[h.start].start;
+            clauses.iter().position(|c| at >= c.start && at < c.end)
+        })
+        .collect();
 
     let post_mentions_brand = hits.iter().any(|h| h.alias() == Some(AliasKind::Brand));
     // Which hits name which target, resolving "brand + fans" pairs into the fans.
@@ -162,7 +166,8 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
                 targets_of_hit[i].push(Target::Fans);
                 for (j, other) in hits.iter().enumerate() {
                     let near = other.end + 3 >= h.start && other.start <= h.end + 3;
-                    if j != i && other.alias() == Some(AliasKind::Brand) && near && clause_of(other) == clause_of(h) {
+                    if j != i && other.alias() == Some(AliasKind::Brand) && near && clause_of_hit[j] == clause_of_hit[i]
+                    {
                         consumed[j] = true;
                     }
                 }
@@ -191,9 +196,11 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
     let negated = |i: usize| -> bool {
         let h = &hits[i];
         let window = negation_window(tokens[h.start].han);
-        let clause = clause_of(h);
-        hits[..i].iter().any(|n| {
-            n.has_category(Category::Negator) && n.end <= h.start && n.end + window >= h.start && clause_of(n) == clause
+        hits[..i].iter().enumerate().any(|(j, n)| {
+            n.has_category(Category::Negator)
+                && n.end <= h.start
+                && n.end + window >= h.start
+                && clause_of_hit[j] == clause_of_hit[i]
         })
     };
 
@@ -201,7 +208,7 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
     let (mut brand_praise, mut brand_criticism) = (false, false);
     let mut previous_targets: Option<(usize, Vec<Target>)> = None;
     for (ci, clause) in clauses.iter().enumerate() {
-        let in_clause: Vec<usize> = (0..hits.len()).filter(|&i| clause_of(&hits[i]) == Some(ci)).collect();
+        let in_clause: Vec<usize> = (0..hits.len()).filter(|&i| clause_of_hit[i] == Some(ci)).collect();
         let mut targets: Vec<Target> = in_clause.iter().flat_map(|&i| targets_of_hit[i].clone()).collect();
         targets.sort();
         targets.dedup();
@@ -303,7 +310,15 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
             *slot = Some(Stance::Neutral);
         }
     }
-    analysis.incidents = incidents(original, &norm, &tokens, &hits, &clauses, &targets_of_hit, &negated);
+    let parts = PostParts {
+        original,
+        norm: &norm,
+        tokens: &tokens,
+        hits: &hits,
+        clauses: &clauses,
+        clause_of_hit: &clause_of_hit,
+    };
+    analysis.incidents = incidents(&parts, &targets_of_hit, &negated);
     analysis.severity += analysis
         .incidents
         .iter()
@@ -371,15 +386,27 @@ fn quote(original: &str, norm: &Normalized, clause: &Clause) -> String {
     quote_range(original, norm, clause.start, clause.end)
 }
 
-fn incidents(
-    original: &str,
-    norm: &Normalized,
-    tokens: &[Token],
-    hits: &[Hit],
-    clauses: &[Clause],
-    targets_of_hit: &[Vec<Target>],
-    negated: &dyn Fn(usize) -> bool,
-) -> Vec<Incident> {
+/// A post cut up for judging: its text, tokens, the phrases found, its clauses and the clause
+/// each phrase starts in.
+#[derive(Clone, Copy)]
+struct PostParts<'a> {
+    original: &'a str,
+    norm: &'a Normalized,
+    tokens: &'a [Token],
+    hits: &'a [Hit],
+    clauses: &'a [Clause],
+    clause_of_hit: &'a [Option<usize>],
+}
+
+fn incidents(parts: &PostParts, targets_of_hit: &[Vec<Target>], negated: &dyn Fn(usize) -> bool) -> Vec<Incident> {
+    let PostParts {
+        original,
+        norm,
+        tokens,
+        hits,
+        clauses,
+        clause_of_hit,
+    } = *parts;
     let mut out: Vec<Incident> = Vec::new();
     let sentences = clauses.iter().map(|c| c.sentence).max().map_or(0, |m| m + 1);
     for s in 0..sentences {
@@ -421,24 +448,14 @@ fn incidents(
         if !(h.has_category(Category::Insult) || h.alias() == Some(AliasKind::FanSlur)) || negated(i) {
             continue;
         }
-        let clause = clauses
-            .iter()
-            .position(|c| tokens[h.start].start >= c.start && tokens[h.start].start < c.end);
         let target = (0..hits.len())
-            .filter(|&j| {
-                clauses
-                    .iter()
-                    .position(|c| tokens[hits[j].start].start >= c.start && tokens[hits[j].start].start < c.end)
-                    == clause
-            })
+            .filter(|&j| clause_of_hit[j] == clause_of_hit[i])
             .flat_map(|j| targets_of_hit[j].clone())
             .min();
         insults.push((i, target));
     }
     if let Some(&(first, target)) = insults.first() {
-        let clause = clauses
-            .iter()
-            .find(|c| tokens[hits[first].start].start >= c.start && tokens[hits[first].start].start < c.end);
+        let clause = clause_of_hit[first].map(|c| &clauses[c]);
         out.push(Incident {
             kind: IncidentKind::Insult,
             quote: clause.map_or_else(|| original.trim().to_string(), |c| quote(original, norm, c)),
