@@ -69,6 +69,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
         &fanloop_feedback::MIGRATIONS,
         &fanloop_launches::MIGRATIONS,
         &fanloop_vetting::MIGRATIONS,
+        &fanloop_listening::MIGRATIONS,
     ])
     .await?;
     Ok(db)
@@ -114,6 +115,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
         fanloop_launches::demo::load(&launches).await?;
+        fanloop_listening::campaigns::demo::load(&fanloop_listening::ListeningState {
+            platform: platform.clone(),
+        })
+        .await?;
     }
     let state = CommunityState {
         platform: platform.clone(),
@@ -142,6 +147,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(fanloop_launches::api::LaunchesApi::openapi());
     doc.merge(fanloop_vetting::api::VettingApi::openapi());
     doc.merge(fanloop_listening::web::ListeningApi::openapi());
+    doc.merge(fanloop_listening::campaigns::api::CampaignsApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

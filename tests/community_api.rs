@@ -682,6 +682,9 @@ async fn demo_pages_render_in_three_languages() {
         "/t/1",
         "/u/camera_lead_li",
         "/search?q=battery",
+        "/campaigns",
+        "/campaigns/autumn-snaps",
+        "/campaigns/summer-nights",
         "/signin",
         "/signup",
         "/api/v1/openapi.json",
@@ -705,8 +708,16 @@ async fn demo_pages_render_in_three_languages() {
         "/api/v1/users",
         "/api/v1/tokens",
         "/api/v1/notifications",
+        "/api/v1/campaigns",
+        "/api/v1/campaigns/{slug}/dashboard",
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} documented");
     }
+    // The demo campaigns: one running with entries, one ended with its winners.
+    let (_, running) = app.get("/api/v1/campaigns/autumn-snaps", None).await;
+    assert_eq!(running["phase"], "open");
+    assert!(running["entries"].as_i64().unwrap() >= 8, "{running}");
+    let (_, ended) = app.get("/api/v1/campaigns/summer-nights", None).await;
+    assert_eq!(ended["winners"].as_array().unwrap().len(), 2, "{ended}");
     app.stop().await;
 }

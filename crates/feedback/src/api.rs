@@ -5,9 +5,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use base64::Engine;
 use fanloop_platform::error::ErrorBody;
-use fanloop_platform::web::{ApiCaller, ApiJson, ApiPath, ApiQuery, ApiUser, PageParam};
+use fanloop_platform::web::{decode_uploads, ApiCaller, ApiJson, ApiPath, ApiQuery, ApiUser, PageParam, UploadedFile};
 use fanloop_platform::{accounts, ApiError};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -15,7 +14,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::domain::{HonorRule, ReportInput, Status};
 use crate::service::{
     self, AwardPage, Changelog, ChangelogEntry, DuplicateCandidate, FeedbackState, ProductOverview, RoadmapColumn,
-    SubmitResult, Upload,
+    SubmitResult,
 };
 use crate::store::{
     self, Area, AttachmentInfo, AwardTally, Build, BuildDashboard, Comment, FormField, Product, Report, Request,
@@ -210,13 +209,6 @@ async fn duplicates(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct UploadedFile {
-    pub filename: String,
-    /// File content, base64.
-    pub data_base64: String,
-}
-
-#[derive(Deserialize, ToSchema)]
 pub struct ReportSubmission {
     #[serde(flatten)]
     pub report: ReportInput,
@@ -234,16 +226,7 @@ async fn submit_report(
     ApiPath(slug): ApiPath<String>,
     ApiJson(r): ApiJson<ReportSubmission>,
 ) -> Result<(StatusCode, Json<SubmitResult>), ApiError> {
-    let mut uploads = Vec::new();
-    for f in &r.attachments {
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(f.data_base64.as_bytes())
-            .map_err(|_| ApiError::validation(format!("{}: data_base64 is not valid base64", f.filename)))?;
-        uploads.push(Upload {
-            filename: f.filename.clone(),
-            data,
-        });
-    }
+    let uploads = decode_uploads(&r.attachments)?;
     let result = service::submit_report(&state, &me, &slug, &r.report, r.attach_to, &uploads).await?;
     Ok((StatusCode::CREATED, Json(result)))
 }

@@ -433,14 +433,8 @@ pub fn check_attachment(filename: &str, data: &[u8]) -> Result<&'static str, Att
     if data.len() > MAX_ATTACHMENT_BYTES {
         return Err(AttachmentProblem::TooLarge(filename.into()));
     }
-    if data.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Ok("image/png");
-    }
-    if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Ok("image/jpeg");
-    }
-    if data.len() > 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
-        return Ok("image/webp");
+    if let Some(image) = fanloop_platform::web::image_content_type(data) {
+        return Ok(image);
     }
     let lower = filename.to_ascii_lowercase();
     if (lower.ends_with(".log") || lower.ends_with(".txt")) && std::str::from_utf8(data).is_ok() {

@@ -6,7 +6,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::web::{
-    check_multipart_csrf, pager, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery, Viewer,
+    check_multipart_csrf, pager, read_file_field, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery,
+    Upload, Viewer,
 };
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 use crate::api::{parse_status, REQUESTS_PER_PAGE};
 use crate::domain::{ReportInput, Status};
-use crate::service::{self, FeedbackState, Upload};
+use crate::service::{self, FeedbackState};
 use crate::store;
 
 pub fn router() -> Router<FeedbackState> {
@@ -190,17 +191,7 @@ async fn read_form(mut multipart: Multipart) -> Result<(ReportInput, String, Str
     {
         let name = field.name().unwrap_or("").to_string();
         if name == "attachments" {
-            let filename = field.file_name().unwrap_or("").to_string();
-            let data = field
-                .bytes()
-                .await
-                .map_err(|e| PageError::bad_request(format!("Upload failed: {e}")))?;
-            if !filename.is_empty() && !data.is_empty() {
-                uploads.push(Upload {
-                    filename,
-                    data: data.to_vec(),
-                });
-            }
+            uploads.extend(read_file_field(field).await?);
             continue;
         }
         let value = field

@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use fanloop_platform::accounts::{self, User};
 use fanloop_platform::db::now_ms;
 use fanloop_platform::notifications::{self, NewNotification, NotificationKind};
+use fanloop_platform::web::Upload;
 use fanloop_platform::{ApiError, Platform};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -302,11 +303,6 @@ pub struct SubmitResult {
     /// True when the report joined an existing request (chosen or detected as a duplicate).
     pub grouped: bool,
     pub url: String,
-}
-
-pub struct Upload {
-    pub filename: String,
-    pub data: Vec<u8>,
 }
 
 pub async fn submit_report(

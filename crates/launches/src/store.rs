@@ -701,3 +701,33 @@ pub async fn admission_list(db: &Db, drop_id: i64, limit: i64) -> anyhow::Result
         .map(|r| (r.get("position"), r.get("username"), r.get("admitted_at")))
         .collect())
 }
+
+/// An order as campaign dashboards count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEvent {
+    pub created_at: i64,
+    pub paid: bool,
+    /// Units × the drop's price, in cents of the drop's currency.
+    pub value_cents: i64,
+}
+
+/// The live (not expired) orders of a drop placed in [since, until).
+pub async fn order_events(db: &Db, drop_id: i64, since: i64, until: i64) -> anyhow::Result<Vec<OrderEvent>> {
+    let rows = sqlx::query(
+        "SELECT o.created_at, o.status, o.quantity * d.price_cents AS value FROM orders o JOIN drops d ON d.id = o.drop_id \
+         WHERE o.drop_id = $1 AND o.status <> 'expired' AND o.created_at >= $2 AND o.created_at < $3",
+    )
+    .bind(drop_id)
+    .bind(since)
+    .bind(until)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OrderEvent {
+            created_at: r.get("created_at"),
+            paid: r.get::<String, _>("status") == "paid",
+            value_cents: r.get("value"),
+        })
+        .collect())
+}

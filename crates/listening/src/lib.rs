@@ -1,7 +1,9 @@
-//! Listening: trending terms and hashtags with burst detection over forum and imported posts.
-//! `trending` and `simulate` are pure; `service` reads the posts of a window and ranks their
-//! terms; `web` is the page and the API.  Hashtag campaigns (issue 5, item 7) are not built yet.
+//! Listening and campaigns.  Trending terms and hashtags with burst detection over forum and
+//! imported posts (`trending` and `simulate` are pure; `service` reads a window's posts; `web` is
+//! the page and the API), and hashtag campaigns with fan entries, votes, winners and a dashboard
+//! of targets against actuals (`campaigns`).
 
+pub mod campaigns;
 pub mod service;
 pub mod simulate;
 pub mod trending;
@@ -10,6 +12,14 @@ pub mod web;
 
 pub use service::ListeningState;
 
+/// Schema owned by listening and campaigns (versions 6000–6999).
+pub static MIGRATIONS: fanloop_platform::db::Migrations = fanloop_platform::db::Migrations {
+    sqlite: || sqlx::migrate!("migrations/sqlite"),
+    postgres: || sqlx::migrate!("migrations/postgres"),
+};
+
 pub fn router() -> axum::Router<ListeningState> {
     web::router()
+        .merge(campaigns::pages::router())
+        .merge(campaigns::api::router())
 }

@@ -1,5 +1,5 @@
-//! Trending over the forum's posts and imported social posts, computed on demand from the
-//! posts of the window (capped), so it is always consistent with edits and deletions.
+//! Trending over the forum's posts (with campaign entries) and imported social posts, computed
+//! on demand from the posts of the window (capped), so it is always consistent with edits and deletions.
 
 use std::collections::HashMap;
 
@@ -82,18 +82,19 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
         Granularity::Day => (DAY_MS, 21, 7, BurstConfig::DAILY),
     };
     let now = now_ms();
-    let mut latest = 0i64;
-    let forum = q.source != Source::Imported;
-    let imported = q.source != Source::Forum;
-    if forum {
-        let row = sqlx::query("SELECT MAX(created_at) AS m FROM posts WHERE deleted = 0 AND created_at <= $1")
-            .bind(now)
-            .fetch_one(&db.pool)
-            .await?;
-        latest = latest.max(fanloop_platform::db::opt_i64(&row, "m").unwrap_or(0));
+    // Each table read: (time column, text column, table and filter).  Campaign entries are
+    // on-site posts under a hashtag, read with the forum: a challenge taking off trends.
+    let mut tables: Vec<(&str, &str, &str)> = Vec::new();
+    if q.source != Source::Imported {
+        tables.push(("created_at", "body", "posts WHERE deleted = 0"));
+        tables.push(("created_at", "body", "campaign_entries WHERE hidden = 0"));
     }
-    if imported {
-        let row = sqlx::query("SELECT MAX(posted_at) AS m FROM vet_posts WHERE posted_at <= $1")
+    if q.source != Source::Forum {
+        tables.push(("posted_at", "text", "vet_posts WHERE 1 = 1"));
+    }
+    let mut latest = 0i64;
+    for (at, _, from) in &tables {
+        let row = sqlx::query(&format!("SELECT MAX({at}) AS m FROM {from} AND {at} <= $1"))
             .bind(now)
             .fetch_one(&db.pool)
             .await?;
@@ -105,29 +106,17 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
     let since = first_bucket * bucket_ms;
     let mut posts: Vec<(i64, String)> = Vec::new();
     let mut truncated = false;
-    if forum {
-        let rows = sqlx::query(
-            "SELECT created_at, body FROM posts WHERE deleted = 0 AND created_at >= $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT $3",
-        )
+    for (at, text, from) in &tables {
+        let rows = sqlx::query(&format!(
+            "SELECT {at} AS at, {text} AS text FROM {from} AND {at} >= $1 AND {at} <= $2 ORDER BY {at} DESC LIMIT $3"
+        ))
         .bind(since)
         .bind(until)
         .bind(MAX_POSTS_PER_SOURCE)
         .fetch_all(&db.pool)
         .await?;
         truncated |= rows.len() as i64 == MAX_POSTS_PER_SOURCE;
-        posts.extend(rows.iter().map(|r| (r.get("created_at"), r.get("body"))));
-    }
-    if imported {
-        let rows = sqlx::query(
-            "SELECT posted_at, text FROM vet_posts WHERE posted_at >= $1 AND posted_at <= $2 ORDER BY posted_at DESC LIMIT $3",
-        )
-        .bind(since)
-        .bind(until)
-        .bind(MAX_POSTS_PER_SOURCE)
-        .fetch_all(&db.pool)
-        .await?;
-        truncated |= rows.len() as i64 == MAX_POSTS_PER_SOURCE;
-        posts.extend(rows.iter().map(|r| (r.get("posted_at"), r.get("text"))));
+        posts.extend(rows.iter().map(|r| (r.get("at"), r.get("text"))));
     }
     let n_posts = posts.len();
     let trends = tokio::task::spawn_blocking(move || {

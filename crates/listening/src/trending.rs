@@ -22,18 +22,11 @@ use utoipa::ToSchema;
 static STOP_WORDS: Lazy<HashSet<&'static str>> =
     Lazy::new(|| include_str!("../data/stopwords.txt").split_whitespace().collect());
 
-/// Hashtags and content words of one post, each once, hashtags with their leading '#'.
-pub fn terms(original: &str) -> Vec<String> {
-    let norm = text::normalize(original).text;
-    let mut out: Vec<String> = Vec::new();
-    let push = |t: String, out: &mut Vec<String>| {
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    };
-    // Weibo topics: #话题# (text between two '#', no line break, at most 30 characters).
-    let mut rest = norm.as_str();
-    let mut weibo_spans: Vec<(usize, usize)> = Vec::new();
+/// Weibo topics (`#话题#`: text between two '#', with a Chinese character, no line break, at most
+/// 30 characters) in normalized text, with each one's byte span (both '#' included).
+fn weibo_topics(norm: &str) -> Vec<(String, (usize, usize))> {
+    let mut found = Vec::new();
+    let mut rest = norm;
     let base = norm.as_ptr() as usize;
     while let Some(start) = rest.find('#') {
         let after = &rest[start + 1..];
@@ -44,15 +37,66 @@ pub fn terms(original: &str) -> Vec<String> {
                     && after.as_bytes()[end] == b'#' =>
             {
                 let topic = after[..end].trim();
-                if !topic.is_empty() {
-                    push(format!("#{topic}#"), &mut out);
-                }
                 let abs = rest.as_ptr() as usize - base + start;
-                weibo_spans.push((abs, abs + end + 2));
+                if !topic.is_empty() {
+                    found.push((format!("#{topic}#"), (abs, abs + end + 2)));
+                }
                 rest = &after[end + 1..];
             }
             _ => rest = after,
         }
+    }
+    found
+}
+
+/// The hashtags of one post, each once, in the form `terms` gives them (`#话题#`, `#tag`),
+/// without segmenting the text: cheap enough to scan every post of a campaign.
+pub fn hashtags(original: &str) -> Vec<String> {
+    let norm = text::normalize(original).text;
+    let topics = weibo_topics(&norm);
+    let mut out: Vec<String> = Vec::new();
+    for (topic, _) in &topics {
+        if !out.contains(topic) {
+            out.push(topic.clone());
+        }
+    }
+    let word_char = |c: char| c.is_alphanumeric() && !text::is_han(c);
+    for (at, _) in norm.match_indices('#') {
+        if topics.iter().any(|(_, (a, b))| at >= *a && at < *b) {
+            continue;
+        }
+        let mut tag = String::new();
+        let mut chars = norm[at + 1..].chars().peekable();
+        while let Some(c) = chars.next() {
+            let joiner = c == '_' || (c == '-' && chars.peek().is_some_and(|n| word_char(*n)));
+            if !(word_char(c) || (!tag.is_empty() && joiner)) {
+                break;
+            }
+            tag.push(c);
+        }
+        if tag.chars().count() >= 2 {
+            let tag = format!("#{tag}");
+            if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+    }
+    out
+}
+
+/// Hashtags and content words of one post, each once, hashtags with their leading '#'.
+pub fn terms(original: &str) -> Vec<String> {
+    let norm = text::normalize(original).text;
+    let mut out: Vec<String> = Vec::new();
+    let push = |t: String, out: &mut Vec<String>| {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    };
+    let topics = weibo_topics(&norm);
+    let weibo_spans: Vec<(usize, usize)> = topics.iter().map(|(_, span)| *span).collect();
+    for (topic, _) in topics {
+        push(topic, &mut out);
     }
     for token in text::tokenize(&norm) {
         if weibo_spans.iter().any(|(a, b)| token.start >= *a && token.start < *b) {
@@ -254,6 +298,27 @@ mod tests {
         assert!(
             !t.iter().any(|x| x == "小米14"),
             "the topic's words are not counted twice: {t:?}"
+        );
+    }
+
+    #[test]
+    fn hashtags_agree_with_the_hashtags_terms_finds() {
+        for post in [
+            "#小米14# 的相机 太强了！#Xiaomi14 #xiaomi14 the camera",
+            "Sortie photo #ShotOnFan_2026 et #mi-fans, pas # seul ni #a",
+            "#小米 拍照大赛# 參加了 #攝影# 還有#x14pro",
+            "no tags here, just a # and ## and #-x",
+        ] {
+            let mut from_terms: Vec<String> = terms(post).into_iter().filter(|t| t.starts_with('#')).collect();
+            let mut cheap = hashtags(post);
+            from_terms.sort();
+            cheap.sort();
+            assert_eq!(cheap, from_terms, "{post}");
+        }
+        assert_eq!(
+            hashtags("參加 #攝影大賽#"),
+            vec!["#摄影大赛#".to_string()],
+            "traditional → simplified"
         );
     }
 

@@ -18,6 +18,8 @@ pub enum NotificationKind {
     StatusChanged,
     /// Honor progression promoted you.
     Promoted,
+    /// Your campaign entry was picked as a winner.
+    CampaignWinner,
 }
 
 impl NotificationKind {
@@ -29,6 +31,7 @@ impl NotificationKind {
             NotificationKind::RoleChanged => "role_changed",
             NotificationKind::StatusChanged => "status_changed",
             NotificationKind::Promoted => "promoted",
+            NotificationKind::CampaignWinner => "campaign_winner",
         }
     }
 }

@@ -268,6 +268,16 @@ impl Viewer {
         })
     }
 
+    /// The signed-in staff member, or the 401/403 page.
+    pub fn require_staff(&self) -> Result<&User, PageError> {
+        let user = self.require_user()?;
+        if user.role.is_staff() {
+            Ok(user)
+        } else {
+            Err(PageError::forbidden())
+        }
+    }
+
     pub fn t(&self, platform: &Platform, key: &str) -> String {
         platform.t(self.lang, key)
     }
@@ -539,7 +549,67 @@ pub fn check_multipart_csrf(headers: &HeaderMap, sent: &str) -> Result<(), PageE
     Ok(())
 }
 
-/// A short name used in URLs (drops, vetting brands): 2–40 lowercase ASCII letters, digits or dashes.
+/// A file as received from a form or the API, before any check.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub filename: String,
+    pub data: Vec<u8>,
+}
+
+/// A file sent inside a JSON body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct UploadedFile {
+    pub filename: String,
+    /// File content, base64.
+    pub data_base64: String,
+}
+
+/// Decodes the files of a JSON body; bad base64 is a 422 naming the file.
+pub fn decode_uploads(files: &[UploadedFile]) -> Result<Vec<Upload>, ApiError> {
+    use base64::Engine;
+    files
+        .iter()
+        .map(|f| {
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(f.data_base64.as_bytes())
+                .map_err(|_| ApiError::validation(format!("{}: data_base64 is not valid base64", f.filename)))?;
+            Ok(Upload {
+                filename: f.filename.clone(),
+                data,
+            })
+        })
+        .collect()
+}
+
+/// Reads a multipart file field; `None` when the browser sent the field without a file.
+pub async fn read_file_field(field: axum::extract::multipart::Field<'_>) -> Result<Option<Upload>, PageError> {
+    let filename = field.file_name().unwrap_or("").to_string();
+    let data = field
+        .bytes()
+        .await
+        .map_err(|e| PageError::bad_request(format!("Upload failed: {e}")))?;
+    Ok((!filename.is_empty() && !data.is_empty()).then(|| Upload {
+        filename,
+        data: data.to_vec(),
+    }))
+}
+
+/// The content type of a PNG, JPEG or WebP image, decided from its magic bytes (never from
+/// what the client claims), or `None` for anything else.
+pub fn image_content_type(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if data.len() > 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// A short name used in URLs (drops, vetting brands, campaigns): 2–40 lowercase ASCII letters,
+/// digits or dashes.
 pub fn is_url_slug(slug: &str) -> bool {
     (2..=40).contains(&slug.len())
         && slug

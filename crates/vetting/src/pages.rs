@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use fanloop_platform::accounts::User;
 use fanloop_platform::web::{check_multipart_csrf, see_other, CsrfForm, PagePath, PageQuery, Viewer};
 use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
@@ -26,15 +25,6 @@ pub fn router() -> Router<VettingState> {
         )
         .route("/vetting/brands/{slug}/candidates/{id}", get(report_page))
         .route("/vetting/brands/{slug}/candidates/{id}/review", post(review_submit))
-}
-
-fn require_staff(viewer: &Viewer) -> Result<&User, PageError> {
-    let user = viewer.require_user()?;
-    if user.role.is_staff() {
-        Ok(user)
-    } else {
-        Err(PageError::forbidden())
-    }
 }
 
 async fn render_home(
@@ -60,7 +50,7 @@ async fn render_home(
 }
 
 async fn home(State(state): State<VettingState>, viewer: Viewer) -> Result<Response, PageError> {
-    require_staff(&viewer)?;
+    viewer.require_staff()?;
     render_home(&state, &viewer, StatusCode::OK, None, None).await
 }
 
@@ -105,7 +95,7 @@ async fn create_brand_submit(
     viewer: Viewer,
     CsrfForm(f): CsrfForm<BrandForm>,
 ) -> Result<Response, PageError> {
-    let me = require_staff(&viewer)?;
+    let me = viewer.require_staff()?;
     let r = BrandRequest {
         slug: f.slug.clone().unwrap_or_default().trim().to_lowercase(),
         name: f.name.clone(),
@@ -148,7 +138,7 @@ async fn brand_page(
     viewer: Viewer,
     PagePath(slug): PagePath<String>,
 ) -> Result<Response, PageError> {
-    require_staff(&viewer)?;
+    viewer.require_staff()?;
     render_brand(&state, &viewer, &slug, StatusCode::OK, None, false).await
 }
 
@@ -158,7 +148,7 @@ async fn brand_submit(
     PagePath(slug): PagePath<String>,
     CsrfForm(f): CsrfForm<BrandForm>,
 ) -> Result<Response, PageError> {
-    let me = require_staff(&viewer)?;
+    let me = viewer.require_staff()?;
     let r = BrandUpdate {
         name: f.name.clone(),
         aliases: f.aliases(),
@@ -186,7 +176,7 @@ async fn import_submit(
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let me = require_staff(&viewer)?;
+    let me = viewer.require_staff()?;
     let (mut csrf, mut file_name, mut data) = (String::new(), String::new(), Vec::new());
     while let Some(field) = multipart
         .next_field()
@@ -255,7 +245,7 @@ async fn render_report(
     status: StatusCode,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let me = require_staff(viewer)?;
+    let me = viewer.require_staff()?;
     let r = service::report(state, me, slug, id).await?;
     let chart = chart(&r.report);
     let template = if print {
@@ -284,7 +274,7 @@ async fn review_submit(
     PagePath((slug, id)): PagePath<(String, i64)>,
     CsrfForm(f): CsrfForm<ReviewRequest>,
 ) -> Result<Response, PageError> {
-    let me = require_staff(&viewer)?;
+    let me = viewer.require_staff()?;
     match service::review(&state, me, &slug, id, &f).await {
         Ok(_) => Ok(see_other(&format!("/vetting/brands/{slug}/candidates/{id}#reviews"))),
         Err(ApiError { status, message, .. }) if status == StatusCode::UNPROCESSABLE_ENTITY => {

@@ -1,0 +1,633 @@
+//! Campaign use cases, shared by the pages and the API.  Staff run campaigns and read the
+//! dashboard; signed-in fans file entries and vote; anyone may look.
+
+use fanloop_platform::accounts::User;
+use fanloop_platform::db::now_ms;
+use fanloop_platform::web::{image_content_type, is_url_slug, Upload};
+use fanloop_platform::ApiError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::domain::{self, Metric, Phase, Progress, Targets, WinnerPick};
+use super::store::{self, Adjustment, Campaign, CampaignRow, Entry, EntryOrder, VoteOutcome};
+use crate::ListeningState;
+
+/// Entries per page of the gallery and the API.
+pub const ENTRIES_PER_PAGE: i64 = 24;
+/// Request body limit of entry submissions: four 2 MiB images, base64 in JSON or multipart.
+pub const ENTRY_BODY_LIMIT: usize = 12 * 1024 * 1024;
+/// Imported posts read for a dashboard's exposure (newest first beyond that).
+pub const MAX_IMPORTED_SCAN: i64 = 100_000;
+
+pub fn require_staff(user: &User) -> Result<(), ApiError> {
+    if user.role.is_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("campaigns are run by staff"))
+    }
+}
+
+fn default_limit() -> i64 {
+    3
+}
+
+fn default_currency() -> String {
+    "CNY".into()
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CampaignRequest {
+    /// 2–40 lowercase letters, digits or dashes (ignored on update).
+    #[serde(default)]
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// `#小米影像大赛#`, `小米影像大赛`, `#ShotOnFan` or `ShotOnFan`.
+    pub hashtag: String,
+    /// Unix ms.
+    pub starts_at: i64,
+    /// Unix ms, exclusive.
+    pub ends_at: i64,
+    /// ISO 4217 code of the revenue target; linked drops must sell in it.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    pub targets: Targets,
+    #[serde(default = "default_limit")]
+    pub max_entries_per_account: i64,
+    #[serde(default = "default_limit")]
+    pub max_votes_per_account: i64,
+    /// Slugs of the drops whose orders count toward orders and revenue.
+    #[serde(default)]
+    pub drops: Vec<String>,
+}
+
+struct Checked {
+    hashtag: domain::Hashtag,
+    currency: String,
+    drop_ids: Vec<i64>,
+}
+
+async fn check_request(state: &ListeningState, r: &CampaignRequest) -> Result<Checked, ApiError> {
+    domain::check_settings(
+        &r.title,
+        &r.description,
+        r.starts_at,
+        r.ends_at,
+        &r.targets,
+        r.max_entries_per_account,
+        r.max_votes_per_account,
+    )
+    .map_err(ApiError::validation)?;
+    let hashtag = domain::parse_hashtag(&r.hashtag).map_err(ApiError::validation)?;
+    let currency = r.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::validation("currency: a three-letter code such as CNY or EUR"));
+    }
+    if r.drops.len() > 20 {
+        return Err(ApiError::validation("at most 20 linked drops"));
+    }
+    let mut drop_ids = Vec::new();
+    for slug in &r.drops {
+        let slug = slug.trim();
+        let d = fanloop_launches::store::drop_by_slug(&state.platform.db, slug)
+            .await?
+            .ok_or_else(|| ApiError::validation(format!("drops: no drop {slug}")))?;
+        if d.currency != currency {
+            return Err(ApiError::validation(format!(
+                "drops: {slug} sells in {}, the campaign counts revenue in {currency}",
+                d.currency
+            )));
+        }
+        if !drop_ids.contains(&d.id) {
+            drop_ids.push(d.id);
+        }
+    }
+    Ok(Checked {
+        hashtag,
+        currency,
+        drop_ids,
+    })
+}
+
+fn row<'a>(slug: &'a str, r: &'a CampaignRequest, c: &'a Checked) -> CampaignRow<'a> {
+    CampaignRow {
+        slug,
+        title: r.title.trim(),
+        description: r.description.trim(),
+        hashtag: &c.hashtag.display,
+        hashtag_key: &c.hashtag.key,
+        starts_at: r.starts_at,
+        ends_at: r.ends_at,
+        currency: &c.currency,
+        targets: r.targets,
+        max_entries_per_account: r.max_entries_per_account,
+        max_votes_per_account: r.max_votes_per_account,
+        drop_ids: &c.drop_ids,
+    }
+}
+
+/// The campaign as `viewer` may see it: targets and drops for staff only.
+fn visible(mut c: Campaign, viewer: Option<&User>) -> Campaign {
+    if viewer.is_some_and(|u| u.role.is_staff()) {
+        c.targets = Some(c.all_targets);
+    } else {
+        c.drops = None;
+    }
+    c
+}
+
+pub async fn campaign(state: &ListeningState, slug: &str) -> Result<Campaign, ApiError> {
+    store::campaign_by_slug(&state.platform.db, slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("campaign"))
+}
+
+pub async fn create(state: &ListeningState, me: &User, r: &CampaignRequest) -> Result<Campaign, ApiError> {
+    require_staff(me)?;
+    let slug = r.slug.trim();
+    if !is_url_slug(slug) {
+        return Err(ApiError::validation("slug: 2–40 lowercase letters, digits or dashes"));
+    }
+    let checked = check_request(state, r).await?;
+    store::create_campaign(&state.platform.db, &row(slug, r, &checked), me.id)
+        .await?
+        .ok_or_else(|| ApiError::conflict("slug_taken", format!("a campaign with slug {slug} exists")))?;
+    Ok(visible(campaign(state, slug).await?, Some(me)))
+}
+
+pub async fn update(state: &ListeningState, me: &User, slug: &str, r: &CampaignRequest) -> Result<Campaign, ApiError> {
+    require_staff(me)?;
+    let c = campaign(state, slug).await?;
+    let checked = check_request(state, r).await?;
+    store::update_campaign(&state.platform.db, c.id, &row(slug, r, &checked)).await?;
+    Ok(visible(campaign(state, slug).await?, Some(me)))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignSummary {
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    pub phase: Phase,
+    pub entries: i64,
+}
+
+pub async fn list(state: &ListeningState, viewer: Option<&User>) -> Result<Vec<CampaignSummary>, ApiError> {
+    let now = now_ms();
+    Ok(store::list_campaigns(&state.platform.db)
+        .await?
+        .into_iter()
+        .map(|(c, entries)| CampaignSummary {
+            phase: Phase::at(c.starts_at, c.ends_at, now),
+            campaign: visible(c, viewer),
+            entries,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignView {
+    pub campaign: Campaign,
+    pub phase: Phase,
+    /// Shown entries.
+    pub entries: i64,
+    /// Ranked, once staff have picked them.
+    pub winners: Vec<Entry>,
+    /// The caller's entries and votes left (signed-in callers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries_left: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub votes_left: Option<i64>,
+}
+
+/// Counts a view of the campaign page (not staff's: they would inflate their own figures).
+pub async fn record_view(state: &ListeningState, c: &Campaign, viewer: Option<&User>) -> Result<(), ApiError> {
+    if !viewer.is_some_and(|u| u.role.is_staff()) {
+        store::record_view(&state.platform.db, c.id, now_ms()).await?;
+    }
+    Ok(())
+}
+
+pub async fn view(state: &ListeningState, viewer: Option<&User>, slug: &str) -> Result<CampaignView, ApiError> {
+    let db = &state.platform.db;
+    let c = campaign(state, slug).await?;
+    let phase = Phase::at(c.starts_at, c.ends_at, now_ms());
+    let (_, entries) = store::entries(db, c.id, EntryOrder::New, false, None, 0, 0).await?;
+    let winners = store::winners(db, c.id, viewer.map(|u| u.id)).await?;
+    let (entries_left, votes_left) = match viewer {
+        Some(u) => {
+            let (filed, voted) = store::participation(db, c.id, u.id).await?;
+            (
+                Some((c.max_entries_per_account - filed).max(0)),
+                Some((c.max_votes_per_account - voted).max(0)),
+            )
+        }
+        None => (None, None),
+    };
+    Ok(CampaignView {
+        phase,
+        entries,
+        winners,
+        entries_left,
+        votes_left,
+        campaign: visible(c, viewer),
+    })
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Most votes first.
+    #[default]
+    Top,
+    /// Newest first.
+    New,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+pub struct EntriesQuery {
+    /// top (most votes) or new.
+    #[serde(default)]
+    pub sort: Sort,
+    /// From 1.
+    pub page: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EntryPage {
+    pub entries: Vec<Entry>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+pub async fn entries(
+    state: &ListeningState,
+    viewer: Option<&User>,
+    slug: &str,
+    q: &EntriesQuery,
+) -> Result<EntryPage, ApiError> {
+    let c = campaign(state, slug).await?;
+    let page = q.page.unwrap_or(1);
+    if !(1..=10_000).contains(&page) {
+        return Err(ApiError::validation("page: from 1"));
+    }
+    let order = match q.sort {
+        Sort::Top => EntryOrder::Top,
+        Sort::New => EntryOrder::New,
+    };
+    let with_hidden = viewer.is_some_and(|u| u.role.can_moderate());
+    let (entries, total) = store::entries(
+        &state.platform.db,
+        c.id,
+        order,
+        with_hidden,
+        viewer.map(|u| u.id),
+        (page - 1) * ENTRIES_PER_PAGE,
+        ENTRIES_PER_PAGE,
+    )
+    .await?;
+    Ok(EntryPage {
+        entries,
+        total,
+        page,
+        per_page: ENTRIES_PER_PAGE,
+    })
+}
+
+fn require_open(c: &Campaign, what: &str) -> Result<(), ApiError> {
+    match Phase::at(c.starts_at, c.ends_at, now_ms()) {
+        Phase::Open => Ok(()),
+        Phase::Upcoming => Err(ApiError::conflict(
+            "not_open",
+            format!("the campaign has not started: {what} opens with it"),
+        )),
+        Phase::Ended => Err(ApiError::conflict(
+            "ended",
+            format!("the campaign has ended: {what} is closed"),
+        )),
+    }
+}
+
+pub async fn submit_entry(
+    state: &ListeningState,
+    me: &User,
+    slug: &str,
+    text: &str,
+    uploads: &[Upload],
+) -> Result<Entry, ApiError> {
+    let c = campaign(state, slug).await?;
+    require_open(&c, "filing entries")?;
+    let typed: Vec<(String, Option<&str>, usize)> = uploads
+        .iter()
+        .map(|u| (u.filename.clone(), image_content_type(&u.data), u.data.len()))
+        .collect();
+    domain::check_entry(text, &typed).map_err(ApiError::validation)?;
+    let hashtag = domain::parse_hashtag(&c.hashtag).map_err(ApiError::internal)?;
+    let body = domain::entry_text(text, &hashtag);
+    let cleaned: Vec<(&str, Vec<u8>)> = typed
+        .iter()
+        .zip(uploads)
+        .map(|((_, kind, _), u)| {
+            let mut data = u.data.clone();
+            if *kind == Some("image/jpeg") {
+                domain::erase_jpeg_gps(&mut data);
+            }
+            (kind.unwrap_or_default(), data)
+        })
+        .collect();
+    let images: Vec<(&str, &[u8])> = cleaned.iter().map(|(kind, data)| (*kind, data.as_slice())).collect();
+    let db = &state.platform.db;
+    let id = store::add_entry(db, c.id, me.id, &body, &images, c.max_entries_per_account)
+        .await?
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "you have filed the {} entries an account may file in this campaign",
+                c.max_entries_per_account
+            ))
+            .with_code("entry_limit")
+        })?;
+    store::entry(db, id, Some(me.id))
+        .await?
+        .ok_or_else(|| ApiError::internal("entry vanished"))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VoteResult {
+    pub entry_id: i64,
+    pub votes: i64,
+    pub voted: bool,
+}
+
+/// The campaign and one of its entries shown to the public.
+async fn shown_entry(state: &ListeningState, slug: &str, entry_id: i64) -> Result<(Campaign, Entry), ApiError> {
+    let c = campaign(state, slug).await?;
+    match store::entry(&state.platform.db, entry_id, None).await? {
+        Some(e) if e.campaign_id == c.id && !e.hidden => Ok((c, e)),
+        _ => Err(ApiError::not_found("entry")),
+    }
+}
+
+pub async fn vote(state: &ListeningState, me: &User, slug: &str, entry_id: i64) -> Result<VoteResult, ApiError> {
+    let (c, e) = shown_entry(state, slug, entry_id).await?;
+    require_open(&c, "voting")?;
+    if e.author_id == me.id {
+        return Err(ApiError::forbidden("you cannot vote for your own entry").with_code("own_entry"));
+    }
+    let db = &state.platform.db;
+    match store::vote(db, c.id, e.id, me.id, c.max_votes_per_account).await? {
+        VoteOutcome::Counted | VoteOutcome::AlreadyVoted => {}
+        VoteOutcome::LimitReached => {
+            return Err(ApiError::forbidden(format!(
+                "you have used your {} votes in this campaign; take one back to vote for this entry",
+                c.max_votes_per_account
+            ))
+            .with_code("vote_limit"))
+        }
+    }
+    Ok(VoteResult {
+        entry_id: e.id,
+        votes: store::entry_votes(db, e.id).await?,
+        voted: true,
+    })
+}
+
+pub async fn unvote(state: &ListeningState, me: &User, slug: &str, entry_id: i64) -> Result<VoteResult, ApiError> {
+    let (c, e) = shown_entry(state, slug, entry_id).await?;
+    require_open(&c, "voting")?;
+    let db = &state.platform.db;
+    store::unvote(db, c.id, e.id, me.id).await?;
+    Ok(VoteResult {
+        entry_id: e.id,
+        votes: store::entry_votes(db, e.id).await?,
+        voted: false,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct HideRequest {
+    /// true hides the entry (it stops counting, leaves the gallery and its votes go back to the
+    /// voters), false shows it again.
+    pub hidden: bool,
+    /// Required when hiding: what rule it broke.
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn moderate(
+    state: &ListeningState,
+    me: &User,
+    slug: &str,
+    entry_id: i64,
+    r: &HideRequest,
+) -> Result<Entry, ApiError> {
+    if !me.role.can_moderate() {
+        return Err(ApiError::forbidden("only moderators and staff hide entries"));
+    }
+    let c = campaign(state, slug).await?;
+    let db = &state.platform.db;
+    let e = store::entry(db, entry_id, None)
+        .await?
+        .filter(|e| e.campaign_id == c.id)
+        .ok_or_else(|| ApiError::not_found("entry"))?;
+    let reason = r.reason.trim();
+    if r.hidden && (reason.is_empty() || reason.chars().count() > 300) {
+        return Err(ApiError::validation("reason: 1–300 characters, shown to staff"));
+    }
+    if r.hidden && e.winner_rank.is_some() {
+        return Err(ApiError::conflict(
+            "winner",
+            "this entry is a winner: take it off the winner list first",
+        ));
+    }
+    store::set_hidden(db, c.id, e.id, r.hidden, me.id, reason).await?;
+    store::entry(db, e.id, Some(me.id))
+        .await?
+        .ok_or_else(|| ApiError::internal("entry vanished"))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct WinnersRequest {
+    /// In rank order; an empty list withdraws the announcement.
+    pub winners: Vec<WinnerPick>,
+}
+
+pub async fn set_winners(
+    state: &ListeningState,
+    me: &User,
+    slug: &str,
+    r: &WinnersRequest,
+) -> Result<Vec<Entry>, ApiError> {
+    require_staff(me)?;
+    let c = campaign(state, slug).await?;
+    let db = &state.platform.db;
+    let shown = store::shown_entry_ids(db, c.id).await?;
+    let phase = Phase::at(c.starts_at, c.ends_at, now_ms());
+    domain::check_winners(phase, &r.winners, &shown).map_err(|m| {
+        if phase == Phase::Ended {
+            ApiError::validation(m)
+        } else {
+            ApiError::conflict("not_ended", m)
+        }
+    })?;
+    store::set_winners(db, &c, &r.winners, me.id).await?;
+    Ok(store::winners(db, c.id, Some(me.id)).await?)
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AdjustmentRequest {
+    pub metric: Metric,
+    /// Added to the metric (negative to correct); revenue in cents.
+    pub amount: i64,
+    /// When it happened (Unix ms, inside the campaign); now if absent.
+    pub at: Option<i64>,
+    /// Where the figure comes from ("Weibo topic page, 3 May").
+    pub note: String,
+}
+
+pub async fn add_adjustment(
+    state: &ListeningState,
+    me: &User,
+    slug: &str,
+    r: &AdjustmentRequest,
+) -> Result<Adjustment, ApiError> {
+    require_staff(me)?;
+    let c = campaign(state, slug).await?;
+    let now = now_ms();
+    let at = r.at.unwrap_or_else(|| now.min(c.ends_at - 1));
+    if !(c.starts_at..c.ends_at).contains(&at) {
+        return Err(ApiError::validation("at: inside the campaign's dates"));
+    }
+    if at > now {
+        return Err(ApiError::validation(
+            "at: a figure cannot be recorded for a time still to come",
+        ));
+    }
+    if r.amount == 0 || r.amount.abs() > 1_000_000_000_000 {
+        return Err(ApiError::validation("amount: a non-zero whole number"));
+    }
+    let note = r.note.trim();
+    if note.is_empty() || note.chars().count() > 300 {
+        return Err(ApiError::validation(
+            "note: 1–300 characters saying where the figure comes from",
+        ));
+    }
+    let db = &state.platform.db;
+    let id = store::add_adjustment(db, c.id, r.metric, r.amount, at, note, me.id).await?;
+    store::adjustments(db, c.id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| ApiError::internal("adjustment vanished"))
+}
+
+/// Where each actual comes from, so that nobody has to take a number on trust.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Sources {
+    pub page_views: i64,
+    /// Imported social posts carrying the hashtag during the campaign, and their authors'
+    /// followers summed (counted as exposure).
+    pub imported_posts: i64,
+    pub imported_reach: i64,
+    /// True when more imported posts had a hashtag than were read.
+    pub imported_truncated: bool,
+    pub shown_entries: i64,
+    /// Orders on linked drops during the campaign, all and paid.
+    pub orders: i64,
+    pub paid_orders: i64,
+    /// Sum of recorded figures per metric.
+    pub adjustments: Vec<(Metric, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub campaign: Campaign,
+    pub phase: Phase,
+    pub now: i64,
+    pub progress: Progress,
+    pub sources: Sources,
+    pub adjustments: Vec<Adjustment>,
+}
+
+pub async fn dashboard(state: &ListeningState, me: &User, slug: &str) -> Result<Dashboard, ApiError> {
+    require_staff(me)?;
+    let c = campaign(state, slug).await?;
+    let db = &state.platform.db;
+    let now = now_ms();
+    let until = now.min(c.ends_at);
+    let mut events: Vec<(Metric, Vec<(i64, i64)>)> = Vec::new();
+    let mut sources = Sources::default();
+
+    let views = store::views(db, c.id).await?;
+    sources.page_views = views.iter().map(|(_, n)| n).sum();
+    events.push((Metric::PageViews, views.clone()));
+    events.push((Metric::Exposure, views));
+
+    let posts = store::imported_posts_with_tags(db, c.starts_at, until, MAX_IMPORTED_SCAN).await?;
+    sources.imported_truncated = posts.len() as i64 == MAX_IMPORTED_SCAN;
+    let key = c.hashtag_key.clone();
+    let carrying: Vec<(i64, i64)> = tokio::task::spawn_blocking(move || {
+        posts
+            .into_iter()
+            .filter(|(_, text, _)| domain::carries(text, &key))
+            .map(|(at, _, followers)| (at, followers))
+            .collect()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    sources.imported_posts = carrying.len() as i64;
+    sources.imported_reach = carrying.iter().map(|(_, f)| f).sum();
+    events.push((Metric::Exposure, carrying));
+
+    let entries: Vec<(i64, i64)> = store::entry_times(db, c.id)
+        .await?
+        .into_iter()
+        .map(|t| (t, 1))
+        .collect();
+    sources.shown_entries = entries.len() as i64;
+    events.push((Metric::Entries, entries));
+
+    let (mut orders, mut revenue) = (Vec::new(), Vec::new());
+    for drop_id in &c.drop_ids {
+        for o in fanloop_launches::store::order_events(db, *drop_id, c.starts_at, until).await? {
+            orders.push((o.created_at, 1));
+            if o.paid {
+                revenue.push((o.created_at, o.value_cents));
+            }
+        }
+    }
+    sources.orders = orders.len() as i64;
+    sources.paid_orders = revenue.len() as i64;
+    events.push((Metric::Orders, orders));
+    events.push((Metric::Revenue, revenue));
+
+    let adjustments = store::adjustments(db, c.id).await?;
+    for m in Metric::ALL {
+        let list: Vec<(i64, i64)> = adjustments
+            .iter()
+            .filter(|a| a.metric == m)
+            .map(|a| (a.at, a.amount))
+            .collect();
+        if !list.is_empty() {
+            sources.adjustments.push((m, list.iter().map(|(_, n)| n).sum()));
+            events.push((m, list));
+        }
+    }
+    let progress = domain::progress(&events, &c.all_targets, c.starts_at, c.ends_at, now);
+    Ok(Dashboard {
+        phase: Phase::at(c.starts_at, c.ends_at, now),
+        now,
+        progress,
+        sources,
+        adjustments,
+        campaign: visible(c, Some(me)),
+    })
+}
+
+/// An entry image: staff and moderators also see hidden entries' images.
+pub async fn image(state: &ListeningState, viewer: Option<&User>, id: i64) -> Result<(String, Vec<u8>), ApiError> {
+    match store::image(&state.platform.db, id).await? {
+        Some((kind, data, hidden)) if !hidden || viewer.is_some_and(|u| u.role.can_moderate()) => Ok((kind, data)),
+        _ => Err(ApiError::not_found("image")),
+    }
+}
