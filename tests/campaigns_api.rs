@@ -434,6 +434,11 @@ async fn campaign_lifecycle(app: &TestApp) {
     };
     assert_eq!(metric("entries")["actual"], 3, "the hidden entry does not count");
     assert_eq!(metric("entries")["completion_pct"], 75.0);
+    assert_eq!(
+        metric("entries")["completion_by_day"].as_array().unwrap().last(),
+        Some(&json!(75.0))
+    );
+    assert!(metric("exposure").get("completion_by_day").is_some());
     assert_eq!(metric("page_views")["actual"], 5, "staff views are not counted");
     assert_eq!(
         metric("exposure")["actual"],

@@ -368,6 +368,8 @@ pub struct MetricProgress {
     pub pace: Pace,
     /// Cumulative actual at the end of each day of the campaign so far (see `Progress::days`).
     pub cumulative: Vec<i64>,
+    /// The same as a percentage of the target, day by day; absent without a target.
+    pub completion_by_day: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -433,6 +435,8 @@ pub fn progress(
                 };
                 (Some(done), Some(expected), pace)
             };
+            let completion_by_day =
+                (target > 0).then(|| cumulative.iter().map(|v| *v as f64 / target as f64 * 100.0).collect());
             MetricProgress {
                 metric,
                 target,
@@ -441,6 +445,7 @@ pub fn progress(
                 expected_pct,
                 pace,
                 cumulative,
+                completion_by_day,
             }
         })
         .collect();
@@ -614,6 +619,7 @@ mod tests {
         let entries = get(Metric::Entries);
         assert_eq!(entries.actual, 4, "before the start and after now do not count");
         assert_eq!(entries.cumulative, vec![2, 4]);
+        assert_eq!(entries.completion_by_day, Some(vec![20.0, 40.0]));
         assert_eq!(entries.completion_pct, Some(40.0));
         assert_eq!(entries.pace, Pace::Ahead, "40% done at 37.5% of the time");
         assert_eq!(get(Metric::Orders).pace, Pace::Behind);
