@@ -102,6 +102,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             &fanloop_feedback::ui::BUNDLE,
             &fanloop_launches::ui::BUNDLE,
             &fanloop_vetting::ui::BUNDLE,
+            &fanloop_vetting::ui::REASONS,
             &fanloop_listening::ui::BUNDLE,
         ],
     )?;

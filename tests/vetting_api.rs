@@ -314,6 +314,10 @@ async fn staff_read_the_report_page_upload_files_and_print() {
         html.contains("data-verdict=\"high_risk\"") && html.contains("高风险"),
         "verdict shown in Chinese"
     );
+    assert!(
+        html.contains("条帖子敌视品牌的粉丝") && !html.contains("posts are hostile toward"),
+        "the verdict's reasons are in Chinese too"
+    );
     assert!(html.contains("米粉都是脑残") && html.contains("<svg class=\"stance-chart\""));
     let print = browser
         .get(app.url(&format!("/vetting/brands/xiaomi/candidates/{id}?print=1")))

@@ -76,6 +76,20 @@ impl Lang {
     }
 }
 
+/// Replaces each `{name}` of a message with its value; unknown names stay as they are.
+pub fn fill(message: &str, args: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = message.to_string();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// The English text of `key` in `table` (for text stored or sent in English, e.g. API fields).
+pub fn english(table: MessageTable, key: &str) -> Option<&'static str> {
+    table.iter().find(|(k, ..)| *k == key).map(|(_, en, ..)| *en)
+}
+
 pub type MessageTable = &'static [(&'static str, &'static str, &'static str, &'static str)];
 
 #[derive(Default)]
@@ -117,6 +131,19 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_filled_by_name() {
+        let args = [
+            ("n".to_string(), "3".to_string()),
+            ("total".to_string(), "40".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            fill("{n} of {total}, {n} again, {missing}", &args),
+            "3 of 40, 3 again, {missing}"
+        );
+    }
 
     #[test]
     fn negotiates_with_quality_values() {

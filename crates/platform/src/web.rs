@@ -90,6 +90,23 @@ impl Platform {
                 .unwrap_or(Lang::En);
             lookup.get(lang, key).to_string()
         });
+        // `tf(key, {name: value})`: a translated message with its `{name}` placeholders filled.
+        let lookup = catalog.clone();
+        env.add_function("tf", move |state: &State, key: &str, args: Value| -> String {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().and_then(Lang::parse))
+                .unwrap_or(Lang::En);
+            let mut values = std::collections::BTreeMap::new();
+            if let Ok(names) = args.try_iter() {
+                for name in names {
+                    if let Ok(value) = args.get_item(&name) {
+                        values.insert(name.to_string(), value.to_string());
+                    }
+                }
+            }
+            crate::i18n::fill(lookup.get(lang, key), &values)
+        });
         env.add_filter("datetime", |ms: i64| -> String { format_datetime(ms) });
         env.add_filter("isodate", |ms: i64| -> String { format_iso(ms) });
         Ok(Platform {

@@ -223,17 +223,20 @@ fn chart(report: &Report) -> minijinja::Value {
     // Rounding each part up keeps small counts visible; the stack may then exceed the chart
     // by a pixel or two, which the saturating top absorbs.
     let scale = |n: u32| (n * CHART_HEIGHT).div_ceil(max);
+    // Bars share about 900 px, between 22 and 80 px each; the SVG then scales uniformly, so
+    // the month labels are never stretched.
+    let step = (900 / report.timeline.len().max(1)).clamp(22, 80);
     let bars: Vec<_> = report
         .timeline
         .iter()
         .enumerate()
         .map(|(i, m)| {
             let (h, n, s) = (scale(m.hostile), scale(m.neutral), scale(m.supportive));
-            context! { x => i * 22, month => m.month.clone(), hostile => m.hostile, neutral => m.neutral, supportive => m.supportive,
+            context! { x => i * step, bar => step - 4, month => m.month.clone(), hostile => m.hostile, neutral => m.neutral, supportive => m.supportive,
                 h => h, n => n, s => s, top => CHART_HEIGHT.saturating_sub(h + n + s) }
         })
         .collect();
-    context! { bars => bars, width => (report.timeline.len() * 22).max(22), height => CHART_HEIGHT }
+    context! { bars => bars, width => (report.timeline.len() * step).max(step), height => CHART_HEIGHT }
 }
 
 async fn render_report(

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use fanloop_platform::i18n::{self, MessageTable};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -60,9 +61,41 @@ impl Verdict {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Reason {
     pub verdict: Verdict,
+    /// The reason in English.
     pub text: String,
+    /// Which rule fired (`hostile_fans`, `hostile_brand`, `incidents`, `incidents_hostile`,
+    /// `hostile_some`, `insults`, `community_hostile`, `clear`), and the numbers it names: pages
+    /// translate `vet.reason.<code>` with them.
+    pub code: String,
+    pub args: BTreeMap<String, String>,
     /// Ids of the candidate's posts behind this reason.
     pub posts: Vec<i64>,
+}
+
+/// (key, English, 简体中文, Français) of every reason; `{name}` is filled from `Reason::args`.
+pub static REASON_MESSAGES: MessageTable = &[
+    ("vet.reason.hostile_fans", "{n} posts are hostile toward the brand's fans.", "{n} 条帖子敌视品牌的粉丝。", "{n} publications sont hostiles aux fans de la marque."),
+    ("vet.reason.hostile_brand", "{n} of {total} posts about the brand are hostile toward it ({pct}%).", "在 {total} 条涉及品牌的帖子中，{n} 条敌视品牌（{pct}%）。", "{n} des {total} publications sur la marque lui sont hostiles ({pct} %)."),
+    ("vet.reason.incidents", "{n} post(s) report incidents: {court} court ruling(s) or ordered apology(ies), {bans} account ban(s).", "{n} 条帖子提到事件：法院判决或被判道歉 {court} 次，账号封禁 {bans} 次。", "{n} publication(s) signalent des incidents : {court} décision(s) de justice ou excuses ordonnées, {bans} suspension(s) de compte."),
+    ("vet.reason.incidents_hostile", "{n} post(s) report incidents: {court} court ruling(s) or ordered apology(ies), {bans} account ban(s), alongside hostile posts about the brand or its fans.", "{n} 条帖子提到事件：法院判决或被判道歉 {court} 次，账号封禁 {bans} 次，同时存在敌视品牌或其粉丝的帖子。", "{n} publication(s) signalent des incidents : {court} décision(s) de justice ou excuses ordonnées, {bans} suspension(s) de compte, en plus de publications hostiles à la marque ou à ses fans."),
+    ("vet.reason.hostile_some", "{n} hostile post(s): {brand} toward the brand, {fans} toward its fans.", "{n} 条敌意帖子：针对品牌 {brand} 条，针对粉丝 {fans} 条。", "{n} publication(s) hostile(s) : {brand} envers la marque, {fans} envers ses fans."),
+    ("vet.reason.insults", "{n} posts use insults (at anyone).", "{n} 条帖子含辱骂（对任何人）。", "{n} publications contiennent des insultes (envers quiconque)."),
+    ("vet.reason.community_hostile", "The brand's own community is hostile toward the candidate in {hostile} of {mentions} mentions.", "品牌自己的社区在 {mentions} 次提及中有 {hostile} 次对该人选持敌意。", "La communauté de la marque est hostile au candidat dans {hostile} mentions sur {mentions}."),
+    ("vet.reason.clear", "No hostile post, court ruling or ban among {n} posts ({about} about the brand or its fans, {criticism} of them product criticism).", "{n} 条帖子中没有敌意帖子、法院判决或封禁（{about} 条涉及品牌或其粉丝，其中 {criticism} 条是产品批评）。", "Aucune publication hostile, décision de justice ni suspension parmi {n} publications ({about} sur la marque ou ses fans, dont {criticism} de critique produit)."),
+];
+
+impl Reason {
+    fn new(verdict: Verdict, code: &str, args: &[(&str, String)], posts: Vec<i64>) -> Reason {
+        let args: BTreeMap<String, String> = args.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let english = i18n::english(REASON_MESSAGES, &format!("vet.reason.{code}")).unwrap_or(code);
+        Reason {
+            verdict,
+            text: i18n::fill(english, &args),
+            code: code.to_string(),
+            args,
+            posts,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -308,75 +341,64 @@ pub fn build(
     let mut reasons = Vec::new();
     let brand_mentions = toward_brand.total().max(1) as f64;
     if hostile_fans.len() >= 2 {
-        reasons.push(Reason {
-            verdict: Verdict::HighRisk,
-            text: format!("{} posts are hostile toward the brand's fans.", hostile_fans.len()),
-            posts: hostile_fans.clone(),
-        });
+        let n = hostile_fans.len().to_string();
+        reasons.push(Reason::new(
+            Verdict::HighRisk,
+            "hostile_fans",
+            &[("n", n)],
+            hostile_fans.clone(),
+        ));
     }
     if hostile_brand.len() >= 3 && hostile_brand.len() as f64 / brand_mentions >= 0.10 {
-        reasons.push(Reason {
-            verdict: Verdict::HighRisk,
-            text: format!(
-                "{} of {} posts about the brand are hostile toward it ({:.0}%).",
-                hostile_brand.len(),
-                toward_brand.total(),
-                100.0 * hostile_brand.len() as f64 / brand_mentions
+        let args = [
+            ("n", hostile_brand.len().to_string()),
+            ("total", toward_brand.total().to_string()),
+            (
+                "pct",
+                format!("{:.0}", 100.0 * hostile_brand.len() as f64 / brand_mentions),
             ),
-            posts: hostile_brand.clone(),
-        });
+        ];
+        reasons.push(Reason::new(
+            Verdict::HighRisk,
+            "hostile_brand",
+            &args,
+            hostile_brand.clone(),
+        ));
     }
     let any_hostile = dedup(hostile_brand.iter().chain(&hostile_fans).copied());
     if !serious.is_empty() {
-        let kinds: Vec<&str> = dedup(serious.iter().map(|i| i.kind.as_str()));
         let with_hostility = !any_hostile.is_empty();
-        reasons.push(Reason {
-            verdict: if with_hostility {
-                Verdict::HighRisk
-            } else {
-                Verdict::Review
-            },
-            text: format!(
-                "{} post(s) report {}{}.",
-                dedup(serious.iter().map(|i| i.post_id)).len(),
-                kinds.join(" and ").replace('_', " "),
-                if with_hostility {
-                    ", alongside hostile posts about the brand or its fans"
-                } else {
-                    ""
-                }
-            ),
-            posts: dedup(serious.iter().map(|i| i.post_id)),
+        let posts = dedup(serious.iter().map(|i| i.post_id));
+        let count = |kind: IncidentKind| serious.iter().filter(|i| i.kind == kind).count().to_string();
+        let args = [
+            ("n", posts.len().to_string()),
+            ("court", count(IncidentKind::CourtRuling)),
+            ("bans", count(IncidentKind::AccountBan)),
+        ];
+        reasons.push(if with_hostility {
+            Reason::new(Verdict::HighRisk, "incidents_hostile", &args, posts)
+        } else {
+            Reason::new(Verdict::Review, "incidents", &args, posts)
         });
     }
     if !any_hostile.is_empty() && !reasons.iter().any(|r| r.verdict == Verdict::HighRisk) {
-        reasons.push(Reason {
-            verdict: Verdict::Review,
-            text: format!(
-                "{} hostile post(s): {} toward the brand, {} toward its fans.",
-                any_hostile.len(),
-                hostile_brand.len(),
-                hostile_fans.len()
-            ),
-            posts: any_hostile.clone(),
-        });
+        let args = [
+            ("n", any_hostile.len().to_string()),
+            ("brand", hostile_brand.len().to_string()),
+            ("fans", hostile_fans.len().to_string()),
+        ];
+        reasons.push(Reason::new(Verdict::Review, "hostile_some", &args, any_hostile.clone()));
     }
     if insulting.len() >= 3 {
-        reasons.push(Reason {
-            verdict: Verdict::Review,
-            text: format!("{} posts use insults (at anyone).", insulting.len()),
-            posts: insulting.clone(),
-        });
+        let n = insulting.len().to_string();
+        reasons.push(Reason::new(Verdict::Review, "insults", &[("n", n)], insulting.clone()));
     }
     if community.mentions >= 3 && community.stance.hostile as f64 * 3.0 >= community.mentions as f64 {
-        reasons.push(Reason {
-            verdict: Verdict::Review,
-            text: format!(
-                "The brand's own community is hostile toward the candidate in {} of {} mentions.",
-                community.stance.hostile, community.mentions
-            ),
-            posts: Vec::new(),
-        });
+        let args = [
+            ("hostile", community.stance.hostile.to_string()),
+            ("mentions", community.mentions.to_string()),
+        ];
+        reasons.push(Reason::new(Verdict::Review, "community_hostile", &args, Vec::new()));
     }
     let verdict = reasons
         .iter()
@@ -384,13 +406,12 @@ pub fn build(
         .max_by_key(|v| *v as u8)
         .unwrap_or(Verdict::Clear);
     if verdict == Verdict::Clear {
-        reasons.push(Reason {
-            verdict: Verdict::Clear,
-            text: format!(
-                "No hostile post, court ruling or ban among {n} posts ({about_brand} about the brand or its fans, {criticism_posts} of them product criticism)."
-            ),
-            posts: Vec::new(),
-        });
+        let args = [
+            ("n", n.to_string()),
+            ("about", about_brand.to_string()),
+            ("criticism", criticism_posts.to_string()),
+        ];
+        reasons.push(Reason::new(Verdict::Clear, "clear", &args, Vec::new()));
     }
 
     Report {
@@ -485,6 +506,29 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_reason_reads_in_three_languages_with_its_numbers_filled() {
+        for (key, en, zh, fr) in REASON_MESSAGES {
+            let code = key.strip_prefix("vet.reason.").unwrap();
+            assert!(!en.is_empty() && !zh.is_empty() && !fr.is_empty(), "{key}");
+            let names = |m: &str| -> Vec<String> {
+                let mut v: Vec<String> = m
+                    .split('{')
+                    .skip(1)
+                    .map(|p| p[..p.find('}').unwrap()].to_string())
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(names(en), names(zh), "{key}: same placeholders");
+            assert_eq!(names(en), names(fr), "{key}: same placeholders");
+            let names = names(en);
+            let args: Vec<(&str, String)> = names.iter().map(|n| (n.as_str(), "7".to_string())).collect();
+            let r = Reason::new(Verdict::Review, code, &args, Vec::new());
+            assert!(!r.text.contains('{') && r.text.contains('7'), "{}", r.text);
+        }
+    }
+
     use super::*;
     use crate::lexicon::AliasKind;
 

@@ -3,6 +3,12 @@
 use fanloop_platform::i18n::MessageTable;
 use fanloop_platform::web::UiBundle;
 
+/// The verdict reasons' messages, kept beside the rules that write them.
+pub static REASONS: UiBundle = UiBundle {
+    templates: &[],
+    messages: crate::report::REASON_MESSAGES,
+};
+
 pub static BUNDLE: UiBundle = UiBundle {
     templates: &[
         ("vetting.html", include_str!("../templates/vetting.html")),
