@@ -33,6 +33,10 @@ pub struct SaleBenchArgs {
     /// Concurrent client connections.
     #[arg(long, default_value_t = 1_000)]
     pub connections: usize,
+    /// Requests in flight per connection: 1 is one request then its answer (a browser); more is
+    /// HTTP/1.1 pipelining (a front proxy multiplexing users over its upstream connections).
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: usize,
     /// Comma-separated: noop (the HTTP floor), engine, redis, postgres.
     #[arg(long, default_value = "noop,engine,redis,postgres")]
     pub backends: String,
@@ -129,58 +133,128 @@ async fn buy(State(backend): State<Backend>, headers: HeaderMap) -> StatusCode {
 
 struct RunResult {
     wall: Duration,
+    /// When the last unit was acknowledged, from the first attempt.
+    sold_out_after: Duration,
     latencies_us: Vec<u64>,
     created: u64,
     sold_out: u64,
     other: u64,
 }
 
+/// One connection's share of the accounts, sent `depth` requests at a time (1: one request,
+/// then its answer, as a browser does; more: HTTP/1.1 pipelining, as a front proxy batching
+/// many users over one connection would).  A minimal client written on the socket, so that the
+/// load generator costs as little of the two cores as possible.
+async fn connection(
+    addr: SocketAddr,
+    first: u64,
+    n: u64,
+    depth: usize,
+    started: Instant,
+) -> std::io::Result<(Vec<u64>, [u64; 3], Duration)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut lat = Vec::with_capacity(n as usize);
+    let mut counts = [0u64; 3]; // created, sold out, other
+    let mut last_sale = Duration::ZERO;
+    let mut out = Vec::with_capacity(depth * 80);
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut next = 0u64;
+    while next < n {
+        let batch = (n - next).min(depth as u64);
+        out.clear();
+        for i in 0..batch {
+            let account = first + next + i + 1;
+            out.extend_from_slice(
+                format!("POST /buy HTTP/1.1\r\nhost: bench\r\nx-account: {account}\r\ncontent-length: 0\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+        let sent = Instant::now();
+        stream.write_all(&out).await?;
+        let mut answered = 0;
+        while answered < batch {
+            // Parse every complete response in the buffer, then read more.
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&buf) {
+                Ok(httparse::Status::Complete(head)) => {
+                    let body = response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() < head + body {
+                        if stream.read_buf(&mut buf).await? == 0 {
+                            return Err(std::io::ErrorKind::UnexpectedEof.into());
+                        }
+                        continue;
+                    }
+                    match response.code {
+                        Some(201) => {
+                            counts[0] += 1;
+                            last_sale = started.elapsed();
+                        }
+                        Some(409) => counts[1] += 1,
+                        _ => counts[2] += 1,
+                    }
+                    lat.push(sent.elapsed().as_micros() as u64);
+                    buf.drain(..head + body);
+                    answered += 1;
+                }
+                Ok(httparse::Status::Partial) => {
+                    if stream.read_buf(&mut buf).await? == 0 {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            }
+        }
+        next += batch;
+    }
+    Ok((lat, counts, last_sale))
+}
+
 async fn fire(addr: SocketAddr, args: &SaleBenchArgs) -> RunResult {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.connections)
-        .build()
-        .expect("client");
     let per = args.accounts / args.connections as u64;
     let extra = args.accounts % args.connections as u64;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..args.connections as u64 {
-        let client = client.clone();
-        let url = format!("http://{addr}/buy");
         let n = per + u64::from(c < extra);
         let first = c * per + c.min(extra);
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(n as usize);
-            let (mut created, mut sold_out, mut other) = (0, 0, 0);
-            for i in 0..n {
-                let account = first + i + 1;
-                let t = Instant::now();
-                match client.post(&url).header("x-account", account).send().await {
-                    Ok(r) => match r.status() {
-                        StatusCode::CREATED => created += 1,
-                        StatusCode::CONFLICT => sold_out += 1,
-                        _ => other += 1,
-                    },
-                    Err(_) => other += 1,
-                }
-                lat.push(t.elapsed().as_micros() as u64);
-            }
-            (lat, created, sold_out, other)
-        }));
+        let depth = args.pipeline.max(1);
+        tasks.push(tokio::spawn(
+            async move { connection(addr, first, n, depth, started).await },
+        ));
     }
     let mut r = RunResult {
         wall: Duration::ZERO,
+        sold_out_after: Duration::ZERO,
         latencies_us: Vec::with_capacity(args.accounts as usize),
         created: 0,
         sold_out: 0,
         other: 0,
     };
     for t in tasks {
-        if let Ok((lat, c, s, o)) = t.await {
-            r.latencies_us.extend(lat);
-            r.created += c;
-            r.sold_out += s;
-            r.other += o;
+        match t.await {
+            Ok(Ok((lat, [c, s, o], last_sale))) => {
+                r.sold_out_after = r.sold_out_after.max(last_sale);
+                r.latencies_us.extend(lat);
+                r.created += c;
+                r.sold_out += s;
+                r.other += o;
+            }
+            Ok(Err(e)) => {
+                eprintln!("a client connection failed: {e}");
+                r.other += 1;
+            }
+            Err(e) => {
+                eprintln!("a client task failed: {e}");
+                r.other += 1;
+            }
         }
     }
     r.wall = started.elapsed();
@@ -328,8 +402,8 @@ async fn prepare(
 
 pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
     println!(
-        "fanloop bench sale: {} accounts, {} units, {} connections, HTTP on loopback",
-        args.accounts, args.stock, args.connections
+        "fanloop bench sale: {} accounts, {} units, {} connections, {} request(s) in flight per connection, HTTP/1.1 on loopback",
+        args.accounts, args.stock, args.connections, args.pipeline.max(1)
     );
     let mut rows = Vec::new();
     for name in args.backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -350,8 +424,8 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
         let _ = stop.send(());
         let _ = server.await;
         println!(
-            "{name:<9} wall {:>7.2}s  {:>8.0} attempts/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  sold {}  sold-out answers {}  other {}  orders stored {}",
-            r.wall.as_secs_f64(), args.accounts as f64 / r.wall.as_secs_f64(), pct(&r.latencies_us, 0.5), pct(&r.latencies_us, 0.99), pct(&r.latencies_us, 0.999),
+            "{name:<9} wall {:>7.2}s  sold out after {:>6.2}s  {:>8.0} attempts/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  sold {}  sold-out answers {}  other {}  orders stored {}",
+            r.wall.as_secs_f64(), r.sold_out_after.as_secs_f64(), args.accounts as f64 / r.wall.as_secs_f64(), pct(&r.latencies_us, 0.5), pct(&r.latencies_us, 0.99), pct(&r.latencies_us, 0.999),
             r.created, r.sold_out, r.other, durable
         );
         anyhow::ensure!(

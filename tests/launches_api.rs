@@ -400,6 +400,66 @@ async fn draw_and_expiry(app: &TestApp) {
 }
 both_backends!(verifiable_draw_and_order_expiry, draw_and_expiry);
 
+/// The group commit writes orders many rows per statement: a batch with full chunks and a
+/// remainder is stored whole, and one that would pass the stock is refused whole.
+async fn batch_commit(app: &TestApp) {
+    use fanloop_launches::engine::NewOrder;
+    use fanloop_launches::store;
+    let admin = app.user("admin").await;
+    let (s, d) = app
+        .post(
+            "/api/v1/drops",
+            &admin,
+            drop_body("x2-batch", json!({"kind": "open"}), 200, 0, 0, 1),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let (drop_id, variant) = (d["id"].as_i64().unwrap(), d["variants"][0]["id"].as_i64().unwrap());
+    let buyers = accounts_fast(app, "batch", 201).await;
+    let order = |i: usize| NewOrder {
+        order_id: drop_id * 1_000_000_000 + i as i64 + 1,
+        account: buyers[i].0,
+        variant,
+        quantity: 1,
+        idempotency_key: format!("k{i}"),
+        fcode: None,
+    };
+    let db = &app.state.platform.db;
+    let now = now_ms();
+    let first: Vec<NewOrder> = (0..130).map(order).collect();
+    store::commit_orders(db, drop_id, &first, now, now + 60_000)
+        .await
+        .unwrap();
+    let stored: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, user_id, idempotency_key FROM orders WHERE drop_id = $1 ORDER BY id")
+            .bind(drop_id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), 130, "two full chunks of 64 and a remainder of 2");
+    for (o, row) in first.iter().zip(&stored) {
+        assert_eq!((o.order_id, o.account, &o.idempotency_key), (row.0, row.1, &row.2));
+    }
+    let too_many: Vec<NewOrder> = (130..201).map(order).collect();
+    assert!(
+        store::commit_orders(db, drop_id, &too_many, now, now + 60_000)
+            .await
+            .is_err(),
+        "71 more units than the 70 left"
+    );
+    let (count, sold): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM orders WHERE drop_id = $1), (SELECT sold_general FROM variants WHERE id = $2)",
+    )
+    .bind(drop_id)
+    .bind(variant)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((count, sold), (130, 130), "the refused batch left nothing behind");
+}
+
+both_backends!(group_commit_writes_whole_batches_or_nothing, batch_commit);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_drop_and_purchase_input_is_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();

@@ -274,47 +274,79 @@ pub async fn commit_orders(
         return Ok(());
     }
     let mut tx = db.pool.begin().await?;
-    for o in orders {
-        sqlx::query(
-            "INSERT INTO orders (id, drop_id, user_id, variant_id, quantity, idempotency_key, fcode_id, status, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)",
+    // Multi-row inserts of a fixed size: a flash sale commits thousands of orders per batch, and
+    // one statement per order costs more than the commit itself.  A fixed size keeps the SQL
+    // text, hence the prepared statement, the same from batch to batch; the rest go one by one.
+    const ROWS_PER_INSERT: usize = 64;
+    let insert_sql = |rows: usize| {
+        let values: Vec<String> = (0..rows)
+            .map(|i| {
+                let p = i * 9;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO orders (id, drop_id, user_id, variant_id, quantity, idempotency_key, fcode_id, status, created_at, expires_at) VALUES {}",
+            values.join(", ")
         )
-        .bind(o.order_id)
-        .bind(drop_id)
-        .bind(o.account)
-        .bind(o.variant)
-        .bind(o.quantity as i64)
-        .bind(&o.idempotency_key)
-        .bind(o.fcode)
-        .bind(created_at)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
-        let column = if o.fcode.is_some() {
-            "sold_fcode"
+    };
+    let (many, one) = (insert_sql(ROWS_PER_INSERT), insert_sql(1));
+    let mut chunks = orders.chunks_exact(ROWS_PER_INSERT);
+    let rest = chunks.remainder();
+    for chunk in chunks.by_ref().chain(rest.chunks(1)) {
+        let mut insert = sqlx::query(if chunk.len() == ROWS_PER_INSERT { &many } else { &one });
+        for o in chunk {
+            insert = insert
+                .bind(o.order_id)
+                .bind(drop_id)
+                .bind(o.account)
+                .bind(o.variant)
+                .bind(o.quantity as i64)
+                .bind(&o.idempotency_key)
+                .bind(o.fcode)
+                .bind(created_at)
+                .bind(expires_at);
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    // The database's own guard against overselling, once per variant and pool: the batch's
+    // units must fit in what is left, whatever the engine in front believed.
+    let mut held: std::collections::BTreeMap<(i64, bool), i64> = std::collections::BTreeMap::new();
+    for o in orders {
+        *held.entry((o.variant, o.fcode.is_some())).or_default() += o.quantity as i64;
+    }
+    for ((variant, from_fcode), units) in held {
+        let (column, stock) = if from_fcode {
+            ("sold_fcode", "fcode_stock")
         } else {
-            "sold_general"
+            ("sold_general", "general_stock")
         };
-        let stock = if o.fcode.is_some() {
-            "fcode_stock"
-        } else {
-            "general_stock"
-        };
-        let held = sqlx::query(&format!(
+        let updated = sqlx::query(&format!(
             "UPDATE variants SET {column} = {column} + $1 WHERE id = $2 AND drop_id = $3 AND {column} + $1 <= {stock}"
         ))
-        .bind(o.quantity as i64)
-        .bind(o.variant)
+        .bind(units)
+        .bind(variant)
         .bind(drop_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         anyhow::ensure!(
-            held == 1,
-            "variant {} has no stock left for order {}",
-            o.variant,
-            o.order_id
+            updated == 1,
+            "variant {variant} has no stock left for {units} more units"
         );
+    }
+    for o in orders {
         if let Some(code) = o.fcode {
             let used = sqlx::query("UPDATE fcodes SET used_at = $1, used_by = $2, order_id = $3 WHERE id = $4 AND used_at IS NULL AND revoked_at IS NULL")
                 .bind(created_at)
