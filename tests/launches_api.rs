@@ -105,16 +105,18 @@ async fn purchase(
 
 async fn hammer(app: &TestApp) {
     let admin = app.user("admin").await;
+    // Accounts first: on a loaded machine, creating them could outlast the wait before opening.
+    let fans = accounts_fast(app, "fan", 150).await;
     let (s, d) = app
         .post(
             "/api/v1/drops",
             &admin,
-            drop_body("x2-launch", json!({"kind": "open"}), 60, 5, 1_500, 2),
+            drop_body("x2-launch", json!({"kind": "open"}), 60, 5, 4_000, 2),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{d}");
     let variant = d["variants"][0]["id"].as_i64().unwrap();
-    let fans = accounts_fast(app, "fan", 150).await;
+    let opens_at = d["opens_at"].as_i64().unwrap();
     let client = reqwest::Client::new();
 
     // F-codes for five top contributors: they buy before the general opening, from their pool.
@@ -179,7 +181,8 @@ async fn hammer(app: &TestApp) {
         view["stock"]["total_remaining"], 60,
         "nothing sold before the opening but F-code units"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let wait = (opens_at - now_ms() + 100).max(0) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
 
     // The hammer: every account tries three different purchases and retries one, concurrently.
     let ledger = Arc::new(tokio::sync::Mutex::new(Vec::<(i64, i64, String)>::new()));
@@ -773,4 +776,148 @@ async fn queue_mode_admits_early_arrivals_at_random_then_late_ones_in_order() {
         "late arrivals keep their arrival order"
     );
     app.stop().await;
+}
+
+/// A node that dies between Redis's decision and the database's commit leaves that decision in
+/// flight: the reconciler gives its units (and its idempotency key) back once it is stale, never
+/// twice, never for an order that was stored, and a node waking up late cannot store it anymore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
+    use fanloop_launches::engine::Attempt;
+    use fanloop_launches::store;
+    let Some(redis) = redis_url().await else { return };
+    let Some((db_name, db_url)) = common::fresh_pg_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = fanloop::Config {
+        database_url: Some(db_url),
+        redis_url: Some(redis),
+        redis_prefix: format!("fanloop-test-{}", &auth::new_token()[..10]),
+        ..fanloop::Config::sqlite(dir.path())
+    };
+    let app = fanloop::build(&config).await.expect("node");
+    let cluster = app.launches.cluster.clone().expect("multi-node mode");
+    let db = app.state.platform.db.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(fanloop::serve(app.router, listener, std::future::pending()));
+    let c = reqwest::Client::new();
+    let hash = auth::hash_password("password123").unwrap();
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for (name, role) in [("admin", Role::Admin), ("ann", Role::Fan), ("bob", Role::Fan)] {
+        let u = accounts::create_user(&db, name, &format!("{name}@example.com"), &hash, role, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        ids.push(u.id);
+        tokens.push(accounts::create_api_token(&db, u.id, "t").await.unwrap().1);
+    }
+    let buy = |slug: &'static str, who: usize, key: &'static str, variant: i64| {
+        let (c, base, token) = (c.clone(), base.clone(), tokens[who].clone());
+        async move {
+            let r = c
+                .post(format!("{base}/api/v1/drops/{slug}/purchase"))
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&json!({"variant_id": variant}))
+                .send()
+                .await
+                .unwrap();
+            r.status()
+        }
+    };
+    let mut drops = Vec::new();
+    for (slug, stock) in [("leak", 1), ("leak2", 2)] {
+        let r = c
+            .post(format!("{base}/api/v1/drops"))
+            .bearer_auth(&tokens[0])
+            .json(&drop_body(slug, json!({"kind": "open"}), stock, 0, 0, 1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        drops.push(store::drop_by_slug(&db, slug).await.unwrap().unwrap());
+    }
+    let attempt = |d: &store::Drop, who: usize, key: &str| Attempt {
+        account: ids[who],
+        account_created_at: 0,
+        honor_rank: 1,
+        variant: d.variants[0].id,
+        quantity: 1,
+        idempotency_key: key.into(),
+        fcode: None,
+        now: now_ms(),
+    };
+    let (leak, leak2) = (&drops[0], &drops[1]);
+    let variant = leak.variants[0].id;
+
+    // Ann's attempt is decided in Redis, then her node dies before storing it.
+    let lost = match cluster.decide(leak, &attempt(leak, 1, "k-ann")).await.unwrap() {
+        Ok(order) => order,
+        Err(d) => panic!("expected an acceptance, got {d:?}"),
+    };
+    assert_eq!(
+        buy("leak", 2, "k-bob", variant).await,
+        StatusCode::CONFLICT,
+        "the unit is held"
+    );
+    assert_eq!(
+        buy("leak", 1, "k-ann", variant).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "her retry is told to come back"
+    );
+    assert_eq!(cluster.reconcile(leak, 60_000).await.unwrap(), 0, "not stale yet");
+    assert_eq!(cluster.reconcile(leak, 0).await.unwrap(), 1);
+    assert_eq!(cluster.reconcile(leak, 0).await.unwrap(), 0, "given back once");
+    assert_eq!(store::void_claim(&db, lost.order_id).await.unwrap(), "void");
+    assert_eq!(
+        buy("leak", 2, "k-bob-2", variant).await,
+        StatusCode::CREATED,
+        "the unit is back on sale"
+    );
+    assert_eq!(
+        buy("leak", 1, "k-ann", variant).await,
+        StatusCode::CONFLICT,
+        "her key is free again; sold out"
+    );
+
+    // A node that stored its order and died before clearing it: nothing is given back.
+    let stored = match cluster.decide(leak2, &attempt(leak2, 1, "k1")).await.unwrap() {
+        Ok(order) => order,
+        Err(d) => panic!("{d:?}"),
+    };
+    let now = now_ms();
+    assert!(store::commit_claimed_order(&db, leak2.id, &stored, now, now + 60_000)
+        .await
+        .unwrap());
+    assert_eq!(cluster.reconcile(leak2, 0).await.unwrap(), 0);
+    // A node that wakes up after the reconciler voided its decision cannot store it.
+    let late = match cluster.decide(leak2, &attempt(leak2, 2, "k2")).await.unwrap() {
+        Ok(order) => order,
+        Err(d) => panic!("{d:?}"),
+    };
+    assert_eq!(cluster.reconcile(leak2, 0).await.unwrap(), 1);
+    assert!(!store::commit_claimed_order(&db, leak2.id, &late, now, now + 60_000)
+        .await
+        .unwrap());
+    let stored_orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE drop_id = $1")
+        .bind(leak2.id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored_orders, 1);
+    let remaining = cluster.remaining(leak2).await.unwrap();
+    assert_eq!(remaining[0].1, 1, "2 units: 1 stored, 1 given back once");
+    assert!(
+        cluster.decide(leak2, &attempt(leak2, 2, "k3")).await.unwrap().is_ok(),
+        "bob's voided unit no longer counts against his limit"
+    );
+
+    db.pool.close().await;
+    if let Ok(admin) = fanloop_platform::Db::connect(&common::pg_admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+            .execute(&admin.pool)
+            .await;
+    }
 }

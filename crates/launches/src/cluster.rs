@@ -16,8 +16,8 @@ use crate::engine::{Attempt, Decision, NewOrder, Rejection, SaleMode};
 use crate::store::{self, Drop};
 
 const PURCHASE: &str = r#"
--- KEYS: stock, bought (hash), idempotency (hash), order sequence
--- ARGV: account, idempotency key, quantity, per-account limit
+-- KEYS: stock, bought (hash), idempotency (hash), order sequence, in flight (hash)
+-- ARGV: account, idempotency key, quantity, per-account limit, now (ms)
 local idk = ARGV[1] .. ':' .. ARGV[2]
 local previous = redis.call('HGET', KEYS[3], idk)
 if previous then return {2, tonumber(previous)} end
@@ -30,16 +30,38 @@ redis.call('DECRBY', KEYS[1], q)
 redis.call('HINCRBY', KEYS[2], ARGV[1], q)
 local id = redis.call('INCR', KEYS[4])
 redis.call('HSET', KEYS[3], idk, id)
+-- Until its node stores it (or a reconciler voids it), the decision is in flight: if the node
+-- dies in between, the reconciler finds it here and gives its units back.
+-- (Numbers travel as strings: cjson would print a millisecond time in exponent notation.)
+redis.call('HSET', KEYS[5], id, cjson.encode({at = ARGV[5], stock = KEYS[1], account = ARGV[1], key = ARGV[2], quantity = ARGV[3]}))
 return {1, id}
 "#;
 
 const UNDO: &str = r#"
--- KEYS: stock, bought, idempotency; ARGV: account, idempotency key (empty: keep), quantity
+-- KEYS: stock, bought, idempotency, in flight
+-- ARGV: account, idempotency key (empty: keep), quantity, order id in flight (empty: none)
+-- With an order id, the units go back only if this call is the one that takes the decision
+-- out of flight: a node and a reconciler can never both give them back.
+if ARGV[4] ~= '' and redis.call('HDEL', KEYS[4], ARGV[4]) == 0 then return 0 end
 redis.call('INCRBY', KEYS[1], tonumber(ARGV[3]))
 redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[3]))
 if ARGV[2] ~= '' then redis.call('HDEL', KEYS[3], ARGV[1] .. ':' .. ARGV[2]) end
 return 1
 "#;
+
+/// A decision taken in Redis whose order its node has not stored for this long is presumed
+/// lost (the node died between the two); the reconciler then voids it and gives its units back.
+pub const STALE_DECISION_MS: i64 = 30_000;
+
+/// What the purchase script records for a decision in flight.
+#[derive(Debug, serde::Deserialize)]
+struct InFlight {
+    at: String,
+    stock: String,
+    account: String,
+    key: String,
+    quantity: String,
+}
 
 #[derive(Clone)]
 pub struct Cluster {
@@ -121,6 +143,8 @@ impl Cluster {
         pipe.del(self.key(d.id, "bought"))
             .ignore()
             .del(self.key(d.id, "idem"))
+            .ignore()
+            .del(self.key(d.id, "inflight"))
             .ignore();
         for (order, _) in store::live_orders(&self.db, d.id).await? {
             pipe.hincr(self.key(d.id, "bought"), order.account, order.quantity)
@@ -152,6 +176,17 @@ impl Cluster {
         if !d.variants.iter().any(|v| v.id == a.variant) {
             return Ok(Decision::Rejected(Rejection::UnknownVariant));
         }
+        let order = match self.decide(d, a).await? {
+            Ok(order) => order,
+            Err(decision) => return Ok(decision),
+        };
+        self.store(d, order).await
+    }
+
+    /// The Redis half of a purchase: the decision, and for an acceptance the order to store.
+    /// Public for tests, which stop here to play a node dying before it stores the order.
+    #[doc(hidden)]
+    pub async fn decide(&self, d: &Drop, a: &Attempt) -> anyhow::Result<Result<NewOrder, Decision>> {
         self.ensure_loaded(d).await?;
         let mut r = self.redis.clone();
         let stock = self.stock_key(d.id, a.variant, a.fcode.is_some());
@@ -161,37 +196,47 @@ impl Cluster {
             .key(self.key(d.id, "bought"))
             .key(self.key(d.id, "idem"))
             .key(self.key(d.id, "seq"))
+            .key(self.key(d.id, "inflight"))
             .arg(a.account)
             .arg(&a.idempotency_key)
             .arg(a.quantity)
             .arg(d.per_account_limit)
+            .arg(now_ms())
             .invoke_async(&mut r)
             .await?;
-        match verdict {
-            2 => return Ok(Decision::Replayed(id)),
-            -1 => return Ok(Decision::Rejected(Rejection::LimitReached)),
-            0 => return Ok(Decision::Rejected(Rejection::SoldOut)),
-            _ => {}
-        }
-        let order = NewOrder {
-            order_id: id,
-            account: a.account,
-            variant: a.variant,
-            quantity: a.quantity,
-            idempotency_key: a.idempotency_key.clone(),
-            fcode: a.fcode,
-        };
+        Ok(match verdict {
+            2 => Err(Decision::Replayed(id)),
+            -1 => Err(Decision::Rejected(Rejection::LimitReached)),
+            0 => Err(Decision::Rejected(Rejection::SoldOut)),
+            _ => Ok(NewOrder {
+                order_id: id,
+                account: a.account,
+                variant: a.variant,
+                quantity: a.quantity,
+                idempotency_key: a.idempotency_key.clone(),
+                fcode: a.fcode,
+            }),
+        })
+    }
+
+    /// The database half: claims the id and stores the order, then takes it out of flight.
+    async fn store(&self, d: &Drop, order: NewOrder) -> anyhow::Result<Decision> {
+        let mut r = self.redis.clone();
+        let stock = self.stock_key(d.id, order.variant, order.fcode.is_some());
         let now = now_ms();
-        match store::commit_orders(
-            &self.db,
-            d.id,
-            std::slice::from_ref(&order),
-            now,
-            now + d.payment_seconds * 1_000,
-        )
-        .await
-        {
-            Ok(()) => Ok(Decision::Accepted(order)),
+        let stored = store::commit_claimed_order(&self.db, d.id, &order, now, now + d.payment_seconds * 1_000).await;
+        match stored {
+            Ok(true) => {
+                // Best effort: if this fails, the reconciler finds the claim and clears it.
+                let _ = redis::cmd("HDEL")
+                    .arg(self.key(d.id, "inflight"))
+                    .arg(order.order_id)
+                    .query_async::<i64>(&mut r)
+                    .await;
+                Ok(Decision::Accepted(order))
+            }
+            // A reconciler voided it (this node took too long) and gave the units back itself.
+            Ok(false) => anyhow::bail!("order not stored in time; try again"),
             Err(e) => {
                 // Not stored: give the units and the key back, then tell the client.
                 let _: i64 = self
@@ -199,9 +244,11 @@ impl Cluster {
                     .key(&stock)
                     .key(self.key(d.id, "bought"))
                     .key(self.key(d.id, "idem"))
-                    .arg(a.account)
-                    .arg(&a.idempotency_key)
-                    .arg(a.quantity)
+                    .key(self.key(d.id, "inflight"))
+                    .arg(order.account)
+                    .arg(&order.idempotency_key)
+                    .arg(order.quantity)
+                    .arg(order.order_id)
                     .invoke_async(&mut r)
                     .await?;
                 if format!("{e:#}").contains("no stock left") {
@@ -215,6 +262,65 @@ impl Cluster {
                 Err(e)
             }
         }
+    }
+
+    /// Settles decisions in flight for longer than `stale_ms`: an order that was stored only
+    /// leaves the list; one that was not is voided in the database (so its node can no longer
+    /// store it) and its units and idempotency key go back.  Safe on every node at once.
+    /// Returns how many decisions were given back.
+    pub async fn reconcile(&self, d: &Drop, stale_ms: i64) -> anyhow::Result<usize> {
+        let mut r = self.redis.clone();
+        let inflight = self.key(d.id, "inflight");
+        let entries: Vec<(i64, String)> = redis::cmd("HGETALL").arg(&inflight).query_async(&mut r).await?;
+        let now = now_ms();
+        let mut given_back = 0;
+        for (order_id, raw) in entries {
+            let parsed = serde_json::from_str::<InFlight>(&raw).ok().and_then(|f| {
+                Some((
+                    f.at.parse::<i64>().ok()?,
+                    f.account.parse::<i64>().ok()?,
+                    f.quantity.parse::<u32>().ok()?,
+                    f,
+                ))
+            });
+            let Some((at, account, quantity, f)) = parsed else {
+                tracing::error!("drop {}: unreadable decision in flight {order_id}: {raw}", d.id);
+                continue;
+            };
+            if now - at < stale_ms {
+                continue;
+            }
+            if store::void_claim(&self.db, order_id).await? == "order" {
+                redis::cmd("HDEL")
+                    .arg(&inflight)
+                    .arg(order_id)
+                    .query_async::<i64>(&mut r)
+                    .await?;
+                continue;
+            }
+            let undone: i64 = self
+                .undo
+                .key(&f.stock)
+                .key(self.key(d.id, "bought"))
+                .key(self.key(d.id, "idem"))
+                .key(&inflight)
+                .arg(account)
+                .arg(&f.key)
+                .arg(quantity)
+                .arg(order_id)
+                .invoke_async(&mut r)
+                .await?;
+            if undone == 1 {
+                tracing::warn!(
+                    "drop {}: order {order_id} of account {} was decided but never stored; its {} unit(s) are back on sale",
+                    d.id,
+                    account,
+                    quantity
+                );
+                given_back += 1;
+            }
+        }
+        Ok(given_back)
     }
 
     async fn local_checks(&self, d: &Drop, a: &Attempt) -> anyhow::Result<Option<Rejection>> {
@@ -256,9 +362,11 @@ impl Cluster {
                 .key(self.stock_key(d.id, o.variant, *from_fcode))
                 .key(self.key(d.id, "bought"))
                 .key(self.key(d.id, "idem"))
+                .key(self.key(d.id, "inflight"))
                 .arg(o.account)
                 .arg("")
                 .arg(o.quantity)
+                .arg("")
                 .invoke_async(&mut r)
                 .await?;
         }

@@ -39,7 +39,8 @@ impl LaunchState {
     }
 
     /// Multi-node mode: sales go through Redis + the database, and this node expires unpaid
-    /// orders every second alongside the others.
+    /// orders and settles decisions left in flight by dead nodes every second, alongside the
+    /// others.
     pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
         let (db, c) = (self.platform.db.clone(), cluster.clone());
         tokio::spawn(async move {
@@ -52,6 +53,9 @@ impl LaunchState {
                 for d in drops.iter().filter(|d| d.closes_at + 86_400_000 > now_ms()) {
                     if let Err(e) = c.expire(d).await {
                         tracing::error!("expiring orders of drop {}: {e:#}", d.id);
+                    }
+                    if let Err(e) = c.reconcile(d, crate::cluster::STALE_DECISION_MS).await {
+                        tracing::error!("reconciling decisions of drop {}: {e:#}", d.id);
                     }
                 }
             }

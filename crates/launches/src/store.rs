@@ -274,6 +274,59 @@ pub async fn commit_orders(
         return Ok(());
     }
     let mut tx = db.pool.begin().await?;
+    write_orders(&mut tx, drop_id, orders, created_at, expires_at).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Multi-node mode: claims the order's id and stores the order in one transaction.  `false`
+/// (and nothing stored) when a reconciler voided the id first: the decision is no longer the
+/// node's to store.
+pub async fn commit_claimed_order(
+    db: &Db,
+    drop_id: i64,
+    order: &NewOrder,
+    created_at: i64,
+    expires_at: i64,
+) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let claimed = sqlx::query(
+        "INSERT INTO order_claims (order_id, kind, created_at) VALUES ($1, 'order', $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(order.order_id)
+    .bind(created_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        return Ok(false);
+    }
+    write_orders(&mut tx, drop_id, std::slice::from_ref(order), created_at, expires_at).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Voids an order id unless its order was stored; returns who holds the id now: `"order"` (it
+/// was stored) or `"void"` (it never will be).
+pub async fn void_claim(db: &Db, order_id: i64) -> anyhow::Result<String> {
+    sqlx::query("INSERT INTO order_claims (order_id, kind, created_at) VALUES ($1, 'void', $2) ON CONFLICT DO NOTHING")
+        .bind(order_id)
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?;
+    Ok(sqlx::query_scalar("SELECT kind FROM order_claims WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+async fn write_orders(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    drop_id: i64,
+    orders: &[NewOrder],
+    created_at: i64,
+    expires_at: i64,
+) -> anyhow::Result<()> {
     // Multi-row inserts of a fixed size: a flash sale commits thousands of orders per batch, and
     // one statement per order costs more than the commit itself.  A fixed size keeps the SQL
     // text, hence the prepared statement, the same from batch to batch; the rest go one by one.
@@ -318,7 +371,7 @@ pub async fn commit_orders(
                 .bind(created_at)
                 .bind(expires_at);
         }
-        insert.execute(&mut *tx).await?;
+        insert.execute(&mut **tx).await?;
     }
     // The database's own guard against overselling, once per variant and pool: the batch's
     // units must fit in what is left, whatever the engine in front believed.
@@ -338,7 +391,7 @@ pub async fn commit_orders(
         .bind(units)
         .bind(variant)
         .bind(drop_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         anyhow::ensure!(
@@ -353,7 +406,7 @@ pub async fn commit_orders(
                 .bind(o.account)
                 .bind(o.order_id)
                 .bind(code)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected();
             anyhow::ensure!(used == 1, "F-code {code} was used or revoked concurrently");
@@ -361,11 +414,10 @@ pub async fn commit_orders(
                 .bind(code)
                 .bind(o.account)
                 .bind(created_at)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
     }
-    tx.commit().await?;
     Ok(())
 }
 
