@@ -313,6 +313,64 @@ fn erase_tiff_gps(t: &mut [u8]) -> bool {
     true
 }
 
+/// Removes what an entry image says about its author beyond the picture: the GPS position of a
+/// JPEG (the rest of its EXIF is kept, orientation above all), and the EXIF, XMP, text and time
+/// chunks of a PNG or a WebP.  Anything malformed is returned as it came.
+pub fn strip_metadata(content_type: &str, mut data: Vec<u8>) -> Vec<u8> {
+    match content_type {
+        "image/jpeg" => {
+            erase_jpeg_gps(&mut data);
+            data
+        }
+        "image/png" => strip_png(&data).unwrap_or(data),
+        "image/webp" => strip_webp(&data).unwrap_or(data),
+        _ => data,
+    }
+}
+
+fn strip_png(data: &[u8]) -> Option<Vec<u8>> {
+    const DROPPED: [&[u8; 4]; 5] = [b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"];
+    let mut out = data.get(..8)?.to_vec();
+    let mut at = 8;
+    while at < data.len() {
+        let len = u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize;
+        let end = at.checked_add(12)?.checked_add(len)?;
+        let chunk = data.get(at..end)?;
+        if !DROPPED.iter().any(|t| &chunk[4..8] == t.as_slice()) {
+            out.extend_from_slice(chunk);
+        }
+        at = end;
+    }
+    Some(out)
+}
+
+fn strip_webp(data: &[u8]) -> Option<Vec<u8>> {
+    if data.get(..4)? != b"RIFF" || data.get(8..12)? != b"WEBP" {
+        return None;
+    }
+    let mut out = data[..12].to_vec();
+    let mut at = 12;
+    while at < data.len() {
+        let size = u32::from_le_bytes(data.get(at + 4..at + 8)?.try_into().ok()?) as usize;
+        let end = at.checked_add(8)?.checked_add(size + size % 2)?.min(data.len());
+        let chunk = data.get(at..end)?;
+        match &chunk[..4] {
+            b"EXIF" | b"XMP " => {}
+            b"VP8X" => {
+                let mut c = chunk.to_vec();
+                // Flags: the file no longer carries EXIF (0x08) or XMP (0x04).
+                *c.get_mut(8)? &= !0x0C;
+                out.extend_from_slice(&c);
+            }
+            _ => out.extend_from_slice(chunk),
+        }
+        at = end;
+    }
+    let riff_size = u32::try_from(out.len() - 8).ok()?;
+    out[4..8].copy_from_slice(&riff_size.to_le_bytes());
+    Some(out)
+}
+
 /// One pick of the winner list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WinnerPick {
@@ -542,6 +600,86 @@ mod tests {
             }
             bytes.truncate(rng.gen_range(2..=bytes.len()));
             let _ = erase_jpeg_gps(&mut bytes);
+        }
+    }
+
+    #[test]
+    fn png_and_webp_lose_their_metadata_chunks_and_keep_their_pixels() {
+        let chunk = |kind: &[u8; 4], body: &[u8]| {
+            let mut c = (body.len() as u32).to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend_from_slice(body);
+            c.extend_from_slice(&[0, 0, 0, 0]); // CRC, copied as it is
+            c
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let ihdr = chunk(b"IHDR", &[0; 13]);
+        let idat = chunk(b"IDAT", b"pixels");
+        for c in [
+            &ihdr,
+            &chunk(b"eXIf", b"GPS 31.2N"),
+            &chunk(b"tEXt", b"Author\0me"),
+            &idat,
+            &chunk(b"IEND", b""),
+        ] {
+            png.extend_from_slice(c);
+        }
+        let clean = strip_metadata("image/png", png.clone());
+        let mut expected = b"\x89PNG\r\n\x1a\n".to_vec();
+        for c in [&ihdr, &idat, &chunk(b"IEND", b"")] {
+            expected.extend_from_slice(c);
+        }
+        assert_eq!(clean, expected);
+        let truncated = png[..png.len() - 3].to_vec();
+        assert_eq!(
+            strip_metadata("image/png", truncated.clone()),
+            truncated,
+            "malformed: as it came"
+        );
+
+        let riff = |chunks: &[Vec<u8>]| {
+            let body: Vec<u8> = chunks.concat();
+            let mut w = b"RIFF".to_vec();
+            w.extend(((body.len() + 4) as u32).to_le_bytes());
+            w.extend_from_slice(b"WEBP");
+            w.extend(body);
+            w
+        };
+        let wchunk = |kind: &[u8; 4], body: &[u8]| {
+            let mut c = kind.to_vec();
+            c.extend((body.len() as u32).to_le_bytes());
+            c.extend_from_slice(body);
+            if body.len() % 2 == 1 {
+                c.push(0);
+            }
+            c
+        };
+        let vp8x = |flags: u8| wchunk(b"VP8X", &[flags, 0, 0, 0, 1, 0, 0, 1, 0, 0]);
+        let webp = riff(&[
+            vp8x(0x2C),
+            wchunk(b"VP8L", b"pixels!"),
+            wchunk(b"EXIF", b"GPS"),
+            wchunk(b"XMP ", b"<x/>"),
+        ]);
+        let clean = strip_metadata("image/webp", webp);
+        assert_eq!(
+            clean,
+            riff(&[vp8x(0x20), wchunk(b"VP8L", b"pixels!")]),
+            "ICC flag kept, EXIF/XMP gone"
+        );
+        assert_eq!(fanloop_platform::web::image_content_type(&clean), Some("image/webp"));
+        // Corrupted or cut files never panic.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let webp = riff(&[vp8x(0x2C), wchunk(b"VP8L", b"pixels!"), wchunk(b"EXIF", b"GPS")]);
+        for (kind, original) in [("image/png", &png), ("image/webp", &webp)] {
+            for _ in 0..10_000 {
+                let mut bytes = original.clone();
+                let at = rng.gen_range(8..bytes.len());
+                bytes[at] = rng.gen();
+                bytes.truncate(rng.gen_range(8..=bytes.len()));
+                let _ = strip_metadata(kind, bytes);
+            }
         }
     }
 

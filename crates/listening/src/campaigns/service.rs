@@ -329,11 +329,8 @@ pub async fn submit_entry(
         .iter()
         .zip(uploads)
         .map(|((_, kind, _), u)| {
-            let mut data = u.data.clone();
-            if *kind == Some("image/jpeg") {
-                domain::erase_jpeg_gps(&mut data);
-            }
-            (kind.unwrap_or_default(), data)
+            let kind = kind.unwrap_or_default();
+            (kind, domain::strip_metadata(kind, u.data.clone()))
         })
         .collect();
     let images: Vec<(&str, &[u8])> = cleaned.iter().map(|(kind, data)| (*kind, data.as_slice())).collect();
