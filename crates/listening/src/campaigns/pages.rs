@@ -253,25 +253,25 @@ pub struct GalleryQuery {
 async fn render_campaign(
     state: &ListeningState,
     viewer: &Viewer,
-    slug: &str,
+    c: Campaign,
     q: &GalleryQuery,
     status: StatusCode,
     error: Option<String>,
     draft: &str,
 ) -> Result<Response, PageError> {
     let me = viewer.user.as_ref();
-    let view = service::view(state, me, slug).await?;
     let page = q.page.unwrap_or(1).clamp(1, 10_000);
-    let entries = service::entries(
+    let entries = service::entries_of(
         state,
         me,
-        slug,
+        &c,
         &EntriesQuery {
             sort: q.sort,
             page: Some(page),
         },
     )
     .await?;
+    let view = service::view_of(state, me, c).await?;
     let sort = if q.sort == Sort::New { "new" } else { "top" };
     let body = state.platform.render(
         viewer,
@@ -297,7 +297,7 @@ async fn campaign_page(
 ) -> Result<Response, PageError> {
     let c = service::campaign(&state, &slug).await?;
     service::record_view(&state, &c, viewer.user.as_ref()).await?;
-    render_campaign(&state, &viewer, &slug, &q, StatusCode::OK, None, "").await
+    render_campaign(&state, &viewer, c, &q, StatusCode::OK, None, "").await
 }
 
 async fn entry_submit(
@@ -338,10 +338,11 @@ async fn entry_submit(
         Err(e) => {
             let message = form_problem(e)?;
             let q = GalleryQuery::default();
+            let c = service::campaign(&state, &slug).await?;
             render_campaign(
                 &state,
                 &viewer,
-                &slug,
+                c,
                 &q,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(message),
@@ -388,7 +389,8 @@ async fn vote_submit(
                 sort: f.sort,
                 page: Some(page),
             };
-            render_campaign(&state, &viewer, &slug, &q, StatusCode::FORBIDDEN, Some(message), "").await
+            let c = service::campaign(&state, &slug).await?;
+            render_campaign(&state, &viewer, c, &q, StatusCode::FORBIDDEN, Some(message), "").await
         }
     }
 }
@@ -421,10 +423,11 @@ async fn moderation_submit(
                 sort: Sort::New,
                 page: None,
             };
+            let c = service::campaign(&state, &slug).await?;
             render_campaign(
                 &state,
                 &viewer,
-                &slug,
+                c,
                 &q,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(message),
@@ -520,18 +523,19 @@ async fn render_dashboard(
         StatusCode::OK
     };
     let d = service::dashboard(state, me, slug).await?;
-    let top = service::entries(
+    let c = &d.campaign;
+    let top = service::entries_of(
         state,
         Some(me),
-        slug,
+        c,
         &EntriesQuery {
             sort: Sort::Top,
             page: Some(1),
         },
     )
     .await?;
-    let c = service::campaign(state, slug).await?;
-    let form = answer.form.unwrap_or_else(|| CampaignForm::of(&c));
+    let form = answer.form.unwrap_or_else(|| CampaignForm::of(c));
+    let today = format_day(fanloop_platform::db::now_ms().clamp(c.starts_at, c.ends_at - 1));
     let body = state.platform.render(
         viewer,
         "campaign_dashboard.html",
@@ -545,7 +549,7 @@ async fn render_dashboard(
             metrics => Metric::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
             error => answer.error,
             saved => answer.saved,
-            today => format_day(fanloop_platform::db::now_ms().clamp(c.starts_at, c.ends_at - 1)),
+            today => today,
         },
     )?;
     Ok((status, body).into_response())

@@ -209,10 +209,14 @@ pub async fn record_view(state: &ListeningState, c: &Campaign, viewer: Option<&U
 }
 
 pub async fn view(state: &ListeningState, viewer: Option<&User>, slug: &str) -> Result<CampaignView, ApiError> {
+    view_of(state, viewer, campaign(state, slug).await?).await
+}
+
+/// [`view`] of a campaign the caller has already loaded.
+pub async fn view_of(state: &ListeningState, viewer: Option<&User>, c: Campaign) -> Result<CampaignView, ApiError> {
     let db = &state.platform.db;
-    let c = campaign(state, slug).await?;
     let phase = Phase::at(c.starts_at, c.ends_at, now_ms());
-    let (_, entries) = store::entries(db, c.id, EntryOrder::New, false, None, 0, 0).await?;
+    let entries = store::entry_count(db, c.id, false).await?;
     let winners = store::winners(db, c.id, viewer.map(|u| u.id)).await?;
     let (entries_left, votes_left) = match viewer {
         Some(u) => {
@@ -267,7 +271,16 @@ pub async fn entries(
     slug: &str,
     q: &EntriesQuery,
 ) -> Result<EntryPage, ApiError> {
-    let c = campaign(state, slug).await?;
+    entries_of(state, viewer, &campaign(state, slug).await?, q).await
+}
+
+/// [`entries`] of a campaign the caller has already loaded.
+pub async fn entries_of(
+    state: &ListeningState,
+    viewer: Option<&User>,
+    c: &Campaign,
+    q: &EntriesQuery,
+) -> Result<EntryPage, ApiError> {
     let page = q.page.unwrap_or(1);
     if !(1..=10_000).contains(&page) {
         return Err(ApiError::validation("page: from 1"));

@@ -327,15 +327,21 @@ pub async fn entries(
     .bind(offset)
     .fetch_all(&db.pool)
     .await?;
-    let total: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM campaign_entries e WHERE e.campaign_id = $1{hidden}"
-    ))
-    .bind(campaign_id)
-    .fetch_one(&db.pool)
-    .await?;
+    let total = entry_count(db, campaign_id, with_hidden).await?;
     let mut list: Vec<Entry> = rows.iter().map(entry_from_row).collect();
     fill_entries(db, &mut list, viewer).await?;
     Ok((list, total))
+}
+
+/// A campaign's shown entries, or all of them with `with_hidden`.
+pub async fn entry_count(db: &Db, campaign_id: i64, with_hidden: bool) -> anyhow::Result<i64> {
+    let hidden = if with_hidden { "" } else { " AND hidden = 0" };
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM campaign_entries WHERE campaign_id = $1{hidden}"
+    ))
+    .bind(campaign_id)
+    .fetch_one(&db.pool)
+    .await?)
 }
 
 pub async fn winners(db: &Db, campaign_id: i64, viewer: Option<i64>) -> anyhow::Result<Vec<Entry>> {
