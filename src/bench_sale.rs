@@ -321,8 +321,10 @@ async fn prepare(
                 },
             )
             .await?
-            .expect("fresh store");
-            let drop = launch_store::drop_by_id(&db, drop_id).await?.expect("created");
+            .ok_or_else(|| anyhow::anyhow!("the bench drop exists already"))?;
+            let drop = launch_store::drop_by_id(&db, drop_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the bench drop vanished"))?;
             let handle = SaleHub::new(db.clone()).handle(&drop).await?;
             let variant = drop.variants[0].id;
             let count = move || -> futures::future::BoxFuture<'static, anyhow::Result<u64>> {

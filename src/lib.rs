@@ -4,7 +4,6 @@
 pub mod bench;
 pub mod bench_sale;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::extract::DefaultBodyLimit;
@@ -14,9 +13,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use fanloop_community::search::SearchIndex;
 use fanloop_community::{demo, store, CommunityState};
-use fanloop_platform::web::{Platform, WebConfig};
+use fanloop_platform::web::{Platform, SecretKey, WebConfig};
 use fanloop_platform::{ApiError, Db, PageError};
-use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
@@ -72,6 +70,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
         &fanloop_listening::MIGRATIONS,
     ])
     .await?;
+    fanloop_platform::accounts::backfill_username_skeletons(&db).await?;
     Ok(db)
 }
 
@@ -91,10 +90,12 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         );
         search.rebuild(&db).await?;
     }
+    let csrf_key = SecretKey(fanloop_platform::accounts::instance_secret(&db, "csrf").await?.into());
     let platform = Platform::new(
         db,
         WebConfig {
             secure_cookies: config.secure_cookies,
+            csrf_key,
         },
         &[
             &fanloop_platform::ui::BUNDLE,
@@ -154,7 +155,78 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    add_shared_error_responses(&mut doc);
     doc
+}
+
+/// Adds the error answers the shared extractors give to every operation that uses them, so the
+/// document says what the server does without each handler repeating it: 401 where credentials
+/// are checked, 400 and 404 where the path has parameters, 400 for a bad query, and 400, 403
+/// (CSRF for cookie sessions), 413, 415 and 422 where a body is read.
+fn add_shared_error_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_path_params = path.contains('{');
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let has_query = op
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query));
+            let has_body = op.request_body.is_some();
+            let secured = op.security.is_some();
+            let mut add = |code: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| error(description).into());
+            };
+            if secured {
+                add("401", "missing, unknown or revoked credentials");
+                add("403", "the caller's role may not do this");
+            }
+            if has_path_params {
+                add("400", "a path parameter of the wrong type");
+                add("404", "no such resource");
+            }
+            if path.starts_with("/api/v1/requests/{id}") {
+                add(
+                    "409",
+                    "the request was merged into another one (`merged`; the message names it)",
+                );
+            }
+            if has_query {
+                add("400", "a query parameter of the wrong type");
+            }
+            if has_body {
+                add("400", "malformed body");
+                add("403", "a cookie-authenticated write without its X-CSRF-Token");
+                add("413", "body too large");
+                add("415", "wrong content type");
+                add("422", "the body does not satisfy the rules");
+            }
+        }
+    }
 }
 
 pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) -> Router {
@@ -185,9 +257,30 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) ->
             platform,
             fanloop_platform::web::shell_middleware,
         ))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal("handler panicked").into_response()
-        }))
+        .layer(axum::middleware::from_fn(catch_panics))
+}
+
+/// A handler that panics answers 500 as its caller expects it (an HTML page for a page, JSON
+/// for the API) instead of dropping the connection; the panic is logged with its path.
+async fn catch_panics(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use futures::FutureExt;
+    let path = req.uri().path().to_string();
+    match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!("handler panicked on {path}: {what}");
+            if path.starts_with("/api/") {
+                ApiError::internal("internal error").into_response()
+            } else {
+                PageError::from(anyhow::anyhow!("panic on {path}")).into_response()
+            }
+        }
+    }
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -203,14 +296,152 @@ async fn not_found(uri: Uri) -> Response {
     }
 }
 
-/// Serves until the future `shutdown` completes.
+/// Limits that keep slow or idle clients from holding the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// A client must send a request's whole head within this time (also bounds idle keep-alive).
+    pub header_read_timeout: std::time::Duration,
+    /// Longest wait for the next piece of a request body.
+    pub body_read_timeout: std::time::Duration,
+    /// Connections held open at once; past this, new connections are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// Serves until the future `shutdown` completes, with the default [`ServeLimits`].
 pub async fn serve(
     app: Router,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve_with(app, listener, ServeLimits::default(), shutdown).await
+}
+
+/// Serves HTTP/1.1 until `shutdown` completes, then stops accepting, lets in-flight requests
+/// finish and returns.
+///
+/// Unlike `axum::serve`, a connection that never finishes its request head is closed after
+/// `header_read_timeout`, and at most `max_connections` are held at once, so half-open
+/// connections cannot exhaust file descriptors; a stalled request body is cut after
+/// `body_read_timeout`.
+pub async fn serve_with(
+    app: Router,
+    listener: tokio::net::TcpListener,
+    limits: ServeLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    let open = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut refused_logged = std::time::Instant::now() - std::time::Duration::from_secs(60);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: wait a moment.
+                    tracing::debug!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        if open.load(Ordering::Relaxed) >= limits.max_connections {
+            if refused_logged.elapsed() > std::time::Duration::from_secs(10) {
+                tracing::warn!("{} connections open: refusing new ones", limits.max_connections);
+                refused_logged = std::time::Instant::now();
+            }
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        open.fetch_add(1, Ordering::Relaxed);
+        let open = open.clone();
+        let done = done_tx.clone();
+        let mut stop = stop_rx.clone();
+        let service = app
+            .clone()
+            .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+                // A client that starts a body must keep sending it: a stalled upload is cut.
+                req.map(|body| {
+                    axum::body::Body::new(tower_http::timeout::TimeoutBody::new(limits.body_read_timeout, body))
+                })
+            });
+        tokio::spawn(async move {
+            let service = hyper_util::service::TowerToHyperService::new(service);
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::trace!("connection from {remote}: {e}");
+                        }
+                        break;
+                    }
+                    changed = stop.changed(), if !stopping => {
+                        stopping = true;
+                        if changed.is_ok() {
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            }
+            open.fetch_sub(1, Ordering::Relaxed);
+            drop(done);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(done_tx);
+    // Every connection task holds a sender: this returns once the last one finished.
+    let _ = done_rx.recv().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn panics_answer_html_for_pages_and_json_for_the_api() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .route("/api/v1/boom", get(boom))
+            .layer(axum::middleware::from_fn(catch_panics));
+        for (path, kind) in [("/boom", "text/html"), ("/api/v1/boom", "application/json")] {
+            let req = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+            let r = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let ct = r.headers()[axum::http::header::CONTENT_TYPE].to_str().unwrap();
+            assert!(ct.starts_with(kind), "{path}: {ct}");
+        }
+    }
 }

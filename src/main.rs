@@ -120,6 +120,12 @@ struct ServeArgs {
     /// Prefix for this installation's Redis keys.
     #[arg(long, env = "FANLOOP_REDIS_PREFIX", default_value = "fanloop")]
     redis_prefix: String,
+    /// Connections held open at once; past this, new ones are closed at once.
+    #[arg(long, env = "FANLOOP_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's head (also closes idle keep-alive connections).
+    #[arg(long, env = "FANLOOP_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
 }
 
 fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Config {
@@ -154,8 +160,14 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Recluster { store, product }) => {
             let cfg = config(&store, false, false);
             let db = fanloop::open_db(&cfg).await?;
-            let platform =
-                fanloop_platform::Platform::new(db, fanloop_platform::web::WebConfig { secure_cookies: false }, &[])?;
+            let platform = fanloop_platform::Platform::new(
+                db,
+                fanloop_platform::web::WebConfig {
+                    secure_cookies: false,
+                    csrf_key: fanloop_platform::web::SecretKey::random(),
+                },
+                &[],
+            )?;
             let merged =
                 fanloop_feedback::service::recluster(&fanloop_feedback::FeedbackState::new(platform), &product).await?;
             println!("merged {merged} duplicate requests into earlier ones");
@@ -279,7 +291,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listener.local_addr()?,
         cfg.data_dir.display()
     );
-    fanloop::serve(app.router, listener, async {
+    let limits = fanloop::ServeLimits {
+        max_connections: args.max_connections.max(1),
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        ..Default::default()
+    };
+    fanloop::serve_with(app.router, listener, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -1,5 +1,7 @@
 //! HTTP-level tests of accounts and the community, run against SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Backend, TestApp};
@@ -543,6 +545,7 @@ async fn browser_forms(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/b/aurora-x2");
+    let csrf = common::csrf_of(app, &browser, "/").await;
     let r = browser
         .post(app.url(&format!("/b/{board}/new")))
         .form(&[

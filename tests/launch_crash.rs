@@ -1,6 +1,8 @@
 //! Kill the real server with SIGKILL in the middle of a sale, restart it, and check against the
 //! client's ledger that every acknowledged order survived and no invariant broke.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{free_port, start_binary as start, wait_healthy};

@@ -1,6 +1,8 @@
 //! HTTP-level tests of launches against SQLite and PostgreSQL: a hammered sale keeps every
 //! invariant, the draw is verifiable, F-codes buy early from their pool, unpaid orders expire.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::{HashMap, HashSet};
@@ -174,7 +176,7 @@ async fn hammer(app: &TestApp) {
             json!({"variant_id": variant}),
         )
         .await;
-        assert_eq!((s.as_u16(), e["error"].as_str()), (425, Some("not_open")));
+        assert_eq!((s.as_u16(), e["error"].as_str()), (409, Some("not_open")));
     }
     let (_, view) = app.get("/api/v1/drops/x2-launch", None).await;
     assert_eq!(
@@ -276,7 +278,7 @@ async fn draw_and_expiry(app: &TestApp) {
     let (s, _) = app
         .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&admin), None)
         .await;
-    assert_eq!(s.as_u16(), 425, "no draw while reservations are open");
+    assert_eq!(s.as_u16(), 409, "no draw while reservations are open");
     let (s, _) = app
         .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&fans[0].1), None)
         .await;
@@ -504,7 +506,7 @@ async fn bad_drop_and_purchase_input_is_refused() {
         "the Idempotency-Key header is required"
     );
     let (s, _) = purchase(&client, &app, "ok", &fan, "k", json!({"variant_id": 999999})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s, StatusCode::NOT_FOUND, "no such variant");
     let (s, _) = purchase(
         &client,
         &app,
@@ -762,7 +764,7 @@ async fn queue_mode_admits_early_arrivals_at_random_then_late_ones_in_order() {
         } else {
             assert_eq!(
                 (s.as_u16(), e["error"].as_str()),
-                (425, Some("not_your_turn")),
+                (409, Some("not_your_turn")),
                 "later waves wait"
             );
         }

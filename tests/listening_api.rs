@@ -1,6 +1,8 @@
 //! Trending over HTTP: a hashtag that suddenly takes over imported posts is reported as a burst,
 //! on SQLite and PostgreSQL; the page renders with sparklines; bad parameters get a 400.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Backend, TestApp};

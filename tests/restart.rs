@@ -1,6 +1,8 @@
 //! The real binary, killed with SIGKILL and started again on the same data folder, keeps every
 //! acknowledged write, and its search index agrees with the store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{free_port, start_binary as start, wait_healthy};

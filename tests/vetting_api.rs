@@ -2,6 +2,8 @@
 //! a hostile history hidden among hundreds of ordinary posts comes out "high risk" with its
 //! quotes, a fair critic does not, and the report page, print view and human review work.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Backend, TestApp};

@@ -15,6 +15,8 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pg_database: Option<(String, String)>,
     pub state: fanloop_community::CommunityState,
+    /// The passwords printed at the first start with the demo.
+    pub demo: Option<fanloop_community::demo::DemoCredentials>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -84,6 +86,7 @@ impl TestApp {
             server: Some(server),
             pg_database,
             state: app.state,
+            demo: app.demo,
         })
     }
 
@@ -102,7 +105,38 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {login}");
+        // The token is bound to the session: signing in gives a new one.
+        let csrf = csrf_of(self, &browser, "/").await;
         (browser, csrf)
+    }
+
+    /// A browser signed in with a login and password of its own (demo accounts).
+    pub async fn browser_as(&self, login: &str, password: &str) -> (Client, String) {
+        let browser = self.browser();
+        let csrf = csrf_of(self, &browser, "/signin").await;
+        let r = browser
+            .post(self.url("/signin"))
+            .form(&[("login", login), ("password", password), ("_csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {login}");
+        let csrf = csrf_of(self, &browser, "/").await;
+        (browser, csrf)
+    }
+
+    /// An API token for a demo account.
+    pub async fn token_for(&self, login: &str, password: &str) -> String {
+        let r = self
+            .api()
+            .post(self.url("/api/v1/tokens"))
+            .json(&json!({"login": login, "password": password, "name": "tests"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "token for {login}");
+        let body: Value = r.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
     }
 
     /// A client with its own cookie jar: one browser, one person.

@@ -45,9 +45,12 @@ pub struct CommunityApi;
 #[derive(Deserialize, ToSchema)]
 pub struct NewBoard {
     /// URL name: 2–40 lowercase letters, digits or dashes.
+    #[schema(pattern = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", min_length = 2, max_length = 40)]
     pub slug: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 60)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     #[serde(default)]
     pub position: i64,
@@ -102,8 +105,10 @@ async fn board_threads(
 #[derive(Deserialize, ToSchema)]
 pub struct NewThreadRequest {
     /// 1–120 characters.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 120)]
     pub title: String,
     /// Markdown, 1–20,000 characters.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 20000)]
     pub body: String,
 }
 
@@ -193,6 +198,7 @@ async fn moderate_thread(
 #[derive(Deserialize, ToSchema)]
 pub struct NewPostRequest {
     /// Markdown, 1–20,000 characters.  `@name` notifies that member.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 20000)]
     pub body: String,
 }
 
@@ -224,13 +230,15 @@ async fn get_post(State(state): State<CommunityState>, ApiPath(id): ApiPath<i64>
 
 #[derive(Deserialize, ToSchema)]
 pub struct EditPostRequest {
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 20000)]
     pub body: String,
     /// New thread title; only for the opening post.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 120)]
     pub title: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "community", params(("id" = i64, Path)), request_body = EditPostRequest,
-    responses((status = 200, body = Post), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Post), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "a title on a reply"), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn edit_post(
     State(state): State<CommunityState>,
     headers: HeaderMap,
@@ -298,6 +306,7 @@ async fn unlike_post(
 #[derive(Deserialize, ToSchema)]
 pub struct FlagRequest {
     /// Why moderators should look, 1–500 characters.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 500)]
     pub reason: String,
 }
 
@@ -349,6 +358,7 @@ async fn list_flags(
 #[derive(Deserialize, ToSchema)]
 pub struct ResolveRequest {
     /// `dismiss` (keep the post) or `delete` (remove it).
+    #[schema(pattern = r"^(dismiss|delete)$")]
     pub action: String,
 }
 
@@ -366,13 +376,17 @@ async fn resolve_flag(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words to find (Chinese, English or French).
+    #[param(min_length = 1, max_length = 200)]
     pub q: String,
     /// Board slug to search in.
     pub board: Option<String>,
     /// Username whose posts to search.
     pub author: Option<String>,
+    #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<i64>,
 }
 
@@ -382,6 +396,9 @@ async fn search(
     State(state): State<CommunityState>,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchPage>, ApiError> {
+    if p.q.is_empty() {
+        return Err(ApiError::validation("q: 1–200 characters"));
+    }
     let page = PageParam { page: p.page }.number();
     Ok(Json(
         service::search(&state, &p.q, p.board.as_deref(), p.author.as_deref(), page).await?,

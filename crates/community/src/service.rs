@@ -147,7 +147,12 @@ pub async fn edit_post(
     let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
     let title = match title {
         Some(t) if rec.post.is_first => Some(domain::validate_title(t).map_err(|e| invalid(p, lang, e))?),
-        Some(_) => return Err(ApiError::validation("only the opening post carries the thread title")),
+        Some(_) => {
+            return Err(ApiError::conflict(
+                "not_opening_post",
+                "only the opening post carries the thread title",
+            ))
+        }
         None => None,
     };
     let html = domain::render_markdown(&body);

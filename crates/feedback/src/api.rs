@@ -77,13 +77,17 @@ async fn list_products(State(state): State<FeedbackState>) -> Result<Json<Vec<Pr
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewProduct {
+    #[schema(pattern = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", min_length = 2, max_length = 40)]
     pub slug: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 80)]
     pub name: String,
     #[serde(default)]
     pub description: String,
     /// Days between builds (default 7).
+    #[schema(minimum = 1, maximum = 90)]
     pub cadence_days: Option<i64>,
     /// 1 = Monday … 7 = Sunday (default 5, Friday).
+    #[schema(minimum = 1, maximum = 7)]
     pub release_weekday: Option<i64>,
 }
 
@@ -119,14 +123,17 @@ async fn product_overview(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewArea {
+    #[schema(pattern = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", min_length = 2, max_length = 40)]
     pub slug: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 80)]
     pub name: String,
     /// The staff team that owns the area.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 80)]
     pub team: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/products/{slug}/areas", tag = "feedback", params(("slug" = String, Path)), request_body = NewArea,
-    responses((status = 201, body = Area), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = Area), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "the product has an area with this slug")), security(("bearer" = [])))]
 async fn add_area(
     State(state): State<FeedbackState>,
     ApiUser(me): ApiUser,
@@ -141,12 +148,16 @@ async fn add_area(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewBuild {
+    #[schema(pattern = r"^\s*[^\s]{1,40}\s*$")]
     pub version: String,
     /// `beta` or `stable`.
+    #[schema(pattern = r"^(beta|stable)$")]
     pub channel: String,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub notes: String,
     /// Release time (Unix ms); now by default.
+    #[schema(minimum = 0, maximum = 4102444800000i64)]
     pub released_at: Option<i64>,
 }
 
@@ -164,14 +175,16 @@ async fn publish_build(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewField {
+    #[schema(pattern = r"^[a-z0-9_]{1,40}$")]
     pub key: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 80)]
     pub label: String,
     #[serde(default)]
     pub required: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/products/{slug}/fields", tag = "feedback", params(("slug" = String, Path)), request_body = NewField,
-    responses((status = 201, description = "field added"), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "field added"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "the product has this field")), security(("bearer" = [])))]
 async fn add_field(
     State(state): State<FeedbackState>,
     ApiUser(me): ApiUser,
@@ -184,8 +197,10 @@ async fn add_field(
 
 #[derive(Deserialize, ToSchema)]
 pub struct DuplicateQuery {
+    #[schema(max_length = 3000)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 3000)]
     pub description: String,
 }
 
@@ -197,6 +212,11 @@ async fn duplicates(
     ApiPath(slug): ApiPath<String>,
     ApiJson(q): ApiJson<DuplicateQuery>,
 ) -> Result<Json<Vec<DuplicateCandidate>>, ApiError> {
+    if q.title.chars().count() > 3_000 || q.description.chars().count() > 3_000 {
+        return Err(ApiError::validation(
+            "title and description: at most 3,000 characters each",
+        ));
+    }
     Ok(Json(
         service::likely_duplicates(
             &state,
@@ -232,14 +252,19 @@ async fn submit_report(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     pub area: Option<String>,
     /// new, acknowledged, planned, in_build, shipped or declined.
+    #[param(pattern = r"^(new|acknowledged|planned|in_build|shipped|declined)?$")]
     pub status: Option<String>,
     /// Only requests with reports against this build version.
     pub build: Option<String>,
     /// `votes` (default), `reports` or `recent`.
+    #[param(pattern = r"^(votes|reports|recent)?$")]
     pub sort: Option<String>,
+    #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<i64>,
 }
 
@@ -254,9 +279,12 @@ pub const REQUESTS_PER_PAGE: i64 = 30;
 
 pub fn parse_status(s: Option<&str>) -> Result<Option<Status>, ApiError> {
     match s.filter(|s| !s.is_empty()) {
-        Some(s) => Status::parse(s)
-            .map(Some)
-            .ok_or_else(|| ApiError::validation("unknown status")),
+        Some(s) => Status::parse(s).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                "status: new, acknowledged, planned, in_build, shipped or declined",
+            )
+        }),
         None => Ok(None),
     }
 }
@@ -269,6 +297,10 @@ async fn list_requests(
     ApiPath(slug): ApiPath<String>,
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> Result<Json<RequestPage>, ApiError> {
+    let sort = q.sort.as_deref().filter(|s| !s.is_empty()).unwrap_or("votes");
+    if !matches!(sort, "votes" | "reports" | "recent") {
+        return Err(ApiError::bad_request("invalid_query", "sort: votes, reports or recent"));
+    }
     let p = service::product(&state, &slug).await?;
     let page = PageParam { page: q.page };
     let filter = store::RequestFilter {
@@ -276,7 +308,7 @@ async fn list_requests(
         area: q.area.as_deref().filter(|s| !s.is_empty()),
         status: parse_status(q.status.as_deref())?,
         build: q.build.as_deref().filter(|s| !s.is_empty()),
-        sort: q.sort.as_deref().unwrap_or("votes"),
+        sort,
         limit: REQUESTS_PER_PAGE,
         offset: page.offset(REQUESTS_PER_PAGE),
     };
@@ -289,6 +321,7 @@ async fn list_requests(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AreaQuery {
     pub area: Option<String>,
 }
@@ -362,7 +395,7 @@ pub struct RequestDetail {
 }
 
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "feedback", params(("id" = i64, Path)),
-    responses((status = 200, body = RequestDetail), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "merged into another request")))]
+    responses((status = 200, body = RequestDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "merged into another request")))]
 async fn request_detail(
     State(state): State<FeedbackState>,
     ApiCaller(me): ApiCaller,
@@ -434,6 +467,7 @@ async fn change_status(
 
 #[derive(Deserialize, ToSchema)]
 pub struct BulkStatusRequest {
+    #[schema(min_items = 1, max_items = 200)]
     pub ids: Vec<i64>,
     pub status: Status,
     pub build: Option<String>,
@@ -444,7 +478,13 @@ pub struct BulkStatusRequest {
 pub struct BulkResult {
     pub changed: Vec<i64>,
     /// Requests left as they were, with why.
-    pub skipped: Vec<(i64, String)>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Skipped {
+    pub id: i64,
+    pub reason: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/bulk-status", tag = "feedback", request_body = BulkStatusRequest,
@@ -467,7 +507,7 @@ async fn bulk_status(
     for id in r.ids {
         match service::change_status(&state, &me, id, r.status, r.build.as_deref(), r.reason.as_deref()).await {
             Ok(_) => result.changed.push(id),
-            Err(e) if e.status.is_client_error() => result.skipped.push((id, e.message)),
+            Err(e) if e.status.is_client_error() => result.skipped.push(Skipped { id, reason: e.message }),
             Err(e) => return Err(e),
         }
     }
@@ -480,7 +520,7 @@ pub struct MergeRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/merge", tag = "feedback", params(("id" = i64, Path)), request_body = MergeRequest,
-    responses((status = 200, body = Request), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Request), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "into itself, or into another product's request")), security(("bearer" = [])))]
 async fn merge(
     State(state): State<FeedbackState>,
     ApiUser(me): ApiUser,
@@ -509,6 +549,7 @@ async fn split(
 
 #[derive(Deserialize, ToSchema)]
 pub struct CommentRequest {
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 5000)]
     pub body: String,
 }
 
@@ -563,7 +604,7 @@ pub struct AwardVote {
 }
 
 #[utoipa::path(post, path = "/api/v1/awards/vote", tag = "feedback", request_body = AwardVote,
-    responses((status = 201, description = "vote recorded"), (status = 409, body = ErrorBody, description = "already voted this week")), security(("bearer" = [])))]
+    responses((status = 201, description = "vote recorded"), (status = 404, body = ErrorBody, description = "no such team"), (status = 409, body = ErrorBody, description = "already voted this week")), security(("bearer" = [])))]
 async fn award_vote(
     State(state): State<FeedbackState>,
     ApiUser(me): ApiUser,

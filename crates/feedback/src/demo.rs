@@ -28,6 +28,26 @@ fn area_for(cluster: &str) -> &'static str {
     }
 }
 
+/// A 1×1 PNG screenshot and a short log file.
+fn demo_attachments() -> Vec<fanloop_platform::web::Upload> {
+    use base64::Engine;
+    const PIXEL: &str =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(PIXEL)
+        .unwrap_or_default();
+    vec![
+        fanloop_platform::web::Upload {
+            filename: "screenshot.png".into(),
+            data: png,
+        },
+        fanloop_platform::web::Upload {
+            filename: "logcat.txt".into(),
+            data: b"12-01 21:04:11.201 E/Camera: preview stalled\n".to_vec(),
+        },
+    ]
+}
+
 pub async fn load(state: &FeedbackState) -> anyhow::Result<()> {
     let db = &state.platform.db;
     let rows = sqlx::query("SELECT id, role FROM users ORDER BY id")
@@ -125,7 +145,9 @@ pub async fn load(state: &FeedbackState) -> anyhow::Result<()> {
             device: "Aurora X2 12+256".into(),
             extra: Default::default(),
         };
-        service::submit_report(state, fan, &product.slug, &input, None, &[]).await?;
+        // The first reports carry a screenshot and a log, as real ones do.
+        let uploads = if filed < 2 { demo_attachments() } else { Vec::new() };
+        service::submit_report(state, fan, &product.slug, &input, None, &uploads).await?;
         filed += 1;
     }
     // Fans vote, staff act: the most wanted requests move along the workflow.

@@ -127,24 +127,51 @@ impl Kind {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ReportInput {
     /// `bug` or `suggestion`.
+    #[schema(pattern = r"^(bug|suggestion)$")]
     pub kind: String,
     /// Area slug, e.g. `camera`.
     pub area: String,
     /// Build version; defaults to the newest build the fan may run.
     pub build: Option<String>,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f](.*[^\s\x00-\x1f\x7f-\x9f]){3}", max_length = 120)]
     pub title: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 5000)]
     pub description: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub steps: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub expected: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub actual: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub device: String,
     /// Values of the product's extra form fields, by key.
     #[serde(default)]
     pub extra: std::collections::BTreeMap<String, String>,
+}
+
+impl ReportInput {
+    /// The report with line endings normalised and control characters dropped
+    /// ([`fanloop_platform::text`]): one-line fields on one line.
+    pub fn cleaned(&self) -> ReportInput {
+        use fanloop_platform::text::{multiline, single_line};
+        ReportInput {
+            kind: single_line(&self.kind),
+            area: single_line(&self.area),
+            build: self.build.as_deref().map(single_line),
+            title: single_line(&self.title),
+            description: multiline(&self.description),
+            steps: multiline(&self.steps),
+            expected: multiline(&self.expected),
+            actual: multiline(&self.actual),
+            device: single_line(&self.device),
+            extra: self.extra.iter().map(|(k, v)| (k.clone(), single_line(v))).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,17 +255,26 @@ pub fn weekday(ms: i64) -> i64 {
     (ms.div_euclid(DAY_MS) + 3).rem_euclid(7) + 1
 }
 
+/// Latest time a date typed by staff may name (2100-01-01, Unix ms).
+pub const LATEST_TIME_MS: i64 = 4_102_444_800_000;
+
 /// The next release date on the product's cadence: the first `release_weekday` at least
 /// `cadence_days` after the latest build (or after `now` if there is none or it is overdue).
 pub fn next_release(now_ms: i64, latest_build_ms: Option<i64>, cadence_days: i64, release_weekday: i64) -> i64 {
+    // Saturating: a build dated at the end of time must not overflow the schedule.
     let earliest = match latest_build_ms {
-        Some(last) => (last + (cadence_days.max(1) - 1) * DAY_MS).max(now_ms),
+        Some(last) => last
+            .saturating_add((cadence_days.max(1) - 1).saturating_mul(DAY_MS))
+            .max(now_ms),
         None => now_ms,
     };
-    let day_start = earliest.div_euclid(DAY_MS) * DAY_MS;
-    let mut day = day_start + DAY_MS;
-    while weekday(day) != release_weekday.clamp(1, 7) {
-        day += DAY_MS;
+    let day_start = earliest.div_euclid(DAY_MS).saturating_mul(DAY_MS);
+    let mut day = day_start.saturating_add(DAY_MS);
+    for _ in 0..7 {
+        if weekday(day) == release_weekday.clamp(1, 7) {
+            break;
+        }
+        day = day.saturating_add(DAY_MS);
     }
     day
 }
@@ -255,8 +291,11 @@ pub fn iso_week(ms: i64) -> String {
 /// A configurable promotion rule.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HonorRule {
+    #[schema(value_type = String, pattern = r"^(beta_tester|honorary_developer)$")]
     pub target_role: Role,
+    #[schema(minimum = 0)]
     pub min_accepted_reports: i64,
+    #[schema(minimum = 0)]
     pub min_shipped_requests: i64,
 }
 
@@ -282,6 +321,16 @@ pub fn earned_promotion(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_release_schedule_never_overflows() {
+        for last in [i64::MIN, -1, 0, i64::MAX - 1, i64::MAX] {
+            for cadence in [i64::MIN, 0, 1, 7, i64::MAX] {
+                let _ = next_release(1_700_000_000_000, Some(last), cadence, 5);
+                let _ = next_release(i64::MAX, Some(last), cadence, 9);
+            }
+        }
+    }
 
     #[test]
     fn workflow_moves_forward_and_declines_with_reason() {

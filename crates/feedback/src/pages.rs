@@ -225,13 +225,12 @@ async fn read_form(mut multipart: Multipart) -> Result<(ReportInput, String, Str
 async fn submit_form(
     State(state): State<FeedbackState>,
     viewer: Viewer,
-    headers: axum::http::HeaderMap,
     PagePath(slug): PagePath<String>,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     let (input, csrf, action, uploads) = read_form(multipart).await?;
-    check_multipart_csrf(&headers, &csrf)?;
+    check_multipart_csrf(&viewer, &csrf)?;
     let o = service::overview(&state, &slug, Some(user)).await?;
     let render = |status: StatusCode, error: Option<String>, candidates| -> Result<Response, PageError> {
         let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
@@ -531,7 +530,7 @@ async fn triage_submit(
     for id in ids.into_iter().take(200) {
         match service::change_status(&state, user, id, status, get("build"), get("reason")).await {
             Ok(_) => bulk.changed.push(id),
-            Err(e) if e.status.is_client_error() => bulk.skipped.push((id, e.message)),
+            Err(e) if e.status.is_client_error() => bulk.skipped.push(crate::api::Skipped { id, reason: e.message }),
             Err(e) => return Err(e.into()),
         }
     }

@@ -153,6 +153,11 @@ pub async fn publish_build(
     if notes.chars().count() > 10_000 {
         return Err(ApiError::validation("notes: at most 10,000 characters"));
     }
+    if released_at.is_some_and(|t| !(0..=domain::LATEST_TIME_MS).contains(&t)) {
+        return Err(ApiError::validation(
+            "released_at: a time between 1970 and 2100 (Unix ms)",
+        ));
+    }
     store::create_build(
         &state.platform.db,
         p.id,
@@ -181,9 +186,10 @@ pub async fn add_form_field(
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         || label.trim().is_empty()
+        || label.chars().count() > 80
     {
         return Err(ApiError::validation(
-            "key: 1–40 lowercase letters, digits or _; label required",
+            "key: 1–40 lowercase letters, digits or _; label: 1–80 characters",
         ));
     }
     if !store::add_form_field(&state.platform.db, p.id, key, label.trim(), required).await? {
@@ -313,6 +319,7 @@ pub async fn submit_report(
     attach_to: Option<i64>,
     uploads: &[Upload],
 ) -> Result<SubmitResult, ApiError> {
+    let input = &input.cleaned();
     let db = &state.platform.db;
     let overview = overview(state, product_slug, Some(actor)).await?;
     let fields: Vec<(String, bool)> = overview
@@ -325,18 +332,20 @@ pub async fn submit_report(
         .areas
         .iter()
         .find(|a| a.slug == input.area)
-        .ok_or_else(|| ApiError::validation("unknown area for this product"))?;
+        .ok_or_else(|| ApiError::not_found("area"))?;
     let build = match input.build.as_deref().filter(|b| !b.is_empty()) {
         // Only builds this fan may see exist for them: a beta build is "not found" to a fan.
-        Some(version) => overview
-            .builds
-            .iter()
-            .find(|b| b.version == version)
-            .ok_or_else(|| ApiError::validation("unknown build (beta builds are for beta testers)"))?,
+        Some(version) => overview.builds.iter().find(|b| b.version == version).ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "unknown build (beta builds are for beta testers)",
+            )
+        })?,
         None => overview
             .current_build
             .as_ref()
-            .ok_or_else(|| ApiError::validation("this product has no build yet"))?,
+            .ok_or_else(|| ApiError::conflict("no_build", "this product has no build yet"))?,
     };
     if uploads.len() > domain::MAX_ATTACHMENTS {
         return Err(ApiError::validation(domain::AttachmentProblem::TooMany.to_string()));
@@ -403,7 +412,7 @@ pub async fn live_request(state: &FeedbackState, id: i64, viewer: Option<&User>)
     match store::get_request(&state.platform.db, id, viewer.map(|u| u.id)).await? {
         Some((r, None)) => Ok(r),
         Some((_, Some(into))) => Err(ApiError::new(
-            axum::http::StatusCode::GONE,
+            axum::http::StatusCode::CONFLICT,
             "merged",
             format!("merged into request {into}"),
         )),
@@ -432,7 +441,7 @@ pub async fn change_status(
         Some(v) => Some(
             store::build_by_version(db, p.id, v)
                 .await?
-                .ok_or_else(|| ApiError::validation("unknown build"))?
+                .ok_or_else(|| ApiError::not_found("build"))?
                 .id,
         ),
         None => None,
@@ -494,12 +503,18 @@ async fn promote_reporters(state: &FeedbackState, request_id: i64) -> Result<(),
 pub async fn merge(state: &FeedbackState, actor: &User, from: i64, into: i64) -> Result<Request, ApiError> {
     require_staff(actor)?;
     if from == into {
-        return Err(ApiError::validation("a request cannot be merged into itself"));
+        return Err(ApiError::conflict(
+            "same_request",
+            "a request cannot be merged into itself",
+        ));
     }
     let a = live_request(state, from, None).await?;
     let b = live_request(state, into, None).await?;
     if a.product_slug != b.product_slug {
-        return Err(ApiError::validation("requests of different products cannot be merged"));
+        return Err(ApiError::conflict(
+            "other_product",
+            "requests of different products cannot be merged",
+        ));
     }
     store::merge(&state.platform.db, from, into).await?;
     live_request(state, into, Some(actor)).await
@@ -514,6 +529,7 @@ pub async fn split(state: &FeedbackState, actor: &User, report_id: i64) -> Resul
 
 pub async fn comment(state: &FeedbackState, actor: &User, id: i64, body: &str) -> Result<(), ApiError> {
     live_request(state, id, None).await?;
+    let body = fanloop_platform::text::multiline(body);
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 5_000 {
         return Err(ApiError::validation("comment: 1–5,000 characters"));
@@ -643,7 +659,7 @@ pub async fn award_page(state: &FeedbackState, viewer: Option<&User>) -> Result<
 pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Result<(), ApiError> {
     let db = &state.platform.db;
     if !store::teams(db).await?.iter().any(|t| t == team) {
-        return Err(ApiError::validation("unknown team"));
+        return Err(ApiError::not_found("team"));
     }
     if !store::award_vote(db, &domain::iso_week(now_ms()), actor.id, team).await? {
         return Err(ApiError::conflict("already_voted", "one award vote per fan per week"));

@@ -978,10 +978,17 @@ pub async fn teams(db: &Db) -> anyhow::Result<Vec<String>> {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DayCount {
+    /// YYYY-MM-DD (UTC).
+    pub day: String,
+    pub reports: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BuildDashboard {
     pub build: String,
-    /// (UTC day as YYYY-MM-DD, reports filed that day against this build).
-    pub reports_per_day: Vec<(String, i64)>,
+    /// Reports filed each UTC day against this build.
+    pub reports_per_day: Vec<DayCount>,
     pub total_reports: i64,
     pub requests: i64,
     /// Requests with reports on this build that staff acknowledged within 48 hours of creation.
@@ -996,12 +1003,15 @@ pub async fn build_dashboard(db: &Db, build: &Build) -> anyhow::Result<BuildDash
         .bind(build.id)
         .fetch_all(&db.pool)
         .await?;
-    let mut per_day: Vec<(String, i64)> = Vec::new();
+    let mut per_day: Vec<DayCount> = Vec::new();
     for r in &rows {
-        let day = fanloop_platform::web::format_datetime(r.get("created_at"))[..10].to_string();
+        let day: String = fanloop_platform::web::format_datetime(r.get("created_at"))
+            .chars()
+            .take(10)
+            .collect();
         match per_day.last_mut() {
-            Some((d, n)) if *d == day => *n += 1,
-            _ => per_day.push((day, 1)),
+            Some(d) if d.day == day => d.reports += 1,
+            _ => per_day.push(DayCount { day, reports: 1 }),
         }
     }
     let row = sqlx::query(

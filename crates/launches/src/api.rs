@@ -129,7 +129,7 @@ pub struct Reservation {
 }
 
 #[utoipa::path(post, path = "/api/v1/drops/{slug}/reservations", tag = "launches", params(("slug" = String, Path)),
-    responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "already reserved"), (status = 403, body = ErrorBody), (status = 425, body = ErrorBody)),
+    responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "already reserved"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "reservations are not open now")),
     security(("bearer" = [])))]
 async fn reserve(
     State(state): State<LaunchState>,
@@ -154,7 +154,7 @@ async fn me(
 }
 
 #[utoipa::path(post, path = "/api/v1/drops/{slug}/draw", tag = "launches", params(("slug" = String, Path)),
-    responses((status = 200, body = DrawResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 425, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = DrawResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "already drawn, or reservations still open")), security(("bearer" = [])))]
 async fn run_draw(
     State(state): State<LaunchState>,
     ApiUser(me): ApiUser,
@@ -163,11 +163,10 @@ async fn run_draw(
     Ok(Json(service::run_draw(&state, &me, &slug).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/drops/{slug}/purchase", tag = "launches", params(("slug" = String, Path), ("Idempotency-Key" = String, Header, description = "client-chosen; a retry with the same key returns the same order")),
+#[utoipa::path(post, path = "/api/v1/drops/{slug}/purchase", tag = "launches", params(("slug" = String, Path), ("Idempotency-Key" = String, Header, pattern = r"^[!-~]{1,100}$", description = "client-chosen, 1–100 visible ASCII characters; a retry with the same key returns the same order")),
     request_body = PurchaseRequest,
     responses((status = 201, body = Order, description = "order created and durable"), (status = 200, body = Order, description = "retry of an earlier attempt"),
-        (status = 403, body = ErrorBody, description = "not eligible, not selected, or limit reached"), (status = 409, body = ErrorBody, description = "sold out or closed"),
-        (status = 425, body = ErrorBody, description = "not open yet, or not your turn"), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "not stored; retry with the same key")),
+        (status = 403, body = ErrorBody, description = "not eligible, not selected, or limit reached"), (status = 409, body = ErrorBody, description = "sold out, closed, F-code used, not open yet, or not your turn"), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "not stored; retry with the same key")),
     security(("bearer" = [])))]
 async fn purchase(
     State(state): State<LaunchState>,
@@ -188,6 +187,7 @@ async fn purchase(
 
 #[derive(Deserialize, ToSchema)]
 pub struct IssueRequest {
+    #[schema(min_items = 1, max_items = 1000)]
     pub usernames: Vec<String>,
     /// May the holder give the code to someone else?
     #[serde(default)]

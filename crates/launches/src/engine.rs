@@ -222,7 +222,9 @@ impl Engine {
             return reject(Rejection::SoldOut);
         }
         // All checks passed: apply.
-        let s = self.stock.get_mut(&a.variant).expect("checked above");
+        let Some(s) = self.stock.get_mut(&a.variant) else {
+            return reject(Rejection::SoldOut);
+        };
         if with_fcode {
             s.fcode -= a.quantity;
         } else {

@@ -24,7 +24,8 @@ const MAX_BATCH: usize = 4096;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct StockView {
-    /// Remaining units per variant id (general sale + F-code pool).
+    /// Remaining units per variant: `[variant id, general sale, F-code pool]`.
+    #[schema(value_type = Vec<Vec<i64>>)]
     pub remaining: Vec<(i64, u32, u32)>,
     pub total_remaining: u32,
 }

@@ -200,7 +200,9 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
     let id = store::create_drop(&state.platform.db, &new)
         .await?
         .ok_or_else(|| ApiError::conflict("taken", "a drop with this slug exists"))?;
-    Ok(store::drop_by_id(&state.platform.db, id).await?.expect("just created"))
+    store::drop_by_id(&state.platform.db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the new drop vanished"))
 }
 
 pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
@@ -229,7 +231,7 @@ pub async fn reserve(state: &LaunchState, user: &User, slug: &str) -> Result<boo
     let now = now_ms();
     if now < d.reservations_open_at || now >= d.reservations_close_at {
         return Err(ApiError::new(
-            axum::http::StatusCode::from_u16(425).expect("425"),
+            axum::http::StatusCode::CONFLICT,
             "reservations_closed",
             "reservations are not open now",
         ));
@@ -270,7 +272,7 @@ pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<D
     }
     if now_ms() < d.reservations_close_at {
         return Err(ApiError::new(
-            axum::http::StatusCode::from_u16(425).expect("425"),
+            axum::http::StatusCode::CONFLICT,
             "too_early",
             "reservations are still open",
         ));
@@ -351,6 +353,7 @@ pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<M
 pub struct PurchaseRequest {
     pub variant_id: i64,
     #[serde(default = "one")]
+    #[schema(minimum = 1)]
     pub quantity: u32,
     /// An F-code to buy from the priority pool.
     pub fcode: Option<String>,
@@ -369,12 +372,12 @@ pub fn rejection_error(r: &Rejection) -> ApiError {
     use axum::http::StatusCode;
     match r {
         Rejection::NotOpen { opens_at } => ApiError::new(
-            StatusCode::from_u16(425).expect("425"),
+            StatusCode::CONFLICT,
             "not_open",
             format!("the sale opens at {opens_at} (Unix ms)"),
         ),
         Rejection::NotYourTurn { admitted_at } => ApiError::new(
-            StatusCode::from_u16(425).expect("425"),
+            StatusCode::CONFLICT,
             "not_your_turn",
             format!("your turn starts at {admitted_at} (Unix ms)"),
         ),
@@ -387,7 +390,7 @@ pub fn rejection_error(r: &Rejection) -> ApiError {
         Rejection::NotSelected => {
             ApiError::forbidden("only admitted reservations may buy in this drop").with_code("not_selected")
         }
-        Rejection::UnknownVariant => ApiError::validation("unknown variant"),
+        Rejection::UnknownVariant => ApiError::not_found("variant"),
         Rejection::BadQuantity => ApiError::validation("quantity must be at least 1"),
         Rejection::FcodeUsed => ApiError::conflict("fcode_used", "this F-code was already used"),
     }
@@ -453,23 +456,33 @@ pub async fn purchase(
             format!("{e:#}"),
         )
     })?;
-    match decision {
-        Decision::Accepted(o) => Ok(PurchaseOutcome::Created(
-            store::order(db, o.order_id)
-                .await?
-                .map(|(o, _)| o)
-                .ok_or_else(|| ApiError::internal("order vanished"))?,
-        )),
-        // In multi-node mode the first attempt with this key may still be committing elsewhere.
-        Decision::Replayed(id) => Ok(PurchaseOutcome::Replayed(
-            store::order(db, id).await?.map(|(o, _)| o).ok_or_else(|| {
-                ApiError::new(
+    // Whatever the engine or Redis says, an answer only ever carries the caller's own order: an
+    // order id that names someone else's order (an id issued twice) is refused, never shown.
+    let own = |found: Option<(Order, i64)>, id: i64| -> Result<Order, ApiError> {
+        match found {
+            Some((o, owner)) if owner == user.id => Ok(o),
+            Some(_) => {
+                tracing::error!("order {id} was decided for account {} but belongs to another", user.id);
+                Err(ApiError::new(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
                     "not_stored",
-                    "the first attempt with this key is still being stored; retry",
-                )
-            })?,
-        )),
+                    "this attempt could not be stored; retry with the same key",
+                ))
+            }
+            None => Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not_stored",
+                "the first attempt with this key is still being stored; retry",
+            )),
+        }
+    };
+    match decision {
+        Decision::Accepted(o) => Ok(PurchaseOutcome::Created(own(
+            store::order(db, o.order_id).await?,
+            o.order_id,
+        )?)),
+        // In multi-node mode the first attempt with this key may still be committing elsewhere.
+        Decision::Replayed(id) => Ok(PurchaseOutcome::Replayed(own(store::order(db, id).await?, id)?)),
         Decision::Rejected(r) => Err(rejection_error(&r)),
     }
 }
@@ -492,7 +505,10 @@ pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Orde
             "this order expired and its stock was released",
         ));
     }
-    Ok(store::order(db, order_id).await?.map(|(o, _)| o).expect("exists"))
+    store::order(db, order_id)
+        .await?
+        .map(|(o, _)| o)
+        .ok_or_else(|| ApiError::internal("the paid order vanished"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -523,7 +539,7 @@ pub async fn issue_fcodes(
     for name in usernames {
         let user = accounts::find_by_username(db, name)
             .await?
-            .ok_or_else(|| ApiError::validation(format!("unknown member {name}")))?;
+            .ok_or_else(|| ApiError::not_found(&format!("member {name}")))?;
         // Crockford-like alphabet without look-alikes: 16 characters ≈ 80 bits.
         const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
         let raw = auth::new_token();

@@ -740,8 +740,15 @@ pub struct SaleStats {
     pub units_sold: i64,
     pub paid: i64,
     pub expired: i64,
-    /// (second since the opening, units sold in that second) for the first seconds of the sale.
-    pub sold_per_second: Vec<(i64, i64)>,
+    /// Units sold in each of the first seconds of the sale.
+    pub sold_per_second: Vec<SecondSales>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SecondSales {
+    /// Seconds since the opening.
+    pub second: i64,
+    pub units: i64,
 }
 
 pub async fn stats(db: &Db, drop: &Drop) -> anyhow::Result<SaleStats> {
@@ -767,7 +774,13 @@ pub async fn stats(db: &Db, drop: &Drop) -> anyhow::Result<SaleStats> {
         units_sold: row.get("units"),
         paid: row.get("paid"),
         expired: row.get("expired"),
-        sold_per_second: per_second.iter().map(|r| (r.get("second"), r.get("units"))).collect(),
+        sold_per_second: per_second
+            .iter()
+            .map(|r| SecondSales {
+                second: r.get("second"),
+                units: r.get("units"),
+            })
+            .collect(),
     })
 }
 

@@ -49,6 +49,7 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct TrendingQuery {
     /// hour (last 24 hours against the 48 before) or day (last 7 days against the 14 before).
     #[serde(default)]

@@ -349,3 +349,19 @@ mod tests {
         assert!((ln_factorial(70) - (1..=70).map(|i| (i as f64).ln()).sum::<f64>()).abs() < 1e-6);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        #[test]
+        fn terms_and_hashtags_of_any_text_never_panic(text in "(\\PC|[#＃\\r\\n\\t\\u{0}\\u{200b}\\u{feff} ]|#[^#]{0,12}#|[A-Za-z0-9_]{1,8}){0,60}") {
+            for tag in hashtags(&text) {
+                proptest::prop_assert!(!tag.is_empty());
+            }
+            let _ = terms(&text);
+        }
+    }
+}

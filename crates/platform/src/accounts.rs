@@ -42,6 +42,63 @@ pub enum CreateUserError {
     Other(anyhow::Error),
 }
 
+/// A 256-bit secret shared by every node of this installation, made by whichever node asks
+/// first (a concurrent first start on two nodes keeps one value).
+pub async fn instance_secret(db: &Db, name: &str) -> anyhow::Result<Vec<u8>> {
+    sqlx::query("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(auth::new_token())
+        .execute(&db.pool)
+        .await?;
+    let value: String = sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(hex::decode(value)?)
+}
+
+/// The form a username is stored in: NFKC (so full-width `ａｄｍｉｎ` is `admin`), trimmed.
+pub fn normalize_username(username: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    username.trim().nfkc().collect()
+}
+
+/// What a username looks like (Unicode TR39 skeleton of its lower-case NFKC form): two names
+/// with the same skeleton can be mistaken for each other (`аdmin` with a Cyrillic `а`, `admin`).
+pub fn username_skeleton(username: &str) -> String {
+    let lower = normalize_username(username).to_lowercase();
+    unicode_security::skeleton(&lower).collect::<String>().to_lowercase()
+}
+
+/// Fills the skeleton of accounts created before skeletons were stored. A name that looks like
+/// an older account's keeps working but gets a skeleton of its own, so the unique index holds.
+pub async fn backfill_username_skeletons(db: &Db) -> anyhow::Result<()> {
+    let rows = sqlx::query("SELECT id, username FROM users WHERE username_skeleton IS NULL ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
+    for row in rows {
+        let (id, name): (i64, String) = (row.get("id"), row.get("username"));
+        let skeleton = username_skeleton(&name);
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_skeleton = $1")
+            .bind(&skeleton)
+            .fetch_optional(&db.pool)
+            .await?;
+        let value = if taken.is_some() {
+            format!("{skeleton}#{id}")
+        } else {
+            skeleton
+        };
+        sqlx::query("UPDATE users SET username_skeleton = $1 WHERE id = $2")
+            .bind(value)
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates an account. The username is stored NFKC-normalised; one that is the same as, or
+/// looks like, an existing name is [`CreateUserError::Taken`].
 pub async fn create_user(
     db: &Db,
     username: &str,
@@ -50,16 +107,18 @@ pub async fn create_user(
     role: Role,
     team: Option<&str>,
 ) -> Result<User, CreateUserError> {
+    let username = normalize_username(username);
     let row = sqlx::query(&format!(
-        "INSERT INTO users (username, email, password_hash, role, team, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {USER_COLS}"
+        "INSERT INTO users (username, email, password_hash, role, team, created_at, username_skeleton) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLS}"
     ))
-    .bind(username)
+    .bind(&username)
     .bind(email)
     .bind(password_hash)
     .bind(role.as_str())
     .bind(team)
     .bind(now_ms())
+    .bind(username_skeleton(&username))
     .fetch_one(&db.pool)
     .await
     .map_err(|e| {
@@ -105,6 +164,19 @@ pub async fn find_by_usernames(db: &Db, names: &[String]) -> anyhow::Result<Vec<
         }
     }
     Ok(users)
+}
+
+/// The account a sign-in name designates (trimmed, username or e-mail, any case), if any.
+pub async fn resolve_login(db: &Db, login: &str) -> anyhow::Result<Option<i64>> {
+    let login = login.trim();
+    if login.is_empty() {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT id FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1")
+        .bind(login)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.get::<i64, _>("id")))
 }
 
 /// Checks a username-or-email and password; returns the user only if they match.
@@ -296,4 +368,21 @@ pub async fn api_token_user(db: &Db, token: &str) -> anyhow::Result<Option<User>
             .await?;
     }
     Ok(row.as_ref().map(User::from_row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_names_share_a_skeleton() {
+        let admin = username_skeleton("admin");
+        assert_eq!(username_skeleton("аdmin"), admin, "Cyrillic а");
+        assert_eq!(username_skeleton("ａｄｍｉｎ"), admin, "full width");
+        assert_eq!(username_skeleton("ADMIN"), admin);
+        assert_eq!(username_skeleton("adrnin"), admin, "rn looks like m");
+        assert_ne!(username_skeleton("admin2"), admin);
+        assert_ne!(username_skeleton("小米粒"), username_skeleton("小米"));
+        assert_eq!(normalize_username(" ａｄｍｉｎ "), "admin");
+    }
 }

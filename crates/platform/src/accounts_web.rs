@@ -48,10 +48,19 @@ pub fn router() -> Router<Platform> {
 )]
 pub struct AccountsApi;
 
-/// Counts a sign-in attempt per (address, login) and per address; `Err` carries the wait.
-fn check_login_rate(platform: &Platform, ip: &str, login: &str) -> Result<(), u64> {
-    platform.login_ip_limiter.check(ip)?;
-    platform.login_limiter.check(&format!("{ip}|{}", login.to_lowercase()))
+/// Counts a sign-in attempt per address and per account; `Err` carries the wait.
+///
+/// The account is resolved the way [`accounts::authenticate`] resolves it (trimmed, username or
+/// e-mail, any case), so spelling one login several ways shares one budget.
+async fn check_login_rate(platform: &Platform, ip: &str, login: &str) -> anyhow::Result<Result<(), u64>> {
+    if let Err(wait) = platform.login_ip_limiter.check(ip) {
+        return Ok(Err(wait));
+    }
+    let key = match accounts::resolve_login(&platform.db, login).await? {
+        Some(id) => format!("account:{id}"),
+        None => format!("unknown:{}", login.trim().to_lowercase()),
+    };
+    Ok(platform.login_limiter.check(&key))
 }
 
 /// Opens a session and sends the browser on to `next` with the session cookie set.
@@ -80,9 +89,15 @@ fn session_cookie_header(platform: &Platform, token: &str) -> (header::HeaderNam
 #[derive(Deserialize, ToSchema)]
 pub struct SignupRequest {
     /// 2–32 letters (any script), digits, `_`, `-` or `.`.
+    #[schema(pattern = r"^[\w.\-]{2,32}$")]
     pub username: String,
+    #[schema(
+        pattern = r"^[^\s@\x00-\x20\x7f-\x9f]+@[^\s@.\x00-\x20\x7f-\x9f]([^\s@\x00-\x20\x7f-\x9f]*[^\s@.\x00-\x20\x7f-\x9f])?\.[^\s@.\x00-\x20\x7f-\x9f]([^\s@\x00-\x20\x7f-\x9f]*[^\s@.\x00-\x20\x7f-\x9f])?$",
+        max_length = 254
+    )]
     pub email: String,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
@@ -96,7 +111,8 @@ pub struct SignupForm {
 
 /// The first account created on an empty instance becomes its administrator.
 async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, (StatusCode, &'static str)> {
-    let username = req.username.trim();
+    let username = accounts::normalize_username(&req.username);
+    let username = username.as_str();
     let email = req.email.trim();
     auth::validate_signup(username, email, &req.password)
         .map_err(|p| (StatusCode::UNPROCESSABLE_ENTITY, p.i18n_key()))?;
@@ -208,7 +224,7 @@ async fn signin_submit(
         )?;
         Ok((status, page).into_response())
     };
-    if let Err(wait) = check_login_rate(&platform, &ip, &form.login) {
+    if let Err(wait) = check_login_rate(&platform, &ip, &form.login).await? {
         let mut response = fail(StatusCode::TOO_MANY_REQUESTS, "err.rate_limited")?;
         response.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return Ok(response);
@@ -243,6 +259,7 @@ pub struct TokenRequest {
     pub login: String,
     pub password: String,
     /// A label to recognise the token by, e.g. "release script".
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 64)]
     pub name: Option<String>,
 }
 
@@ -270,7 +287,9 @@ async fn api_create_token(
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     let name = token_name(req.name.as_deref())?;
-    check_login_rate(&platform, &ip, &req.login).map_err(ApiError::rate_limited)?;
+    check_login_rate(&platform, &ip, &req.login)
+        .await?
+        .map_err(ApiError::rate_limited)?;
     let user = accounts::authenticate(&platform.db, req.login.trim(), &req.password)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong login or password"))?;
@@ -378,7 +397,7 @@ async fn change_role(
 
 #[utoipa::path(put, path = "/api/v1/users/{username}/role", tag = "accounts", request_body = RoleRequest,
     params(("username" = String, Path)),
-    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "an administrator demoting themselves")),
     security(("bearer" = [])))]
 async fn api_set_role(
     State(platform): State<Platform>,

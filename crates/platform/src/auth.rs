@@ -94,6 +94,27 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The CSRF token of a browser: an HMAC under the installation's key of its session token when
+/// signed in, or of its anonymous visitor cookie otherwise. A cookie an attacker plants cannot
+/// be paired with a token without the key, and a signed-in token changes with the session.
+pub fn csrf_token(key: &[u8], session: Option<&str>, visitor: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(key) else {
+        return String::new();
+    };
+    match session {
+        Some(s) => {
+            mac.update(b"session\0");
+            mac.update(s.as_bytes());
+        }
+        None => {
+            mac.update(b"visitor\0");
+            mac.update(visitor.as_bytes());
+        }
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Constant-time comparison for CSRF tokens.
 pub fn tokens_equal(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -138,14 +159,14 @@ pub fn validate_signup(username: &str, email: &str, password: &str) -> Result<()
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })
-        && !email.chars().any(char::is_whitespace);
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !email_ok {
         return Err(SignupProblem::EmailInvalid);
     }
     if password.chars().count() < 8 {
         return Err(SignupProblem::PasswordTooShort);
     }
-    if password.len() > 1024 {
+    if password.chars().count() > 256 {
         return Err(SignupProblem::PasswordTooLong);
     }
     Ok(())
@@ -184,6 +205,21 @@ mod tests {
         assert_eq!(token_hash(&a), token_hash(&a));
         assert_ne!(token_hash(&a), a);
         assert!(tokens_equal("abc", "abc") && !tokens_equal("abc", "abd") && !tokens_equal("a", "ab"));
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_the_key_and_the_session() {
+        let key = [7u8; 32];
+        let a = csrf_token(&key, Some("session-a"), "v");
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, csrf_token(&key, Some("session-a"), "other visitor"));
+        assert_ne!(a, csrf_token(&key, Some("session-b"), "v"));
+        assert_ne!(a, csrf_token(&[8u8; 32], Some("session-a"), "v"));
+        assert_ne!(csrf_token(&key, None, "v"), csrf_token(&key, None, "w"));
+        assert_ne!(
+            csrf_token(&key, None, "session-a"),
+            csrf_token(&key, Some("session-a"), "")
+        );
     }
 
     #[test]

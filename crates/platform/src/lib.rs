@@ -9,6 +9,7 @@ pub mod error;
 pub mod i18n;
 pub mod notifications;
 pub mod ratelimit;
+pub mod text;
 pub mod ui;
 pub mod web;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -37,8 +37,28 @@ pub struct UiBundle {
 
 #[derive(Debug, Clone)]
 pub struct WebConfig {
-    /// Mark cookies `Secure`; turn on whenever fanloop is served over HTTPS.
+    /// Mark cookies `Secure`; turn on whenever fanloop is served over HTTPS. Requests that a
+    /// proxy marks `X-Forwarded-Proto: https` get secure cookies either way.
     pub secure_cookies: bool,
+    /// The installation's key for CSRF tokens (the same on every node).
+    pub csrf_key: SecretKey,
+}
+
+/// Key material that never shows in logs.
+#[derive(Clone)]
+pub struct SecretKey(pub Arc<[u8]>);
+
+impl SecretKey {
+    /// A key for one process only (tools that serve no forms across restarts).
+    pub fn random() -> SecretKey {
+        SecretKey(Arc::from(hex::decode(auth::new_token()).unwrap_or_default()))
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
 }
 
 pub type PanelFuture<'a> =
@@ -70,6 +90,9 @@ impl Platform {
         }
         let catalog = Arc::new(catalog);
         let mut env = Environment::new();
+        // A missing field on a fresh form (`f.extra[key]` before anything was typed) renders as
+        // empty instead of failing the whole page.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
                 minijinja::AutoEscape::Html
@@ -222,19 +245,109 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// A `Set-Cookie` value. Values are hex tokens or language codes; anything else is dropped
+/// rather than failing the answer.
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}"
     ))
-    .expect("cookie values are hex or language codes")
+    .unwrap_or_else(|_| HeaderValue::from_static("fl_invalid=; Path=/; Max-Age=0"))
 }
 
-/// The per-visitor CSRF secret (double-submit cookie), available to handlers rendering forms.
+/// The CSRF token of this request's browser ([`auth::csrf_token`]), available to handlers
+/// rendering forms and to the extractors checking them.
 #[derive(Clone)]
 pub struct CsrfToken(pub String);
 
-/// Makes sure every browser visitor holds a CSRF cookie, and times each request for benchmarks
+/// Whether this request reached us over HTTPS (directly configured, or said by a proxy).
+#[derive(Clone, Copy)]
+pub struct Https(pub bool);
+
+/// Headers every answer carries: no inline script, no framing, no type sniffing, and a
+/// referrer that does not leak paths to other sites.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    ),
+];
+
+/// Cookie names are prefixed `__Host-` over HTTPS, so that no other site (a sibling
+/// subdomain) can plant them.
+const HOST_PREFIX: &str = "__Host-";
+
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+    proto || forwarded
+}
+
+/// Over HTTPS only the `__Host-` cookies count: they are renamed to the plain names the code
+/// reads, and plain `fl_*` cookies (which anyone on a sibling domain could set) are dropped.
+fn keep_host_cookies(headers: &mut HeaderMap) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter_map(|pair| {
+            if let Some(rest) = pair.strip_prefix(HOST_PREFIX) {
+                Some(rest.to_string())
+            } else if pair.starts_with("fl_") {
+                None
+            } else {
+                Some(pair.to_string())
+            }
+        })
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
+        headers.insert(header::COOKIE, v);
+    }
+}
+
+/// Over HTTPS every cookie we set is `Secure` and `__Host-` prefixed.
+fn secure_set_cookies(headers: &mut HeaderMap) {
+    let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for value in cookies {
+        let text = value.to_str().unwrap_or_default().to_string();
+        let mut text = if text.starts_with("fl_") {
+            format!("{HOST_PREFIX}{text}")
+        } else {
+            text
+        };
+        if !text.to_ascii_lowercase().contains("; secure") {
+            text.push_str("; Secure");
+        }
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// Around every request: gives each browser a visitor cookie and its CSRF token, secures
+/// cookies over HTTPS, adds the security headers, and times the request for benchmarks
 /// (`Server-Timing: app;dur=…` is the server-side time, excluding the network).
 pub async fn shell_middleware(
     axum::extract::State(platform): axum::extract::State<Platform>,
@@ -242,25 +355,45 @@ pub async fn shell_middleware(
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    let https = platform.config.secure_cookies || forwarded_https(req.headers());
+    if https {
+        keep_host_cookies(req.headers_mut());
+    }
     let existing = cookie(req.headers(), CSRF_COOKIE)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string);
     let browser_path = !req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/static/");
-    let (token, fresh) = match existing {
+    let (visitor, fresh) = match existing {
         Some(t) => (t, false),
         None => (auth::new_token(), browser_path),
     };
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let session = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
+    let token = auth::csrf_token(&platform.config.csrf_key.0, session.as_deref(), &visitor);
+    req.extensions_mut().insert(CsrfToken(token));
+    req.extensions_mut().insert(Https(https));
     let mut response = next.run(req).await;
+    let headers = response.headers_mut();
     if fresh {
-        response.headers_mut().append(
+        headers.append(
             header::SET_COOKIE,
-            set_cookie(CSRF_COOKIE, &token, 365 * 86_400, platform.config.secure_cookies),
+            set_cookie(CSRF_COOKIE, &visitor, 365 * 86_400, https),
         );
+    }
+    if https {
+        secure_set_cookies(headers);
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    for (name, value) in SECURITY_HEADERS {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
     let micros = started.elapsed().as_micros();
     if let Ok(v) = HeaderValue::from_str(&format!("app;dur={}.{:03}", micros / 1000, micros % 1000)) {
-        response.headers_mut().insert("server-timing", v);
+        headers.insert("server-timing", v);
     }
     response
 }
@@ -398,7 +531,7 @@ where
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let expected = cookie(&parts.headers, CSRF_COOKIE).unwrap_or("");
+            let expected = parts.extensions.get::<CsrfToken>().map(|t| t.0.as_str()).unwrap_or("");
             if expected.is_empty() || !auth::tokens_equal(sent, expected) {
                 return Err(ApiError::forbidden(
                     "missing or wrong X-CSRF-Token header for a cookie-authenticated request",
@@ -432,10 +565,100 @@ impl ApiError {
     }
 }
 
-/// JSON body whose every failure (syntax, wrong types, missing fields, size) is a JSON 4xx.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON object body whose every failure is a JSON 4xx: 415 without a JSON content type, 413
+/// past the size limit, 400 for broken JSON, 422 for a body that is not an object or whose
+/// fields have the wrong type or are missing.
+///
+/// A number written with a zero fraction (`3.0`) is the integer 3, as JSON Schema says, so a
+/// client that writes integers as floats is not refused.
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "payload_too_large"
+            } else {
+                "bad_request"
+            };
+            ApiError::new(status, code, rejection.body_text())
+        })?;
+        parse_json_object(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses a JSON object body into `T` (see [`ApiJson`]).
+pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        // Still tell broken JSON apart from a well-formed value of the wrong kind.
+        return Err(match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Err(e) => ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")),
+            Ok(_) => ApiError::validation("the body must be a JSON object"),
+        });
+    }
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            Err(ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))
+        }
+        Err(first_error) => {
+            // Retry once with integral floats read as integers; otherwise report the first error.
+            let mut value: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+            if integral_floats_to_integers(&mut value) {
+                if let Ok(v) = serde_json::from_value::<T>(value) {
+                    return Ok(v);
+                }
+            }
+            Err(ApiError::validation(format!("invalid body: {first_error}")))
+        }
+    }
+}
+
+/// Rewrites every float with no fraction (within ±2^53, where floats are exact) as an integer;
+/// says whether anything changed.
+fn integral_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => {
+                *value = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| integral_floats_to_integers(v) | changed),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |changed, v| integral_floats_to_integers(v) | changed),
+        _ => false,
+    }
+}
 
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
@@ -452,20 +675,6 @@ pub struct PagePath<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(PageError))]
 pub struct PageQuery<T>(pub T);
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
-        let code = match &rejection {
-            JsonRejection::JsonDataError(_) => "validation_failed",
-            JsonRejection::JsonSyntaxError(_) => "malformed_json",
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            _ => "bad_request",
-        };
-        ApiError::new(status, code, rejection.body_text())
-    }
-}
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
@@ -530,7 +739,11 @@ where
                 "Expected a form submission.",
             ));
         }
-        let expected = cookie(req.headers(), CSRF_COOKIE).unwrap_or("").to_string();
+        let expected = req
+            .extensions()
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             PageError::new(
                 rejection.status(),
@@ -554,8 +767,8 @@ where
 
 /// The CSRF check for multipart forms (uploads), which [`CsrfForm`] cannot read: `sent` is the
 /// form's `_csrf` field.
-pub fn check_multipart_csrf(headers: &HeaderMap, sent: &str) -> Result<(), PageError> {
-    let expected = cookie(headers, CSRF_COOKIE).unwrap_or("");
+pub fn check_multipart_csrf(viewer: &Viewer, sent: &str) -> Result<(), PageError> {
+    let expected = viewer.csrf.as_str();
     if expected.is_empty() || !auth::tokens_equal(sent, expected) {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
@@ -644,16 +857,32 @@ pub struct NextParam {
     pub next: Option<String>,
 }
 
-/// `?page=N` (1-based), clamped so hostile values cannot ask for absurd offsets.
+/// Largest page number a list accepts.
+pub const MAX_PAGE: i64 = 100_000;
+
+/// `page` in a query string: absent, or 1 to [`MAX_PAGE`] (anything else is a 400, as the
+/// OpenAPI document says).
+pub fn page_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let page: Option<i64> = Option::deserialize(d)?;
+    match page {
+        Some(p) if !(1..=MAX_PAGE).contains(&p) => Err(serde::de::Error::custom(format!("page: from 1 to {MAX_PAGE}"))),
+        page => Ok(page),
+    }
+}
+
+/// `?page=N` (1-based, at most [`MAX_PAGE`]).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParam {
     /// 1-based page number.
+    #[serde(default, deserialize_with = "page_number")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<i64>,
 }
 
 impl PageParam {
     pub fn number(&self) -> i64 {
-        self.page.unwrap_or(1).clamp(1, 100_000)
+        self.page.unwrap_or(1).clamp(1, MAX_PAGE)
     }
     pub fn offset(&self, per_page: i64) -> i64 {
         (self.number() - 1) * per_page
@@ -672,21 +901,41 @@ pub fn pager(page: i64, per_page: i64, total: i64) -> Value {
     }
 }
 
-/// Redirect after a successful form post (303 so the browser follows with GET).
+/// Redirect after a successful form post (303 so the browser follows with GET). A location
+/// that cannot be a header value (control characters) redirects home instead of failing.
 pub fn see_other(location: &str) -> Response {
-    Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, location)
-        .body(axum::body::Body::empty())
-        .expect("static redirect response")
+    let value = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response.headers_mut().insert(header::LOCATION, value);
+    response
 }
 
 /// Only same-site relative paths may be used as a post-action redirect target.
+///
+/// Browsers drop tabs and line breaks from URLs and read `\` as `/`, so `/\t/evil.example`
+/// would become `//evil.example`: any control character, white space or backslash refuses the
+/// target. Non-ASCII characters are percent-encoded so the result is always a valid header.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+    let Some(n) = next else { return "/".into() };
+    let refused = !n.starts_with('/')
+        || n.starts_with("//")
+        || n.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    if refused {
+        return "/".into();
     }
+    let mut out = String::with_capacity(n.len());
+    for c in n.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// The peer address, when the server was started with connection info (always, in `fanloop serve`).
@@ -708,6 +957,70 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_bodies_must_be_objects_and_integral_floats_are_integers() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Body {
+            n: i64,
+            list: Vec<i64>,
+        }
+        let ok: Body = parse_json_object(br#"{"n": 3.0, "list": [1, 2.0]}"#).unwrap();
+        assert_eq!(ok, Body { n: 3, list: vec![1, 2] });
+        let e = parse_json_object::<Body>(br#"{"n": 3.5, "list": []}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let e = parse_json_object::<Body>(b"[3, []]").unwrap_err();
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+        );
+        let e = parse_json_object::<Body>(b"{\"n\": ").unwrap_err();
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "malformed_json"));
+        let e = parse_json_object::<Body>(b"[1,").unwrap_err();
+        assert_eq!(e.code, "malformed_json");
+    }
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/x",
+            "/\u{7f}x",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/t/12?page=2#p3")), "/t/12?page=2#p3");
+        assert_eq!(safe_next(Some("/search?q=小米")), "/search?q=%E5%B0%8F%E7%B1%B3");
+    }
+
+    #[test]
+    fn redirects_never_panic() {
+        let r = see_other("/a\nb");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()[header::LOCATION], "/");
+        assert_eq!(see_other("/ok").headers()[header::LOCATION], "/ok");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn safe_next_is_always_a_local_header_value(n in "\\PC{0,40}|[/\\\\\t\n\r\u{7f} a-z.:]{0,12}") {
+            let out = safe_next(Some(&n));
+            proptest::prop_assert!(out.starts_with('/'));
+            proptest::prop_assert!(!out.starts_with("//"));
+            proptest::prop_assert!(!out.contains('\\'));
+            proptest::prop_assert!(HeaderValue::from_str(&out).is_ok());
+            proptest::prop_assert_eq!(see_other(&out).status(), StatusCode::SEE_OTHER);
+        }
+    }
 
     #[test]
     fn cookies_are_found_among_many() {

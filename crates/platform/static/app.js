@@ -1,4 +1,17 @@
 // Progressive enhancement only: every action below also works as a plain form post.
+// The Content-Security-Policy allows no inline script: behaviour hangs on data attributes.
+
+// <form data-confirm="question">: ask before an irreversible action.
+document.addEventListener('submit', function (ev) {
+  var form = ev.target;
+  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) ev.preventDefault();
+}, true);
+// <select data-autosubmit>: a filter applies as soon as it changes (a button does it without JS).
+document.addEventListener('change', function (ev) {
+  var el = ev.target;
+  if (el.matches && el.matches('select[data-autosubmit]') && el.form) el.form.submit();
+});
+
 (function () {
   var csrf = document.querySelector('meta[name="csrf-token"]');
   csrf = csrf ? csrf.content : '';

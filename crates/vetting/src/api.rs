@@ -67,7 +67,7 @@ async fn create_brand(
     Ok((StatusCode::CREATED, Json(service::create_brand(&state, &me, &r).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/vetting/brands/{slug}", tag = "vetting",
+#[utoipa::path(get, path = "/api/v1/vetting/brands/{slug}", tag = "vetting", params(("slug" = String, Path)),
     responses((status = 200, body = BrandView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn get_brand(
     State(state): State<VettingState>,
@@ -80,7 +80,7 @@ async fn get_brand(
     Ok(Json(BrandView { brand, aliases }))
 }
 
-#[utoipa::path(put, path = "/api/v1/vetting/brands/{slug}", tag = "vetting", request_body = BrandUpdate,
+#[utoipa::path(put, path = "/api/v1/vetting/brands/{slug}", tag = "vetting", params(("slug" = String, Path)), request_body = BrandUpdate,
     responses((status = 200, body = BrandView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn update_brand(
     State(state): State<VettingState>,
@@ -94,6 +94,7 @@ async fn update_brand(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
     /// jsonl or csv; guessed from `file_name` or the content when absent.
     format: Option<Format>,
@@ -136,7 +137,7 @@ async fn list_candidates(
     Ok(Json(store::list_candidates(&state.platform.db).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/vetting/brands/{slug}/candidates/{id}/report", tag = "vetting",
+#[utoipa::path(get, path = "/api/v1/vetting/brands/{slug}/candidates/{id}/report", tag = "vetting", params(("slug" = String, Path), ("id" = i64, Path)),
     responses((status = 200, body = CandidateReport), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn report(
     State(state): State<VettingState>,
@@ -146,7 +147,7 @@ async fn report(
     Ok(Json(service::report(&state, &me, &slug, id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/vetting/brands/{slug}/candidates/{id}/reviews", tag = "vetting", request_body = ReviewRequest,
+#[utoipa::path(post, path = "/api/v1/vetting/brands/{slug}/candidates/{id}/reviews", tag = "vetting", params(("slug" = String, Path), ("id" = i64, Path)), request_body = ReviewRequest,
     responses((status = 201, body = CandidateReport), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn review(
     State(state): State<VettingState>,

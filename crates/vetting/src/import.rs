@@ -417,3 +417,32 @@ not json at all
         assert_eq!(Format::guess("upload", "handle,text"), Format::Csv);
     }
 }
+
+/// Files nobody on the team wrote: no line of JSON or CSV may panic the parser.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        #[test]
+        fn any_file_parses_without_panicking(content in "(\\PC|[\\r\\n\\t,\"{}:\\[\\]\\u{0}\\u{feff}]|\"(handle|time|text|likes|followers)\"|[0-9]{1,20}|-?[0-9]+\\.[0-9]+e[0-9]{1,4}){0,120}") {
+            let _ = parse(&content, Format::Jsonl);
+            let _ = parse(&content, Format::Csv);
+            let _ = parse_time(&serde_json::Value::String(content.clone()));
+        }
+
+        #[test]
+        fn well_formed_lines_with_odd_values_never_panic(
+            text in "\\PC{0,40}",
+            time in proptest::prelude::any::<i64>(),
+            likes in proptest::prelude::any::<i64>(),
+            float in proptest::prelude::any::<f64>(),
+        ) {
+            let line = serde_json::json!({"handle": "x", "platform": "weibo", "time": time, "text": text,
+                "likes": likes, "reposts": float, "comments": -1, "followers": float}).to_string();
+            let _ = parse(&line, Format::Jsonl);
+            let _ = parse(&format!("handle,platform,time,text,likes\nx,weibo,{time},\"{}\",{likes}\n", text.replace('"', "\"\"")), Format::Csv);
+        }
+    }
+}

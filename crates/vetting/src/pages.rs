@@ -1,7 +1,7 @@
 //! Vetting pages for staff: brand profiles, the upload page, and the report (screen and print).
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -173,7 +173,6 @@ async fn brand_submit(
 async fn import_submit(
     State(state): State<VettingState>,
     viewer: Viewer,
-    headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
     let me = viewer.require_staff()?;
@@ -196,7 +195,7 @@ async fn import_submit(
             _ => {}
         }
     }
-    check_multipart_csrf(&headers, &csrf)?;
+    check_multipart_csrf(&viewer, &csrf)?;
     match service::import(&state, Some(me), &file_name, &data, None).await {
         Ok(summary) => render_home(&state, &viewer, StatusCode::OK, None, Some(summary)).await,
         Err(e) if e.status.is_client_error() => render_home(&state, &viewer, e.status, Some(e.message), None).await,

@@ -45,7 +45,9 @@ pub fn require_staff(user: &User) -> Result<(), ApiError> {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct BrandRequest {
     /// 2–40 lowercase letters, digits or dashes.
+    #[schema(pattern = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", min_length = 2, max_length = 40)]
     pub slug: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub aliases: Aliases,
@@ -53,6 +55,7 @@ pub struct BrandRequest {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct BrandUpdate {
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 100)]
     pub name: String,
     pub aliases: Aliases,
 }
@@ -77,14 +80,13 @@ pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
     ] {
         let mut clean: Vec<String> = Vec::new();
         for a in list.iter() {
+            let a = fanloop_platform::text::single_line(a);
             let a = a.trim();
             if a.is_empty() || clean.iter().any(|c| c.eq_ignore_ascii_case(a)) {
                 continue;
             }
-            if a.chars().count() > 100 || a.chars().any(char::is_control) {
-                return Err(ApiError::validation(format!(
-                    "alias too long or with control characters: {a}"
-                )));
+            if a.chars().count() > 100 {
+                return Err(ApiError::validation(format!("alias longer than 100 characters: {a}")));
             }
             clean.push(a.to_string());
         }
@@ -269,9 +271,11 @@ async fn community_mentions(state: &VettingState, handle: &str) -> Result<Vec<Co
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ReviewRequest {
     /// clear, review or high_risk: the human's decision, which may differ from the suggestion.
+    #[schema(pattern = r"^(clear|review|high_risk)$")]
     pub decision: String,
     /// Why (required when the decision differs from the suggested verdict).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
 }
 

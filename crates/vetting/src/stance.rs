@@ -410,11 +410,13 @@ fn incidents(parts: &PostParts, targets_of_hit: &[Vec<Target>], negated: &dyn Fn
     let mut out: Vec<Incident> = Vec::new();
     let sentences = clauses.iter().map(|c| c.sentence).max().map_or(0, |m| m + 1);
     for s in 0..sentences {
-        let parts: Vec<&Clause> = clauses.iter().filter(|c| c.sentence == s).collect();
-        let (start, end) = (parts[0].start, parts[parts.len() - 1].end);
+        // A sentence may have no clause at all ("!!", "...", a blank line): nothing to read there.
+        let mut parts = clauses.iter().filter(|c| c.sentence == s);
+        let Some(first) = parts.next() else { continue };
+        let (start, end) = (first.start, parts.next_back().unwrap_or(first).end);
         let in_sentence: Vec<&Hit> = hits
             .iter()
-            .filter(|h| tokens[h.start].start >= start && tokens[h.start].start < end)
+            .filter(|h| tokens.get(h.start).is_some_and(|t| t.start >= start && t.start < end))
             .collect();
         let cues_of = |cats: &[Category]| -> Vec<String> {
             in_sentence
@@ -534,6 +536,34 @@ mod tests {
     fn both(text: &str) -> (Option<Stance>, Option<Stance>) {
         let a = analyze(&xiaomi(), text);
         (a.brand, a.fans)
+    }
+
+    #[test]
+    fn punctuation_runs_and_blank_lines_never_panic() {
+        // Regression: an empty sentence ("!!", "...", a blank line) indexed an empty clause list.
+        for text in [
+            "!!",
+            "...",
+            "?!",
+            ". .",
+            "Xiaomi!!",
+            "小米。。。米粉！！",
+            "Xiaomi is garbage!!\n\nbanned by Weibo...",
+            "\n\n\n",
+            "米粉都是脑残?!?! ... 法院判决小米道歉。",
+            "",
+        ] {
+            let _ = analyze(&xiaomi(), text);
+        }
+        assert_eq!(both("Xiaomi is garbage!! ...").0, Some(Stance::Hostile));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn any_text_is_analysed_without_panicking(text in "(\\PC|[!?.。！？…\n\r\t\u{0}\u{7f}\u{200b}米粉小米Xiaomi垃圾骗子 ]){0,60}") {
+            let _ = analyze(&xiaomi(), &text);
+        }
     }
 
     #[test]

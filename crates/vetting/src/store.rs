@@ -24,16 +24,21 @@ pub struct Brand {
 pub struct Aliases {
     /// The brand's own names ("Xiaomi", "小米").
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub brand: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub products: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub executives: Vec<String>,
     /// Names of the fan community ("Mi Fans", "米粉").
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub fans: Vec<String>,
     /// Pejorative nicknames for the fans: using one is hostility toward them.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub fan_slurs: Vec<String>,
 }
 

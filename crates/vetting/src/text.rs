@@ -356,3 +356,19 @@ mod tests {
         assert_eq!(detect_lang("La batterie chauffe"), Lang::Fr);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        #[test]
+        fn normalising_and_cutting_any_text_never_panics(text in "(\\PC|[\\r\\n\\t\\u{0}\\u{7f}\\u{85}\\u{200b}\\u{feff}!?.。！？…,，;；:：\"“”'‘’]|[電池續航這個垃圾米粉]+){0,80}") {
+            let n = normalize(&text);
+            let _ = tokenize(&n.text);
+            let _ = clauses(&n.text);
+            let _ = detect_lang(&text);
+        }
+    }
+}

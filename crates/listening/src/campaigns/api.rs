@@ -104,9 +104,11 @@ async fn entries(
 #[derive(Deserialize, ToSchema)]
 pub struct EntrySubmission {
     /// Up to 1000 characters; the hashtag is added in front when missing.
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 1000)]
     pub text: String,
     /// One to four images.
     /// PNG, JPEG or WebP, at most 2 MiB each.
+    #[schema(min_items = 1, max_items = 4)]
     pub images: Vec<UploadedFile>,
 }
 

@@ -61,15 +61,20 @@ impl Metric {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Targets {
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000000i64)]
     pub exposure: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000000i64)]
     pub page_views: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000000i64)]
     pub entries: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000000i64)]
     pub orders: i64,
     /// In cents of the campaign's currency.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000000i64)]
     pub revenue_cents: i64,
 }
 
@@ -377,6 +382,7 @@ pub struct WinnerPick {
     pub entry_id: i64,
     /// What they win ("一等奖 · Aurora X2"), shown on the campaign page.
     #[serde(default)]
+    #[schema(max_length = 80)]
     pub prize: String,
 }
 
@@ -438,6 +444,24 @@ pub struct Progress {
     pub metrics: Vec<MetricProgress>,
 }
 
+/// Largest recorded figure, up or down (revenue in cents: ten billion in the currency).
+pub const MAX_ADJUSTMENT: u64 = 1_000_000_000_000;
+
+/// A recorded figure: non-zero, at most [`MAX_ADJUSTMENT`] either way.
+pub fn check_adjustment(amount: i64) -> Result<(), String> {
+    if amount == 0 || amount.unsigned_abs() > MAX_ADJUSTMENT {
+        return Err(format!(
+            "amount: a non-zero whole number from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}"
+        ));
+    }
+    Ok(())
+}
+
+/// A sum of counts or money that sticks at the ends of `i64` instead of wrapping around.
+pub fn total(values: impl IntoIterator<Item = i64>) -> i64 {
+    values.into_iter().fold(0i64, i64::saturating_add)
+}
+
 /// Adds up each metric's events (time, amount) inside the campaign and compares them with the
 /// targets.  Events outside [starts_at, ends_at) or after `now` do not count.
 pub fn progress(
@@ -466,14 +490,16 @@ pub fn progress(
                 }
                 for &(at, amount) in list {
                     if at >= starts_at && at < until {
-                        per_day[(at.div_euclid(DAY_MS) - first_day) as usize] += amount;
+                        if let Some(day) = per_day.get_mut((at.div_euclid(DAY_MS) - first_day) as usize) {
+                            *day = day.saturating_add(amount);
+                        }
                     }
                 }
             }
             let cumulative: Vec<i64> = per_day
                 .iter()
                 .scan(0i64, |sum, n| {
-                    *sum += n;
+                    *sum = sum.saturating_add(*n);
                     Some(*sum)
                 })
                 .collect();
@@ -541,6 +567,35 @@ pub fn jpeg_with_gps() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_figures_are_bounded_and_sums_never_wrap() {
+        // Regression: i64::MIN passed `abs() > bound` (abs wraps) and the sums wrapped around.
+        assert!(check_adjustment(i64::MIN).is_err());
+        assert!(check_adjustment(i64::MAX).is_err());
+        assert!(check_adjustment(0).is_err());
+        assert!(check_adjustment(-(MAX_ADJUSTMENT as i64)).is_ok());
+        assert!(check_adjustment(MAX_ADJUSTMENT as i64 + 1).is_err());
+        assert_eq!(total([i64::MAX, 5]), i64::MAX);
+        assert_eq!(total([i64::MIN, -5]), i64::MIN);
+        let t = Targets::default();
+        let p = progress(
+            &[(
+                Metric::Exposure,
+                vec![(DAY_MS, i64::MAX), (DAY_MS + 1, i64::MAX), (DAY_MS + 2, 8)],
+            )],
+            &t,
+            DAY_MS,
+            3 * DAY_MS,
+            2 * DAY_MS,
+        );
+        let exposure = p
+            .metrics
+            .iter()
+            .find(|m| m.metric == Metric::Exposure)
+            .map(|m| m.actual);
+        assert_eq!(exposure, Some(i64::MAX));
+    }
 
     #[test]
     fn hashtags_are_read_in_both_styles_and_matched_after_normalizing() {
@@ -766,5 +821,39 @@ mod tests {
         assert_eq!(get(Metric::Exposure).completion_pct, None);
         let before = progress(&events, &targets, start, end, start - 1);
         assert!(before.days.is_empty() && before.metrics.iter().all(|m| m.actual == 0));
+    }
+}
+
+/// Input nobody on the team wrote: hashtags, entry text and image bytes never panic.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        #[test]
+        fn hashtags_and_entries_never_panic(text in "(\\PC|[#＃\\r\\n\\t\\u{0}\\u{200b}\\u{feff} ]){0,60}") {
+            if let Ok(tag) = parse_hashtag(&text) {
+                let entry = entry_text(&text, &tag);
+                let _ = carries(&entry, &tag.key);
+            }
+            let _ = check_entry(&text, &[("a.png".into(), Some("image/png"), 10)]);
+        }
+
+        #[test]
+        fn image_strippers_survive_any_bytes(
+            kind in 0usize..3,
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let (content_type, head): (&str, &[u8]) = match kind {
+                0 => ("image/png", b"\x89PNG\r\n\x1a\n"),
+                1 => ("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE1]),
+                _ => ("image/webp", b"RIFF\x00\x00\x00\x00WEBP"),
+            };
+            let mut data = head.to_vec();
+            data.extend(body);
+            let _ = strip_metadata(content_type, data.clone());
+            let _ = erase_jpeg_gps(&mut data);
+        }
     }
 }

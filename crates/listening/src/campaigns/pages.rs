@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -303,7 +303,6 @@ async fn campaign_page(
 async fn entry_submit(
     State(state): State<ListeningState>,
     viewer: Viewer,
-    headers: HeaderMap,
     PagePath(slug): PagePath<String>,
     mut multipart: Multipart,
 ) -> Result<Response, PageError> {
@@ -332,7 +331,7 @@ async fn entry_submit(
             }
         }
     }
-    check_multipart_csrf(&headers, &csrf)?;
+    check_multipart_csrf(&viewer, &csrf)?;
     match service::submit_entry(&state, me, &slug, &text, &uploads).await {
         Ok(e) => Ok(see_other(&format!("/campaigns/{slug}?sort=new#entry-{}", e.id))),
         Err(e) => {
@@ -542,7 +541,7 @@ async fn render_dashboard(
         context! {
             d => d,
             charts => charts(&d),
-            recorded => d.sources.adjustments.iter().map(|(m, n)| (m, amount_text(*m, *n, &d.campaign.currency))).collect::<Vec<_>>(),
+            recorded => d.sources.adjustments.iter().map(|t| (t.metric, amount_text(t.metric, t.amount, &d.campaign.currency))).collect::<Vec<_>>(),
             adjustments => d.adjustments.iter().map(|a| context! { a => a, text => amount_text(a.metric, a.amount, &d.campaign.currency) }).collect::<Vec<_>>(),
             f => form,
             top => top.entries,

@@ -40,8 +40,10 @@ pub struct CampaignRequest {
     /// 2–40 lowercase letters, digits or dashes (ignored on update).
     #[serde(default)]
     pub slug: String,
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 120)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
     /// `#小米影像大赛#`, `小米影像大赛`, `#ShotOnFan` or `ShotOnFan`.
     pub hashtag: String,
@@ -249,11 +251,14 @@ pub enum Sort {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
     /// top (most votes) or new.
     #[serde(default)]
     pub sort: Sort,
     /// From 1.
+    #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<i64>,
 }
 
@@ -282,7 +287,7 @@ pub async fn entries_of(
     q: &EntriesQuery,
 ) -> Result<EntryPage, ApiError> {
     let page = q.page.unwrap_or(1);
-    if !(1..=10_000).contains(&page) {
+    if !(1..=fanloop_platform::web::MAX_PAGE).contains(&page) {
         return Err(ApiError::validation("page: from 1"));
     }
     let order = match q.sort {
@@ -329,6 +334,7 @@ pub async fn submit_entry(
     text: &str,
     uploads: &[Upload],
 ) -> Result<Entry, ApiError> {
+    let text = &fanloop_platform::text::multiline(text);
     let c = campaign(state, slug).await?;
     require_open(&c, "filing entries")?;
     let typed: Vec<(String, Option<&str>, usize)> = uploads
@@ -421,6 +427,7 @@ pub struct HideRequest {
     pub hidden: bool,
     /// Required when hiding: what rule it broke.
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub reason: String,
 }
 
@@ -488,10 +495,12 @@ pub async fn set_winners(
 pub struct AdjustmentRequest {
     pub metric: Metric,
     /// Added to the metric (negative to correct); revenue in cents.
+    #[schema(minimum = -1000000000000i64, maximum = 1000000000000i64)]
     pub amount: i64,
     /// When it happened (Unix ms, inside the campaign); now if absent.
     pub at: Option<i64>,
     /// Where the figure comes from ("Weibo topic page, 3 May").
+    #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 300)]
     pub note: String,
 }
 
@@ -513,9 +522,7 @@ pub async fn add_adjustment(
             "at: a figure cannot be recorded for a time still to come",
         ));
     }
-    if r.amount == 0 || r.amount.abs() > 1_000_000_000_000 {
-        return Err(ApiError::validation("amount: a non-zero whole number"));
-    }
+    domain::check_adjustment(r.amount).map_err(ApiError::validation)?;
     let note = r.note.trim();
     if note.is_empty() || note.chars().count() > 300 {
         return Err(ApiError::validation(
@@ -546,7 +553,13 @@ pub struct Sources {
     pub orders: i64,
     pub paid_orders: i64,
     /// Sum of recorded figures per metric.
-    pub adjustments: Vec<(Metric, i64)>,
+    pub adjustments: Vec<MetricTotal>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MetricTotal {
+    pub metric: Metric,
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -569,7 +582,7 @@ pub async fn dashboard(state: &ListeningState, me: &User, slug: &str) -> Result<
     let mut sources = Sources::default();
 
     let views = store::views(db, c.id).await?;
-    sources.page_views = views.iter().map(|(_, n)| n).sum();
+    sources.page_views = domain::total(views.iter().map(|(_, n)| *n));
     events.push((Metric::PageViews, views.clone()));
     events.push((Metric::Exposure, views));
 
@@ -586,7 +599,7 @@ pub async fn dashboard(state: &ListeningState, me: &User, slug: &str) -> Result<
     .await
     .map_err(ApiError::internal)?;
     sources.imported_posts = carrying.len() as i64;
-    sources.imported_reach = carrying.iter().map(|(_, f)| f).sum();
+    sources.imported_reach = domain::total(carrying.iter().map(|(_, f)| *f));
     events.push((Metric::Exposure, carrying));
 
     let entries: Vec<(i64, i64)> = store::entry_times(db, c.id)
@@ -619,7 +632,10 @@ pub async fn dashboard(state: &ListeningState, me: &User, slug: &str) -> Result<
             .map(|a| (a.at, a.amount))
             .collect();
         if !list.is_empty() {
-            sources.adjustments.push((m, list.iter().map(|(_, n)| n).sum()));
+            sources.adjustments.push(MetricTotal {
+                metric: m,
+                amount: domain::total(list.iter().map(|(_, n)| *n)),
+            });
             events.push((m, list));
         }
     }
