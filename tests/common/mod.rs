@@ -96,21 +96,11 @@ impl TestApp {
 
     /// A browser signed in as `login` (password `password123`), with its CSRF token.
     pub async fn signed_in_browser(&self, login: &str) -> (Client, String) {
-        let browser = self.browser();
-        let csrf = csrf_of(self, &browser, "/signin").await;
-        let r = browser
-            .post(self.url("/signin"))
-            .form(&[("login", login), ("password", "password123"), ("_csrf", &csrf)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {login}");
-        // The token is bound to the session: signing in gives a new one.
-        let csrf = csrf_of(self, &browser, "/").await;
-        (browser, csrf)
+        self.browser_as(login, "password123").await
     }
 
-    /// A browser signed in with a login and password of its own (demo accounts).
+    /// A browser signed in with a login and password (demo accounts have their own), with the
+    /// CSRF token of its session: signing in gives a new one.
     pub async fn browser_as(&self, login: &str, password: &str) -> (Client, String) {
         let browser = self.browser();
         let csrf = csrf_of(self, &browser, "/signin").await;
