@@ -160,8 +160,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Adds the error answers the shared extractors give to every operation that uses them, so the
-/// document says what the server does without each handler repeating it: 401 where credentials
-/// are checked, 400 and 404 where the path has parameters, 400 for a bad query, and 400, 403
+/// document says what the server does without each handler repeating it: 401 wherever a bearer
+/// token may be sent, 403 where credentials are required, 400 and 404 where the path has parameters, 400 for a bad query, and 400, 403
 /// (CSRF for cookie sessions), 413, 415 and 422 where a body is read.
 fn add_shared_error_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -201,8 +201,10 @@ fn add_shared_error_responses(doc: &mut utoipa::openapi::OpenApi) {
                     .entry(code.to_string())
                     .or_insert_with(|| error(description).into());
             };
+            // Every API operation reads `Authorization` when it is sent: an unknown or revoked
+            // token is refused even where signing in is optional.
+            add("401", "missing, unknown or revoked credentials");
             if secured {
-                add("401", "missing, unknown or revoked credentials");
                 add("403", "the caller's role may not do this");
             }
             if has_path_params {
@@ -303,8 +305,11 @@ pub struct ServeLimits {
     pub header_read_timeout: std::time::Duration,
     /// Longest wait for the next piece of a request body.
     pub body_read_timeout: std::time::Duration,
-    /// Connections held open at once; past this, new connections are closed at once.
+    /// Connections held open at once; past this, new connections are closed at once. Also
+    /// kept under the process's limit on open files.
     pub max_connections: usize,
+    /// How long a shutdown waits for open connections to finish.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for ServeLimits {
@@ -313,6 +318,7 @@ impl Default for ServeLimits {
             header_read_timeout: std::time::Duration::from_secs(10),
             body_read_timeout: std::time::Duration::from_secs(30),
             max_connections: 10_000,
+            shutdown_grace: std::time::Duration::from_secs(20),
         }
     }
 }
@@ -344,6 +350,19 @@ pub async fn serve_with(
     use std::sync::Arc;
     use tower::ServiceExt;
 
+    // Never more connections than file descriptors allow (a few hundred stay for the database,
+    // the search index and logs).
+    let max_connections = match open_file_limit() {
+        Some(limit) => limits.max_connections.min(limit.saturating_sub(256).max(64)),
+        None => limits.max_connections,
+    };
+    /// Gives the connection's slot back however its task ends (a panic included).
+    struct Slot(Arc<AtomicUsize>);
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
     let open = Arc::new(AtomicUsize::new(0));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
@@ -362,9 +381,9 @@ pub async fn serve_with(
             },
             _ = &mut shutdown => break,
         };
-        if open.load(Ordering::Relaxed) >= limits.max_connections {
+        if open.load(Ordering::Relaxed) >= max_connections {
             if refused_logged.elapsed() > std::time::Duration::from_secs(10) {
-                tracing::warn!("{} connections open: refusing new ones", limits.max_connections);
+                tracing::warn!("{max_connections} connections open: refusing new ones");
                 refused_logged = std::time::Instant::now();
             }
             drop(stream);
@@ -372,7 +391,7 @@ pub async fn serve_with(
         }
         let _ = stream.set_nodelay(true);
         open.fetch_add(1, Ordering::Relaxed);
-        let open = open.clone();
+        let slot = Slot(open.clone());
         let done = done_tx.clone();
         let mut stop = stop_rx.clone();
         let service = app
@@ -410,16 +429,33 @@ pub async fn serve_with(
                     }
                 }
             }
-            open.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
             drop(done);
         });
     }
     drop(listener);
     let _ = stop_tx.send(true);
     drop(done_tx);
-    // Every connection task holds a sender: this returns once the last one finished.
-    let _ = done_rx.recv().await;
+    // Every connection task holds a sender: this returns once the last one finished, or after
+    // the grace period (a live stream or a trickling client must not hold the exit forever).
+    if tokio::time::timeout(limits.shutdown_grace, done_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} connections still open after {:?}: closing them",
+            open.load(Ordering::Relaxed),
+            limits.shutdown_grace
+        );
+    }
     Ok(())
+}
+
+/// The soft limit on open files of this process (Linux), if it can be read.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -207,6 +207,45 @@ async fn signup(app: &TestApp, username: &str, password: &str, next: &str) -> re
         .unwrap()
 }
 
+/// NUL characters cannot be stored (PostgreSQL refuses them): in an address, a JSON body or a
+/// form they are a 4xx, never a 500.
+async fn nul_characters(app: &TestApp) {
+    app.user("admin").await;
+    let admin = app.token_for("admin", "password123").await;
+    for path in [
+        "/u/a%00b",
+        "/api/v1/users/a%00b",
+        "/search?q=%00",
+        "/api/v1/search?q=a%00",
+    ] {
+        let r = app.api().get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    let (s, _) = app
+        .post("/api/v1/boards", &admin, json!({"slug": "nul", "name": "a\u{0}b"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            None,
+            Some(json!({"login": "ad\u{0}min", "password": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let browser = app.browser();
+    let csrf = common::csrf_of(app, &browser, "/signin").await;
+    let r = browser
+        .post(app.url("/signin"))
+        .form(&[("_csrf", csrf.as_str()), ("login", "ad\0min"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+both_backends!(nul_characters_are_refused_not_stored, nul_characters);
+
 /// Defect 6: each spelling of one login (spaces, case, e-mail) got a fresh sign-in budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_limit_holds_across_spellings_of_one_account() {
@@ -432,10 +471,63 @@ async fn csrf_token_is_bound_to_the_session() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A pair the server really issued, to a visitor cookie the attacker chose, is no good once
+    // the victim is signed in: the token follows the session.
+    let planted = "b".repeat(64);
+    let page = app
+        .api()
+        .get(app.url("/signin"))
+        .header("cookie", format!("fl_csrf={planted}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf-token\" content=\"";
+    let at = page.find(marker).unwrap() + marker.len();
+    let issued = page[at..at + 64].to_string();
+    let r = app
+        .api()
+        .post(app.url("/b/general/new"))
+        .header("cookie", format!("fl_session={session}; fl_csrf={planted}"))
+        .form(&[("_csrf", issued.as_str()), ("title", "planted"), ("body", "planted")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a planted visitor pair");
+    // Behind HTTPS a plain `fl_session` (which a sibling domain could set) is not read.
+    let r = app
+        .api()
+        .get(app.url("/settings"))
+        .header("x-forwarded-proto", "https")
+        .header("cookie", format!("fl_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .api()
+        .get(app.url("/settings"))
+        .header("x-forwarded-proto", "https")
+        .header("cookie", format!("__Host-fl_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let (_, threads) = app.get("/api/v1/boards/general/threads", None).await;
     assert_eq!(threads["total"].as_i64().unwrap_or(0), 0, "nothing posted: {threads}");
-    // The real page's token works.
+    // A write the browser marks as sent from another site is refused even with a good token.
     let csrf = common::csrf_of(&app, &browser, "/b/general").await;
+    let r = browser
+        .post(app.url("/b/general/new"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("_csrf", csrf.as_str()), ("title", "cross"), ("body", "cross")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The real page's token works.
     let r = browser
         .post(app.url("/b/general/new"))
         .form(&[("_csrf", csrf.as_str()), ("title", "real"), ("body", "real")])

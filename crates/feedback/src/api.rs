@@ -239,7 +239,7 @@ pub struct ReportSubmission {
 }
 
 #[utoipa::path(post, path = "/api/v1/products/{slug}/reports", tag = "feedback", params(("slug" = String, Path)), request_body = ReportSubmission,
-    responses((status = 201, body = SubmitResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = SubmitResult), (status = 409, body = ErrorBody, description = "the product has no build yet"), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn submit_report(
     State(state): State<FeedbackState>,
     ApiUser(me): ApiUser,

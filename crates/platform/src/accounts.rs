@@ -168,12 +168,13 @@ pub async fn find_by_usernames(db: &Db, names: &[String]) -> anyhow::Result<Vec<
 
 /// The account a sign-in name designates (trimmed, username or e-mail, any case), if any.
 pub async fn resolve_login(db: &Db, login: &str) -> anyhow::Result<Option<i64>> {
-    let login = login.trim();
-    if login.is_empty() {
+    let login = normalize_username(login);
+    // PostgreSQL text cannot hold NUL: such a login names nobody.
+    if login.is_empty() || login.contains('\0') {
         return Ok(None);
     }
     let row = sqlx::query("SELECT id FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1")
-        .bind(login)
+        .bind(&login)
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.map(|r| r.get::<i64, _>("id")))
@@ -181,12 +182,17 @@ pub async fn resolve_login(db: &Db, login: &str) -> anyhow::Result<Option<i64>> 
 
 /// Checks a username-or-email and password; returns the user only if they match.
 pub async fn authenticate(db: &Db, login: &str, password: &str) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query(&format!(
-        "SELECT {USER_COLS}, password_hash FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
-    ))
-    .bind(login)
-    .fetch_optional(&db.pool)
-    .await?;
+    let login = normalize_username(login);
+    let row = if login.contains('\0') {
+        None
+    } else {
+        sqlx::query(&format!(
+            "SELECT {USER_COLS}, password_hash FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
+        ))
+        .bind(&login)
+        .fetch_optional(&db.pool)
+        .await?
+    };
     let Some(row) = row else {
         // Spend the same time as a real check so response timing does not reveal which names exist.
         let password = password.to_string();

@@ -48,19 +48,26 @@ pub fn router() -> Router<Platform> {
 )]
 pub struct AccountsApi;
 
-/// Counts a sign-in attempt per address and per account; `Err` carries the wait.
+/// Counts a sign-in attempt per address, per (account, address) and per account; `Err` carries
+/// the wait.
 ///
-/// The account is resolved the way [`accounts::authenticate`] resolves it (trimmed, username or
-/// e-mail, any case), so spelling one login several ways shares one budget.
+/// The account is resolved the way [`accounts::authenticate`] resolves it (trimmed, NFKC,
+/// username or e-mail, any case), so spelling one login several ways shares one budget. The
+/// per-account budget is ten times looser than the per-(account, address) one, so that a
+/// stranger guessing from one address cannot lock the owner out, while guesses spread over many
+/// addresses stay bounded.
 async fn check_login_rate(platform: &Platform, ip: &str, login: &str) -> anyhow::Result<Result<(), u64>> {
     if let Err(wait) = platform.login_ip_limiter.check(ip) {
         return Ok(Err(wait));
     }
-    let key = match accounts::resolve_login(&platform.db, login).await? {
+    let account = match accounts::resolve_login(&platform.db, login).await? {
         Some(id) => format!("account:{id}"),
-        None => format!("unknown:{}", login.trim().to_lowercase()),
+        None => format!("unknown:{}", accounts::normalize_username(login).to_lowercase()),
     };
-    Ok(platform.login_limiter.check(&key))
+    if let Err(wait) = platform.login_limiter.check(&format!("{account}|{ip}")) {
+        return Ok(Err(wait));
+    }
+    Ok(platform.login_account_limiter.check(&account))
 }
 
 /// Opens a session and sends the browser on to `next` with the session cookie set.

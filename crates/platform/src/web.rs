@@ -78,6 +78,8 @@ pub struct Platform {
     pub catalog: Arc<Catalog>,
     pub login_limiter: Arc<RateLimiter>,
     pub login_ip_limiter: Arc<RateLimiter>,
+    /// Sign-in attempts on one account from every address together.
+    pub login_account_limiter: Arc<RateLimiter>,
     pub config: WebConfig,
     profile_panels: Arc<std::sync::RwLock<Vec<Arc<dyn ProfilePanel>>>>,
 }
@@ -138,6 +140,7 @@ impl Platform {
             catalog,
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
             login_ip_limiter: Arc::new(RateLimiter::new(300, Duration::from_secs(300))),
+            login_account_limiter: Arc::new(RateLimiter::new(100, Duration::from_secs(300))),
             config,
             profile_panels: Arc::default(),
         })
@@ -346,6 +349,42 @@ fn secure_set_cookies(headers: &mut HeaderMap) {
     }
 }
 
+/// Requests refused before any handler runs:
+/// - a NUL character (`%00`) in the path or query: no stored text may hold one (PostgreSQL
+///   refuses it), so no lookup can match it;
+/// - a write that the browser says comes from another site (`Sec-Fetch-Site: cross-site`): a
+///   second line of defence behind the CSRF token, which cannot be fooled by planted cookies.
+fn refuse_early(req: &Request) -> Option<Response> {
+    use axum::response::IntoResponse;
+    let api = req.uri().path().starts_with("/api/");
+    let has_nul = req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().to_ascii_lowercase().contains("%00"));
+    if has_nul {
+        let message = "a NUL character (%00) in the address";
+        return Some(if api {
+            ApiError::bad_request("invalid_path", message).into_response()
+        } else {
+            PageError::bad_request(message).into_response()
+        });
+    }
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Some(if api {
+            ApiError::forbidden("a write sent from another site")
+                .with_code("csrf_failed")
+                .into_response()
+        } else {
+            PageError::forbidden().into_response()
+        });
+    }
+    None
+}
+
 /// Around every request: gives each browser a visitor cookie and its CSRF token, secures
 /// cookies over HTTPS, adds the security headers, and times the request for benchmarks
 /// (`Server-Timing: app;dur=…` is the server-side time, excluding the network).
@@ -355,6 +394,9 @@ pub async fn shell_middleware(
     next: Next,
 ) -> Response {
     let started = Instant::now();
+    if let Some(refusal) = refuse_early(&req) {
+        return refusal;
+    }
     let https = platform.config.secure_cookies || forwarded_https(req.headers());
     if https {
         keep_host_cookies(req.headers_mut());
@@ -610,6 +652,9 @@ where
 
 /// Parses a JSON object body into `T` (see [`ApiJson`]).
 pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_json_nul(bytes) {
+        return Err(ApiError::validation("text may not contain the NUL character (\\u0000)"));
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
         // Still tell broken JSON apart from a well-formed value of the wrong kind.
@@ -635,6 +680,23 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             Err(ApiError::validation(format!("invalid body: {first_error}")))
         }
     }
+}
+
+/// Whether a JSON text holds the escape `\u0000` (an unescaped backslash followed by `u0000`):
+/// no stored text may contain NUL (PostgreSQL refuses it).
+fn has_json_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1..i + 6) == Some(b"u0000".as_slice()) {
+                return true;
+            }
+            i += 2; // skip the escaped character
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 /// Rewrites every float with no fraction (within ±2^53, where floats are exact) as an integer;
@@ -751,6 +813,11 @@ where
                 "The submitted form is too large. / 提交的内容过大。 / Le formulaire envoyé est trop volumineux.",
             )
         })?;
+        if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+            return Err(PageError::bad_request(
+                "The form holds a NUL character. / 表单含有非法字符。 / Le formulaire contient un caractère NUL.",
+            ));
+        }
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: String::new() });
         if expected.is_empty() || !auth::tokens_equal(&field.csrf, &expected) {
             return Err(PageError::new(
@@ -978,6 +1045,14 @@ mod tests {
         assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "malformed_json"));
         let e = parse_json_object::<Body>(b"[1,").unwrap_err();
         assert_eq!(e.code, "malformed_json");
+        assert!(has_json_nul(br#"{"a": "x\u0000"}"#));
+        assert!(
+            !has_json_nul(br#"{"a": "x\\u0000"}"#),
+            "an escaped backslash, then text"
+        );
+        assert!(has_json_nul(br#"{"a": "x\\\u0000"}"#));
+        let e = parse_json_object::<Body>(br#"{"n": 1, "list": [], "x": "\u0000"}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     #[test]
