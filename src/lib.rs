@@ -397,6 +397,7 @@ pub async fn serve_with(
         let service = app
             .clone()
             .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                fanloop_platform::web::drop_nul_from_uri(&mut req);
                 req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
                 // A client that starts a body must keep sending it: a stalled upload is cut.
                 req.map(|body| {

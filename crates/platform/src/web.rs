@@ -349,40 +349,43 @@ fn secure_set_cookies(headers: &mut HeaderMap) {
     }
 }
 
-/// Requests refused before any handler runs:
-/// - a NUL character (`%00`) in the path or query: no stored text may hold one (PostgreSQL
-///   refuses it), so no lookup can match it;
-/// - a write that the browser says comes from another site (`Sec-Fetch-Site: cross-site`): a
-///   second line of defence behind the CSRF token, which cannot be fooled by planted cookies.
-fn refuse_early(req: &Request) -> Option<Response> {
-    use axum::response::IntoResponse;
-    let api = req.uri().path().starts_with("/api/");
-    let has_nul = req
-        .uri()
-        .path_and_query()
-        .is_some_and(|pq| pq.as_str().to_ascii_lowercase().contains("%00"));
-    if has_nul {
-        let message = "a NUL character (%00) in the address";
-        return Some(if api {
-            ApiError::bad_request("invalid_path", message).into_response()
-        } else {
-            PageError::bad_request(message).into_response()
-        });
+/// NUL characters are dropped wherever they arrive (address, JSON, form): no text may hold one
+/// (PostgreSQL refuses it) and no text means anything by it. The server calls this before
+/// routing, so `/u/a%00b` is looked up as `/u/ab`.
+pub fn drop_nul_from_uri<B>(req: &mut axum::http::Request<B>) {
+    let Some(pq) = req.uri().path_and_query().map(|pq| pq.as_str().to_string()) else {
+        return;
+    };
+    if !pq.contains("%00") {
+        return;
     }
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(cleaned) = pq.replace("%00", "").parse() {
+        parts.path_and_query = Some(cleaned);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+}
+
+/// A write that the browser says comes from another site (`Sec-Fetch-Site: cross-site`) is
+/// refused before any handler runs: a second line of defence behind the CSRF token.
+fn refuse_cross_site_write(req: &Request) -> Option<Response> {
+    use axum::response::IntoResponse;
     let cross_site = req
         .headers()
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
-    if cross_site && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Some(if api {
-            ApiError::forbidden("a write sent from another site")
-                .with_code("csrf_failed")
-                .into_response()
-        } else {
-            PageError::forbidden().into_response()
-        });
+    if !cross_site || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
     }
-    None
+    Some(if req.uri().path().starts_with("/api/") {
+        ApiError::forbidden("a write sent from another site")
+            .with_code("csrf_failed")
+            .into_response()
+    } else {
+        PageError::forbidden().into_response()
+    })
 }
 
 /// Around every request: gives each browser a visitor cookie and its CSRF token, secures
@@ -394,7 +397,7 @@ pub async fn shell_middleware(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    if let Some(refusal) = refuse_early(&req) {
+    if let Some(refusal) = refuse_cross_site_write(&req) {
         return refusal;
     }
     let https = platform.config.secure_cookies || forwarded_https(req.headers());
@@ -653,7 +656,12 @@ where
 /// Parses a JSON object body into `T` (see [`ApiJson`]).
 pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if has_json_nul(bytes) {
-        return Err(ApiError::validation("text may not contain the NUL character (\\u0000)"));
+        // Drop every NUL from keys and values, then read the body as if it had none.
+        let mut value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+        drop_nul(&mut value);
+        let cleaned = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+        return parse_json_object(&cleaned);
     }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
@@ -679,6 +687,23 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             }
             Err(ApiError::validation(format!("invalid body: {first_error}")))
         }
+    }
+}
+
+fn drop_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(drop_nul),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (mut k, mut v) in entries {
+                k.retain(|c| c != '\0');
+                drop_nul(&mut v);
+                map.insert(k, v);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -813,11 +838,12 @@ where
                 "The submitted form is too large. / 提交的内容过大。 / Le formulaire envoyé est trop volumineux.",
             )
         })?;
-        if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
-            return Err(PageError::bad_request(
-                "The form holds a NUL character. / 表单含有非法字符。 / Le formulaire contient un caractère NUL.",
-            ));
-        }
+        // NUL characters are dropped, as everywhere (see `drop_nul_from_uri`).
+        let bytes: Bytes = if bytes.windows(3).any(|w| w == b"%00") {
+            String::from_utf8_lossy(&bytes).replace("%00", "").into_bytes().into()
+        } else {
+            bytes
+        };
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: String::new() });
         if expected.is_empty() || !auth::tokens_equal(&field.csrf, &expected) {
             return Err(PageError::new(
@@ -1051,8 +1077,12 @@ mod tests {
             "an escaped backslash, then text"
         );
         assert!(has_json_nul(br#"{"a": "x\\\u0000"}"#));
-        let e = parse_json_object::<Body>(br#"{"n": 1, "list": [], "x": "\u0000"}"#).unwrap_err();
-        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Text {
+            t: String,
+        }
+        let t: Text = parse_json_object(br#"{"t": "a\u0000b", "\u0000x": "\u0000"}"#).unwrap();
+        assert_eq!(t.t, "ab", "NUL characters are dropped");
     }
 
     #[test]
