@@ -5,7 +5,7 @@
 #   bash .ci/schemathesis.sh [path/to/fanloop]
 set -euo pipefail
 bin=${1:-target/debug/fanloop}
-examples=${SCHEMATHESIS_EXAMPLES:-25}
+examples=${SCHEMATHESIS_EXAMPLES:-25}  # SCHEMATHESIS_SEED picks another seed (default 1)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 data=$(mktemp -d)
 base="http://127.0.0.1:$port"
@@ -29,7 +29,7 @@ admin=$(token admin "$admin_pw")
 # tests/launches_api.rs.
 run() {
   st --config-file .ci/schemathesis.toml run "$base/api/v1/openapi.json" --max-examples "$examples" --request-timeout 20 \
-    --exclude-path '/api/v1/drops/{slug}/stream' --no-color --seed 1 "$@"
+    --exclude-path '/api/v1/drops/{slug}/stream' --no-color --seed "${SCHEMATHESIS_SEED:-1}" "$@"
 }
 status=0
 echo "--- schemathesis: anonymous"

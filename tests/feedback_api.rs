@@ -108,7 +108,11 @@ async fn feedback_loop(app: &TestApp) {
         bug("Battery drain overnight", "Battery drains fast", Some("3.3.0-beta.1")),
     )
     .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "a beta build does not exist for a fan: {e}");
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a beta build does not exist for a fan: {e}"
+    );
 
     // Structured form rules.
     let (s, e) = report(
@@ -120,7 +124,7 @@ async fn feedback_loop(app: &TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["message"].as_str().unwrap().contains("steps"), "{e}");
     let (s, _) = report(app, &fan_en, json!({"kind": "bug", "area": "speakers", "title": "No sound", "description": "x", "steps": "a", "expected": "b", "actual": "c"})).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "no such area");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "no such area");
     let (s, _) = app
         .post(
             "/api/v1/products/x2/fields",
@@ -446,7 +450,7 @@ async fn merge_split_and_awards(app: &TestApp) {
 
     // The weekly award: one vote per fan per week, for a team that owns an area.
     let (s, _) = app.post("/api/v1/awards/vote", &fan, json!({"team": "Nobody"})).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = app
         .post("/api/v1/awards/vote", &fan, json!({"team": "Battery team"}))
         .await;

@@ -506,7 +506,7 @@ async fn bad_drop_and_purchase_input_is_refused() {
         "the Idempotency-Key header is required"
     );
     let (s, _) = purchase(&client, &app, "ok", &fan, "k", json!({"variant_id": 999999})).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "no such variant");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "no such variant");
     let (s, _) = purchase(
         &client,
         &app,

@@ -604,7 +604,7 @@ pub struct AwardVote {
 }
 
 #[utoipa::path(post, path = "/api/v1/awards/vote", tag = "feedback", request_body = AwardVote,
-    responses((status = 201, description = "vote recorded"), (status = 404, body = ErrorBody, description = "no such team"), (status = 409, body = ErrorBody, description = "already voted this week")), security(("bearer" = [])))]
+    responses((status = 201, description = "vote recorded"), (status = 422, body = ErrorBody, description = "no area is owned by this team"), (status = 409, body = ErrorBody, description = "already voted this week")), security(("bearer" = [])))]
 async fn award_vote(
     State(state): State<FeedbackState>,
     ApiUser(me): ApiUser,

@@ -332,16 +332,14 @@ pub async fn submit_report(
         .areas
         .iter()
         .find(|a| a.slug == input.area)
-        .ok_or_else(|| ApiError::not_found("area"))?;
+        .ok_or_else(|| ApiError::validation("unknown area for this product"))?;
     let build = match input.build.as_deref().filter(|b| !b.is_empty()) {
         // Only builds this fan may see exist for them: a beta build is "not found" to a fan.
-        Some(version) => overview.builds.iter().find(|b| b.version == version).ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "not_found",
-                "unknown build (beta builds are for beta testers)",
-            )
-        })?,
+        Some(version) => overview
+            .builds
+            .iter()
+            .find(|b| b.version == version)
+            .ok_or_else(|| ApiError::validation("unknown build (beta builds are for beta testers)"))?,
         None => overview
             .current_build
             .as_ref()
@@ -441,7 +439,7 @@ pub async fn change_status(
         Some(v) => Some(
             store::build_by_version(db, p.id, v)
                 .await?
-                .ok_or_else(|| ApiError::not_found("build"))?
+                .ok_or_else(|| ApiError::validation("unknown build"))?
                 .id,
         ),
         None => None,
@@ -659,7 +657,7 @@ pub async fn award_page(state: &FeedbackState, viewer: Option<&User>) -> Result<
 pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Result<(), ApiError> {
     let db = &state.platform.db;
     if !store::teams(db).await?.iter().any(|t| t == team) {
-        return Err(ApiError::not_found("team"));
+        return Err(ApiError::validation("unknown team"));
     }
     if !store::award_vote(db, &domain::iso_week(now_ms()), actor.id, team).await? {
         return Err(ApiError::conflict("already_voted", "one award vote per fan per week"));

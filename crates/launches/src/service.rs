@@ -390,7 +390,7 @@ pub fn rejection_error(r: &Rejection) -> ApiError {
         Rejection::NotSelected => {
             ApiError::forbidden("only admitted reservations may buy in this drop").with_code("not_selected")
         }
-        Rejection::UnknownVariant => ApiError::not_found("variant"),
+        Rejection::UnknownVariant => ApiError::validation("unknown variant"),
         Rejection::BadQuantity => ApiError::validation("quantity must be at least 1"),
         Rejection::FcodeUsed => ApiError::conflict("fcode_used", "this F-code was already used"),
     }
@@ -539,7 +539,7 @@ pub async fn issue_fcodes(
     for name in usernames {
         let user = accounts::find_by_username(db, name)
             .await?
-            .ok_or_else(|| ApiError::not_found(&format!("member {name}")))?;
+            .ok_or_else(|| ApiError::validation(format!("unknown member {name}")))?;
         // Crockford-like alphabet without look-alikes: 16 characters ≈ 80 bits.
         const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
         let raw = auth::new_token();

@@ -68,6 +68,9 @@ pub fn validate_slug(slug: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Names of one kind a brand profile lists at most (the OpenAPI document says so).
+pub const MAX_ALIASES_PER_KIND: usize = 100;
+
 /// Trims, drops blanks and duplicates, and checks lengths.
 pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
     let mut total = 0;
@@ -78,6 +81,11 @@ pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
         &mut aliases.fans,
         &mut aliases.fan_slurs,
     ] {
+        if list.len() > MAX_ALIASES_PER_KIND {
+            return Err(ApiError::validation(format!(
+                "at most {MAX_ALIASES_PER_KIND} aliases of each kind"
+            )));
+        }
         let mut clean: Vec<String> = Vec::new();
         for a in list.iter() {
             let a = fanloop_platform::text::single_line(a);

@@ -163,6 +163,10 @@ impl Phase {
     }
 }
 
+/// Latest time a campaign may name (2100-01-01, Unix ms): every date arithmetic stays far from
+/// overflow.
+pub const LATEST_TIME_MS: i64 = 4_102_444_800_000;
+
 /// Checks a campaign's settings; returns the first problem, phrased for the person who typed it.
 pub fn check_settings(
     title: &str,
@@ -179,6 +183,9 @@ pub fn check_settings(
     }
     if description.chars().count() > 5000 {
         return Err("description: at most 5000 characters".into());
+    }
+    if !(0..=LATEST_TIME_MS).contains(&starts_at) || !(0..=LATEST_TIME_MS).contains(&ends_at) {
+        return Err("starts_at, ends_at: times between 1970 and 2100 (Unix ms)".into());
     }
     if starts_at >= ends_at {
         return Err("the campaign must start before it ends".into());
@@ -567,6 +574,17 @@ pub fn jpeg_with_gps() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn campaign_dates_far_apart_are_refused_not_overflowed() {
+        let t = Targets {
+            exposure: 1,
+            ..Targets::default()
+        };
+        assert!(check_settings("x", "", i64::MIN, i64::MAX, &t, 3, 3).is_err());
+        assert!(check_settings("x", "", -1, DAY_MS, &t, 3, 3).is_err());
+        assert!(check_settings("x", "", DAY_MS, 2 * DAY_MS, &t, 3, 3).is_ok());
+    }
 
     #[test]
     fn recorded_figures_are_bounded_and_sums_never_wrap() {

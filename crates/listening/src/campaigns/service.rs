@@ -48,8 +48,10 @@ pub struct CampaignRequest {
     /// `#小米影像大赛#`, `小米影像大赛`, `#ShotOnFan` or `ShotOnFan`.
     pub hashtag: String,
     /// Unix ms.
+    #[schema(minimum = 0, maximum = 4102444800000i64)]
     pub starts_at: i64,
     /// Unix ms, exclusive.
+    #[schema(minimum = 0, maximum = 4102444800000i64)]
     pub ends_at: i64,
     /// ISO 4217 code of the revenue target; linked drops must sell in it.
     #[serde(default = "default_currency")]
