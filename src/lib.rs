@@ -161,8 +161,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Adds the error answers the shared extractors give to every operation that uses them, so the
 /// document says what the server does without each handler repeating it: 401 wherever a bearer
-/// token may be sent, 403 where credentials are required, 400 and 404 where the path has parameters, 400 for a bad query, and 400, 403
-/// (CSRF for cookie sessions), 413, 415 and 422 where a body is read.
+/// token may be sent, 403 where credentials are required, 400 and 404 where the path has
+/// parameters, 400 for a bad query, and 400, 403 (CSRF for cookie sessions), 413, 415 and 422
+/// where a body is read.
 fn add_shared_error_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let error = |description: &str| {

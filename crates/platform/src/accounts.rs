@@ -166,43 +166,42 @@ pub async fn find_by_usernames(db: &Db, names: &[String]) -> anyhow::Result<Vec<
     Ok(users)
 }
 
-/// The account a sign-in name designates (trimmed, username or e-mail, any case), if any.
-pub async fn resolve_login(db: &Db, login: &str) -> anyhow::Result<Option<i64>> {
+/// An account found by its sign-in name, with the hash its password is checked against.
+pub struct LoginCandidate {
+    pub user: User,
+    password_hash: String,
+}
+
+/// The account a sign-in name designates (trimmed, NFKC, username or e-mail, any case), if any.
+/// Sign-in looks it up once: for the rate limit and for the password check.
+pub async fn find_login(db: &Db, login: &str) -> anyhow::Result<Option<LoginCandidate>> {
     let login = normalize_username(login);
     // PostgreSQL text cannot hold NUL: such a login names nobody.
     if login.is_empty() || login.contains('\0') {
         return Ok(None);
     }
-    let row = sqlx::query("SELECT id FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1) LIMIT 1")
-        .bind(&login)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(row.map(|r| r.get::<i64, _>("id")))
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLS}, password_hash FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
+    ))
+    .bind(&login)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|row| LoginCandidate {
+        user: User::from_row(&row),
+        password_hash: row.get("password_hash"),
+    }))
 }
 
-/// Checks a username-or-email and password; returns the user only if they match.
-pub async fn authenticate(db: &Db, login: &str, password: &str) -> anyhow::Result<Option<User>> {
-    let login = normalize_username(login);
-    let row = if login.contains('\0') {
-        None
-    } else {
-        sqlx::query(&format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
-        ))
-        .bind(&login)
-        .fetch_optional(&db.pool)
-        .await?
-    };
-    let Some(row) = row else {
-        // Spend the same time as a real check so response timing does not reveal which names exist.
-        let password = password.to_string();
+/// The candidate's account if `password` is its password. Without a candidate the same time is
+/// spent on a dummy hash, so response timing does not reveal which names exist.
+pub async fn check_password(candidate: Option<LoginCandidate>, password: &str) -> anyhow::Result<Option<User>> {
+    let password = password.to_string();
+    let Some(LoginCandidate { user, password_hash }) = candidate else {
         tokio::task::spawn_blocking(move || auth::verify_password(&password, &DUMMY_HASH)).await?;
         return Ok(None);
     };
-    let hash: String = row.get("password_hash");
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?;
-    Ok(ok.then(|| User::from_row(&row)))
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &password_hash)).await?;
+    Ok(ok.then_some(user))
 }
 
 static DUMMY_HASH: once_cell::sync::Lazy<String> =

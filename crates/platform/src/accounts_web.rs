@@ -51,23 +51,24 @@ pub struct AccountsApi;
 /// Counts a sign-in attempt per address, per (account, address) and per account; `Err` carries
 /// the wait.
 ///
-/// The account is resolved the way [`accounts::authenticate`] resolves it (trimmed, NFKC,
+/// The account is the one [`accounts::find_login`] found for the login (trimmed, NFKC,
 /// username or e-mail, any case), so spelling one login several ways shares one budget. The
 /// per-account budget is ten times looser than the per-(account, address) one, so that a
 /// stranger guessing from one address cannot lock the owner out, while guesses spread over many
 /// addresses stay bounded.
-async fn check_login_rate(platform: &Platform, ip: &str, login: &str) -> anyhow::Result<Result<(), u64>> {
-    if let Err(wait) = platform.login_ip_limiter.check(ip) {
-        return Ok(Err(wait));
-    }
-    let account = match accounts::resolve_login(&platform.db, login).await? {
-        Some(id) => format!("account:{id}"),
+fn check_login_rate(
+    platform: &Platform,
+    ip: &str,
+    login: &str,
+    candidate: Option<&accounts::LoginCandidate>,
+) -> Result<(), u64> {
+    platform.login_ip_limiter.check(ip)?;
+    let account = match candidate {
+        Some(c) => format!("account:{}", c.user.id),
         None => format!("unknown:{}", accounts::normalize_username(login).to_lowercase()),
     };
-    if let Err(wait) = platform.login_limiter.check(&format!("{account}|{ip}")) {
-        return Ok(Err(wait));
-    }
-    Ok(platform.login_account_limiter.check(&account))
+    platform.login_limiter.check(&format!("{account}|{ip}"))?;
+    platform.login_account_limiter.check(&account)
 }
 
 /// Opens a session and sends the browser on to `next` with the session cookie set.
@@ -231,12 +232,13 @@ async fn signin_submit(
         )?;
         Ok((status, page).into_response())
     };
-    if let Err(wait) = check_login_rate(&platform, &ip, &form.login).await? {
+    let candidate = accounts::find_login(&platform.db, &form.login).await?;
+    if let Err(wait) = check_login_rate(&platform, &ip, &form.login, candidate.as_ref()) {
         let mut response = fail(StatusCode::TOO_MANY_REQUESTS, "err.rate_limited")?;
         response.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return Ok(response);
     }
-    match accounts::authenticate(&platform.db, form.login.trim(), &form.password).await? {
+    match accounts::check_password(candidate, &form.password).await? {
         Some(user) => start_session(&platform, user.id, &next).await,
         None => fail(StatusCode::UNAUTHORIZED, "err.bad_login"),
     }
@@ -294,10 +296,9 @@ async fn api_create_token(
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     let name = token_name(req.name.as_deref())?;
-    check_login_rate(&platform, &ip, &req.login)
-        .await?
-        .map_err(ApiError::rate_limited)?;
-    let user = accounts::authenticate(&platform.db, req.login.trim(), &req.password)
+    let candidate = accounts::find_login(&platform.db, &req.login).await?;
+    check_login_rate(&platform, &ip, &req.login, candidate.as_ref()).map_err(ApiError::rate_limited)?;
+    let user = accounts::check_password(candidate, &req.password)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong login or password"))?;
     let (info, token) = accounts::create_api_token(&platform.db, user.id, &name).await?;

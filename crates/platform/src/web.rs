@@ -263,10 +263,6 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> H
 #[derive(Clone)]
 pub struct CsrfToken(pub String);
 
-/// Whether this request reached us over HTTPS (directly configured, or said by a proxy).
-#[derive(Clone, Copy)]
-pub struct Https(pub bool);
-
 /// Headers every answer carries: no inline script, no framing, no type sniffing, and a
 /// referrer that does not leak paths to other sites.
 const SECURITY_HEADERS: [(&str, &str); 5] = [
@@ -415,7 +411,6 @@ pub async fn shell_middleware(
     let session = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
     let token = auth::csrf_token(&platform.config.csrf_key.0, session.as_deref(), &visitor);
     req.extensions_mut().insert(CsrfToken(token));
-    req.extensions_mut().insert(Https(https));
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     if fresh {
@@ -657,8 +652,7 @@ where
 pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if has_json_nul(bytes) {
         // Drop every NUL from keys and values, then read the body as if it had none.
-        let mut value: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(malformed_json)?;
         drop_nul(&mut value);
         let cleaned = serde_json::to_vec(&value).map_err(ApiError::internal)?;
         return parse_json_object(&cleaned);
@@ -667,19 +661,16 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     if first.is_some_and(|b| *b != b'{') {
         // Still tell broken JSON apart from a well-formed value of the wrong kind.
         return Err(match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Err(e) => ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")),
+            Err(e) => malformed_json(e),
             Ok(_) => ApiError::validation("the body must be a JSON object"),
         });
     }
     match serde_json::from_slice::<T>(bytes) {
         Ok(value) => Ok(value),
-        Err(e) if e.is_syntax() || e.is_eof() => {
-            Err(ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))
-        }
+        Err(e) if e.is_syntax() || e.is_eof() => Err(malformed_json(e)),
         Err(first_error) => {
             // Retry once with integral floats read as integers; otherwise report the first error.
-            let mut value: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+            let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(malformed_json)?;
             if integral_floats_to_integers(&mut value) {
                 if let Ok(v) = serde_json::from_value::<T>(value) {
                     return Ok(v);
@@ -688,6 +679,10 @@ pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             Err(ApiError::validation(format!("invalid body: {first_error}")))
         }
     }
+}
+
+fn malformed_json(e: serde_json::Error) -> ApiError {
+    ApiError::bad_request("malformed_json", format!("malformed JSON: {e}"))
 }
 
 fn drop_nul(value: &mut serde_json::Value) {
