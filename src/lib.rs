@@ -32,6 +32,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of this installation's Redis keys.
     pub redis_prefix: String,
+    /// Multi-node timings (node lease, Redis and database timeouts).
+    pub cluster: fanloop_launches::cluster::ClusterOptions,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
             secure_cookies: false,
             redis_url: None,
             redis_prefix: "fanloop".into(),
+            cluster: Default::default(),
         }
     }
 }
@@ -110,9 +113,16 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
     let mut launches = fanloop_launches::LaunchState::new(platform.clone());
     if let Some(url) = &config.redis_url {
+        anyhow::ensure!(
+            platform.db.backend == fanloop_platform::db::Backend::Postgres,
+            "several nodes (a Redis URL) need a shared PostgreSQL database"
+        );
         let cluster =
-            fanloop_launches::cluster::Cluster::connect(url, &config.redis_prefix, platform.db.clone()).await?;
+            fanloop_launches::cluster::Cluster::connect(url, &config.redis_prefix, platform.db.clone(), config.cluster)
+                .await?;
         launches = launches.with_cluster(cluster);
+    } else {
+        launches.start_background();
     }
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;

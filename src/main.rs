@@ -120,6 +120,16 @@ struct ServeArgs {
     /// Prefix for this installation's Redis keys.
     #[arg(long, env = "FANLOOP_REDIS_PREFIX", default_value = "fanloop")]
     redis_prefix: String,
+    /// Multi-node: a node silent for this long is presumed dead, and the purchases it left
+    /// undecided are settled (their units go back on sale).
+    #[arg(long, env = "FANLOOP_NODE_LEASE_MS", default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    node_lease_ms: u64,
+    /// Multi-node: longest wait for Redis, and for the database to store an order, before a
+    /// purchase is answered 503 with Retry-After (milliseconds).
+    #[arg(long, env = "FANLOOP_REDIS_TIMEOUT_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    redis_timeout_ms: u64,
+    #[arg(long, env = "FANLOOP_COMMIT_TIMEOUT_MS", default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    commit_timeout_ms: u64,
     /// Connections held open at once; past this, new ones are closed at once.
     #[arg(long, env = "FANLOOP_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
@@ -268,6 +278,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     cfg.redis_url = args.redis_url.clone();
     cfg.redis_prefix = args.redis_prefix.clone();
+    cfg.cluster = fanloop_launches::cluster::ClusterOptions {
+        lease: std::time::Duration::from_millis(args.node_lease_ms),
+        redis_timeout: std::time::Duration::from_millis(args.redis_timeout_ms),
+        commit_timeout: std::time::Duration::from_millis(args.commit_timeout_ms),
+    };
     let app = fanloop::build(&cfg).await?;
     if let Some(demo) = &app.demo {
         println!(

@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{Backend, TestApp};
 use fanloop_platform::accounts;
@@ -406,7 +407,8 @@ async fn draw_and_expiry(app: &TestApp) {
 both_backends!(verifiable_draw_and_order_expiry, draw_and_expiry);
 
 /// The group commit writes orders many rows per statement: a batch with full chunks and a
-/// remainder is stored whole, and one that would pass the stock is refused whole.
+/// remainder is stored whole; in one that would pass the stock, only the order that does not fit
+/// is refused, and nothing of it is left behind.
 async fn batch_commit(app: &TestApp) {
     use fanloop_launches::engine::NewOrder;
     use fanloop_launches::store;
@@ -432,9 +434,11 @@ async fn batch_commit(app: &TestApp) {
     let db = &app.state.platform.db;
     let now = now_ms();
     let first: Vec<NewOrder> = (0..130).map(order).collect();
-    store::commit_orders(db, drop_id, &first, now, now + 60_000)
+    assert!(store::commit_orders(db, drop_id, 1, &first, now, now + 60_000)
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .all(Option::is_none));
     let stored: Vec<(i64, i64, String)> =
         sqlx::query_as("SELECT id, user_id, idempotency_key FROM orders WHERE drop_id = $1 ORDER BY id")
             .bind(drop_id)
@@ -446,12 +450,15 @@ async fn batch_commit(app: &TestApp) {
         assert_eq!((o.order_id, o.account, &o.idempotency_key), (row.0, row.1, &row.2));
     }
     let too_many: Vec<NewOrder> = (130..201).map(order).collect();
-    assert!(
-        store::commit_orders(db, drop_id, &too_many, now, now + 60_000)
-            .await
-            .is_err(),
-        "71 more units than the 70 left"
+    let outcomes = store::commit_orders(db, drop_id, 1, &too_many, now, now + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_none()).count(),
+        70,
+        "71 more units than the 70 left: 70 stored"
     );
+    assert_eq!(outcomes[70], Some(store::Refusal::SoldOut), "the last one refused");
     let (count, sold): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM orders WHERE drop_id = $1), (SELECT sold_general FROM variants WHERE id = $2)",
     )
@@ -460,7 +467,7 @@ async fn batch_commit(app: &TestApp) {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    assert_eq!((count, sold), (130, 130), "the refused batch left nothing behind");
+    assert_eq!((count, sold), (200, 200), "the refused order left nothing behind");
 }
 
 both_backends!(group_commit_writes_whole_batches_or_nothing, batch_commit);
@@ -856,7 +863,7 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
 
     // Ann's attempt is decided in Redis, then her node dies before storing it.
     let lost = match cluster.decide(leak, &attempt(leak, 1, "k-ann")).await.unwrap() {
-        Ok(order) => order,
+        Ok(token) => token,
         Err(d) => panic!("expected an acceptance, got {d:?}"),
     };
     assert_eq!(
@@ -869,10 +876,15 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
         StatusCode::SERVICE_UNAVAILABLE,
         "her retry is told to come back"
     );
-    assert_eq!(cluster.reconcile(leak, 60_000).await.unwrap(), 0, "not stale yet");
-    assert_eq!(cluster.reconcile(leak, 0).await.unwrap(), 1);
-    assert_eq!(cluster.reconcile(leak, 0).await.unwrap(), 0, "given back once");
-    assert_eq!(store::void_claim(&db, lost.order_id).await.unwrap(), "void");
+    let (stale, now_) = (Duration::from_secs(60), Duration::ZERO);
+    assert_eq!(
+        cluster.reconcile(leak, stale).await.unwrap(),
+        0,
+        "not stale yet: the node's lease is alive"
+    );
+    assert_eq!(cluster.reconcile(leak, now_).await.unwrap(), 1);
+    assert_eq!(cluster.reconcile(leak, now_).await.unwrap(), 0, "given back once");
+    assert_eq!(store::void_decision(&db, &lost).await.unwrap(), None, "voided");
     assert_eq!(
         buy("leak", 2, "k-bob-2", variant).await,
         StatusCode::CREATED,
@@ -885,24 +897,37 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
     );
 
     // A node that stored its order and died before clearing it: nothing is given back.
+    let decided = |who: usize, key: &str| store::Decided {
+        account: ids[who],
+        variant: leak2.variants[0].id,
+        quantity: 1,
+        idempotency_key: key.into(),
+        fcode: None,
+    };
     let stored = match cluster.decide(leak2, &attempt(leak2, 1, "k1")).await.unwrap() {
-        Ok(order) => order,
+        Ok(token) => token,
         Err(d) => panic!("{d:?}"),
     };
     let now = now_ms();
-    assert!(store::commit_claimed_order(&db, leak2.id, &stored, now, now + 60_000)
-        .await
-        .unwrap());
-    assert_eq!(cluster.reconcile(leak2, 0).await.unwrap(), 0);
+    assert!(matches!(
+        store::commit_decision(&db, leak2, &stored, &decided(1, "k1"), now)
+            .await
+            .unwrap(),
+        store::Stored::Order(_)
+    ));
+    assert_eq!(cluster.reconcile(leak2, now_).await.unwrap(), 0);
     // A node that wakes up after the reconciler voided its decision cannot store it.
     let late = match cluster.decide(leak2, &attempt(leak2, 2, "k2")).await.unwrap() {
-        Ok(order) => order,
+        Ok(token) => token,
         Err(d) => panic!("{d:?}"),
     };
-    assert_eq!(cluster.reconcile(leak2, 0).await.unwrap(), 1);
-    assert!(!store::commit_claimed_order(&db, leak2.id, &late, now, now + 60_000)
-        .await
-        .unwrap());
+    assert_eq!(cluster.reconcile(leak2, now_).await.unwrap(), 1);
+    assert_eq!(
+        store::commit_decision(&db, leak2, &late, &decided(2, "k2"), now)
+            .await
+            .unwrap(),
+        store::Stored::Voided
+    );
     let stored_orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE drop_id = $1")
         .bind(leak2.id)
         .fetch_one(&db.pool)

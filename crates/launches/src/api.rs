@@ -8,7 +8,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fanloop_platform::error::ErrorBody;
-use fanloop_platform::web::{ApiJson, ApiPath, ApiUser};
+use fanloop_platform::web::{ApiJson, ApiPath, ApiQuery, ApiUser, PageParam};
 use fanloop_platform::ApiError;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -54,9 +54,15 @@ pub struct DropView {
     pub server_time: i64,
 }
 
-#[utoipa::path(get, path = "/api/v1/drops", tag = "launches", responses((status = 200, body = Vec<Drop>)))]
-async fn list_drops(State(state): State<LaunchState>) -> Result<Json<Vec<Drop>>, ApiError> {
-    Ok(Json(store::list_drops(&state.platform.db).await?))
+/// Drops on sale or coming first (soonest first), then past ones; 50 a page.
+#[utoipa::path(get, path = "/api/v1/drops", tag = "launches", params(PageParam), responses((status = 200, body = Vec<Drop>)))]
+async fn list_drops(
+    State(state): State<LaunchState>,
+    ApiQuery(p): ApiQuery<PageParam>,
+) -> Result<Json<Vec<Drop>>, ApiError> {
+    Ok(Json(
+        store::list_drops(&state.platform.db, fanloop_platform::db::now_ms(), p.number()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/drops", tag = "launches", request_body = NewDropRequest,

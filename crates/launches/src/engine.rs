@@ -90,8 +90,9 @@ pub enum Rejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Accepted(NewOrder),
-    /// The same idempotency key was used before: the original order.
-    Replayed(i64),
+    /// The same idempotency key was used before: the original order (its id when the deciding
+    /// side knows it; the caller finds it by account and key either way).
+    Replayed(Option<i64>),
     Rejected(Rejection),
 }
 
@@ -173,7 +174,7 @@ impl Engine {
 
     pub fn apply(&mut self, a: &Attempt) -> (Decision, Option<Undo>) {
         if let Some(order_id) = self.idempotency.get(&(a.account, a.idempotency_key.clone())) {
-            return (Decision::Replayed(*order_id), None);
+            return (Decision::Replayed(Some(*order_id)), None);
         }
         let reject = |r| (Decision::Rejected(r), None);
         if a.quantity == 0 {
@@ -327,7 +328,7 @@ mod tests {
         assert!(matches!(e.apply(&attempt(1, "a", 1_000)).0, Decision::Accepted(_)));
         assert_eq!(
             e.apply(&attempt(1, "a", 1_001)).0,
-            Decision::Replayed(1),
+            Decision::Replayed(Some(1)),
             "a retry returns the same order"
         );
         assert_eq!(
@@ -412,7 +413,7 @@ mod tests {
                             accepted.push((o, a.fcode.is_some()));
                             undos.push(u);
                         }
-                        (Decision::Replayed(id), _) => {
+                        (Decision::Replayed(Some(id)), _) => {
                             assert!(committed.iter().chain(accepted.iter()).any(|(o, _)| o.order_id == id))
                         }
                         _ => {}

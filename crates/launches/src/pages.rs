@@ -33,7 +33,7 @@ pub fn router() -> Router<LaunchState> {
 }
 
 async fn drops_page(State(state): State<LaunchState>, viewer: Viewer) -> Result<Html<String>, PageError> {
-    let drops = store::list_drops(&state.platform.db).await?;
+    let drops = store::list_drops(&state.platform.db, fanloop_platform::db::now_ms(), 1).await?;
     state
         .platform
         .render(&viewer, "drops.html", context! { drops => drops })

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use utoipa::ToSchema;
 
 use crate::engine::{Attempt, Decision, Engine, Rules, SaleMode, Stock};
-use crate::store::{self, Drop};
+use crate::store::{self, Drop, Refusal};
 
 /// Attempts answered per commit at most; more wait for the next batch.
 const MAX_BATCH: usize = 4096;
@@ -190,6 +190,7 @@ impl SaleHub {
         tokio::spawn(run(
             self.db.clone(),
             drop.id,
+            drop.per_account_limit,
             payment_ms,
             engine,
             rx,
@@ -205,19 +206,40 @@ impl SaleHub {
         Ok(handle)
     }
 
-    /// Expires unpaid orders every second, in every running actor.
-    fn start_expiry(&self) {
+    /// Expires unpaid orders every second, in every running actor, and starts the actor of any
+    /// drop with orders due (so a drop nobody opened since a restart still gives its units back).
+    pub fn start_expiry(&self) {
         let mut started = self.expiry_started.lock().unwrap_or_else(|e| e.into_inner());
         if *started {
             return;
         }
         *started = true;
-        let actors = self.actors.clone();
+        let hub = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let handles: Vec<SaleHandle> = actors.lock().await.values().cloned().collect();
+                match store::drops_with_due_orders(&hub.db, now_ms()).await {
+                    Ok(due) => {
+                        for id in due {
+                            let running = hub.actors.lock().await.contains_key(&id);
+                            if running {
+                                continue;
+                            }
+                            let started = match store::drop_by_id(&hub.db, id).await {
+                                Ok(Some(d)) => hub.handle(&d).await.map(|_| ()),
+                                Ok(None) => Ok(()),
+                                Err(e) => Err(e),
+                            };
+                            if let Err(e) = started {
+                                tracing::error!("drop {id}: starting its sale to expire orders: {e:#}");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!("finding drops with orders due: {e:#}"),
+                }
+                let handles: Vec<SaleHandle> = hub.actors.lock().await.values().cloned().collect();
                 for h in handles {
                     let _ = h.tx.try_send(Cmd::Expire(now_ms()));
                 }
@@ -226,9 +248,11 @@ impl SaleHub {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     db: Db,
     drop_id: i64,
+    limit: i64,
     payment_ms: i64,
     mut engine: Engine,
     mut rx: mpsc::Receiver<Cmd>,
@@ -273,13 +297,41 @@ async fn run(
                     decisions.push((decision, reply));
                 }
                 let now = now_ms();
-                let committed = store::commit_orders(&db, drop_id, &accepted, now, now + payment_ms)
+                let committed = store::commit_orders(&db, drop_id, limit, &accepted, now, now + payment_ms)
                     .await
                     .context("committing orders");
                 match committed {
-                    Ok(()) => {
+                    Ok(outcomes) => {
+                        // Orders the database refused by itself (an F-code revoked meanwhile, a
+                        // limit): only those are undone and refused; the rest of the batch stands.
+                        let mut refused: HashMap<i64, Refusal> = HashMap::new();
+                        let mut kept_undos = Vec::new();
+                        for ((order, outcome), undo) in accepted.iter().zip(&outcomes).zip(undos) {
+                            if let Some(r) = outcome {
+                                refused.insert(order.order_id, *r);
+                                kept_undos.push(undo);
+                            }
+                        }
+                        if !refused.is_empty() {
+                            tracing::warn!(
+                                "drop {drop_id}: the database refused {} order(s) of a batch",
+                                refused.len()
+                            );
+                            engine.undo(kept_undos);
+                        }
                         for (decision, reply) in decisions {
-                            let _ = reply.send(Ok(decision));
+                            let answer = match decision {
+                                Decision::Accepted(o) => match refused.get(&o.order_id) {
+                                    Some(r) => Decision::Rejected(r.rejection()),
+                                    None => Decision::Accepted(o),
+                                },
+                                Decision::Replayed(Some(id)) if refused.contains_key(&id) => {
+                                    let _ = reply.send(Err(anyhow::anyhow!("order not stored; try again")));
+                                    continue;
+                                }
+                                other => other,
+                            };
+                            let _ = reply.send(Ok(answer));
                         }
                     }
                     Err(e) => {
@@ -292,7 +344,7 @@ async fn run(
                         for (decision, reply) in decisions {
                             let answer = match decision {
                                 Decision::Accepted(_) => Err(anyhow::anyhow!("order not stored; try again")),
-                                Decision::Replayed(id) if lost.contains(&id) => {
+                                Decision::Replayed(Some(id)) if lost.contains(&id) => {
                                     Err(anyhow::anyhow!("order not stored; try again"))
                                 }
                                 other => Ok(other),
@@ -309,7 +361,7 @@ async fn run(
                     changed
                 });
             }
-            Cmd::Expire(now) => match store::expire_orders(&db, drop_id, now).await {
+            Cmd::Expire(now) => match store::expire_orders(&db, drop_id, now, false).await {
                 Ok(expired) if !expired.is_empty() => {
                     for (order, from_fcode) in &expired {
                         engine.release(order, *from_fcode);

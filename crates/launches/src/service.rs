@@ -38,24 +38,36 @@ impl LaunchState {
         }
     }
 
-    /// Multi-node mode: sales go through Redis + the database, and this node expires unpaid
-    /// orders and settles decisions left in flight by dead nodes every second, alongside the
-    /// others.
+    /// Single-node mode: unpaid orders expire every second, also in drops nobody has opened
+    /// since the process started.
+    pub fn start_background(&self) {
+        self.hub.start_expiry();
+    }
+
+    /// Multi-node mode: sales go through Redis + the database.  This node renews its lease, and
+    /// every second, alongside the others, expires unpaid orders, settles decisions left in
+    /// flight by dead nodes and tells Redis of orders it missed, in every drop that needs it.
     pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
+        tokio::spawn(cluster.clone().heartbeat());
         let (db, c) = (self.platform.db.clone(), cluster.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let Ok(drops) = store::list_drops(&db).await else {
-                    continue;
-                };
-                for d in drops.iter().filter(|d| d.closes_at + 86_400_000 > now_ms()) {
-                    if let Err(e) = c.expire(d).await {
-                        tracing::error!("expiring orders of drop {}: {e:#}", d.id);
+                let drops = match store::active_drops(&db, now_ms()).await {
+                    Ok(drops) => drops,
+                    Err(e) => {
+                        tracing::warn!("listing drops to look after: {e:#}");
+                        continue;
                     }
-                    if let Err(e) = c.reconcile(d, crate::cluster::STALE_DECISION_MS).await {
-                        tracing::error!("reconciling decisions of drop {}: {e:#}", d.id);
+                };
+                for d in &drops {
+                    let pass = tokio::time::timeout(Duration::from_secs(30), c.look_after(d)).await;
+                    match pass {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!("looking after drop {}: {e:#}", d.id),
+                        Err(_) => tracing::warn!("looking after drop {}: timed out", d.id),
                     }
                 }
             }
@@ -450,39 +462,40 @@ pub async fn purchase(
         None => state.hub.handle(&d).await?.purchase(attempt).await,
     };
     let decision = decided.map_err(|e| {
-        ApiError::new(
+        let mut err = ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "not_stored",
             format!("{e:#}"),
-        )
+        );
+        err.retry_after_secs = Some(1);
+        err
     })?;
-    // Whatever the engine or Redis says, an answer only ever carries the caller's own order: an
-    // order id that names someone else's order (an id issued twice) is refused, never shown.
-    let own = |found: Option<(Order, i64)>, id: i64| -> Result<Order, ApiError> {
-        match found {
-            Some((o, owner)) if owner == user.id => Ok(o),
-            Some(_) => {
-                tracing::error!("order {id} was decided for account {} but belongs to another", user.id);
-                Err(ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "not_stored",
-                    "this attempt could not be stored; retry with the same key",
-                ))
-            }
-            None => Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "not_stored",
-                "the first attempt with this key is still being stored; retry",
-            )),
-        }
+    let not_stored = |message: &str| {
+        let mut err = ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "not_stored", message);
+        err.retry_after_secs = Some(1);
+        err
     };
     match decision {
-        Decision::Accepted(o) => Ok(PurchaseOutcome::Created(own(
-            store::order(db, o.order_id).await?,
-            o.order_id,
-        )?)),
-        // In multi-node mode the first attempt with this key may still be committing elsewhere.
-        Decision::Replayed(id) => Ok(PurchaseOutcome::Replayed(own(store::order(db, id).await?, id)?)),
+        // Whatever the engine or Redis says, an answer only ever carries the caller's own order.
+        Decision::Accepted(o) => match store::order(db, o.order_id).await? {
+            Some((order, owner)) if owner == user.id => Ok(PurchaseOutcome::Created(order)),
+            Some(_) => {
+                tracing::error!(
+                    "order {} was decided for account {} but belongs to another",
+                    o.order_id,
+                    user.id
+                );
+                Err(not_stored("this attempt could not be stored; retry with the same key"))
+            }
+            None => Err(not_stored("this attempt could not be stored; retry with the same key")),
+        },
+        // A retry: the order stored under this account and key, found by both.
+        Decision::Replayed(_) => match store::order_by_key(db, d.id, user.id, idempotency_key).await? {
+            Some(order) => Ok(PurchaseOutcome::Replayed(order)),
+            None => Err(not_stored(
+                "the first attempt with this key is still being stored; retry",
+            )),
+        },
         Decision::Rejected(r) => Err(rejection_error(&r)),
     }
 }
@@ -498,17 +511,20 @@ pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Orde
     if order.status == "paid" {
         return Ok(order);
     }
-    if !store::pay_order(db, order_id, user.id, now_ms()).await? {
-        return Err(ApiError::new(
-            axum::http::StatusCode::GONE,
-            "expired",
-            "this order expired and its stock was released",
-        ));
-    }
-    store::order(db, order_id)
+    let paid_now = store::pay_order(db, order_id, user.id, now_ms()).await?;
+    // Read again either way: a concurrent payment of the same order may have won the update,
+    // and then the order is paid, not expired.
+    let (order, _) = store::order(db, order_id)
         .await?
-        .map(|(o, _)| o)
-        .ok_or_else(|| ApiError::internal("the paid order vanished"))
+        .ok_or_else(|| ApiError::internal("the order vanished"))?;
+    if paid_now || order.status == "paid" {
+        return Ok(order);
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::GONE,
+        "expired",
+        "this order expired and its stock was released",
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

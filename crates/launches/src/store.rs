@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use crate::engine::{NewOrder, Rules, SaleMode};
+use crate::engine::{NewOrder, Rejection, Rules, SaleMode};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Drop {
@@ -205,10 +205,21 @@ pub async fn drop_by_id(db: &Db, id: i64) -> anyhow::Result<Option<Drop>> {
     Ok(Some(drop_from_row(&row, variants(db, id).await?)))
 }
 
-pub async fn list_drops(db: &Db) -> anyhow::Result<Vec<Drop>> {
-    let rows = sqlx::query("SELECT * FROM drops ORDER BY opens_at DESC, id DESC LIMIT 100")
-        .fetch_all(&db.pool)
-        .await?;
+/// Drops per page of the public list.
+pub const DROPS_PER_PAGE: i64 = 50;
+
+/// Drops for the public list: those on sale or coming (soonest first), then past ones (latest
+/// first), a page at a time (1-based).
+pub async fn list_drops(db: &Db, now: i64, page: i64) -> anyhow::Result<Vec<Drop>> {
+    let rows = sqlx::query(
+        "SELECT * FROM drops ORDER BY CASE WHEN closes_at > $1 THEN 0 ELSE 1 END, \
+         CASE WHEN closes_at > $1 THEN opens_at ELSE -closes_at END, id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(now)
+    .bind(DROPS_PER_PAGE)
+    .bind((page.max(1) - 1).saturating_mul(DROPS_PER_PAGE))
+    .fetch_all(&db.pool)
+    .await?;
     let mut out = Vec::new();
     for row in &rows {
         let id: i64 = row.get("id");
@@ -262,71 +273,337 @@ pub async fn max_order_id(db: &Db, drop_id: i64) -> anyhow::Result<Option<i64>> 
         .await?)
 }
 
-/// Persists a batch of accepted orders (and the F-codes they consumed) in one transaction.
+/// Why the system of record refused an order by itself, whatever the engine or Redis in front
+/// of it believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The variant's pool has fewer units left than the order takes.
+    SoldOut,
+    /// The order would take its buyer above the drop's per-account limit.
+    LimitReached,
+    /// The F-code was used or revoked meanwhile.
+    FcodeUsed,
+}
+
+impl Refusal {
+    pub fn rejection(self) -> Rejection {
+        match self {
+            Refusal::SoldOut => Rejection::SoldOut,
+            Refusal::LimitReached => Rejection::LimitReached,
+            Refusal::FcodeUsed => Rejection::FcodeUsed,
+        }
+    }
+}
+
+/// Persists a batch of accepted orders (and the F-codes they consumed).  The whole batch goes
+/// in one transaction; if the database refuses one member (a revoked F-code, a limit), the batch
+/// is written again one order at a time, each in its own savepoint, so only that member is
+/// refused: one element per order, `None` when stored.
 pub async fn commit_orders(
     db: &Db,
     drop_id: i64,
+    per_account_limit: i64,
     orders: &[NewOrder],
     created_at: i64,
     expires_at: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Option<Refusal>>> {
     if orders.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let batch = Batch {
+        drop_id,
+        per_account_limit,
+        created_at,
+        expires_at,
+        redis_pending: false,
+    };
     let mut tx = db.pool.begin().await?;
-    write_orders(&mut tx, drop_id, orders, created_at, expires_at).await?;
+    if write_orders(&mut tx, &batch, orders).await?.is_ok() {
+        tx.commit().await?;
+        return Ok(vec![None; orders.len()]);
+    }
+    tx.rollback().await?;
+    let mut tx = db.pool.begin().await?;
+    let mut out = Vec::with_capacity(orders.len());
+    for o in orders {
+        let mut one = sqlx::Acquire::begin(&mut *tx).await?;
+        match write_orders(&mut one, &batch, std::slice::from_ref(o)).await? {
+            Ok(()) => {
+                one.commit().await?;
+                out.push(None);
+            }
+            Err(refusal) => {
+                one.rollback().await?;
+                out.push(Some(refusal));
+            }
+        }
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(out)
 }
 
-/// Multi-node mode: claims the order's id and stores the order in one transaction.  `false`
-/// (and nothing stored) when a reconciler voided the id first: the decision is no longer the
-/// node's to store.
-pub async fn commit_claimed_order(
+/// What became of a decision taken in Redis, once the database had its say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored under this order id.
+    Order(i64),
+    /// The buyer already has an order under this idempotency key (decided in an earlier Redis
+    /// epoch, or on another node): that order, and nothing new stored.
+    Existing(i64),
+    /// A reconciler voided the decision first (its node was presumed dead): nothing stored.
+    Voided,
+    Refused(Refusal),
+}
+
+/// The order a Redis decision asks the database to store.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub account: i64,
+    pub variant: i64,
+    pub quantity: u32,
+    pub idempotency_key: String,
+    pub fcode: Option<i64>,
+}
+
+/// Order ids of a drop live in [drop id × 10⁹, (drop id + 1) × 10⁹).
+fn order_id_base(drop_id: i64) -> i64 {
+    drop_id.saturating_mul(1_000_000_000)
+}
+
+/// Multi-node mode (PostgreSQL): claims the decision's token and stores its order in one
+/// transaction, the order id coming from the database; every rule is checked again here.
+pub async fn commit_decision(
     db: &Db,
-    drop_id: i64,
-    order: &NewOrder,
+    d: &Drop,
+    token: &str,
+    order: &Decided,
     created_at: i64,
-    expires_at: i64,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Stored> {
     let mut tx = db.pool.begin().await?;
     let claimed = sqlx::query(
-        "INSERT INTO order_claims (order_id, kind, created_at) VALUES ($1, 'order', $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO decision_claims (token, kind, created_at) VALUES ($1, 'order', $2) ON CONFLICT DO NOTHING",
     )
-    .bind(order.order_id)
+    .bind(token)
     .bind(created_at)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if claimed == 0 {
-        return Ok(false);
+        tx.rollback().await?;
+        return Ok(Stored::Voided);
     }
-    write_orders(&mut tx, drop_id, std::slice::from_ref(order), created_at, expires_at).await?;
+    // One writer per drop at a time from here: the next id is the drop's highest plus one.
+    sqlx::query("SELECT id FROM drops WHERE id = $1 FOR UPDATE")
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM orders WHERE drop_id = $1 AND user_id = $2 AND idempotency_key = $3")
+            .bind(d.id)
+            .bind(order.account)
+            .bind(&order.idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(id) = existing {
+        tx.rollback().await?;
+        return Ok(Stored::Existing(id));
+    }
+    let base = order_id_base(d.id);
+    let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), $1) + 1 FROM orders WHERE id > $1 AND id < $2")
+        .bind(base)
+        .bind(base.saturating_add(1_000_000_000))
+        .fetch_one(&mut *tx)
+        .await?;
+    let new = NewOrder {
+        order_id: id,
+        account: order.account,
+        variant: order.variant,
+        quantity: order.quantity,
+        idempotency_key: order.idempotency_key.clone(),
+        fcode: order.fcode,
+    };
+    let batch = Batch {
+        drop_id: d.id,
+        per_account_limit: d.per_account_limit,
+        created_at,
+        expires_at: created_at.saturating_add(d.payment_seconds.saturating_mul(1_000)),
+        redis_pending: true,
+    };
+    if let Err(refusal) = write_orders(&mut tx, &batch, std::slice::from_ref(&new)).await? {
+        tx.rollback().await?;
+        return Ok(Stored::Refused(refusal));
+    }
+    sqlx::query("UPDATE decision_claims SET order_id = $1 WHERE token = $2")
+        .bind(id)
+        .bind(token)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Stored::Order(id))
 }
 
-/// Voids an order id unless its order was stored; returns who holds the id now: `"order"` (it
-/// was stored) or `"void"` (it never will be).
-pub async fn void_claim(db: &Db, order_id: i64) -> anyhow::Result<String> {
-    sqlx::query("INSERT INTO order_claims (order_id, kind, created_at) VALUES ($1, 'void', $2) ON CONFLICT DO NOTHING")
-        .bind(order_id)
+/// Voids a decision unless its order was stored; returns the order id if it was (it stays), or
+/// `None` (it never will be: its units go back).
+pub async fn void_decision(db: &Db, token: &str) -> anyhow::Result<Option<i64>> {
+    sqlx::query("INSERT INTO decision_claims (token, kind, created_at) VALUES ($1, 'void', $2) ON CONFLICT DO NOTHING")
+        .bind(token)
         .bind(now_ms())
         .execute(&db.pool)
         .await?;
-    Ok(sqlx::query_scalar("SELECT kind FROM order_claims WHERE order_id = $1")
-        .bind(order_id)
+    let row = sqlx::query("SELECT kind, order_id FROM decision_claims WHERE token = $1")
+        .bind(token)
         .fetch_one(&db.pool)
-        .await?)
+        .await?;
+    Ok(match row.get::<String, _>("kind").as_str() {
+        "order" => opt_i64(&row, "order_id"),
+        _ => None,
+    })
 }
 
-async fn write_orders(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// Everything Redis needs to rebuild a drop's counters, read in one consistent snapshot.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// (variant, general units left, F-code units left)
+    pub stock: Vec<(i64, i64, i64)>,
+    /// Every order of the drop, live and expired, with its decision token where it has one.
+    pub orders: Vec<SyncOrder>,
+    /// F-codes of this drop that can no longer buy (used or revoked).
+    pub spent_fcodes: Vec<i64>,
+}
+
+/// An order as Redis must account for it.
+#[derive(Debug, Clone)]
+pub struct SyncOrder {
+    pub id: i64,
+    pub account: i64,
+    pub variant: i64,
+    pub quantity: u32,
+    pub idempotency_key: String,
+    pub fcode: Option<i64>,
+    pub expired: bool,
+    pub token: Option<String>,
+}
+
+fn sync_order(r: &AnyRow) -> SyncOrder {
+    SyncOrder {
+        id: r.get("id"),
+        account: r.get("user_id"),
+        variant: r.get("variant_id"),
+        quantity: r.get::<i64, _>("quantity").clamp(0, u32::MAX as i64) as u32,
+        idempotency_key: r.get("idempotency_key"),
+        fcode: opt_i64(r, "fcode_id"),
+        expired: r.get::<String, _>("status") == "expired",
+        token: fanloop_platform::db::opt_string(r, "token"),
+    }
+}
+
+const SYNC_SELECT: &str =
+    "SELECT o.id, o.user_id, o.variant_id, o.quantity, o.idempotency_key, o.fcode_id, o.status, c.token \
+    FROM orders o LEFT JOIN decision_claims c ON c.order_id = o.id";
+
+pub async fn snapshot(db: &Db, drop_id: i64) -> anyhow::Result<Snapshot> {
+    let mut tx = db.pool.begin().await?;
+    if db.backend == fanloop_platform::db::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let variants = sqlx::query("SELECT id, general_stock, fcode_stock FROM variants WHERE drop_id = $1 ORDER BY id")
+        .bind(drop_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let orders: Vec<SyncOrder> = sqlx::query(&format!("{SYNC_SELECT} WHERE o.drop_id = $1 ORDER BY o.id"))
+        .bind(drop_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(sync_order)
+        .collect();
+    let spent_fcodes: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM fcodes WHERE drop_id = $1 AND (used_at IS NOT NULL OR revoked_at IS NOT NULL)",
+    )
+    .bind(drop_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let stock = variants
+        .iter()
+        .map(|v| {
+            let id: i64 = v.get("id");
+            let held = |fcode_pool: bool| -> i64 {
+                orders
+                    .iter()
+                    .filter(|o| o.variant == id && !o.expired && o.fcode.is_some() == fcode_pool)
+                    .map(|o| o.quantity as i64)
+                    .sum()
+            };
+            (
+                id,
+                v.get::<i64, _>("general_stock") - held(false),
+                v.get::<i64, _>("fcode_stock") - held(true),
+            )
+        })
+        .collect();
+    Ok(Snapshot {
+        stock,
+        orders,
+        spent_fcodes,
+    })
+}
+
+/// Orders whose latest state Redis may not know yet: expired ones, and stored ones older than
+/// `stored_before` (younger ones are still being settled by their node).
+pub async fn redis_pending(db: &Db, drop_id: i64, stored_before: i64, limit: i64) -> anyhow::Result<Vec<SyncOrder>> {
+    Ok(sqlx::query(&format!(
+        "{SYNC_SELECT} WHERE o.drop_id = $1 AND o.redis_pending = 1 AND (o.status = 'expired' OR o.created_at <= $2) ORDER BY o.id LIMIT $3"
+    ))
+    .bind(drop_id)
+    .bind(stored_before)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(sync_order)
+    .collect())
+}
+
+/// Redis now knows these orders' state: live ones (`expired == false`) or expired ones.  A flag
+/// is cleared only if the order is still in the state Redis was told.
+pub async fn clear_redis_pending(db: &Db, ids: &[i64], expired: bool) -> anyhow::Result<()> {
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+        let sql = format!(
+            "UPDATE orders SET redis_pending = 0 WHERE id IN ({}) AND status {} 'expired'",
+            list.join(", "),
+            if expired { "=" } else { "<>" }
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&db.pool).await?;
+    }
+    Ok(())
+}
+
+/// What one transaction of orders shares.
+struct Batch {
     drop_id: i64,
-    orders: &[NewOrder],
+    per_account_limit: i64,
     created_at: i64,
     expires_at: i64,
-) -> anyhow::Result<()> {
+    /// Multi-node mode: Redis must still be told of these orders.
+    redis_pending: bool,
+}
+
+/// Writes orders and checks, in the same transaction, every rule the database can check by
+/// itself: stock per pool, units per buyer, single-use F-codes.  On a refusal the caller rolls
+/// back (nothing is left half-written: the order rows were inserted first).
+async fn write_orders(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    b: &Batch,
+    orders: &[NewOrder],
+) -> anyhow::Result<Result<(), Refusal>> {
     // Multi-row inserts of a fixed size: a flash sale commits thousands of orders per batch, and
     // one statement per order costs more than the commit itself.  A fixed size keeps the SQL
     // text, hence the prepared statement, the same from batch to batch; the rest go one by one.
@@ -334,9 +611,9 @@ async fn write_orders(
     let insert_sql = |rows: usize| {
         let values: Vec<String> = (0..rows)
             .map(|i| {
-                let p = i * 9;
+                let p = i * 10;
                 format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${})",
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${}, ${})",
                     p + 1,
                     p + 2,
                     p + 3,
@@ -345,12 +622,13 @@ async fn write_orders(
                     p + 6,
                     p + 7,
                     p + 8,
-                    p + 9
+                    p + 9,
+                    p + 10
                 )
             })
             .collect();
         format!(
-            "INSERT INTO orders (id, drop_id, user_id, variant_id, quantity, idempotency_key, fcode_id, status, created_at, expires_at) VALUES {}",
+            "INSERT INTO orders (id, drop_id, user_id, variant_id, quantity, idempotency_key, fcode_id, status, created_at, expires_at, redis_pending) VALUES {}",
             values.join(", ")
         )
     };
@@ -362,19 +640,19 @@ async fn write_orders(
         for o in chunk {
             insert = insert
                 .bind(o.order_id)
-                .bind(drop_id)
+                .bind(b.drop_id)
                 .bind(o.account)
                 .bind(o.variant)
                 .bind(o.quantity as i64)
                 .bind(&o.idempotency_key)
                 .bind(o.fcode)
-                .bind(created_at)
-                .bind(expires_at);
+                .bind(b.created_at)
+                .bind(b.expires_at)
+                .bind(b.redis_pending as i64);
         }
         insert.execute(&mut **tx).await?;
     }
-    // The database's own guard against overselling, once per variant and pool: the batch's
-    // units must fit in what is left, whatever the engine in front believed.
+    // Stock, once per variant and pool: the batch's units must fit in what is left.
     let mut held: std::collections::BTreeMap<(i64, bool), i64> = std::collections::BTreeMap::new();
     for o in orders {
         *held.entry((o.variant, o.fcode.is_some())).or_default() += o.quantity as i64;
@@ -390,39 +668,74 @@ async fn write_orders(
         ))
         .bind(units)
         .bind(variant)
-        .bind(drop_id)
+        .bind(b.drop_id)
         .execute(&mut **tx)
         .await?
         .rows_affected();
-        anyhow::ensure!(
-            updated == 1,
-            "variant {variant} has no stock left for {units} more units"
-        );
+        if updated != 1 {
+            return Ok(Err(Refusal::SoldOut));
+        }
+    }
+    // Units per buyer: an upsert that only applies while the buyer stays within the limit.
+    let mut per_buyer: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for o in orders {
+        *per_buyer.entry(o.account).or_default() += o.quantity as i64;
+    }
+    if per_buyer.values().any(|units| *units > b.per_account_limit) {
+        return Ok(Err(Refusal::LimitReached));
+    }
+    let buyers: Vec<(i64, i64)> = per_buyer.into_iter().collect();
+    let upsert_sql = |rows: usize| {
+        let values: Vec<String> = (0..rows)
+            .map(|i| format!("($1, ${}, ${})", i * 2 + 3, i * 2 + 4))
+            .collect();
+        format!(
+            "INSERT INTO drop_buyers (drop_id, user_id, units) VALUES {} ON CONFLICT (drop_id, user_id) \
+             DO UPDATE SET units = drop_buyers.units + excluded.units WHERE drop_buyers.units + excluded.units <= $2",
+            values.join(", ")
+        )
+    };
+    let (many, one) = (upsert_sql(ROWS_PER_INSERT), upsert_sql(1));
+    let mut chunks = buyers.chunks_exact(ROWS_PER_INSERT);
+    let rest = chunks.remainder();
+    for chunk in chunks.by_ref().chain(rest.chunks(1)) {
+        let mut upsert = sqlx::query(if chunk.len() == ROWS_PER_INSERT { &many } else { &one })
+            .bind(b.drop_id)
+            .bind(b.per_account_limit);
+        for (account, units) in chunk {
+            upsert = upsert.bind(*account).bind(*units);
+        }
+        if upsert.execute(&mut **tx).await?.rows_affected() != chunk.len() as u64 {
+            return Ok(Err(Refusal::LimitReached));
+        }
     }
     for o in orders {
         if let Some(code) = o.fcode {
             let used = sqlx::query("UPDATE fcodes SET used_at = $1, used_by = $2, order_id = $3 WHERE id = $4 AND used_at IS NULL AND revoked_at IS NULL")
-                .bind(created_at)
+                .bind(b.created_at)
                 .bind(o.account)
                 .bind(o.order_id)
                 .bind(code)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected();
-            anyhow::ensure!(used == 1, "F-code {code} was used or revoked concurrently");
+            if used != 1 {
+                return Ok(Err(Refusal::FcodeUsed));
+            }
             sqlx::query("INSERT INTO fcode_audit (fcode_id, action, actor_id, created_at) VALUES ($1, 'used', $2, $3)")
                 .bind(code)
                 .bind(o.account)
-                .bind(created_at)
+                .bind(b.created_at)
                 .execute(&mut **tx)
                 .await?;
         }
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
-/// Marks unpaid orders past their deadline expired; returns them (they give stock back).
-pub async fn expire_orders(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<Vec<(NewOrder, bool)>> {
+/// Marks unpaid orders past their deadline expired; returns them (they give stock back).  In
+/// multi-node mode (`tell_redis`) each is flagged until Redis has its units back.
+pub async fn expire_orders(db: &Db, drop_id: i64, now: i64, tell_redis: bool) -> anyhow::Result<Vec<(NewOrder, bool)>> {
     let mut tx = db.pool.begin().await?;
     let rows = sqlx::query("SELECT id, user_id, variant_id, quantity, idempotency_key, fcode_id FROM orders WHERE drop_id = $1 AND status = 'pending' AND expires_at <= $2")
         .bind(drop_id)
@@ -433,19 +746,29 @@ pub async fn expire_orders(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<Ve
     for r in &rows {
         let id: i64 = r.get("id");
         // Several nodes may expire at once: only the one whose update applies releases the units.
-        let mine = sqlx::query("UPDATE orders SET status = 'expired' WHERE id = $1 AND status = 'pending'")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let mine = sqlx::query(
+            "UPDATE orders SET status = 'expired', redis_pending = $2 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(tell_redis as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if mine == 0 {
             continue;
         }
         let fcode = opt_i64(r, "fcode_id");
+        let quantity: i64 = r.get("quantity");
         let column = if fcode.is_some() { "sold_fcode" } else { "sold_general" };
         sqlx::query(&format!("UPDATE variants SET {column} = {column} - $1 WHERE id = $2"))
-            .bind(r.get::<i64, _>("quantity"))
+            .bind(quantity)
             .bind(r.get::<i64, _>("variant_id"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE drop_buyers SET units = units - $1 WHERE drop_id = $2 AND user_id = $3")
+            .bind(quantity)
+            .bind(drop_id)
+            .bind(r.get::<i64, _>("user_id"))
             .execute(&mut *tx)
             .await?;
         out.push((
@@ -453,7 +776,7 @@ pub async fn expire_orders(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<Ve
                 order_id: id,
                 account: r.get("user_id"),
                 variant: r.get("variant_id"),
-                quantity: r.get::<i64, _>("quantity") as u32,
+                quantity: quantity as u32,
                 idempotency_key: r.get("idempotency_key"),
                 fcode,
             },
@@ -462,6 +785,64 @@ pub async fn expire_orders(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<Ve
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Drops with unpaid orders past their deadline, whether or not anyone opened them since the
+/// process started.
+pub async fn drops_with_due_orders(db: &Db, now: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT drop_id FROM orders WHERE status = 'pending' AND expires_at <= $1")
+            .bind(now)
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
+/// Drops a background pass must look after: on sale or closed less than a day ago, or with
+/// orders still to expire or to tell Redis about.  No cap: a busy calendar never hides one.
+pub async fn active_drops(db: &Db, now: i64) -> anyhow::Result<Vec<Drop>> {
+    let rows = sqlx::query(
+        "SELECT * FROM drops WHERE closes_at > $1 OR id IN (SELECT drop_id FROM orders WHERE status = 'pending') \
+         OR id IN (SELECT drop_id FROM orders WHERE redis_pending = 1) ORDER BY id",
+    )
+    .bind(now - 86_400_000)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let id: i64 = row.get("id");
+        out.push(drop_from_row(row, variants(db, id).await?));
+    }
+    Ok(out)
+}
+
+/// Units left per variant (general, F-code) as the database counts them.
+pub async fn remaining_in_db(db: &Db, drop_id: i64) -> anyhow::Result<Vec<(i64, u32, u32)>> {
+    let rows = sqlx::query(
+        "SELECT id, general_stock - sold_general AS g, fcode_stock - sold_fcode AS f FROM variants WHERE drop_id = $1 ORDER BY id",
+    )
+    .bind(drop_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let units = |v: i64| v.clamp(0, u32::MAX as i64) as u32;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), units(r.get("g")), units(r.get("f"))))
+        .collect())
+}
+
+/// The buyer's order under an idempotency key, if any: a retry's answer, which can only ever be
+/// the caller's own order.
+pub async fn order_by_key(db: &Db, drop_id: i64, user_id: i64, key: &str) -> anyhow::Result<Option<Order>> {
+    let row = sqlx::query(&format!(
+        "{ORDER_SELECT} WHERE o.drop_id = $1 AND o.user_id = $2 AND o.idempotency_key = $3"
+    ))
+    .bind(drop_id)
+    .bind(user_id)
+    .bind(key)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.as_ref().map(order_from_row))
 }
 
 /// Pays a pending order that has not expired; `false` otherwise.
