@@ -11,6 +11,14 @@
 //!
 //! Every account attempts once, at the opening; each backend must sell exactly the stock.  A
 //! fourth, `noop`, answers without doing anything: the floor set by HTTP itself on this machine.
+//!
+//! `--path bare` times those handlers alone (`POST /buy`, the account in a header).  `--path api`
+//! times what fans actually call: the real `POST /api/v1/drops/{slug}/purchase` of a full fanloop
+//! server (its hardened accept loop, every middleware, Bearer-token lookup, rate limiter, JSON,
+//! idempotency key, re-reading the order), with 1.3 million real accounts and API tokens, against
+//! the same three stores: `engine` (one node, SQLite), `postgres` (one node, PostgreSQL) and
+//! `redis` (the multi-node mode: Redis decides, PostgreSQL stores).  Both paths run in the same
+//! invocation by default, so the ratios compare like with like.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +31,7 @@ use axum::Router;
 use fanloop_launches::engine::{Attempt, Decision, Rejection, SaleMode};
 use fanloop_launches::sale::{SaleHandle, SaleHub};
 use fanloop_launches::store as launch_store;
+use fanloop_platform::auth;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct SaleBenchArgs {
@@ -47,7 +56,26 @@ pub struct SaleBenchArgs {
     /// Data folder for the engine's SQLite store (recreated).
     #[arg(long, default_value = "target/bench-sale-data")]
     pub data: std::path::PathBuf,
+    /// Comma-separated: `bare` (the handlers alone) and/or `api` (the real purchase endpoint).
+    #[arg(long, default_value = "bare,api")]
+    pub path: String,
 }
+
+/// CPU time (user + system) this process has used so far.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// The bytes of one request for an account (1-based).
+type RequestFor = Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>;
 
 #[derive(Clone)]
 enum Backend {
@@ -151,6 +179,7 @@ async fn connection(
     n: u64,
     depth: usize,
     started: Instant,
+    request: RequestFor,
 ) -> std::io::Result<(Vec<u64>, [u64; 3], Duration)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
@@ -165,11 +194,7 @@ async fn connection(
         let batch = (n - next).min(depth as u64);
         out.clear();
         for i in 0..batch {
-            let account = first + next + i + 1;
-            out.extend_from_slice(
-                format!("POST /buy HTTP/1.1\r\nhost: bench\r\nx-account: {account}\r\ncontent-length: 0\r\n\r\n")
-                    .as_bytes(),
-            );
+            out.extend_from_slice(&request(first + next + i + 1));
         }
         let sent = Instant::now();
         stream.write_all(&out).await?;
@@ -193,7 +218,7 @@ async fn connection(
                         continue;
                     }
                     match response.code {
-                        Some(201) => {
+                        Some(200 | 201) => {
                             counts[0] += 1;
                             last_sale = started.elapsed();
                         }
@@ -217,7 +242,7 @@ async fn connection(
     Ok((lat, counts, last_sale))
 }
 
-async fn fire(addr: SocketAddr, args: &SaleBenchArgs) -> RunResult {
+async fn fire(addr: SocketAddr, args: &SaleBenchArgs, request: RequestFor) -> RunResult {
     let per = args.accounts / args.connections as u64;
     let extra = args.accounts % args.connections as u64;
     let started = Instant::now();
@@ -226,9 +251,10 @@ async fn fire(addr: SocketAddr, args: &SaleBenchArgs) -> RunResult {
         let n = per + u64::from(c < extra);
         let first = c * per + c.min(extra);
         let depth = args.pipeline.max(1);
-        tasks.push(tokio::spawn(
-            async move { connection(addr, first, n, depth, started).await },
-        ));
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            connection(addr, first, n, depth, started, request).await
+        }));
     }
     let mut r = RunResult {
         wall: Duration::ZERO,
@@ -402,60 +428,329 @@ async fn prepare(
     }
 }
 
+/// A full fanloop server with the bench's accounts, tokens and drop.
+struct ApiTarget {
+    app: crate::App,
+    secret: String,
+    variant: i64,
+    drop_id: i64,
+    /// A PostgreSQL database this run created (dropped at the end).
+    pg_database: Option<String>,
+}
+
+fn bench_token(secret: &str, account: u64) -> String {
+    format!("fl_bench_{secret}_{account}")
+}
+
+/// Creates `n` accounts named b1…bn with one API token each, straight in the database (hashing
+/// 1.3 million passwords would take hours; the tokens are what the purchase path checks).
+/// Returns the id of account b1 (ids are consecutive).
+async fn bench_accounts(db: &fanloop_platform::Db, n: u64, secret: &str) -> anyhow::Result<i64> {
+    let series = match db.backend {
+        fanloop_platform::db::Backend::Postgres => format!("SELECT x FROM generate_series(1, {n}) AS c(x)"),
+        fanloop_platform::db::Backend::Sqlite => {
+            format!("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) SELECT x FROM c")
+        }
+    };
+    sqlx::query(&format!(
+        "INSERT INTO users (username, username_skeleton, email, password_hash, role, created_at) \
+         SELECT 'b' || x, 'b' || x, 'b' || x || '@bench.invalid', '', 'fan', 0 FROM ({series}) AS s"
+    ))
+    .execute(&db.pool)
+    .await?;
+    let (first, last): (i64, i64) =
+        sqlx::query_as("SELECT MIN(id), MAX(id) FROM users WHERE email LIKE '%@bench.invalid'")
+            .fetch_one(&db.pool)
+            .await?;
+    anyhow::ensure!(last - first + 1 == n as i64, "bench accounts are not consecutive");
+    const ROWS: usize = 500;
+    let sql = |rows: usize| {
+        let values: Vec<String> = (0..rows)
+            .map(|r| format!("(${}, 'bench', ${}, 0)", r * 2 + 1, r * 2 + 2))
+            .collect();
+        format!(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES {}",
+            values.join(", ")
+        )
+    };
+    let full = sql(ROWS);
+    let mut tx = db.pool.begin().await?;
+    let mut account = 1u64;
+    while account <= n {
+        let rows = (n - account + 1).min(ROWS as u64) as usize;
+        let text = if rows == ROWS { full.clone() } else { sql(rows) };
+        let mut q = sqlx::query(&text);
+        for k in 0..rows as u64 {
+            let a = account + k;
+            q = q
+                .bind(first + a as i64 - 1)
+                .bind(auth::token_hash(&bench_token(secret, a)));
+        }
+        q.execute(&mut *tx).await?;
+        account += rows as u64;
+    }
+    tx.commit().await?;
+    Ok(first)
+}
+
+async fn fresh_pg_database(admin_url: &str) -> anyhow::Result<(String, String)> {
+    let admin = fanloop_platform::Db::connect(admin_url).await?;
+    let name = format!("fanloop_bench_{}", &auth::new_token()[..10]);
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin.pool)
+        .await?;
+    admin.pool.close().await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .ok_or_else(|| anyhow::anyhow!("bad PostgreSQL URL"))?;
+    Ok((name.clone(), format!("{base}/{name}")))
+}
+
+async fn drop_pg_database(admin_url: &str, name: &str) {
+    if let Ok(admin) = fanloop_platform::Db::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin.pool)
+            .await;
+    }
+}
+
+async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarget> {
+    let dir = args.data.join(format!("api-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = crate::Config::sqlite(dir);
+    let mut pg_database = None;
+    match name {
+        "engine" => {}
+        "postgres" | "redis" => {
+            let (db_name, url) = fresh_pg_database(&args.pg_url).await?;
+            config.database_url = Some(url);
+            pg_database = Some(db_name);
+            if name == "redis" {
+                config.redis_url = Some(args.redis_url.clone());
+                config.redis_prefix = format!("fanloop-bench-{}", &auth::new_token()[..8]);
+            }
+        }
+        other => anyhow::bail!("the api path has no backend {other} (engine, postgres, redis)"),
+    }
+    let app = crate::build(&config).await?;
+    let db = app.state.platform.db.clone();
+    let secret = auth::new_token()[..12].to_string();
+    let started = Instant::now();
+    let first = bench_accounts(&db, args.accounts, &secret).await?;
+    println!(
+        "  {name}: {} accounts with API tokens in {:.1?}",
+        args.accounts,
+        started.elapsed()
+    );
+    let now = fanloop_platform::db::now_ms();
+    let seed = fanloop_launches::draw::new_seed();
+    let variants = vec![("phone".to_string(), args.stock as i64, 0)];
+    let drop_id = launch_store::create_drop(
+        &db,
+        &launch_store::NewDrop {
+            slug: "bench",
+            name: "bench",
+            description: "",
+            price_cents: 1,
+            currency: "CNY",
+            per_account_limit: 1,
+            reservations_open_at: now,
+            reservations_close_at: now,
+            fcode_opens_at: now,
+            opens_at: now,
+            closes_at: now + 3_600_000,
+            min_honor_rank: 0,
+            min_account_age_days: 0,
+            mode: &SaleMode::Open,
+            payment_seconds: 3_600,
+            seed: &seed,
+            seed_commitment: &fanloop_launches::draw::commitment(&seed),
+            created_by: first,
+            variants: &variants,
+        },
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("the bench drop exists already"))?;
+    let drop = launch_store::drop_by_id(&db, drop_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the bench drop vanished"))?;
+    Ok(ApiTarget {
+        app,
+        secret,
+        variant: drop.variants[0].id,
+        drop_id,
+        pg_database,
+    })
+}
+
+struct Line {
+    name: String,
+    wall: f64,
+    p50: f64,
+    p99: f64,
+    cpu_us: f64,
+}
+
+fn report(name: &str, args: &SaleBenchArgs, r: &RunResult, durable: u64, cpu: Duration) -> Line {
+    let cpu_us = cpu.as_secs_f64() * 1e6 / args.accounts as f64;
+    println!(
+        "{name:<13} wall {:>7.2}s  sold out after {:>6.2}s  {:>8.0} attempts/s  p50 {:>8.2} ms  p99 {:>8.2} ms  p99.9 {:>8.2} ms  CPU {:>6.1} µs/attempt  sold {}  sold-out answers {}  other {}  orders stored {}",
+        r.wall.as_secs_f64(), r.sold_out_after.as_secs_f64(), args.accounts as f64 / r.wall.as_secs_f64(), pct(&r.latencies_us, 0.5), pct(&r.latencies_us, 0.99), pct(&r.latencies_us, 0.999),
+        cpu_us, r.created, r.sold_out, r.other, durable
+    );
+    Line {
+        name: name.to_string(),
+        wall: r.wall.as_secs_f64(),
+        p50: pct(&r.latencies_us, 0.5),
+        p99: pct(&r.latencies_us, 0.99),
+        cpu_us,
+    }
+}
+
 pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
     println!(
         "fanloop bench sale: {} accounts, {} units, {} connections, {} request(s) in flight per connection, HTTP/1.1 on loopback",
         args.accounts, args.stock, args.connections, args.pipeline.max(1)
     );
-    let mut rows = Vec::new();
-    for name in args.backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (backend, count) = prepare(name, &args).await?;
-        let app = Router::new().route("/buy", post(buy)).with_state(backend);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        let r = fire(addr, &args).await;
-        let durable = count().await?;
-        let _ = stop.send(());
-        let _ = server.await;
-        println!(
-            "{name:<9} wall {:>7.2}s  sold out after {:>6.2}s  {:>8.0} attempts/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  sold {}  sold-out answers {}  other {}  orders stored {}",
-            r.wall.as_secs_f64(), r.sold_out_after.as_secs_f64(), args.accounts as f64 / r.wall.as_secs_f64(), pct(&r.latencies_us, 0.5), pct(&r.latencies_us, 0.99), pct(&r.latencies_us, 0.999),
-            r.created, r.sold_out, r.other, durable
-        );
-        anyhow::ensure!(
-            name == "noop" || (r.created == u64::from(args.stock) && durable == r.created),
-            "{name}: sold {} and stored {durable}, expected exactly {}",
-            r.created,
-            args.stock
-        );
-        rows.push((
-            name.to_string(),
-            r.wall.as_secs_f64(),
-            pct(&r.latencies_us, 0.5),
-            pct(&r.latencies_us, 0.99),
-        ));
-    }
-    if let Some((_, engine_wall, engine_p50, engine_p99)) = rows.iter().find(|r| r.0 == "engine").cloned() {
-        if let Some((_, noop_wall, _, _)) = rows.iter().find(|r| r.0 == "noop") {
-            println!(
-                "engine vs noop: the engine's wall time is {:.2}x the bare HTTP floor",
-                engine_wall / noop_wall
+    let paths: Vec<&str> = args.path.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let backends: Vec<&str> = args
+        .backends
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut rows: Vec<Line> = Vec::new();
+    if paths.contains(&"bare") {
+        for name in &backends {
+            let (backend, count) = prepare(name, &args).await?;
+            let app = Router::new().route("/buy", post(buy)).with_state(backend);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+            });
+            let request: RequestFor = Arc::new(|account| {
+                format!("POST /buy HTTP/1.1\r\nhost: bench\r\nx-account: {account}\r\ncontent-length: 0\r\n\r\n")
+                    .into_bytes()
+            });
+            let cpu = cpu_time();
+            let r = fire(addr, &args, request).await;
+            let cpu = cpu_time().saturating_sub(cpu);
+            let durable = count().await?;
+            let _ = stop.send(());
+            let _ = server.await;
+            rows.push(report(&format!("bare {name}"), &args, &r, durable, cpu));
+            anyhow::ensure!(
+                *name == "noop" || (r.created == u64::from(args.stock) && durable == r.created),
+                "{name}: sold {} and stored {durable}, expected exactly {}",
+                r.created,
+                args.stock
             );
         }
-        for (name, wall, p50, p99) in rows.iter().filter(|r| r.0 != "engine" && r.0 != "noop") {
+    }
+    if paths.contains(&"api") {
+        for name in backends.iter().filter(|b| **b != "noop") {
+            let target = prepare_api(name, &args).await?;
+            let db = target.app.state.platform.db.clone();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let router = target.app.router.clone();
+            let server = tokio::spawn(crate::serve_with(
+                router,
+                listener,
+                crate::ServeLimits {
+                    max_connections: args.connections * 2 + 100,
+                    ..Default::default()
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            let (secret, variant) = (target.secret.clone(), target.variant);
+            let body = format!("{{\"variant_id\":{variant}}}");
+            let request: RequestFor = Arc::new(move |account| {
+                format!(
+                    "POST /api/v1/drops/bench/purchase HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {}\r\nidempotency-key: a{account}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    bench_token(&secret, account),
+                    body.len()
+                )
+                .into_bytes()
+            });
+            let cpu = cpu_time();
+            let r = fire(addr, &args, request).await;
+            let cpu = cpu_time().saturating_sub(cpu);
+            let durable: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM orders WHERE drop_id = $1 AND status <> 'expired'",
+            )
+            .bind(target.drop_id)
+            .fetch_one(&db.pool)
+            .await?;
+            let _ = stop.send(());
+            let _ = server.await;
+            if let Some(cluster) = &target.app.launches.cluster {
+                let _ = cluster.reset_drop(target.drop_id).await;
+            }
+            db.pool.close().await;
+            if let Some(name) = &target.pg_database {
+                drop_pg_database(&args.pg_url, name).await;
+            }
+            rows.push(report(&format!("api {name}"), &args, &r, durable as u64, cpu));
+            anyhow::ensure!(
+                r.created == u64::from(args.stock) && durable as u64 == r.created,
+                "api {name}: sold {} and stored {durable}, expected exactly {}",
+                r.created,
+                args.stock
+            );
+        }
+    }
+    let find = |n: &str| rows.iter().find(|r| r.name == n);
+    if let (Some(engine), Some(noop)) = (find("bare engine"), find("bare noop")) {
+        println!(
+            "bare engine vs bare noop: the engine's wall time is {:.2}x the bare HTTP floor",
+            engine.wall / noop.wall
+        );
+    }
+    if let Some(engine) = find("bare engine") {
+        for other in rows
+            .iter()
+            .filter(|r| r.name.starts_with("bare ") && r.name != "bare engine" && r.name != "bare noop")
+        {
             println!(
-                "engine vs {name}: wall {:.2}x faster, p50 {:.2}x, p99 {:.2}x",
-                wall / engine_wall,
-                p50 / engine_p50.max(1e-9),
-                p99 / engine_p99.max(1e-9)
+                "bare engine vs {}: wall {:.2}x faster, p50 {:.2}x, p99 {:.2}x",
+                other.name,
+                other.wall / engine.wall,
+                other.p50 / engine.p50.max(1e-9),
+                other.p99 / engine.p99.max(1e-9)
+            );
+        }
+        for api in rows.iter().filter(|r| r.name.starts_with("api ")) {
+            println!(
+                "{} vs bare engine: CPU per attempt {:.2}x, wall {:.2}x",
+                api.name,
+                api.cpu_us / engine.cpu_us.max(1e-9),
+                api.wall / engine.wall
+            );
+        }
+    }
+    if let Some(engine) = find("api engine") {
+        for other in rows
+            .iter()
+            .filter(|r| r.name.starts_with("api ") && r.name != "api engine")
+        {
+            println!(
+                "api engine vs {}: wall {:.2}x faster, p50 {:.2}x, p99 {:.2}x, CPU {:.2}x",
+                other.name,
+                other.wall / engine.wall,
+                other.p50 / engine.p50.max(1e-9),
+                other.p99 / engine.p99.max(1e-9),
+                other.cpu_us / engine.cpu_us.max(1e-9)
             );
         }
     }

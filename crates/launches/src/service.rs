@@ -26,7 +26,13 @@ pub struct LaunchState {
     pub cluster: Option<crate::cluster::Cluster>,
     /// Purchase attempts per account per second: a fan's retries are fine, a bot's flood is not.
     pub purchase_limiter: Arc<RateLimiter>,
+    /// Drops as the purchase path reads them, for a second: what it uses (window, rules,
+    /// variants) never changes once a drop exists, and a sale asks a million times.
+    drops_for_sale: Arc<std::sync::RwLock<DropCache>>,
 }
+
+/// Slug → (drop, when read).
+type DropCache = HashMap<String, (Arc<Drop>, std::time::Instant)>;
 
 impl LaunchState {
     pub fn new(platform: Platform) -> Self {
@@ -35,6 +41,7 @@ impl LaunchState {
             platform,
             cluster: None,
             purchase_limiter: Arc::new(RateLimiter::new(20, Duration::from_secs(1))),
+            drops_for_sale: Arc::default(),
         }
     }
 
@@ -221,6 +228,23 @@ pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
     store::drop_by_slug(&state.platform.db, slug)
         .await?
         .ok_or_else(|| ApiError::not_found("drop"))
+}
+
+/// A drop for the purchase path (see `LaunchState::drops_for_sale`).
+async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, ApiError> {
+    const FRESH: Duration = Duration::from_secs(1);
+    if let Some((d, at)) = state.drops_for_sale.read().unwrap_or_else(|e| e.into_inner()).get(slug) {
+        if at.elapsed() < FRESH {
+            return Ok(d.clone());
+        }
+    }
+    let d = Arc::new(drop(state, slug).await?);
+    let mut cache = state.drops_for_sale.write().unwrap_or_else(|e| e.into_inner());
+    if cache.len() > 1_000 {
+        cache.retain(|_, (_, at)| at.elapsed() < FRESH);
+    }
+    cache.insert(slug.to_string(), (d.clone(), std::time::Instant::now()));
+    Ok(d)
 }
 
 pub async fn stock(state: &LaunchState, d: &Drop) -> Result<StockView, ApiError> {
@@ -430,7 +454,7 @@ pub async fn purchase(
         return Err(ApiError::rate_limited(wait));
     }
     let db = &state.platform.db;
-    let d = drop(state, slug).await?;
+    let d = drop_for_sale(state, slug).await?;
     let fcode = match req.fcode.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         Some(code) => {
             let (id, issued_to, transferable, usable) =

@@ -351,7 +351,9 @@ pub async fn revoke_api_token(db: &Db, user_id: i64, token_id: i64) -> anyhow::R
     Ok(done.rows_affected() > 0)
 }
 
-pub async fn api_token_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> {
+/// The account an API token belongs to.  Its use is recorded in `uses` (written later, in bulk):
+/// a flash sale's first request from each of a million tokens must not each cost a write.
+pub async fn api_token_user(db: &Db, token: &str, uses: &TokenUses) -> anyhow::Result<Option<User>> {
     let hash = auth::token_hash(token);
     let row = sqlx::query(
         "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
@@ -361,18 +363,48 @@ pub async fn api_token_user(db: &Db, token: &str) -> anyhow::Result<Option<User>
     .fetch_optional(&db.pool)
     .await?;
     if row.is_some() {
-        // Only touch the row once a minute so read-heavy scripts do not turn every call into a write.
-        let now = now_ms();
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
-        )
-        .bind(now)
-        .bind(&hash)
-        .bind(now - 60_000)
-            .execute(&db.pool)
-            .await?;
+        uses.record(hash);
     }
     Ok(row.as_ref().map(User::from_row))
+}
+
+/// API-token uses not yet written.  `last_used_at` is shown to the minute on the tokens page, so
+/// uses are gathered in memory and written in one statement per few hundred tokens by
+/// [`TokenUses::flush`], every few seconds (see `Platform::new`).
+#[derive(Debug, Default)]
+pub struct TokenUses {
+    pending: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl TokenUses {
+    pub fn record(&self, token_hash: String) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: past this many distinct tokens between flushes, later ones wait their turn.
+        if pending.len() < 2_000_000 {
+            pending.insert(token_hash);
+        }
+    }
+
+    /// Writes every recorded use as now; returns how many tokens were touched.
+    pub async fn flush(&self, db: &Db) -> anyhow::Result<usize> {
+        let taken: Vec<String> = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_iter()
+            .collect();
+        let now = now_ms();
+        for chunk in taken.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash IN ({}) AND (last_used_at IS NULL OR last_used_at < $1)",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(now);
+            for hash in chunk {
+                q = q.bind(hash);
+            }
+            q.execute(&db.pool).await?;
+        }
+        Ok(taken.len())
+    }
 }
 
 #[cfg(test)]

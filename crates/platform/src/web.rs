@@ -82,6 +82,8 @@ pub struct Platform {
     pub login_account_limiter: Arc<RateLimiter>,
     pub config: WebConfig,
     profile_panels: Arc<std::sync::RwLock<Vec<Arc<dyn ProfilePanel>>>>,
+    /// API-token uses waiting to be written (every 5 s).
+    pub token_uses: Arc<accounts::TokenUses>,
 }
 
 impl Platform {
@@ -134,6 +136,19 @@ impl Platform {
         });
         env.add_filter("datetime", |ms: i64| -> String { format_datetime(ms) });
         env.add_filter("isodate", |ms: i64| -> String { format_iso(ms) });
+        let token_uses = Arc::new(accounts::TokenUses::default());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (uses, db) = (token_uses.clone(), db.clone());
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = uses.flush(&db).await {
+                        tracing::warn!("writing API token uses: {e:#}");
+                    }
+                }
+            });
+        }
         Ok(Platform {
             db,
             templates: Arc::new(env),
@@ -143,6 +158,7 @@ impl Platform {
             login_account_limiter: Arc::new(RateLimiter::new(100, Duration::from_secs(300))),
             config,
             profile_panels: Arc::default(),
+            token_uses,
         })
     }
 
@@ -549,7 +565,7 @@ where
                         "expected `Authorization: Bearer <token>`",
                     )
                 })?;
-            return match accounts::api_token_user(&platform.db, token).await? {
+            return match accounts::api_token_user(&platform.db, token, &platform.token_uses).await? {
                 Some(user) => Ok(ApiCaller(Some(user))),
                 None => Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
