@@ -476,8 +476,11 @@ impl Cluster {
     #[doc(hidden)]
     pub async fn decide(&self, d: &Drop, a: &Attempt) -> anyhow::Result<Result<String, Decision>> {
         let stock = self.stock_key(d.id, a.variant, a.fcode.is_some());
-        for _ in 0..3 {
-            self.ensure_loaded(d).await?;
+        for round in 0..3 {
+            if round > 0 {
+                // The drop is not loaded (first attempt, Redis restarted, or frozen): load it.
+                self.ensure_loaded(d).await?;
+            }
             let mut r = self.redis.clone();
             let (verdict, token): (i64, String) = self
                 .timed(
@@ -501,7 +504,7 @@ impl Cluster {
                 )
                 .await?;
             return Ok(match verdict {
-                -9 => continue, // Redis lost the drop (or froze it) meanwhile: load, then decide
+                -9 => continue, // not loaded, lost or frozen: load, then decide
                 2 => Err(Decision::Replayed(None)),
                 -1 => Err(Decision::Rejected(Rejection::LimitReached)),
                 -2 => Err(Decision::Rejected(Rejection::FcodeUsed)),

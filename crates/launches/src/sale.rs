@@ -108,6 +108,8 @@ impl SaleHandle {
 pub struct SaleHub {
     db: Db,
     actors: Arc<tokio::sync::Mutex<HashMap<i64, SaleHandle>>>,
+    /// Running actors for the hot path: a read lock, no queueing behind the start-up lock.
+    running: Arc<RwLock<HashMap<i64, SaleHandle>>>,
     expiry_started: Arc<Mutex<bool>>,
 }
 
@@ -125,12 +127,18 @@ impl SaleHub {
         SaleHub {
             db,
             actors: Arc::default(),
+            running: Arc::default(),
             expiry_started: Arc::default(),
         }
     }
 
     /// The drop's actor, started on first use from the durable orders.
     pub async fn handle(&self, drop: &Drop) -> anyhow::Result<SaleHandle> {
+        if let Some(h) = self.running.read().unwrap_or_else(|e| e.into_inner()).get(&drop.id) {
+            if !h.tx.is_closed() {
+                return Ok(h.clone());
+            }
+        }
         self.start_expiry();
         let mut actors = self.actors.lock().await;
         if let Some(h) = actors.get(&drop.id) {
@@ -203,6 +211,10 @@ impl SaleHub {
             gate,
         };
         actors.insert(drop.id, handle.clone());
+        self.running
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(drop.id, handle.clone());
         Ok(handle)
     }
 

@@ -70,9 +70,19 @@ pub trait ProfilePanel: Send + Sync {
     fn render<'a>(&'a self, platform: &'a Platform, lang: Lang, user: &'a User) -> PanelFuture<'a>;
 }
 
-/// State shared by every handler of every pillar.
+/// State shared by every handler of every pillar.  One allocation behind an `Arc`: axum clones
+/// the state for every extractor of every request, and a flash sale makes millions of requests.
 #[derive(Clone)]
-pub struct Platform {
+pub struct Platform(Arc<PlatformInner>);
+
+impl std::ops::Deref for Platform {
+    type Target = PlatformInner;
+    fn deref(&self) -> &PlatformInner {
+        &self.0
+    }
+}
+
+pub struct PlatformInner {
     pub db: Db,
     pub templates: Arc<Environment<'static>>,
     pub catalog: Arc<Catalog>,
@@ -80,10 +90,12 @@ pub struct Platform {
     pub login_ip_limiter: Arc<RateLimiter>,
     /// Sign-in attempts on one account from every address together.
     pub login_account_limiter: Arc<RateLimiter>,
-    pub config: WebConfig,
+    pub config: Arc<WebConfig>,
     profile_panels: Arc<std::sync::RwLock<Vec<Arc<dyn ProfilePanel>>>>,
     /// API-token uses waiting to be written (every 5 s).
     pub token_uses: Arc<accounts::TokenUses>,
+    /// Batches API-token lookups (`None` outside a Tokio runtime: one query per lookup).
+    pub tokens: Option<accounts::TokenResolver>,
 }
 
 impl Platform {
@@ -137,7 +149,10 @@ impl Platform {
         env.add_filter("datetime", |ms: i64| -> String { format_datetime(ms) });
         env.add_filter("isodate", |ms: i64| -> String { format_iso(ms) });
         let token_uses = Arc::new(accounts::TokenUses::default());
+        let mut tokens = None;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let _entered = runtime.enter();
+            tokens = Some(accounts::TokenResolver::start(db.clone(), token_uses.clone()));
             let (uses, db) = (token_uses.clone(), db.clone());
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -149,17 +164,18 @@ impl Platform {
                 }
             });
         }
-        Ok(Platform {
+        Ok(Platform(Arc::new(PlatformInner {
             db,
             templates: Arc::new(env),
             catalog,
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
             login_ip_limiter: Arc::new(RateLimiter::new(300, Duration::from_secs(300))),
             login_account_limiter: Arc::new(RateLimiter::new(100, Duration::from_secs(300))),
-            config,
+            config: Arc::new(config),
             profile_panels: Arc::default(),
             token_uses,
-        })
+            tokens,
+        })))
     }
 
     pub fn add_profile_panel(&self, panel: Arc<dyn ProfilePanel>) {
@@ -565,7 +581,11 @@ where
                         "expected `Authorization: Bearer <token>`",
                     )
                 })?;
-            return match accounts::api_token_user(&platform.db, token, &platform.token_uses).await? {
+            let user = match &platform.tokens {
+                Some(resolver) => resolver.resolve(token).await?,
+                None => accounts::api_token_user(&platform.db, token, &platform.token_uses).await?,
+            };
+            return match user {
                 Some(user) => Ok(ApiCaller(Some(user))),
                 None => Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
