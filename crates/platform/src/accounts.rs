@@ -434,10 +434,7 @@ impl TokenResolver {
 
 /// Users by API-token hash, in one query with one parameter (the hashes as a JSON array): a
 /// statement with hundreds of parameters costs more to bind than to run.
-async fn users_by_token_hash(
-    db: &Db,
-    hashes: &[&str],
-) -> anyhow::Result<std::collections::HashMap<String, User>> {
+async fn users_by_token_hash(db: &Db, hashes: &[&str]) -> anyhow::Result<std::collections::HashMap<String, User>> {
     let list = match db.backend {
         crate::db::Backend::Sqlite => "SELECT value FROM json_each($1)",
         crate::db::Backend::Postgres => "SELECT json_array_elements_text(CAST($1 AS json))",
