@@ -317,7 +317,7 @@ async fn ids_are_never_reused_and_a_replay_is_the_callers_own_after_redis_loses_
         fcode: None,
     };
     assert_eq!(
-        store::commit_decision(&n.db, &d, "test:1", &third, now_ms())
+        store::commit_decision(&n.db, &d, "test:1", &third, now_ms(), 3_000)
             .await
             .unwrap(),
         store::Stored::Refused(store::Refusal::LimitReached)
@@ -616,6 +616,80 @@ async fn expired_units_go_back_to_redis_exactly_once() {
     let unsettled: Vec<store::SyncOrder> = store::redis_pending(&n.db, d.id, now_ms(), 100).await.unwrap();
     assert!(unsettled.is_empty(), "{unsettled:?}");
     assert_eq!(in_redis(&n.cluster, &d).await, 5);
+    n.cluster.reset_drop(d.id).await.unwrap();
+    drop_database(&db_name).await;
+}
+
+/// Review findings: a node that stalls while holding the drop's rows makes the database give up
+/// on its own (lock and statement timeouts), so other nodes are not blocked; and a retry of an
+/// acknowledged order is answered with that order even after the sale closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_transaction_does_not_block_the_drop_and_late_retries_get_their_order() {
+    let Some(redis) = shared_redis().await else { return };
+    let Some((db_name, db_url)) = common::fresh_pg_database().await else {
+        return;
+    };
+    let prefix = format!("t11s-{}", &auth::new_token()[..8]);
+    let options = ClusterOptions {
+        commit_timeout: Duration::from_millis(800),
+        ..ClusterOptions::default()
+    };
+    let n = node(&db_url, &redis, &prefix, options).await;
+    let admin = fans(&n.db, "admin", 1, Role::Admin).await.remove(0);
+    let people = fans(&n.db, "s", 3, Role::Fan).await;
+    let d = create_drop(&n, &admin, "stall", 10, 0, 600).await;
+    let body = json!({"variant_id": d.variants[0].id});
+    let (s, first, _) = buy(&n.base, &people[0], "stall", "early", body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // Another session holds the drop's row, as a node paused mid-transaction would.
+    let holder = fanloop_platform::Db::connect(&db_url).await.unwrap();
+    let mut tx = holder.pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM drops WHERE id = $1 FOR UPDATE")
+        .bind(d.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (s, _, elapsed) = buy(&n.base, &people[1], "stall", "k", body.clone()).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(elapsed < Duration::from_secs(3), "answered in time: {elapsed:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(&holder.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        waiting, 0,
+        "the database gave up waiting too: no session still queued on the lock"
+    );
+    tx.rollback().await.unwrap();
+    // The attempt is resolved (its unit back), and the same key then buys.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (s, o, _) = buy(&n.base, &people[1], "stall", "k", body.clone()).await;
+        if s == StatusCode::CREATED || s == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{s} {o}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The sale closes; a retry of the first order still gets it.
+    sqlx::query("UPDATE drops SET closes_at = $1 WHERE id = $2")
+        .bind(now_ms() - 1)
+        .bind(d.id)
+        .execute(&n.db.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // the purchase path caches drops 1 s
+    let (s, again, _) = buy(&n.base, &people[0], "stall", "early", body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    let (s, late, _) = buy(&n.base, &people[2], "stall", "late", body.clone()).await;
+    assert_eq!((s, late["error"].as_str()), (StatusCode::CONFLICT, Some("closed")));
+    holder.pool.close().await;
     n.cluster.reset_drop(d.id).await.unwrap();
     drop_database(&db_name).await;
 }

@@ -910,7 +910,7 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
     };
     let now = now_ms();
     assert!(matches!(
-        store::commit_decision(&db, leak2, &stored, &decided(1, "k1"), now)
+        store::commit_decision(&db, leak2, &stored, &decided(1, "k1"), now, 3_000)
             .await
             .unwrap(),
         store::Stored::Order(_)
@@ -923,7 +923,7 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
     };
     assert_eq!(cluster.reconcile(leak2, now_).await.unwrap(), 1);
     assert_eq!(
-        store::commit_decision(&db, leak2, &late, &decided(2, "k2"), now)
+        store::commit_decision(&db, leak2, &late, &decided(2, "k2"), now, 3_000)
             .await
             .unwrap(),
         store::Stored::Voided

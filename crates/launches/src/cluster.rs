@@ -125,14 +125,19 @@ return 0
 "#;
 
 const INSTALL: &str = r#"
--- Moves a staged load into place unless another node finished loading first.
--- KEYS: epoch, loading, seq, inflight, then pairs (staged, live)
+-- Moves a staged load into place unless another node finished loading first, this node no
+-- longer holds the load lock, or the staged keys are not all there (Redis restarted, or they
+-- expired, in between): then the staged keys go and nothing is installed.
+-- KEYS: epoch, loading, seq, inflight, staged marker, then pairs (staged, live)
 -- ARGV: new epoch, this node
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  for i = 5, #KEYS, 2 do redis.call('DEL', KEYS[i]) end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('GET', KEYS[2]) ~= ARGV[2]
+   or redis.call('EXISTS', KEYS[5]) == 0 then
+  redis.call('DEL', KEYS[5])
+  for i = 6, #KEYS, 2 do redis.call('DEL', KEYS[i]) end
   return 0
 end
-for i = 5, #KEYS, 2 do
+redis.call('DEL', KEYS[5])
+for i = 6, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('RENAME', KEYS[i], KEYS[i + 1])
     redis.call('PERSIST', KEYS[i + 1])
@@ -333,7 +338,7 @@ impl Cluster {
                     .arg(&self.node)
                     .arg("NX")
                     .arg("PX")
-                    .arg(10_000)
+                    .arg(20_000)
                     .query_async::<Option<String>>(&mut r),
             )
             .await?
@@ -431,6 +436,8 @@ impl Cluster {
         for (staged, _) in &pairs {
             pipe.pexpire(staged, 60_000).ignore();
         }
+        let marker = stage("marker");
+        pipe.set(&marker, 1).ignore().pexpire(&marker, 60_000).ignore();
         let mut r = self.redis.clone();
         match tokio::time::timeout(self.options.redis_timeout * 5, pipe.query_async::<()>(&mut r)).await {
             Ok(done) => done?,
@@ -441,13 +448,19 @@ impl Cluster {
             .key(self.key(d.id, "epoch"))
             .key(self.key(d.id, "loading"))
             .key(self.key(d.id, "seq"))
-            .key(self.key(d.id, "inflight"));
+            .key(self.key(d.id, "inflight"))
+            .key(&marker);
         for (staged, live) in &pairs {
             install.key(staged).key(live);
         }
         install.arg(&epoch).arg(&self.node);
         let installed: i64 = self.timed(install.invoke_async(&mut r)).await?;
-        if installed == 1 {
+        if installed != 1 {
+            // Not installed: either another node's load is live (fine), or this one was cut
+            // short; the next attempt loads again if needed.
+            return Ok(());
+        }
+        {
             tracing::info!(
                 "drop {}: Redis loaded from the database (epoch {epoch}, {} orders)",
                 d.id,
@@ -528,7 +541,14 @@ impl Cluster {
         };
         let stored = tokio::time::timeout(
             self.options.commit_timeout,
-            store::commit_decision(&self.db, d, token, &decided, now_ms()),
+            store::commit_decision(
+                &self.db,
+                d,
+                token,
+                &decided,
+                now_ms(),
+                self.options.commit_timeout.as_millis() as u64,
+            ),
         )
         .await;
         let stock = self.stock_key(d.id, a.variant, a.fcode.is_some());
@@ -563,6 +583,15 @@ impl Cluster {
             // A reconciler voided it (this node was presumed dead) and gave the units back.
             Ok(Ok(Stored::Voided)) => anyhow::bail!("the order was not stored in time; try again"),
             Ok(Ok(Stored::Refused(refusal))) => {
+                // A refused F-code stays spent in Redis: the database says it is.
+                let held = Held {
+                    fcode: if refusal == Refusal::FcodeUsed {
+                        None
+                    } else {
+                        held.fcode
+                    },
+                    ..held
+                };
                 let _ = self.undo(d.id, token, &held).await;
                 if matches!(refusal, Refusal::SoldOut | Refusal::LimitReached) {
                     // Redis believed what the database does not: reload it from the database.
@@ -875,9 +904,14 @@ impl Cluster {
 
     /// One background pass over a drop: expiry, decisions left by dead nodes, catching up.
     pub async fn look_after(&self, d: &Drop) -> anyhow::Result<()> {
-        self.expire(d).await?;
-        self.reconcile(d, self.options.max_in_flight()).await?;
-        self.catch_up(d).await?;
+        // Each step runs whatever happened to the one before: a stuck expiry must not keep dead
+        // nodes' decisions from being settled.
+        let expired = self.expire(d).await;
+        let reconciled = self.reconcile(d, self.options.max_in_flight()).await;
+        let caught_up = self.catch_up(d).await;
+        expired?;
+        reconciled?;
+        caught_up?;
         Ok(())
     }
 

@@ -520,6 +520,15 @@ pub async fn purchase(
                 "the first attempt with this key is still being stored; retry",
             )),
         },
+        // Several nodes: Redis (or the window check before it) may not know an order stored
+        // under this key yet — stored after Redis last loaded, or a retry just after the close —
+        // so a refusal is checked against the database: a retry always gets its order.
+        Decision::Rejected(r) if state.cluster.is_some() => {
+            match store::order_by_key(db, d.id, user.id, idempotency_key).await? {
+                Some(order) => Ok(PurchaseOutcome::Replayed(order)),
+                None => Err(rejection_error(&r)),
+            }
+        }
         Decision::Rejected(r) => Err(rejection_error(&r)),
     }
 }

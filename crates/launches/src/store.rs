@@ -378,8 +378,21 @@ pub async fn commit_decision(
     token: &str,
     order: &Decided,
     created_at: i64,
+    timeout_ms: u64,
 ) -> anyhow::Result<Stored> {
     let mut tx = db.pool.begin().await?;
+    // The database itself gives up on this transaction in time: a node paused or cut off in the
+    // middle must not keep the drop's rows locked for every other node (a client-side timeout
+    // only drops the future; the server would go on waiting and holding).
+    for setting in [
+        "lock_timeout",
+        "statement_timeout",
+        "idle_in_transaction_session_timeout",
+    ] {
+        sqlx::query(&format!("SET LOCAL {setting} = {}", timeout_ms.max(1)))
+            .execute(&mut *tx)
+            .await?;
+    }
     let claimed = sqlx::query(
         "INSERT INTO decision_claims (token, kind, created_at) VALUES ($1, 'order', $2) ON CONFLICT DO NOTHING",
     )
@@ -737,7 +750,9 @@ async fn write_orders(
 /// multi-node mode (`tell_redis`) each is flagged until Redis has its units back.
 pub async fn expire_orders(db: &Db, drop_id: i64, now: i64, tell_redis: bool) -> anyhow::Result<Vec<(NewOrder, bool)>> {
     let mut tx = db.pool.begin().await?;
-    let rows = sqlx::query("SELECT id, user_id, variant_id, quantity, idempotency_key, fcode_id FROM orders WHERE drop_id = $1 AND status = 'pending' AND expires_at <= $2")
+    // A bounded pass, oldest first: a backlog is worked off over several passes instead of one
+    // transaction that never finishes in time.
+    let rows = sqlx::query("SELECT id, user_id, variant_id, quantity, idempotency_key, fcode_id FROM orders WHERE drop_id = $1 AND status = 'pending' AND expires_at <= $2 ORDER BY expires_at, id LIMIT 1000")
         .bind(drop_id)
         .bind(now)
         .fetch_all(&mut *tx)
