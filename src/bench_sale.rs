@@ -295,6 +295,43 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
+/// The bench's drop: an open sale of `stock` phones from now, one per account, paid within an
+/// hour, created by `created_by`.
+async fn bench_drop(db: &fanloop_platform::Db, stock: u32, created_by: i64) -> anyhow::Result<launch_store::Drop> {
+    let now = fanloop_platform::db::now_ms();
+    let seed = fanloop_launches::draw::new_seed();
+    let variants = vec![("phone".to_string(), stock as i64, 0)];
+    let drop_id = launch_store::create_drop(
+        db,
+        &launch_store::NewDrop {
+            slug: "bench",
+            name: "bench",
+            description: "",
+            price_cents: 1,
+            currency: "CNY",
+            per_account_limit: 1,
+            reservations_open_at: now,
+            reservations_close_at: now,
+            fcode_opens_at: now,
+            opens_at: now,
+            closes_at: now + 3_600_000,
+            min_honor_rank: 0,
+            min_account_age_days: 0,
+            mode: &SaleMode::Open,
+            payment_seconds: 3_600,
+            seed: &seed,
+            seed_commitment: &fanloop_launches::draw::commitment(&seed),
+            created_by,
+            variants: &variants,
+        },
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("the bench drop exists already"))?;
+    launch_store::drop_by_id(db, drop_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the bench drop vanished"))
+}
+
 async fn prepare(
     name: &str,
     args: &SaleBenchArgs,
@@ -319,38 +356,7 @@ async fn prepare(
             ))
             .execute(&db.pool)
             .await?;
-            let now = fanloop_platform::db::now_ms();
-            let seed = fanloop_launches::draw::new_seed();
-            let variants = vec![("phone".to_string(), args.stock as i64, 0)];
-            let drop_id = launch_store::create_drop(
-                &db,
-                &launch_store::NewDrop {
-                    slug: "bench",
-                    name: "bench",
-                    description: "",
-                    price_cents: 1,
-                    currency: "CNY",
-                    per_account_limit: 1,
-                    reservations_open_at: now,
-                    reservations_close_at: now,
-                    fcode_opens_at: now,
-                    opens_at: now,
-                    closes_at: now + 3_600_000,
-                    min_honor_rank: 0,
-                    min_account_age_days: 0,
-                    mode: &SaleMode::Open,
-                    payment_seconds: 3_600,
-                    seed: &seed,
-                    seed_commitment: &fanloop_launches::draw::commitment(&seed),
-                    created_by: 1,
-                    variants: &variants,
-                },
-            )
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the bench drop exists already"))?;
-            let drop = launch_store::drop_by_id(&db, drop_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("the bench drop vanished"))?;
+            let drop = bench_drop(&db, args.stock, 1).await?;
             let handle = SaleHub::new(db.clone()).handle(&drop).await?;
             let variant = drop.variants[0].id;
             let count = move || -> futures::future::BoxFuture<'static, anyhow::Result<u64>> {
@@ -543,43 +549,12 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
         args.accounts,
         started.elapsed()
     );
-    let now = fanloop_platform::db::now_ms();
-    let seed = fanloop_launches::draw::new_seed();
-    let variants = vec![("phone".to_string(), args.stock as i64, 0)];
-    let drop_id = launch_store::create_drop(
-        &db,
-        &launch_store::NewDrop {
-            slug: "bench",
-            name: "bench",
-            description: "",
-            price_cents: 1,
-            currency: "CNY",
-            per_account_limit: 1,
-            reservations_open_at: now,
-            reservations_close_at: now,
-            fcode_opens_at: now,
-            opens_at: now,
-            closes_at: now + 3_600_000,
-            min_honor_rank: 0,
-            min_account_age_days: 0,
-            mode: &SaleMode::Open,
-            payment_seconds: 3_600,
-            seed: &seed,
-            seed_commitment: &fanloop_launches::draw::commitment(&seed),
-            created_by: first,
-            variants: &variants,
-        },
-    )
-    .await?
-    .ok_or_else(|| anyhow::anyhow!("the bench drop exists already"))?;
-    let drop = launch_store::drop_by_id(&db, drop_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the bench drop vanished"))?;
+    let drop = bench_drop(&db, args.stock, first).await?;
     Ok(ApiTarget {
         app,
         secret,
         variant: drop.variants[0].id,
-        drop_id,
+        drop_id: drop.id,
         pg_database,
     })
 }

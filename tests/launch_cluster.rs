@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fanloop_launches::cluster::{Cluster, ClusterOptions};
@@ -19,103 +18,6 @@ use fanloop_platform::auth::{self, Role};
 use fanloop_platform::db::now_ms;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-async fn shared_redis() -> Option<String> {
-    let url = std::env::var("FANLOOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let reachable = match redis::Client::open(url.as_str()) {
-        Ok(c) => c.get_multiplexed_async_connection().await.is_ok(),
-        Err(_) => false,
-    };
-    if reachable {
-        return Some(url);
-    }
-    assert!(!in_ci(), "Redis is required in CI but unreachable at {url}");
-    eprintln!("\n!!!!!!!! SKIPPING multi-node test: Redis unreachable at {url}. CI runs it. !!!!!!!!\n");
-    None
-}
-
-/// A private Redis this test may kill.
-struct OwnRedis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    async fn start() -> Option<OwnRedis> {
-        let found = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            assert!(!in_ci(), "redis-server is required in CI");
-            eprintln!("\n!!!!!!!! SKIPPING: no redis-server on this machine. CI runs it. !!!!!!!!\n");
-            return None;
-        }
-        let mut r = OwnRedis {
-            port: common::free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        r.restart().await;
-        Some(r)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Starts it empty.
-    async fn restart(&mut self) {
-        self.kill();
-        self.child = Some(
-            Command::new("redis-server")
-                .args([
-                    "--port",
-                    &self.port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .arg("--dir")
-                .arg(self.dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        for _ in 0..100 {
-            if let Ok(c) = redis::Client::open(self.url()) {
-                if c.get_multiplexed_async_connection().await.is_ok() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server did not start");
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 struct Node {
     base: String,
@@ -257,7 +159,7 @@ async fn drop_database(name: &str) {
 /// source: the database refuses a decision above the per-account limit by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_are_never_reused_and_a_replay_is_the_callers_own_after_redis_loses_everything() {
-    let Some(redis) = shared_redis().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };
@@ -363,7 +265,7 @@ async fn ids_are_never_reused_and_a_replay_is_the_callers_own_after_redis_loses_
 /// within seconds, and no load lock is left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_fails_fast_and_sales_resume_when_it_is_back() {
-    let Some(mut redis) = OwnRedis::start().await else {
+    let Some(mut redis) = common::OwnRedis::start().await else {
         return;
     };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
@@ -450,7 +352,7 @@ async fn a_redis_outage_fails_fast_and_sales_resume_when_it_is_back() {
 /// stays for the other holders.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_fcode_hammered_by_many_fans_does_not_drain_the_pool() {
-    let Some(redis) = shared_redis().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };
@@ -527,7 +429,7 @@ async fn one_fcode_hammered_by_many_fans_does_not_drain_the_pool() {
 /// Defect 8: a node that dies holding a decision gives it up within its lease, not 30 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_decisions_are_settled_within_its_lease() {
-    let Some(redis) = shared_redis().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };
@@ -570,7 +472,7 @@ async fn a_dead_nodes_decisions_are_settled_within_its_lease() {
 /// between the database's expiry and Redis's update, and however often a pass repeats it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_units_go_back_to_redis_exactly_once() {
-    let Some(redis) = shared_redis().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };
@@ -625,7 +527,7 @@ async fn expired_units_go_back_to_redis_exactly_once() {
 /// acknowledged order is answered with that order even after the sale closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_transaction_does_not_block_the_drop_and_late_retries_get_their_order() {
-    let Some(redis) = shared_redis().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };

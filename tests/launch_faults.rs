@@ -16,7 +16,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,43 +31,6 @@ const LIMIT: i64 = 2;
 const FANS: usize = 90;
 const LEASE_MS: u64 = 1_500;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(12);
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn start_redis(port: u16, dir: &Path) -> Child {
-    Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server")
-}
-
-async fn wait_redis(port: u16) {
-    let url = format!("redis://127.0.0.1:{port}/");
-    for _ in 0..100 {
-        if let Ok(c) = redis::Client::open(url.as_str()) {
-            if c.get_multiplexed_async_connection().await.is_ok() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server did not start on port {port}");
-}
 
 struct Node {
     port: u16,
@@ -162,10 +124,8 @@ async fn stall_database(db_url: &str, secs: f64) {
 
 async fn run_seed(seed: u64, db_url: &str) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let redis_dir = tempfile::tempdir().unwrap();
-    let redis_port = common::free_port();
-    let mut redis = start_redis(redis_port, redis_dir.path());
-    wait_redis(redis_port).await;
+    let mut redis = common::OwnRedis::start().await.expect("redis-server");
+    let redis_port = redis.port;
     let prefix = format!("faults-{seed}");
     let logs = tempfile::tempdir().unwrap();
     let mut nodes: Vec<Node> = (0..2)
@@ -319,10 +279,9 @@ async fn run_seed(seed: u64, db_url: &str) {
                 nodes[victim].signal("-CONT");
             }
             Fault::RestartRedis => {
-                let _ = redis.kill();
-                let _ = redis.wait();
+                redis.kill();
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                redis = start_redis(redis_port, redis_dir.path());
+                redis.restart().await;
             }
             Fault::StallDatabase => stall_database(db_url, 3.0).await,
             Fault::StallThenRestartRedis => {
@@ -331,9 +290,7 @@ async fn run_seed(seed: u64, db_url: &str) {
                     async move { stall_database(&url, 4.0).await }
                 });
                 tokio::time::sleep(Duration::from_millis(2_500)).await;
-                let _ = redis.kill();
-                let _ = redis.wait();
-                redis = start_redis(redis_port, redis_dir.path());
+                redis.restart().await;
                 stall.await.unwrap();
             }
         }
@@ -476,20 +433,14 @@ async fn run_seed(seed: u64, db_url: &str) {
     for n in nodes.iter_mut() {
         n.kill9();
     }
-    let _ = redis.kill();
-    let _ = redis.wait();
+    redis.kill();
     db.pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn multi_node_sale_stays_exact_under_faults() {
-    let has_redis = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_redis {
-        assert!(!in_ci(), "redis-server is required in CI");
+    if !common::redis_server_installed() {
+        assert!(!common::in_ci(), "redis-server is required in CI");
         eprintln!("\n!!!!!!!! SKIPPING the fault test: no redis-server on this machine. CI runs it. !!!!!!!!\n");
         return;
     }

@@ -545,28 +545,11 @@ async fn bad_drop_and_purchase_input_is_refused() {
     app.stop().await;
 }
 
-/// Redis for multi-node tests, or `None` (loudly) outside CI when it is not running.
-async fn redis_url() -> Option<String> {
-    let url = std::env::var("FANLOOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let reachable = match redis::Client::open(url.as_str()) {
-        Ok(c) => c.get_multiplexed_async_connection().await.is_ok(),
-        Err(_) => false,
-    };
-    if reachable {
-        return Some(url);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("Redis is required in CI but unreachable at {url}");
-    }
-    eprintln!("\n!!!!!!!! SKIPPING multi-node test: Redis unreachable at {url}. CI runs it. !!!!!!!!\n");
-    None
-}
-
 /// Two `fanloop` nodes sharing one PostgreSQL database and one Redis sell the same drop under a
 /// concurrent hammer spread over both; the invariants hold, counted from the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_with_redis_and_postgres_never_oversell() {
-    let Some(redis) = redis_url().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };
@@ -794,7 +777,7 @@ async fn queue_mode_admits_early_arrivals_at_random_then_late_ones_in_order() {
 async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
     use fanloop_launches::engine::Attempt;
     use fanloop_launches::store;
-    let Some(redis) = redis_url().await else { return };
+    let Some(redis) = common::redis_url().await else { return };
     let Some((db_name, db_url)) = common::fresh_pg_database().await else {
         return;
     };

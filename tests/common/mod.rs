@@ -284,3 +284,109 @@ pub async fn wait_healthy(base: &str) {
     }
     panic!("fanloop did not become healthy at {base}");
 }
+
+/// Whether this is a CI run (`CI=true`): then unreachable services fail tests instead of
+/// skipping them.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The shared Redis for multi-node tests, or `None` (loudly) outside CI when it is not running.
+/// Tests use a key prefix of their own and never flush it.
+pub async fn redis_url() -> Option<String> {
+    let url = std::env::var("FANLOOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let reachable = match redis::Client::open(url.as_str()) {
+        Ok(c) => c.get_multiplexed_async_connection().await.is_ok(),
+        Err(_) => false,
+    };
+    if reachable {
+        return Some(url);
+    }
+    assert!(!in_ci(), "Redis is required in CI but unreachable at {url}");
+    eprintln!("\n!!!!!!!! SKIPPING multi-node test: Redis unreachable at {url}. CI runs it. !!!!!!!!\n");
+    None
+}
+
+pub fn redis_server_installed() -> bool {
+    std::process::Command::new("redis-server")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A private `redis-server` on a free port, for tests that kill and restart it.
+pub struct OwnRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    /// Starts one, or `None` (loudly) outside CI when `redis-server` is not installed.
+    pub async fn start() -> Option<OwnRedis> {
+        if !redis_server_installed() {
+            assert!(!in_ci(), "redis-server is required in CI");
+            eprintln!("\n!!!!!!!! SKIPPING: no redis-server on this machine. CI runs it. !!!!!!!!\n");
+            return None;
+        }
+        let mut r = OwnRedis {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        r.restart().await;
+        Some(r)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// (Re)starts it empty and waits until it answers.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.child = Some(
+            std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &self.port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(self.dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        for _ in 0..100 {
+            if let Ok(c) = redis::Client::open(self.url()) {
+                if c.get_multiplexed_async_connection().await.is_ok() {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
