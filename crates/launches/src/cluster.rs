@@ -257,10 +257,6 @@ impl Cluster {
         format!("{}:node:{node}", self.prefix)
     }
 
-    pub fn options(&self) -> ClusterOptions {
-        self.options
-    }
-
     pub async fn connect(url: &str, prefix: &str, db: Db, options: ClusterOptions) -> anyhow::Result<Cluster> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
