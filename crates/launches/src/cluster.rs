@@ -451,12 +451,9 @@ impl Cluster {
         }
         install.arg(&epoch).arg(&self.node);
         let installed: i64 = self.timed(install.invoke_async(&mut r)).await?;
-        if installed != 1 {
-            // Not installed: either another node's load is live (fine), or this one was cut
-            // short; the next attempt loads again if needed.
-            return Ok(());
-        }
-        {
+        // Not installed: another node's load is live, or this one was cut short (the next
+        // attempt loads again if needed).
+        if installed == 1 {
             tracing::info!(
                 "drop {}: Redis loaded from the database (epoch {epoch}, {} orders)",
                 d.id,
