@@ -2,6 +2,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// glibc's allocator spent about a tenth of a flash sale's CPU in `malloc`/`free` and their
+/// consolidation (see BENCHMARKS.md); mimalloc's per-thread pages are cheaper for many small,
+/// short-lived allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// fanloop: a self-hosted fan community — forum, weekly feedback loop, launches, partner vetting
 /// and listening.  Without a subcommand it serves the web UI and JSON API.
 #[derive(Parser)]

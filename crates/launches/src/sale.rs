@@ -232,6 +232,10 @@ impl SaleHub {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                // The server shut its database down: nothing is left to expire.
+                if hub.db.pool.is_closed() {
+                    break;
+                }
                 match store::drops_with_due_orders(&hub.db, now_ms()).await {
                     Ok(due) => {
                         for id in due {

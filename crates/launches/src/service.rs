@@ -18,8 +18,20 @@ use crate::engine::{Attempt, Decision, Rejection, SaleMode};
 use crate::sale::{SaleHub, StockView};
 use crate::store::{self, Drop, Order};
 
+/// What every launch handler shares: one `Arc`, so the extractors' clones of it cost one atomic
+/// increment each rather than one per field.
 #[derive(Clone)]
-pub struct LaunchState {
+pub struct LaunchState(Arc<LaunchInner>);
+
+impl std::ops::Deref for LaunchState {
+    type Target = LaunchInner;
+    fn deref(&self) -> &LaunchInner {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct LaunchInner {
     pub platform: Platform,
     pub hub: SaleHub,
     /// Set in multi-node mode: Redis decides, the database stores (see `cluster`).
@@ -36,13 +48,13 @@ type DropCache = HashMap<String, (Arc<Drop>, std::time::Instant)>;
 
 impl LaunchState {
     pub fn new(platform: Platform) -> Self {
-        LaunchState {
+        LaunchState(Arc::new(LaunchInner {
             hub: SaleHub::new(platform.db.clone()),
             platform,
             cluster: None,
             purchase_limiter: Arc::new(RateLimiter::new(20, Duration::from_secs(1))),
             drops_for_sale: Arc::default(),
-        }
+        }))
     }
 
     /// Single-node mode: unpaid orders expire every second, also in drops nobody has opened
@@ -54,7 +66,7 @@ impl LaunchState {
     /// Multi-node mode: sales go through Redis + the database.  This node renews its lease, and
     /// every second, alongside the others, expires unpaid orders, settles decisions left in
     /// flight by dead nodes and tells Redis of orders it missed, in every drop that needs it.
-    pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
+    pub fn with_cluster(self, cluster: crate::cluster::Cluster) -> Self {
         tokio::spawn(cluster.clone().heartbeat());
         let (db, c) = (self.platform.db.clone(), cluster.clone());
         tokio::spawn(async move {
@@ -62,6 +74,9 @@ impl LaunchState {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                if db.pool.is_closed() {
+                    break;
+                }
                 let drops = match store::active_drops(&db, now_ms()).await {
                     Ok(drops) => drops,
                     Err(e) => {
@@ -79,8 +94,9 @@ impl LaunchState {
                 }
             }
         });
-        self.cluster = Some(cluster);
-        self
+        let mut inner = Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone());
+        inner.cluster = Some(cluster);
+        LaunchState(Arc::new(inner))
     }
 }
 

@@ -356,14 +356,16 @@ pub async fn revoke_api_token(db: &Db, user_id: i64, token_id: i64) -> anyhow::R
 pub async fn api_token_user(db: &Db, token: &str, uses: &TokenUses) -> anyhow::Result<Option<User>> {
     let hash = auth::token_hash(token);
     let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
+        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at, t.last_used_at FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
     .bind(&hash)
     .fetch_optional(&db.pool)
     .await?;
-    if row.is_some() {
-        uses.record(hash);
+    if let Some(r) = &row {
+        if use_is_news(r.get("last_used_at"), now_ms()) {
+            uses.record(hash);
+        }
     }
     Ok(row.as_ref().map(User::from_row))
 }
@@ -395,27 +397,37 @@ impl TokenResolver {
                         Err(_) => break,
                     }
                 }
-                let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
-                match users_by_token_hash(&db, &hashes).await {
-                    Ok(found) => {
-                        for (hash, reply) in batch {
-                            let user = found.get(&hash).cloned();
-                            if user.is_some() {
-                                uses.record(hash);
-                            }
-                            let _ = reply.send(Ok(user));
-                        }
-                    }
-                    Err(e) => {
-                        let message = format!("{e:#}");
-                        for (_, reply) in batch {
-                            let _ = reply.send(Err(message.clone()));
-                        }
-                    }
-                }
+                Self::answer(&db, &uses, batch).await;
             }
         });
         TokenResolver { tx }
+    }
+
+    async fn answer(db: &Db, uses: &TokenUses, batch: Vec<Lookup>) {
+        let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
+        match users_by_token_hash(db, &hashes).await {
+            Ok(found) => {
+                let now = now_ms();
+                for (hash, reply) in batch {
+                    let user = match found.get(&hash) {
+                        Some((user, last_used_at)) => {
+                            if use_is_news(*last_used_at, now) {
+                                uses.record(hash);
+                            }
+                            Some(user.clone())
+                        }
+                        None => None,
+                    };
+                    let _ = reply.send(Ok(user));
+                }
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
     }
 
     /// The account an API token belongs to, if any.
@@ -434,13 +446,16 @@ impl TokenResolver {
 
 /// Users by API-token hash, in one query with one parameter (the hashes as a JSON array): a
 /// statement with hundreds of parameters costs more to bind than to run.
-async fn users_by_token_hash(db: &Db, hashes: &[&str]) -> anyhow::Result<std::collections::HashMap<String, User>> {
+async fn users_by_token_hash(
+    db: &Db,
+    hashes: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, (User, Option<i64>)>> {
     let list = match db.backend {
         crate::db::Backend::Sqlite => "SELECT value FROM json_each($1)",
         crate::db::Backend::Postgres => "SELECT json_array_elements_text(CAST($1 AS json))",
     };
     let sql = format!(
-        "SELECT t.token_hash, u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
+        "SELECT t.token_hash, t.last_used_at, u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.token_hash IN ({list})"
     );
     let rows = sqlx::query(&sql)
@@ -449,8 +464,20 @@ async fn users_by_token_hash(db: &Db, hashes: &[&str]) -> anyhow::Result<std::co
         .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get::<String, _>("token_hash"), User::from_row(r)))
+        .map(|r| {
+            (
+                r.get::<String, _>("token_hash"),
+                (User::from_row(r), r.get("last_used_at")),
+            )
+        })
         .collect())
+}
+
+/// Whether a use of a token last written as used at `last_used_at` is worth writing: the tokens
+/// page shows the time to the minute, so a use within a minute of the stored one changes nothing
+/// (a fan's app calling every second writes once a minute, not sixty times).
+fn use_is_news(last_used_at: Option<i64>, now: i64) -> bool {
+    last_used_at.is_none_or(|at| now - at >= 60_000)
 }
 
 /// API-token uses not yet written.  `last_used_at` is shown to the minute on the tokens page, so
@@ -480,17 +507,22 @@ impl TokenUses {
         // a sale's orders never wait long behind these.
         for group in taken.chunks(10_000) {
             let mut tx = db.pool.begin().await?;
-            for chunk in group.chunks(500) {
-                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!(
-                "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash IN ({}) AND (last_used_at IS NULL OR last_used_at < $1)",
-                list.join(", ")
+            // One parameter (the hashes as a JSON array) per statement: binding hundreds of
+            // parameters costs more than the update.
+            let list = match db.backend {
+                crate::db::Backend::Sqlite => "SELECT value FROM json_each($2)",
+                crate::db::Backend::Postgres => "SELECT json_array_elements_text(CAST($2 AS json))",
+            };
+            let sql = format!(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash IN ({list}) \
+                 AND (last_used_at IS NULL OR last_used_at < $1)"
             );
-                let mut q = sqlx::query(&sql).bind(now);
-                for hash in chunk {
-                    q = q.bind(hash);
-                }
-                q.execute(&mut *tx).await?;
+            for chunk in group.chunks(1_000) {
+                sqlx::query(&sql)
+                    .bind(now)
+                    .bind(serde_json::to_string(chunk)?)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         }
