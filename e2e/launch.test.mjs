@@ -44,7 +44,7 @@ test('an F-code holder buys early, a fan buys when the sale opens, and pays', as
   await page.click('form[data-buy] button');
   assert.ok(await page.locator('[data-error]', { hasText: '尚未开售' }).isVisible(), 'too early: a clear message, nothing sold');
   await page.screenshot({ path: join(shots, '20-launch-before-opening.png'), fullPage: true });
-  await page.waitForFunction(() => document.querySelector('[data-countdown]').textContent === '●', null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector('[data-countdown]').textContent === '正在发售', null, { timeout: 10000 });
   // Submitting the same form twice (double click, slow network) buys once.
   const firstSubmit = await page.locator('form[data-buy]').evaluate(async (f) => {
     const r = await fetch(f.action, { method: 'POST', body: new URLSearchParams(new FormData(f)), redirect: 'manual' });

@@ -78,6 +78,17 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 /// Opens storage and search, loads the demo on an empty store, and builds the routes.
+/// Every pillar's templates and messages, merged by the web shell.
+pub const UI_BUNDLES: &[&fanloop_platform::web::UiBundle] = &[
+    &fanloop_platform::ui::BUNDLE,
+    &fanloop_community::ui::BUNDLE,
+    &fanloop_feedback::ui::BUNDLE,
+    &fanloop_launches::ui::BUNDLE,
+    &fanloop_vetting::ui::BUNDLE,
+    &fanloop_vetting::ui::REASONS,
+    &fanloop_listening::ui::BUNDLE,
+];
+
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let db = open_db(config).await?;
     let search = SearchIndex::open(&config.data_dir.join("search-index"))?;
@@ -100,15 +111,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             secure_cookies: config.secure_cookies,
             csrf_key,
         },
-        &[
-            &fanloop_platform::ui::BUNDLE,
-            &fanloop_community::ui::BUNDLE,
-            &fanloop_feedback::ui::BUNDLE,
-            &fanloop_launches::ui::BUNDLE,
-            &fanloop_vetting::ui::BUNDLE,
-            &fanloop_vetting::ui::REASONS,
-            &fanloop_listening::ui::BUNDLE,
-        ],
+        UI_BUNDLES,
     )?;
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
     let mut launches = fanloop_launches::LaunchState::new(platform.clone());
@@ -127,6 +130,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
         fanloop_launches::demo::load(&launches).await?;
+        fanloop_vetting::demo::load(&platform.db).await?;
         fanloop_listening::campaigns::demo::load(&fanloop_listening::ListeningState {
             platform: platform.clone(),
         })
@@ -473,6 +477,41 @@ fn open_file_limit() -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `t('…')` key a template uses has a message in every language: a missing one would
+    /// show the raw key (`admin.boards`) or English inside a Chinese or French page.
+    #[test]
+    fn every_template_key_is_translated_in_every_language() {
+        let mut messages = std::collections::HashMap::new();
+        for bundle in UI_BUNDLES {
+            for (key, en, zh, fr) in bundle.messages {
+                messages.insert(*key, [*en, *zh, *fr]);
+            }
+        }
+        let call = regex::Regex::new(r#"\btf?\(\s*['"]([^'"]+)['"]\s*[,)]"#).unwrap();
+        let mut missing = Vec::new();
+        let mut used = 0;
+        for bundle in UI_BUNDLES {
+            for (template, source) in bundle.templates {
+                for found in call.captures_iter(source) {
+                    used += 1;
+                    let key = &found[1];
+                    match messages.get(key) {
+                        None => missing.push(format!("{template}: {key} (no message)")),
+                        Some(texts) => {
+                            for (lang, text) in ["en", "zh", "fr"].iter().zip(texts) {
+                                if text.trim().is_empty() {
+                                    missing.push(format!("{template}: {key} ({lang} empty)"));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(used > 200, "only {used} keys found: is the pattern right?");
+        assert!(missing.is_empty(), "untranslated:\n{}", missing.join("\n"));
+    }
     use tower::ServiceExt;
 
     #[tokio::test]

@@ -439,13 +439,14 @@ async fn resolve_submit(
 }
 
 async fn admin_boards_page(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
-    render_admin_boards(&state, &viewer, None).await
+    render_admin_boards(&state, &viewer, None, None).await
 }
 
 async fn render_admin_boards(
     state: &CommunityState,
     viewer: &Viewer,
     error: Option<String>,
+    form: Option<&BoardForm>,
 ) -> Result<Html<String>, PageError> {
     if !viewer.require_user()?.role.is_admin() {
         return Err(PageError::forbidden());
@@ -454,11 +455,11 @@ async fn render_admin_boards(
     state.platform.render(
         viewer,
         "admin_boards.html",
-        context! { boards => boards, error => error },
+        context! { boards => boards, error => error, form => form },
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct BoardForm {
     slug: String,
     name: String,
@@ -476,7 +477,7 @@ async fn admin_boards_submit(
     match service::create_board(&state, user, &f.slug, &f.name, &f.description, f.position.unwrap_or(0)).await {
         Ok(_) => Ok(see_other("/admin/boards")),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
-            let page = render_admin_boards(&state, &viewer, Some(e.message)).await?;
+            let page = render_admin_boards(&state, &viewer, Some(e.message), Some(&f)).await?;
             Ok((e.status, page).into_response())
         }
         Err(e) => Err(e.into()),

@@ -29,7 +29,37 @@ pub fn router() -> Router<LaunchState> {
         .route("/drops/{slug}/draw", post(draw_submit))
         .route("/drops/{slug}/fcodes", post(fcodes_submit))
         .route("/fcodes/{id}/revoke", post(revoke_submit))
-        .route("/orders/{id}/pay", post(pay_submit))
+        .route(
+            "/orders/{id}/pay",
+            post(pay_submit).get(|| async { see_other("/orders") }),
+        )
+        .route("/orders", get(orders_page))
+        // A reload or a shared link of a form's address lands on the drop, not on a 405.
+        .route("/drops/{slug}/reserve", get(back_to_drop))
+        .route("/drops/{slug}/buy", get(back_to_drop))
+        .route("/drops/{slug}/draw", get(back_to_drop))
+        .route("/drops/{slug}/fcodes", get(back_to_drop))
+}
+
+async fn back_to_drop(PagePath(slug): PagePath<String>) -> Response {
+    // Slugs are lowercase letters, digits and dashes; anything else is not a drop.
+    if slug
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        see_other(&format!("/drops/{slug}"))
+    } else {
+        see_other("/drops")
+    }
+}
+
+/// A member's orders across every drop: what they bought, what to pay, what expired.
+async fn orders_page(State(state): State<LaunchState>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    let user = viewer.require_user()?;
+    let orders = store::orders_of_user(&state.platform.db, user.id, 200).await?;
+    state
+        .platform
+        .render(&viewer, "orders.html", context! { orders => orders })
 }
 
 async fn drops_page(State(state): State<LaunchState>, viewer: Viewer) -> Result<Html<String>, PageError> {

@@ -922,6 +922,38 @@ pub async fn orders_of(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Ve
     Ok(rows.iter().map(order_from_row).collect())
 }
 
+/// An order with what its history page shows of its drop.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderLine {
+    pub order: Order,
+    pub drop_name: String,
+    pub price_cents: i64,
+    pub currency: String,
+}
+
+/// A member's orders across every drop, newest first (at most `limit`).
+pub async fn orders_of_user(db: &Db, user_id: i64, limit: i64) -> anyhow::Result<Vec<OrderLine>> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.user_id, d.slug, o.variant_id, v.name, o.quantity, o.status, o.created_at, o.expires_at, \
+         o.fcode_id, d.name AS drop_name, d.price_cents, d.currency \
+         FROM orders o JOIN drops d ON d.id = o.drop_id JOIN variants v ON v.id = o.variant_id \
+         WHERE o.user_id = $1 ORDER BY o.created_at DESC, o.id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OrderLine {
+            order: order_from_row(r),
+            drop_name: r.get("drop_name"),
+            price_cents: r.get("price_cents"),
+            currency: r.get("currency"),
+        })
+        .collect())
+}
+
 /// Records a reservation; `false` if the fan already reserved.
 pub async fn reserve(db: &Db, drop_id: i64, user_id: i64, now: i64) -> anyhow::Result<bool> {
     let n = sqlx::query("INSERT INTO reservations (drop_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (drop_id, user_id) DO NOTHING")

@@ -293,6 +293,38 @@ pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> 
     Ok(row.as_ref().map(User::from_row))
 }
 
+/// The signed-in account of a session and its chosen time zone, if any.
+pub async fn session_viewer(db: &Db, token: &str) -> anyhow::Result<Option<(User, Option<String>)>> {
+    let row = sqlx::query(
+        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at, u.time_zone FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(auth::token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| (User::from_row(&r), r.get("time_zone"))))
+}
+
+/// The time zone an account chose, if any.
+pub async fn time_zone(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query("SELECT time_zone FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .and_then(|r| r.get::<Option<String>, _>("time_zone")))
+}
+
+/// Sets (or with `None`, clears: follow the browser) an account's time zone.
+pub async fn set_time_zone(db: &Db, user_id: i64, zone: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
+        .bind(zone)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn delete_session(db: &Db, token: &str) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(auth::token_hash(token))

@@ -26,6 +26,7 @@ pub fn router() -> Router<Platform> {
         .route("/signout", post(signout))
         .route("/settings", get(settings_page))
         .route("/settings/tokens", post(token_create_submit))
+        .route("/settings/time-zone", post(time_zone_submit))
         .route("/settings/tokens/{id}/revoke", post(token_revoke_submit))
         .route("/admin/users", get(admin_users_page))
         .route("/admin/users/{id}/role", post(role_submit))
@@ -321,11 +322,50 @@ async fn render_settings(
 ) -> Result<Html<String>, PageError> {
     let user = viewer.require_user()?;
     let tokens = accounts::list_api_tokens(&platform.db, user.id).await?;
+    let chosen = accounts::time_zone(&platform.db, user.id).await?;
+    let mut zones: Vec<String> = crate::locale::COMMON_ZONES.iter().map(|z| z.to_string()).collect();
+    for z in [chosen.clone(), Some(viewer.tz.clone())].into_iter().flatten() {
+        if !zones.contains(&z) {
+            zones.insert(0, z);
+        }
+    }
+    let now = crate::db::now_ms();
+    let zones: Vec<_> = zones
+        .iter()
+        .map(|z| context! { name => z, offset => crate::locale::offset_label(now, z) })
+        .collect();
     platform.render(
         viewer,
         "settings.html",
-        context! { tokens => tokens, new_token => new_token },
+        context! { tokens => tokens, new_token => new_token, zones => zones, chosen_zone => chosen },
     )
+}
+
+#[derive(Deserialize)]
+struct ZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// Saves the account's time zone; empty follows the device.
+async fn time_zone_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<ZoneForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    let zone = match form.time_zone.trim() {
+        "" => None,
+        name => Some(crate::locale::known_zone(name).ok_or_else(|| {
+            PageError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "422",
+                platform.t(viewer.lang, "settings.unknown_zone"),
+            )
+        })?),
+    };
+    accounts::set_time_zone(&platform.db, user.id, zone.as_deref()).await?;
+    Ok(see_other("/settings"))
 }
 
 async fn token_create_submit(

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod i18n;
+pub mod locale;
 pub mod notifications;
 pub mod ratelimit;
 pub mod text;

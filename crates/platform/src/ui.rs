@@ -31,6 +31,15 @@ pub fn static_router() -> Router<Platform> {
             "/static/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", include_str!("../static/app.js")) }),
         )
+        .route(
+            "/static/favicon.svg",
+            get(|| async { asset("image/svg+xml", include_str!("../static/favicon.svg")) }),
+        )
+        // Browsers ask for this one whatever the page says.
+        .route(
+            "/favicon.ico",
+            get(|| async { asset("image/svg+xml", include_str!("../static/favicon.svg")) }),
+        )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -46,6 +55,15 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 /// (key, English, 简体中文, Français)
 pub static MESSAGES: MessageTable = &[
     ("nav.search", "Search", "搜索", "Rechercher"),
+    ("settings.time_zone", "Time zone", "时区", "Fuseau horaire"),
+    ("settings.follow_device", "Follow this device", "跟随本设备", "Celui de cet appareil"),
+    ("settings.zone_now", "Times are shown in {zone}.", "时间按 {zone} 显示。", "Les heures sont affichées pour {zone}."),
+    ("settings.unknown_zone", "Unknown time zone.", "未知的时区。", "Fuseau horaire inconnu."),
+    ("nav.skip", "Skip to content", "跳到正文", "Aller au contenu"),
+    ("nav.menu", "Menu", "菜单", "Menu"),
+    ("nav.main", "Main", "主导航", "Navigation principale"),
+    ("nav.home", "home", "首页", "accueil"),
+    ("nav.orders", "My orders", "我的订单", "Mes commandes"),
     ("nav.search_placeholder", "Search threads and posts…", "搜索帖子和回复…", "Rechercher sujets et messages…"),
     ("nav.notifications", "Notifications", "通知", "Notifications"),
     ("nav.profile", "My profile", "我的主页", "Mon profil"),
@@ -86,6 +104,10 @@ pub static MESSAGES: MessageTable = &[
     ("tokens.revoke", "Revoke", "撤销", "Révoquer"),
     ("tokens.none", "No tokens yet.", "还没有令牌。", "Aucun jeton pour l'instant."),
     ("admin.users", "Members and roles", "成员与角色", "Membres et rôles"),
+    ("admin.boards", "Boards", "版块管理", "Forums"),
+    ("admin.new_board", "New board", "新建版块", "Nouveau forum"),
+    ("admin.slug", "Address (slug)", "网址标识", "Adresse (identifiant)"),
+    ("admin.position", "Position", "排序", "Position"),
     ("admin.role", "Role", "角色", "Rôle"),
     ("admin.team", "Team", "团队", "Équipe"),
     ("admin.joined", "Joined", "注册时间", "Inscrit le"),

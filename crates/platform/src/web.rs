@@ -26,6 +26,8 @@ use crate::ratelimit::RateLimiter;
 pub const SESSION_COOKIE: &str = "fl_session";
 pub const CSRF_COOKIE: &str = "fl_csrf";
 pub const LANG_COOKIE: &str = "fl_lang";
+/// The browser's time zone, written by app.js.
+pub const TZ_COOKIE: &str = "fl_tz";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "_csrf";
 
@@ -146,7 +148,43 @@ impl Platform {
             }
             crate::i18n::fill(lookup.get(lang, key), &values)
         });
-        env.add_filter("datetime", |ms: i64| -> String { format_datetime(ms) });
+        // Times in the reader's zone (`tz` in the page's context; UTC outside a page).
+        fn reader(state: &State) -> (Lang, String) {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().and_then(Lang::parse))
+                .unwrap_or(Lang::En);
+            let tz = state
+                .lookup("tz")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "UTC".into());
+            (lang, tz)
+        }
+        env.add_filter("datetime", |state: &State, ms: i64| -> String {
+            crate::locale::datetime(ms, &reader(state).1)
+        });
+        // For times a reader acts on: with the zone's offset.
+        env.add_filter("datetime_zone", |state: &State, ms: i64| -> String {
+            crate::locale::datetime_with_zone(ms, &reader(state).1)
+        });
+        // "3 小时前" with the exact time (and zone) on hover.
+        env.add_filter("when", |state: &State, ms: i64| -> Value {
+            let (lang, tz) = reader(state);
+            let shown = crate::locale::relative(ms, crate::db::now_ms(), lang, &tz);
+            let exact = crate::locale::datetime_with_zone(ms, &tz);
+            Value::from_safe_string(format!(
+                "<time datetime=\"{}\" title=\"{}\">{}</time>",
+                format_iso(ms),
+                exact,
+                minijinja::HtmlEscape(&shown)
+            ))
+        });
+        env.add_filter("count", |state: &State, n: i64| -> String {
+            crate::locale::count(n, reader(state).0)
+        });
+        env.add_filter("money", |state: &State, cents: i64, currency: Option<&str>| -> String {
+            crate::locale::money(cents, currency.unwrap_or("CNY"), reader(state).0)
+        });
         env.add_filter("isodate", |ms: i64| -> String { format_iso(ms) });
         let token_uses = Arc::new(accounts::TokenUses::default());
         let mut tokens = None;
@@ -219,6 +257,7 @@ impl Platform {
             .collect();
         let ctx = context! {
             lang => viewer.lang.code(),
+            tz => viewer.tz.clone(),
             html_lang => viewer.lang.html_tag(),
             langs => langs,
             me => viewer.user.as_ref().map(user_badge),
@@ -480,6 +519,8 @@ pub async fn shell_middleware(
 pub struct Viewer {
     pub user: Option<User>,
     pub lang: Lang,
+    /// The reader's time zone (an IANA name this server knows).
+    pub tz: String,
     pub csrf: String,
     pub unread: i64,
     pub path: String,
@@ -532,10 +573,25 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let platform = Platform::from_ref(state);
-        let user = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(token) => accounts::session_user(&platform.db, token).await?,
-            None => None,
+        let (user, profile_zone) = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => match accounts::session_viewer(&platform.db, token).await? {
+                Some((user, zone)) => (Some(user), zone),
+                None => (None, None),
+            },
+            None => (None, None),
         };
+        let lang = request_lang(&parts.headers);
+        // The profile's zone, else the browser's (app.js keeps `fl_tz` current), else the
+        // language's usual one.
+        let tz = profile_zone
+            .as_deref()
+            .and_then(crate::locale::known_zone)
+            .or_else(|| {
+                cookie(&parts.headers, TZ_COOKIE)
+                    .map(|v| v.replace("%2F", "/").replace("%2f", "/"))
+                    .and_then(|v| crate::locale::known_zone(&v))
+            })
+            .unwrap_or_else(|| crate::locale::default_zone(lang).to_string());
         let unread = match &user {
             Some(u) => notifications::unread_count(&platform.db, u.id).await?,
             None => 0,
@@ -547,7 +603,8 @@ where
             .unwrap_or_default();
         Ok(Viewer {
             user,
-            lang: request_lang(&parts.headers),
+            lang,
+            tz,
             csrf,
             unread,
             path: parts

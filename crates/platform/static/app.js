@@ -1,6 +1,18 @@
 // Progressive enhancement only: every action below also works as a plain form post.
 // The Content-Security-Policy allows no inline script: behaviour hangs on data attributes.
 
+// The reader's time zone, for times the server writes: the browser's, unless the profile says.
+(function () {
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!tz) return;
+    var current = (document.cookie.match(/(?:^|; )fl_tz=([^;]*)/) || [])[1];
+    if (current !== encodeURIComponent(tz)) {
+      document.cookie = 'fl_tz=' + encodeURIComponent(tz) + '; path=/; max-age=31536000; samesite=lax';
+    }
+  } catch (e) {}
+})();
+
 // <form data-confirm="question">: ask before an irreversible action.
 document.addEventListener('submit', function (ev) {
   var form = ev.target;
@@ -95,8 +107,14 @@ document.addEventListener('change', function (ev) {
   function tick() {
     var left = Math.max(0, opensAt - (Date.now() + skew));
     var s = Math.floor(left / 1000);
-    var text = left > 0 ? ('⏱ ' + Math.floor(s / 3600) + ':' + String(Math.floor(s / 60) % 60).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0')) : '●';
-    if (out) out.textContent = text;
+    var text = left > 0 ? ('⏱ ' + Math.floor(s / 3600) + ':' + String(Math.floor(s / 60) % 60).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0')) : (out && out.dataset.openText) || '';
+    if (out && out.textContent !== text) out.textContent = text;
+    // The buy button opens with the sale, without a reload.
+    if (left <= 0 && !box.dataset.opened) {
+      box.dataset.opened = '1';
+      var buy = box.querySelector('form[data-buy] button[disabled]');
+      if (buy && buy.dataset.label) { buy.disabled = false; buy.textContent = buy.dataset.label; }
+    }
   }
   tick();
   setInterval(tick, 500);

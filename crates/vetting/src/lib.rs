@@ -3,6 +3,7 @@
 //! cases; `api` and `pages` the two faces.
 
 pub mod api;
+pub mod demo;
 pub mod eval;
 pub mod import;
 pub mod lexicon;
