@@ -11,7 +11,23 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { launchChromium, shots } from './helpers.mjs';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's critical and serious violations on the current page (WCAG 2.1 A and AA rules). */
+async function axeViolations(page) {
+  // Through the debugging protocol: the page's Content-Security-Policy allows no inline script.
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations
+      .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+      .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')} (${v.nodes.length})`);
+  });
+}
 
 const here = new URL('.', import.meta.url).pathname;
 const crawlShots = join(shots, 'crawl');
@@ -197,11 +213,13 @@ test('every page, every role, every language, at 360 and 390 px', { timeout: 40 
         await context.close();
       }
     }
-    // Desktop screenshots of the key pages, zh and fr.
+    // Desktop screenshots of the key pages, zh and fr, and axe-core on each (phone and desktop
+    // share the markup; the phone's layout is checked above).
     for (const lang of ['zh', 'fr']) {
       const { context, page } = await contextFor(who, lang, { width: 1280, height: 900 }, false);
       for (const path of ok.filter((p) => KEY_PAGES.test(p))) {
         await page.goto(base + path);
+        for (const v of await axeViolations(page)) failures.push(`${who.role} ${lang} desktop ${path}: axe ${v}`);
         const name = `${who.role}-${lang}-desktop-${path.replace(/[^a-z0-9]+/gi, '_').slice(0, 60) || 'home'}.png`;
         await page.screenshot({ path: join(crawlShots, name), fullPage: true });
       }
@@ -209,6 +227,7 @@ test('every page, every role, every language, at 360 and 390 px', { timeout: 40 
     }
   }
   const unique = [...new Set(failures)];
+  writeFileSync(join(crawlShots, 'problems.txt'), unique.join('\n') + '\n');
   console.log(`crawl: ${visits} page views, ${unique.length} problems`);
   assert.deepEqual(unique, [], unique.slice(0, 80).join('\n'));
 });

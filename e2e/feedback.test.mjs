@@ -69,7 +69,13 @@ test('file, see the duplicate, vote, staff ships, the changelog credits the fan'
   assert.ok(await entry.locator('a.credit', { hasText: '小米粒' }).isVisible(), 'the reporter is credited');
   await page.screenshot({ path: join(shots, '12-changelog.png'), fullPage: true });
   await page.goto(base + '/notifications');
-  assert.ok(await page.locator('.notif', { hasText: '更新后电池掉电特别快' }).first().isVisible(), 'the voter was notified');
+  const row = page.locator('.notif', { hasText: '更新后电池掉电特别快' });
+  assert.ok(await row.first().isVisible(), 'the voter was notified');
+  assert.equal(await row.count(), 1, 'four status changes of one request are one row');
+  assert.match(await row.textContent(), /Livré/, 'the new status is named, in French');
+  assert.match(await row.textContent(), /×4/, 'with how many changes');
+  await page.reload();
+  assert.equal(await page.locator('[data-unread]').count(), 0, 'reading the page cleared the bell');
   await fan.close();
   await staff.close();
 });

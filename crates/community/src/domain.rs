@@ -103,7 +103,14 @@ fn strip_code(markdown: &str) -> String {
             Event::Start(Tag::CodeBlock(_)) => in_code = true,
             Event::End(TagEnd::CodeBlock) => in_code = false,
             Event::Text(t) if !in_code => out.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph) => out.push('\n'),
+            // Every block ends a line: a list item, a heading or a quote glued to the next
+            // text ("3.3.0" + "@camera_lead_li") would hide the mention behind a word character.
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(
+                TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_) | TagEnd::BlockQuote(_) | TagEnd::TableCell,
+            ) => out.push('\n'),
+            Event::Code(_) => out.push(' '),
             _ => {}
         }
     }
@@ -309,6 +316,21 @@ mod tests {
         assert!(html.contains("@小米粉丝</a>"), "{html}");
         assert!(!html.contains("/u/notme"), "{html}");
         assert!(!html.contains("/u/example.com"), "{html}");
+    }
+
+    #[test]
+    fn a_mention_right_after_a_list_or_heading_is_found() {
+        let body = "Steps:\n\n- open the camera\n- update to 3.3.0\n\n@camera_lead_li please look";
+        assert_eq!(extract_mentions(body), vec!["camera_lead_li".to_string()]);
+        assert_eq!(
+            extract_mentions("- 3.3.0\n- @battery_emma"),
+            vec!["battery_emma".to_string()]
+        );
+        let body = "# 3.3.0\n@pm_zhang 看一下\n\n> quoted 2.0\n\n@os_lucas";
+        assert_eq!(
+            extract_mentions(body),
+            vec!["pm_zhang".to_string(), "os_lucas".to_string()]
+        );
     }
 
     #[test]

@@ -340,6 +340,7 @@ pub async fn create_thread(
                 actor_id: Some(t.author_id),
                 subject: t.title,
                 link: &link,
+                detail: None,
             },
         )
         .await?;
@@ -395,6 +396,7 @@ pub async fn create_reply(
                 actor_id: Some(r.author_id),
                 subject: r.thread_title,
                 link: &link,
+                detail: None,
             },
         )
         .await?;

@@ -490,6 +490,7 @@ async fn promote_reporters(state: &FeedbackState, request_id: i64) -> Result<(),
                     actor_id: None,
                     subject: role.as_str(),
                     link: &format!("/u/{}", user.username),
+                    detail: None,
                 },
             )
             .await?;

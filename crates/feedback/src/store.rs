@@ -663,6 +663,7 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
                 actor_id: Some(actor_id),
                 subject: title,
                 link: &link,
+                detail: Some(to.as_str()),
             },
         )
         .await?;

@@ -44,6 +44,8 @@ pub static MESSAGES: MessageTable = &[
     ("fb.next_build", "Next build due", "下个版本预计", "Prochaine version prévue"),
     ("fb.version", "Version, e.g. 3.4.0-beta.1", "版本号，如 3.4.0-beta.1", "Version, ex. 3.4.0-beta.1"),
     ("fb.notes", "Release notes", "版本说明", "Notes de version"),
+    ("fb.channel", "Channel", "渠道", "Canal"),
+    ("fb.sort_by", "Sort by", "排序", "Trier par"),
     ("fb.publish_build", "Publish build", "发布版本", "Publier la version"),
     ("fb.areas", "Areas and teams", "模块与团队", "Domaines et équipes"),
     ("fb.kind", "Type", "类型", "Type"),

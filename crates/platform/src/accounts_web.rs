@@ -437,6 +437,7 @@ async fn change_role(
             actor_id: Some(admin.id),
             subject: role.as_str(),
             link: &format!("/u/{}", user.username),
+            detail: None,
         },
     )
     .await?;
@@ -580,11 +581,34 @@ async fn notifications_page(
         NOTIFICATIONS_PER_PAGE,
     )
     .await?;
+    // What this page shows is read: the bell clears (the rows stay highlighted this once).
+    let shown: Vec<i64> = items.iter().filter(|n| !n.read).map(|n| n.id).collect();
+    let cleared = notifications::mark_shown_read(&platform.db, me.id, &shown).await?;
+    let mut viewer = viewer;
+    viewer.unread = (viewer.unread - cleared as i64).max(0);
     platform.render(
         &viewer,
         "notifications.html",
-        context! { items => items, pager => web::pager(p.number(), NOTIFICATIONS_PER_PAGE, total) },
+        context! { items => group_repeats(items), pager => web::pager(p.number(), NOTIFICATIONS_PER_PAGE, total) },
     )
+}
+
+/// One row per run of notifications about the same thing (four status changes of one request
+/// in a row are one row, "×4", showing the newest).
+fn group_repeats(items: Vec<Notification>) -> Vec<minijinja::Value> {
+    let mut rows: Vec<(Notification, usize)> = Vec::new();
+    for n in items {
+        match rows.last_mut() {
+            Some((last, count)) if last.kind == n.kind && last.link == n.link && last.subject == n.subject => {
+                *count += 1;
+                last.read &= n.read;
+            }
+            _ => rows.push((n, 1)),
+        }
+    }
+    rows.into_iter()
+        .map(|(n, count)| context! { count => count, ..minijinja::Value::from_serialize(&n) })
+        .collect()
 }
 
 #[derive(Deserialize)]

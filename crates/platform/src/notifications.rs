@@ -44,6 +44,8 @@ pub struct Notification {
     pub actor: Option<String>,
     pub subject: String,
     pub link: String,
+    /// What changed, where the kind says (the new status of a request).
+    pub detail: Option<String>,
     pub created_at: i64,
     pub read: bool,
 }
@@ -54,6 +56,7 @@ pub struct NewNotification<'a> {
     pub actor_id: Option<i64>,
     pub subject: &'a str,
     pub link: &'a str,
+    pub detail: Option<&'a str>,
 }
 
 pub async fn notify<'e, E>(executor: E, n: &NewNotification<'_>) -> anyhow::Result<()>
@@ -61,13 +64,14 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(n.user_id)
     .bind(n.kind.as_str())
     .bind(n.actor_id)
     .bind(n.subject)
     .bind(n.link)
+    .bind(n.detail)
     .bind(now_ms())
     .execute(executor)
     .await?;
@@ -85,7 +89,7 @@ pub async fn unread_count(db: &Db, user_id: i64) -> anyhow::Result<i64> {
 
 pub async fn list(db: &Db, user_id: i64, offset: i64, limit: i64) -> anyhow::Result<(Vec<Notification>, i64)> {
     let rows = sqlx::query(
-        "SELECT n.id, n.kind, a.username AS actor, n.subject, n.link, n.created_at, n.read_at \
+        "SELECT n.id, n.kind, a.username AS actor, n.subject, n.link, n.detail, n.created_at, n.read_at \
          FROM notifications n LEFT JOIN users a ON a.id = n.actor_id \
          WHERE n.user_id = $1 ORDER BY n.id DESC LIMIT $2 OFFSET $3",
     )
@@ -106,6 +110,7 @@ pub async fn list(db: &Db, user_id: i64, offset: i64, limit: i64) -> anyhow::Res
             actor: opt_string(row, "actor"),
             subject: row.get("subject"),
             link: row.get("link"),
+            detail: opt_string(row, "detail"),
             created_at: row.get("created_at"),
             read: opt_i64(row, "read_at").is_some(),
         })
@@ -119,6 +124,26 @@ pub async fn mark_all_read(db: &Db, user_id: i64) -> anyhow::Result<u64> {
         .bind(user_id)
         .execute(&db.pool)
         .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks the given notifications of `user_id` read (those a page just showed).
+pub async fn mark_shown_read(db: &Db, user_id: i64, ids: &[i64]) -> anyhow::Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let list = match db.backend {
+        crate::db::Backend::Sqlite => "SELECT value FROM json_each($3)",
+        crate::db::Backend::Postgres => "SELECT CAST(json_array_elements_text(CAST($3 AS json)) AS BIGINT)",
+    };
+    let done = sqlx::query(&format!(
+        "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL AND id IN ({list})"
+    ))
+    .bind(now_ms())
+    .bind(user_id)
+    .bind(serde_json::to_string(ids)?)
+    .execute(&db.pool)
+    .await?;
     Ok(done.rows_affected())
 }
 

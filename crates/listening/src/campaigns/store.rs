@@ -603,6 +603,7 @@ pub async fn set_winners(db: &Db, campaign: &Campaign, picks: &[WinnerPick], by:
                     actor_id: Some(by),
                     subject: &subject,
                     link: &format!("/campaigns/{}#entry-{}", campaign.slug, pick.entry_id),
+                    detail: None,
                 },
             )
             .await?;
