@@ -43,7 +43,7 @@ test('a fan enters with a photo, another votes, staff see the completion', async
   await fan.page.fill('form[data-entry-form] textarea[name=text]', '外滩的夜');
   await fan.page.setInputFiles('form[data-entry-form] input[type=file]', { name: 'notes.txt', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
   await fan.page.click('form[data-entry-form] button[type=submit]');
-  assert.match(await fan.page.locator('[data-error]').textContent(), /PNG, JPEG or WebP/);
+  assert.match(await fan.page.locator('[data-error]').textContent(), /只接受 PNG、JPEG 或 WebP 图片/, 'refused in the reader’s language');
   assert.equal(await fan.page.inputValue('form[data-entry-form] textarea[name=text]'), '外滩的夜');
 
   await fan.page.setInputFiles('form[data-entry-form] input[type=file]', [

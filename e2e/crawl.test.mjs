@@ -186,7 +186,7 @@ async function inspect(page, lang, width) {
   }, { lang, width, chrome: CHROME, english: ENGLISH.source, rawKey: RAW_KEY.source });
 }
 
-const KEY_PAGES = /^\/($|b\/|t\/|search|f\/[^/]+$|f\/[^/]+\/new|requests\/|roadmap|changelog|drops\/[^/]+$|orders|campaigns\/[^/]+$|vetting\/|triage|trending)/;
+const KEY_PAGES = /^\/($|b\/|t\/|search|f\/[^/]+$|f\/[^/]+\/(new|roadmap|triage|builds\/)|requests\/|drops\/[^/]+$|orders|campaigns\/[^/]+|vetting\/|trending)/;
 
 test('every page, every role, every language, at 360 and 390 px', { timeout: 40 * 60 * 1000 }, async () => {
   const failures = [];

@@ -275,6 +275,9 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) ->
             fanloop_platform::web::shell_middleware,
         ))
         .layer(axum::middleware::from_fn(catch_panics))
+        // Pages and JSON gzip-compressed for clients that accept it (a phone on a slow network);
+        // the default predicate leaves small bodies, images and event streams alone.
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// A handler that panics answers 500 as its caller expects it (an HTML page for a page, JSON
@@ -477,6 +480,30 @@ fn open_file_limit() -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every error a person can read has its message in every language, naming the same values.
+    #[test]
+    fn every_error_table_is_complete_in_every_language() {
+        let specs = fanloop_launches::error::LaunchError::ALL
+            .iter()
+            .map(|e| e.spec())
+            .chain(fanloop_feedback::error::FeedbackError::ALL.iter().map(|e| e.spec()))
+            .chain(fanloop_listening::error::ListeningError::ALL.iter().map(|e| e.spec()));
+        let problems = fanloop_platform::error::table_problems(specs);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let broken = fanloop_platform::error::ErrorSpec {
+            code: "x",
+            status: axum::http::StatusCode::CONFLICT,
+            en: "{a} and {b}",
+            zh: "{a}",
+            fr: "",
+        };
+        assert_eq!(
+            fanloop_platform::error::table_problems([&broken]).len(),
+            2,
+            "the check itself works"
+        );
+    }
 
     /// Every `t('…')` key a template uses has a message in every language: a missing one would
     /// show the raw key (`admin.boards`) or English inside a Chinese or French page.

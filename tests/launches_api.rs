@@ -277,18 +277,30 @@ async fn draw_and_expiry(app: &TestApp) {
         .await;
     assert_eq!(s, StatusCode::OK, "reserving twice is harmless");
     let (s, _) = app
-        .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&admin), None)
-        .await;
-    assert_eq!(s.as_u16(), 409, "no draw while reservations are open");
-    let (s, _) = app
         .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&fans[0].1), None)
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    // Staff may run the draw before the planned close: it closes the reservations then.
     let (s, result) = app
         .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&admin), None)
         .await;
     assert_eq!(s, StatusCode::OK, "{result}");
+    let late = accounts_fast(app, "late", 1).await;
+    let (s, refused) = app
+        .call(
+            Method::POST,
+            "/api/v1/drops/x2-draw/reservations",
+            Some(&late[0].1),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"], "reservations_closed", "{refused}");
+    let (s, again) = app
+        .call(Method::POST, "/api/v1/drops/x2-draw/draw", Some(&admin), None)
+        .await;
+    assert_eq!((s, &again["error"]), (StatusCode::CONFLICT, &json!("already_drawn")));
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
     let seed = result["seed"].as_str().unwrap();
     assert_eq!(
         hex::encode(Sha256::digest(seed.as_bytes())),

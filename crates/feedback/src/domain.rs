@@ -58,18 +58,6 @@ pub enum TransitionError {
     ReasonRequired,
 }
 
-impl std::fmt::Display for TransitionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TransitionError::NotAllowed { from, to } => {
-                write!(f, "cannot move a request from {} to {}", from.as_str(), to.as_str())
-            }
-            TransitionError::BuildRequired => write!(f, "in_build and shipped need the build"),
-            TransitionError::ReasonRequired => write!(f, "declining needs a reason fans can read"),
-        }
-    }
-}
-
 /// The workflow new → acknowledged → planned → in build N → shipped, with declined (with a reason)
 /// from any open state, re-opening of declined requests, and stepping back when plans change.
 /// Shipped is final: a regression is a new report.
@@ -183,20 +171,6 @@ pub enum ReportProblem {
     TooLong(&'static str),
     MissingField(String),
     UnknownField(String),
-}
-
-impl std::fmt::Display for ReportProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReportProblem::Kind => write!(f, "kind must be `bug` or `suggestion`"),
-            ReportProblem::Title => write!(f, "title: 4–120 characters"),
-            ReportProblem::Description => write!(f, "description: 1–5,000 characters"),
-            ReportProblem::BugNeedsSteps => write!(f, "a bug report needs steps, expected and actual behaviour"),
-            ReportProblem::TooLong(field) => write!(f, "{field} is too long (at most 2,000 characters)"),
-            ReportProblem::MissingField(k) => write!(f, "the field `{k}` is required for this product"),
-            ReportProblem::UnknownField(k) => write!(f, "this product has no field `{k}`"),
-        }
-    }
 }
 
 /// Checks a report against the standard form and the product's extra fields `(key, required)`.
@@ -461,18 +435,6 @@ pub enum AttachmentProblem {
     TooMany,
     TooLarge(String),
     Type(String),
-}
-
-impl std::fmt::Display for AttachmentProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AttachmentProblem::TooMany => write!(f, "at most {MAX_ATTACHMENTS} attachments"),
-            AttachmentProblem::TooLarge(n) => write!(f, "{n} is larger than 2 MiB"),
-            AttachmentProblem::Type(n) => {
-                write!(f, "{n}: only PNG, JPEG or WebP images and plain-text logs are accepted")
-            }
-        }
-    }
 }
 
 /// Decides an attachment's type from its bytes, not from what the client claims: images by

@@ -7,6 +7,7 @@ pub mod api;
 pub mod dedupe;
 pub mod demo;
 pub mod domain;
+pub mod error;
 pub mod pages;
 pub mod service;
 pub mod store;

@@ -61,7 +61,18 @@ async fn product_page(
     viewer: Viewer,
     PagePath(slug): PagePath<String>,
 ) -> Result<Html<String>, PageError> {
-    let o = service::overview(&state, &slug, viewer.user.as_ref()).await?;
+    render_product(&state, &viewer, &slug, None, None).await
+}
+
+/// The product page; after a refused build, with the message and what was typed.
+async fn render_product(
+    state: &FeedbackState,
+    viewer: &Viewer,
+    slug: &str,
+    build_error: Option<String>,
+    build_form: Option<&BuildForm>,
+) -> Result<Html<String>, PageError> {
+    let o = service::overview(state, slug, viewer.user.as_ref()).await?;
     let filter = store::RequestFilter {
         product_id: o.product.id,
         area: None,
@@ -72,9 +83,11 @@ async fn product_page(
         offset: 0,
     };
     let (top, _) = store::list_requests(&state.platform.db, &filter, viewer.user.as_ref().map(|u| u.id)).await?;
-    state
-        .platform
-        .render(&viewer, "product.html", context! { o => o, top => top })
+    state.platform.render(
+        viewer,
+        "product.html",
+        context! { o => o, top => top, build_error => build_error, bf => build_form },
+    )
 }
 
 #[derive(Deserialize)]
@@ -145,7 +158,7 @@ async fn add_field_submit(
     Ok(see_other(&format!("/f/{product}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct BuildForm {
     version: String,
     channel: String,
@@ -160,8 +173,15 @@ async fn publish_build_submit(
     CsrfForm(f): CsrfForm<BuildForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    service::publish_build(&state, user, &slug, &f.version, &f.channel, &f.notes, None).await?;
-    Ok(see_other(&format!("/f/{slug}")))
+    match service::publish_build(&state, user, &slug, &f.version, &f.channel, &f.notes, None).await {
+        Ok(_) => Ok(see_other(&format!("/f/{slug}"))),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => Ok((
+            e.status,
+            render_product(&state, &viewer, &slug, Some(e.text(viewer.lang)), Some(&f)).await?,
+        )
+            .into_response()),
+        Err(e) => Err(PageError::localized(e, viewer.lang)),
+    }
 }
 
 async fn submit_page(
@@ -257,7 +277,7 @@ async fn submit_form(
         Ok(result) => Ok(see_other(&format!("{}?filed=1", result.url))),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some(e.message),
+            Some(e.text(viewer.lang)),
             Vec::<service::DuplicateCandidate>::new(),
         ),
         Err(e) => Err(e.into()),
@@ -530,7 +550,10 @@ async fn triage_submit(
     for id in ids.into_iter().take(200) {
         match service::change_status(&state, user, id, status, get("build"), get("reason")).await {
             Ok(_) => bulk.changed.push(id),
-            Err(e) if e.status.is_client_error() => bulk.skipped.push(crate::api::Skipped { id, reason: e.message }),
+            Err(e) if e.status.is_client_error() => bulk.skipped.push(crate::api::Skipped {
+                id,
+                reason: e.text(viewer.lang),
+            }),
             Err(e) => return Err(e.into()),
         }
     }

@@ -1,5 +1,6 @@
 //! Feedback use cases shared by the pages and the API.
 
+use crate::error::FeedbackError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -145,13 +146,13 @@ pub async fn publish_build(
     let p = product(state, product_slug).await?;
     let version = version.trim();
     if version.is_empty() || version.chars().count() > 40 || version.contains(char::is_whitespace) {
-        return Err(ApiError::validation("version: 1–40 characters without spaces"));
+        return Err(FeedbackError::BadVersion.into());
     }
     if !matches!(channel, "beta" | "stable") {
-        return Err(ApiError::validation("channel must be `beta` or `stable`"));
+        return Err(FeedbackError::BadChannel.into());
     }
     if notes.chars().count() > 10_000 {
-        return Err(ApiError::validation("notes: at most 10,000 characters"));
+        return Err(FeedbackError::NotesTooLong.into());
     }
     if released_at.is_some_and(|t| !(0..=domain::LATEST_TIME_MS).contains(&t)) {
         return Err(ApiError::validation(
@@ -168,7 +169,7 @@ pub async fn publish_build(
         actor.id,
     )
     .await?
-    .ok_or_else(|| ApiError::conflict("taken", "this version exists"))
+    .ok_or_else(|| FeedbackError::VersionExists.into())
 }
 
 pub async fn add_form_field(
@@ -327,7 +328,7 @@ pub async fn submit_report(
         .iter()
         .map(|f| (f.key.clone(), f.required))
         .collect();
-    let kind = domain::validate_report(input, &fields).map_err(|e| ApiError::validation(e.to_string()))?;
+    let kind = domain::validate_report(input, &fields)?;
     let area = overview
         .areas
         .iter()
@@ -346,12 +347,11 @@ pub async fn submit_report(
             .ok_or_else(|| ApiError::conflict("no_build", "this product has no build yet"))?,
     };
     if uploads.len() > domain::MAX_ATTACHMENTS {
-        return Err(ApiError::validation(domain::AttachmentProblem::TooMany.to_string()));
+        return Err(domain::AttachmentProblem::TooMany.into());
     }
     let mut typed = Vec::new();
     for u in uploads {
-        let content_type =
-            domain::check_attachment(&u.filename, &u.data).map_err(|e| ApiError::validation(e.to_string()))?;
+        let content_type = domain::check_attachment(&u.filename, &u.data)?;
         let name: String = u
             .filename
             .chars()
@@ -448,8 +448,7 @@ pub async fn change_status(
     if reason.is_some_and(|r| r.chars().count() > 1_000) {
         return Err(ApiError::validation("reason: at most 1,000 characters"));
     }
-    domain::check_transition(request.status, to, build_id, reason)
-        .map_err(|e| ApiError::conflict("invalid_transition", e.to_string()))?;
+    domain::check_transition(request.status, to, build_id, reason)?;
     let update = store::StatusUpdate {
         request_id: id,
         from: request.status,
@@ -552,13 +551,9 @@ pub async fn roadmap(
 ) -> Result<Vec<RoadmapColumn>, ApiError> {
     let p = product(state, product_slug).await?;
     let mut columns = Vec::new();
-    for status in [
-        Status::New,
-        Status::Acknowledged,
-        Status::Planned,
-        Status::InBuild,
-        Status::Shipped,
-    ] {
+    // What is coming and what came: new and acknowledged requests live on the product page
+    // and in triage, not on the roadmap.
+    for status in [Status::Planned, Status::InBuild, Status::Shipped] {
         let filter = store::RequestFilter {
             product_id: p.id,
             area,

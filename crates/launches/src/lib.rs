@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod demo;
 pub mod draw;
 pub mod engine;
+pub mod error;
 pub mod pages;
 pub mod sale;
 pub mod service;

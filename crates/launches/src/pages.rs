@@ -41,6 +41,21 @@ pub fn router() -> Router<LaunchState> {
         .route("/drops/{slug}/fcodes", get(back_to_drop))
 }
 
+/// An error as the reader sees it: the launches' table in their language; otherwise the
+/// platform's message for its code (`ln.err.rate_limited`), else the English message.
+fn say(state: &LaunchState, viewer: &Viewer, e: &ApiError) -> String {
+    if e.spec.is_some() {
+        return e.text(viewer.lang);
+    }
+    let key = format!("ln.err.{}", e.code);
+    let text = viewer.t(&state.platform, &key);
+    if text == key {
+        e.message.clone()
+    } else {
+        text
+    }
+}
+
 async fn back_to_drop(PagePath(slug): PagePath<String>) -> Response {
     // Slugs are lowercase letters, digits and dashes; anything else is not a drop.
     if slug
@@ -110,7 +125,7 @@ async fn reserve_submit(
         Ok(_) => Ok(see_other(&format!("/drops/{slug}"))),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => Ok((
             e.status,
-            render_drop(&state, &viewer, &slug, Some(e.message), None).await?,
+            render_drop(&state, &viewer, &slug, Some(say(&state, &viewer, &e)), None).await?,
         )
             .into_response()),
         Err(e) => Err(e.into()),
@@ -143,12 +158,7 @@ async fn buy_submit(
             if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND
                 || e.status == StatusCode::SERVICE_UNAVAILABLE =>
         {
-            let message = viewer.t(&state.platform, &format!("ln.err.{}", e.code));
-            let message = if message.starts_with("ln.err.") {
-                e.message.clone()
-            } else {
-                message
-            };
+            let message = say(&state, &viewer, &e);
             Ok((
                 e.status,
                 render_drop(&state, &viewer, &slug, Some(message), None).await?,
@@ -209,7 +219,7 @@ async fn draw_submit(
         Ok(_) => Ok(see_other(&format!("/drops/{slug}/manage"))),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => Ok((
             e.status,
-            render_manage(&state, &viewer, &slug, None, Some(e.message)).await?,
+            render_manage(&state, &viewer, &slug, None, Some(say(&state, &viewer, &e))).await?,
         )
             .into_response()),
         Err(e) => Err(e.into()),
@@ -241,7 +251,7 @@ async fn fcodes_submit(
             .into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok((
             e.status,
-            render_manage(&state, &viewer, &slug, None, Some(e.message)).await?,
+            render_manage(&state, &viewer, &slug, None, Some(say(&state, &viewer, &e))).await?,
         )
             .into_response()),
         Err(e) => Err(e.into()),
@@ -270,7 +280,7 @@ async fn new_drop_page(State(state): State<LaunchState>, viewer: Viewer) -> Resu
     state.platform.render(&viewer, "new_drop.html", context! {})
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct NewDropForm {
     name: String,
     slug: String,
@@ -302,8 +312,8 @@ async fn new_drop_submit(
         _ => SaleMode::Open,
     };
     let req = NewDropRequest {
-        slug: f.slug,
-        name: f.name,
+        slug: f.slug.clone(),
+        name: f.name.clone(),
         description: String::new(),
         price_cents: (f.price * 100.0).round() as i64,
         currency: "CNY".into(),
@@ -318,24 +328,22 @@ async fn new_drop_submit(
         mode,
         payment_seconds: 1_800,
         variants: vec![NewVariant {
-            name: f.variant,
+            name: f.variant.clone(),
             stock: f.stock,
             fcode_stock: f.fcode_stock.unwrap_or(0),
         }],
     };
     match service::create_drop(&state, user, &req).await {
         Ok(d) => Ok(see_other(&format!("/drops/{}", d.slug))),
-        Err(ApiError { status, message, .. })
-            if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::CONFLICT =>
-        {
-            Ok((
-                status,
-                state
-                    .platform
-                    .render(&viewer, "new_drop.html", context! { error => message })?,
-            )
-                .into_response())
-        }
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => Ok((
+            e.status,
+            state.platform.render(
+                &viewer,
+                "new_drop.html",
+                context! { error => say(&state, &viewer, &e), f => f },
+            )?,
+        )
+            .into_response()),
         Err(e) => Err(e.into()),
     }
 }

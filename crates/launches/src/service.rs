@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use fanloop_platform::accounts::{self, User};
 use fanloop_platform::auth::{self, Role};
 use fanloop_platform::db::now_ms;
+use fanloop_platform::notifications::{self, NewNotification, NotificationKind};
 use fanloop_platform::ratelimit::RateLimiter;
 use fanloop_platform::{ApiError, Platform};
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::draw;
 use crate::engine::{Attempt, Decision, Rejection, SaleMode};
+use crate::error::LaunchError;
 use crate::sale::{SaleHub, StockView};
 use crate::store::{self, Drop, Order};
 
@@ -100,6 +102,16 @@ impl LaunchState {
     }
 }
 
+impl LaunchState {
+    /// Drops the purchase path's cached copy of a drop whose windows just changed.
+    pub fn forget_drop(&self, slug: &str) {
+        self.drops_for_sale
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(slug);
+    }
+}
+
 impl FromRef<LaunchState> for Platform {
     fn from_ref(state: &LaunchState) -> Platform {
         state.platform.clone()
@@ -163,47 +175,47 @@ pub fn honor_rank(role: Role) -> u8 {
 
 pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) -> Result<Drop, ApiError> {
     if !actor.role.is_staff() {
-        return Err(ApiError::forbidden("only staff create drops"));
+        return Err(LaunchError::StaffOnly.into());
     }
     let problems = [
-        (
-            !fanloop_platform::web::is_url_slug(&r.slug),
-            "slug: 2–40 lowercase letters, digits or dashes",
-        ),
+        (!fanloop_platform::web::is_url_slug(&r.slug), LaunchError::BadSlug),
         (
             r.name.trim().is_empty() || r.name.chars().count() > 80,
-            "name: 1–80 characters",
+            LaunchError::BadName,
         ),
-        (r.price_cents < 0, "price_cents must be ≥ 0"),
-        (!(1..=100).contains(&r.per_account_limit), "per_account_limit: 1–100"),
+        (r.price_cents < 0, LaunchError::BadPrice),
+        (!(1..=100).contains(&r.per_account_limit), LaunchError::BadLimit),
         (
             r.reservations_open_at > r.reservations_close_at,
-            "reservations must open before they close",
+            LaunchError::ReservationWindow,
         ),
-        (r.opens_at >= r.closes_at, "the sale must open before it closes"),
+        (r.opens_at >= r.closes_at, LaunchError::SaleWindow),
         (
             r.fcode_opens_at.is_some_and(|f| f > r.opens_at),
-            "F-code holders cannot start after the general sale",
+            LaunchError::FcodeWindow,
         ),
         (
             !(0..=3).contains(&r.min_honor_rank) || r.min_account_age_days < 0,
-            "min_honor_rank: 0–3; min_account_age_days ≥ 0",
+            LaunchError::BadEligibility,
         ),
-        (!(1..=86_400).contains(&r.payment_seconds), "payment_seconds: 1–86,400"),
-        (r.variants.is_empty() || r.variants.len() > 20, "1–20 variants"),
+        (!(1..=86_400).contains(&r.payment_seconds), LaunchError::BadPayment),
+        (
+            r.variants.is_empty() || r.variants.len() > 20,
+            LaunchError::BadVariantCount,
+        ),
         (
             r.variants.iter().any(|v| {
                 v.name.trim().is_empty() || v.stock < 0 || v.fcode_stock < 0 || v.stock + v.fcode_stock > 10_000_000
             }),
-            "variants need a name and 0–10,000,000 units",
+            LaunchError::BadVariant,
         ),
         (
             matches!(r.mode, SaleMode::Queue { wave_size, wave_ms } if wave_size == 0 || wave_ms < 0),
-            "queue mode needs wave_size ≥ 1 and wave_ms ≥ 0",
+            LaunchError::BadQueue,
         ),
     ];
-    if let Some((_, message)) = problems.iter().find(|(bad, _)| *bad) {
-        return Err(ApiError::validation(*message));
+    if let Some((_, problem)) = problems.iter().find(|(bad, _)| *bad) {
+        return Err((*problem).into());
     }
     let seed = draw::new_seed();
     let variants: Vec<(String, i64, i64)> = r
@@ -234,7 +246,7 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
     };
     let id = store::create_drop(&state.platform.db, &new)
         .await?
-        .ok_or_else(|| ApiError::conflict("taken", "a drop with this slug exists"))?;
+        .ok_or(LaunchError::SlugTaken)?;
     store::drop_by_id(&state.platform.db, id)
         .await?
         .ok_or_else(|| ApiError::internal("the new drop vanished"))
@@ -243,7 +255,7 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
 pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
     store::drop_by_slug(&state.platform.db, slug)
         .await?
-        .ok_or_else(|| ApiError::not_found("drop"))
+        .ok_or_else(|| LaunchError::NoDrop.into())
 }
 
 /// A drop for the purchase path (see `LaunchState::drops_for_sale`).
@@ -282,18 +294,20 @@ pub async fn reserve(state: &LaunchState, user: &User, slug: &str) -> Result<boo
     let d = drop(state, slug).await?;
     let now = now_ms();
     if now < d.reservations_open_at || now >= d.reservations_close_at {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "reservations_closed",
-            "reservations are not open now",
-        ));
+        return Err(LaunchError::ReservationsClosed.into());
     }
     if !eligible(&d, user, now) {
-        return Err(
-            ApiError::forbidden("this drop needs a higher honor level or an older account").with_code("not_eligible"),
-        );
+        return Err(LaunchError::NotEligible.into());
     }
-    Ok(store::reserve(&state.platform.db, d.id, user.id, now).await?)
+    let db = &state.platform.db;
+    if store::reserve(db, d.id, user.id, now).await? {
+        return Ok(true);
+    }
+    // Not recorded: already reserved, or the reservations closed meanwhile.
+    match store::reservation_at(db, d.id, user.id).await? {
+        Some(_) => Ok(false),
+        None => Err(LaunchError::ReservationsClosed.into()),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -309,25 +323,22 @@ pub struct DrawResult {
 /// stores who may buy when, reveals the seed, and hands the admission list to the sale actor.
 pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<DrawResult, ApiError> {
     if !actor.role.is_staff() {
-        return Err(ApiError::forbidden("only staff run the draw"));
+        return Err(LaunchError::StaffOnly.into());
     }
     let db = &state.platform.db;
     let d = drop(state, slug).await?;
     if d.seed.is_some() {
-        return Err(ApiError::conflict(
-            "already_drawn",
-            "the draw already ran; its seed is published",
-        ));
+        return Err(LaunchError::AlreadyDrawn.into());
     }
     if d.mode == SaleMode::Open {
-        return Err(ApiError::conflict("no_draw", "open sales have no draw"));
+        return Err(LaunchError::NoDraw.into());
     }
-    if now_ms() < d.reservations_close_at {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "too_early",
-            "reservations are still open",
-        ));
+    // Running the draw closes the reservations (staff may close them early); the database
+    // refuses any reservation from then on, so the draw sees every one that was accepted.
+    let now = now_ms();
+    if now < d.reservations_close_at {
+        store::close_reservations(db, d.id, now).await?;
+        state.forget_drop(slug);
     }
     let seed = store::seed_of(db, d.id).await?;
     let reservations = store::reservations(db, d.id).await?;
@@ -371,6 +382,8 @@ pub struct MyStatus {
     pub admitted_at: Option<i64>,
     pub bought: i64,
     pub orders: Vec<Order>,
+    /// The last four characters of each usable F-code this member holds for the drop.
+    pub fcode_hints: Vec<String>,
 }
 
 pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<MyStatus, ApiError> {
@@ -379,6 +392,7 @@ pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<M
     let reserved = store::reservation_at(db, d.id, user.id).await?.is_some();
     let admission = store::admission_of(db, d.id, user.id).await?;
     let orders = store::orders_of(db, d.id, user.id).await?;
+    let fcode_hints = store::fcode_hints_of(db, d.id, user.id).await?;
     let status = match (&d.mode, reserved, d.seed.is_some(), admission) {
         (SaleMode::Open, _, _, _) => "open",
         (_, false, _, _) => "not_reserved",
@@ -398,6 +412,7 @@ pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<M
             .map(|o| o.quantity)
             .sum(),
         orders,
+        fcode_hints,
     })
 }
 
@@ -420,31 +435,23 @@ pub enum PurchaseOutcome {
     Replayed(Order),
 }
 
+/// A time in API messages: UTC with its label (pages show the reader's zone beside it).
+fn utc(ms: i64) -> String {
+    fanloop_platform::locale::datetime_with_zone(ms, "UTC")
+}
+
 pub fn rejection_error(r: &Rejection) -> ApiError {
-    use axum::http::StatusCode;
     match r {
-        Rejection::NotOpen { opens_at } => ApiError::new(
-            StatusCode::CONFLICT,
-            "not_open",
-            format!("the sale opens at {opens_at} (Unix ms)"),
-        ),
-        Rejection::NotYourTurn { admitted_at } => ApiError::new(
-            StatusCode::CONFLICT,
-            "not_your_turn",
-            format!("your turn starts at {admitted_at} (Unix ms)"),
-        ),
-        Rejection::Closed => ApiError::conflict("closed", "the sale is over"),
-        Rejection::SoldOut => ApiError::conflict("sold_out", "sold out"),
-        Rejection::LimitReached => ApiError::forbidden("per-account limit reached").with_code("limit_reached"),
-        Rejection::NotEligible => {
-            ApiError::forbidden("this drop needs a higher honor level or an older account").with_code("not_eligible")
-        }
-        Rejection::NotSelected => {
-            ApiError::forbidden("only admitted reservations may buy in this drop").with_code("not_selected")
-        }
-        Rejection::UnknownVariant => ApiError::validation("unknown variant"),
-        Rejection::BadQuantity => ApiError::validation("quantity must be at least 1"),
-        Rejection::FcodeUsed => ApiError::conflict("fcode_used", "this F-code was already used"),
+        Rejection::NotOpen { opens_at } => LaunchError::NotOpen.with(&[("opens_at", utc(*opens_at))]),
+        Rejection::NotYourTurn { admitted_at } => LaunchError::NotYourTurn.with(&[("admitted_at", utc(*admitted_at))]),
+        Rejection::Closed => LaunchError::Closed.into(),
+        Rejection::SoldOut => LaunchError::SoldOut.into(),
+        Rejection::LimitReached => LaunchError::LimitReached.into(),
+        Rejection::NotEligible => LaunchError::NotEligible.into(),
+        Rejection::NotSelected => LaunchError::NotSelected.into(),
+        Rejection::UnknownVariant => LaunchError::UnknownVariant.into(),
+        Rejection::BadQuantity => LaunchError::BadQuantity.into(),
+        Rejection::FcodeUsed => LaunchError::FcodeUsed.into(),
     }
 }
 
@@ -461,10 +468,7 @@ pub async fn purchase(
         || idempotency_key.len() > 100
         || !idempotency_key.bytes().all(|b| b.is_ascii_graphic())
     {
-        return Err(ApiError::bad_request(
-            "idempotency_key",
-            "send an Idempotency-Key header of 1–100 visible ASCII characters",
-        ));
+        return Err(LaunchError::BadIdempotencyKey.into());
     }
     if let Err(wait) = state.purchase_limiter.check(&user.id.to_string()) {
         return Err(ApiError::rate_limited(wait));
@@ -476,12 +480,12 @@ pub async fn purchase(
             let (id, issued_to, transferable, usable) =
                 store::fcode_by_hash(db, d.id, &auth::token_hash(&code.to_uppercase()))
                     .await?
-                    .ok_or_else(|| ApiError::forbidden("unknown F-code for this drop").with_code("fcode_invalid"))?;
+                    .ok_or(LaunchError::FcodeUnknown)?;
             if !usable {
-                return Err(ApiError::conflict("fcode_used", "this F-code was used or revoked"));
+                return Err(LaunchError::FcodeUsed.into());
             }
             if !transferable && issued_to != user.id {
-                return Err(ApiError::forbidden("this F-code belongs to another member").with_code("fcode_invalid"));
+                return Err(LaunchError::FcodeNotYours.into());
             }
             Some(id)
         }
@@ -501,20 +505,15 @@ pub async fn purchase(
         Some(cluster) => cluster.purchase(&d, &attempt).await,
         None => state.hub.handle(&d).await?.purchase(attempt).await,
     };
-    let decision = decided.map_err(|e| {
-        let mut err = ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "not_stored",
-            format!("{e:#}"),
-        );
-        err.retry_after_secs = Some(1);
-        err
-    })?;
-    let not_stored = |message: &str| {
-        let mut err = ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "not_stored", message);
+    let not_stored = |error: LaunchError| {
+        let mut err: ApiError = error.into();
         err.retry_after_secs = Some(1);
         err
     };
+    let decision = decided.map_err(|e| {
+        tracing::warn!("purchase in drop {} not stored: {e:#}", d.id);
+        not_stored(LaunchError::NotStored)
+    })?;
     match decision {
         // Whatever the engine or Redis says, an answer only ever carries the caller's own order.
         Decision::Accepted(o) => match store::order(db, o.order_id).await? {
@@ -525,16 +524,14 @@ pub async fn purchase(
                     o.order_id,
                     user.id
                 );
-                Err(not_stored("this attempt could not be stored; retry with the same key"))
+                Err(not_stored(LaunchError::NotStored))
             }
-            None => Err(not_stored("this attempt could not be stored; retry with the same key")),
+            None => Err(not_stored(LaunchError::NotStored)),
         },
         // A retry: the order stored under this account and key, found by both.
         Decision::Replayed(_) => match store::order_by_key(db, d.id, user.id, idempotency_key).await? {
             Some(order) => Ok(PurchaseOutcome::Replayed(order)),
-            None => Err(not_stored(
-                "the first attempt with this key is still being stored; retry",
-            )),
+            None => Err(not_stored(LaunchError::StillStoring)),
         },
         // Several nodes: Redis (or the window check before it) may not know an order stored
         // under this key yet — stored after Redis last loaded, or a retry just after the close —
@@ -551,11 +548,9 @@ pub async fn purchase(
 
 pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Order, ApiError> {
     let db = &state.platform.db;
-    let (order, owner) = store::order(db, order_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("order"))?;
+    let (order, owner) = store::order(db, order_id).await?.ok_or(LaunchError::NoOrder)?;
     if owner != user.id {
-        return Err(ApiError::not_found("order"));
+        return Err(LaunchError::NoOrder.into());
     }
     if order.status == "paid" {
         return Ok(order);
@@ -569,11 +564,7 @@ pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Orde
     if paid_now || order.status == "paid" {
         return Ok(order);
     }
-    Err(ApiError::new(
-        axum::http::StatusCode::GONE,
-        "expired",
-        "this order expired and its stock was released",
-    ))
+    Err(LaunchError::Expired.into())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -593,18 +584,28 @@ pub async fn issue_fcodes(
     transferable: bool,
 ) -> Result<Vec<IssuedCode>, ApiError> {
     if !actor.role.is_staff() {
-        return Err(ApiError::forbidden("only staff issue F-codes"));
+        return Err(LaunchError::StaffOnly.into());
     }
     if usernames.is_empty() || usernames.len() > 1000 {
-        return Err(ApiError::validation("1–1,000 usernames"));
+        return Err(LaunchError::BadUsernameCount.into());
     }
     let db = &state.platform.db;
     let d = drop(state, slug).await?;
-    let mut out = Vec::new();
+    // Every name first: a code issued to some of the list and then refused for the rest would
+    // be lost (it is shown once), so one unknown name issues nothing.
+    let mut members = Vec::new();
+    let mut unknown = Vec::new();
     for name in usernames {
-        let user = accounts::find_by_username(db, name)
-            .await?
-            .ok_or_else(|| ApiError::validation(format!("unknown member {name}")))?;
+        match accounts::find_by_username(db, name.trim()).await? {
+            Some(user) => members.push(user),
+            None => unknown.push(name.trim().to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(LaunchError::UnknownMembers.with(&[("names", unknown.join(", "))]));
+    }
+    let mut out = Vec::new();
+    for user in members {
         // Crockford-like alphabet without look-alikes: 16 characters ≈ 80 bits.
         const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
         let raw = auth::new_token();
@@ -626,6 +627,19 @@ pub async fn issue_fcodes(
             user.id,
             transferable,
             actor.id,
+        )
+        .await?;
+        // The holder learns of it; the code itself is handed over by staff (it is shown once).
+        notifications::notify(
+            &db.pool,
+            &NewNotification {
+                user_id: user.id,
+                kind: NotificationKind::FcodeIssued,
+                actor_id: Some(actor.id),
+                subject: &d.name,
+                link: &format!("/drops/{}", d.slug),
+                detail: None,
+            },
         )
         .await?;
         out.push(IssuedCode {

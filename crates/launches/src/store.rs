@@ -955,15 +955,42 @@ pub async fn orders_of_user(db: &Db, user_id: i64, limit: i64) -> anyhow::Result
 }
 
 /// Records a reservation; `false` if the fan already reserved.
+/// Nothing is recorded once the drop's reservations have closed (a draw may have closed them
+/// a moment ago), or when the fan already reserved.
 pub async fn reserve(db: &Db, drop_id: i64, user_id: i64, now: i64) -> anyhow::Result<bool> {
-    let n = sqlx::query("INSERT INTO reservations (drop_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (drop_id, user_id) DO NOTHING")
+    let n = sqlx::query(
+        "INSERT INTO reservations (drop_id, user_id, created_at) \
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM drops WHERE id = $1 AND reservations_close_at > $3 AND seed_revealed = 0) \
+         ON CONFLICT (drop_id, user_id) DO NOTHING",
+    )
+    .bind(drop_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The last characters of a member's usable F-codes for a drop (to remind them they hold one).
+pub async fn fcode_hints_of(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT code_hint FROM fcodes WHERE drop_id = $1 AND issued_to = $2 AND used_at IS NULL AND revoked_at IS NULL ORDER BY id",
+    )
+    .bind(drop_id)
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Closes a drop's reservations now (running the draw early).
+pub async fn close_reservations(db: &Db, drop_id: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE drops SET reservations_close_at = $2 WHERE id = $1 AND reservations_close_at > $2")
         .bind(drop_id)
-        .bind(user_id)
         .bind(now)
         .execute(&db.pool)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+        .await?;
+    Ok(())
 }
 
 pub async fn reservation_at(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Option<i64>> {

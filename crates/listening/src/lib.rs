@@ -4,6 +4,7 @@
 //! of targets against actuals (`campaigns`).
 
 pub mod campaigns;
+pub mod error;
 pub mod service;
 pub mod simulate;
 pub mod trending;

@@ -75,7 +75,7 @@ pub struct TrendingView {
 
 pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> Result<TrendingView, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("listening is for staff"));
+        return Err(crate::error::ListeningError::StaffOnly.into());
     }
     let db = &state.platform.db;
     let (bucket_ms, buckets, detect, cfg) = match q.granularity {

@@ -15,12 +15,141 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+pub use axum::http::StatusCode as Status;
+
+/// One row of a pillar's error table, as meilisearch's `ErrorCode` does it: the code clients
+/// match on, its HTTP status, and what a person reads in each language. `{name}` placeholders
+/// are filled from the error's arguments. Each pillar declares its rows with [`error_table!`].
+#[derive(Debug)]
+pub struct ErrorSpec {
+    pub code: &'static str,
+    pub status: StatusCode,
+    pub en: &'static str,
+    pub zh: &'static str,
+    pub fr: &'static str,
+}
+
+impl ErrorSpec {
+    pub fn text(&self, lang: crate::i18n::Lang) -> &'static str {
+        match lang {
+            crate::i18n::Lang::En => self.en,
+            crate::i18n::Lang::Zh => self.zh,
+            crate::i18n::Lang::Fr => self.fr,
+        }
+    }
+}
+
+/// What is wrong with an error table: an empty message, or a language whose message names other
+/// placeholders than the English one. Every pillar's table is checked by a test of the binary.
+pub fn table_problems<'a>(specs: impl IntoIterator<Item = &'a ErrorSpec>) -> Vec<String> {
+    let holes = |t: &str| {
+        let mut v: Vec<String> = t
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}'))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut problems = Vec::new();
+    for s in specs {
+        for text in [s.en, s.zh, s.fr] {
+            if text.trim().is_empty() || holes(text) != holes(s.en) {
+                problems.push(format!("{}: {text:?} against {:?}", s.code, s.en));
+            }
+        }
+    }
+    problems
+}
+
+/// Declares a pillar's error enum and its table (code → status → zh/en/fr message) in one place:
+///
+/// ```ignore
+/// error_table! {
+///     pub enum LaunchError {
+///         SoldOut => ("sold_out", CONFLICT, "sold out", "已售罄", "épuisé"),
+///     }
+/// }
+/// ```
+/// `LaunchError::SoldOut.into()` is the `ApiError`; `.with(&[("name", v)])` fills placeholders.
+#[macro_export]
+macro_rules! error_table {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident => ($code:literal, $status:ident, $en:literal, $zh:literal, $fr:literal)),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($(#[$vmeta])* $variant),* }
+
+        impl $name {
+            /// Every error of the table (for tests that check each language has each message).
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn spec(self) -> &'static $crate::error::ErrorSpec {
+                match self {
+                    $($name::$variant => {
+                        static SPEC: $crate::error::ErrorSpec = $crate::error::ErrorSpec {
+                            code: $code,
+                            status: $crate::error::Status::$status,
+                            en: $en,
+                            zh: $zh,
+                            fr: $fr,
+                        };
+                        &SPEC
+                    })*
+                }
+            }
+
+            /// The API error with its `{name}` placeholders filled.
+            pub fn with(self, args: &[(&'static str, String)]) -> $crate::error::ApiError {
+                let args: Vec<_> = args.iter().map(|(n, v)| (*n, $crate::error::Arg::Text(v.clone()))).collect();
+                $crate::error::ApiError::from_spec(self.spec(), args)
+            }
+
+            /// The same, with arguments that have words of their own in each language.
+            pub fn with_args(self, args: Vec<(&'static str, $crate::error::Arg)>) -> $crate::error::ApiError {
+                $crate::error::ApiError::from_spec(self.spec(), args)
+            }
+        }
+
+        impl From<$name> for $crate::error::ApiError {
+            fn from(e: $name) -> Self {
+                e.with(&[])
+            }
+        }
+    };
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
+    /// English, for API clients; people read [`ApiError::text`].
     pub message: String,
     pub retry_after_secs: Option<u64>,
+    /// The table row this error came from, and its arguments: the message in every language.
+    pub spec: Option<(&'static ErrorSpec, Vec<(&'static str, Arg)>)>,
+}
+
+/// A value for a table message's placeholder.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// The same in every language (a name, a number).
+    Text(String),
+    /// A word of the interface, in English, Chinese and French.
+    Words([&'static str; 3]),
+}
+
+impl Arg {
+    fn in_lang(&self, lang: crate::i18n::Lang) -> &str {
+        match (self, lang) {
+            (Arg::Text(t), _) => t,
+            (Arg::Words([en, ..]), crate::i18n::Lang::En) => en,
+            (Arg::Words([_, zh, _]), crate::i18n::Lang::Zh) => zh,
+            (Arg::Words([.., fr]), crate::i18n::Lang::Fr) => fr,
+        }
+    }
 }
 
 impl ApiError {
@@ -30,6 +159,30 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_secs: None,
+            spec: None,
+        }
+    }
+
+    pub fn from_spec(spec: &'static ErrorSpec, args: Vec<(&'static str, Arg)>) -> Self {
+        let mut error = ApiError {
+            status: spec.status,
+            code: spec.code,
+            message: String::new(),
+            retry_after_secs: None,
+            spec: Some((spec, args)),
+        };
+        error.message = error.text(crate::i18n::Lang::En);
+        error
+    }
+
+    /// What a person reads, in their language: the table's message where the error has one,
+    /// else the English message.
+    pub fn text(&self, lang: crate::i18n::Lang) -> String {
+        match &self.spec {
+            Some((spec, args)) => args.iter().fold(spec.text(lang).to_string(), |t, (name, value)| {
+                t.replace(&format!("{{{name}}}"), value.in_lang(lang))
+            }),
+            None => self.message.clone(),
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -145,8 +298,29 @@ impl From<sqlx::Error> for PageError {
 }
 
 impl From<ApiError> for PageError {
+    /// Without the reader's language at hand: a table error in all three (zh first).
     fn from(err: ApiError) -> Self {
-        PageError::new(err.status, err.status.as_u16().to_string(), err.message)
+        let message = match &err.spec {
+            Some(_) => {
+                use crate::i18n::Lang;
+                format!(
+                    "{} / {} / {}",
+                    err.text(Lang::Zh),
+                    err.text(Lang::En),
+                    err.text(Lang::Fr)
+                )
+            }
+            None => err.message.clone(),
+        };
+        PageError::new(err.status, err.status.as_u16().to_string(), message)
+    }
+}
+
+impl PageError {
+    /// The page for an API error, in the reader's language.
+    pub fn localized(err: ApiError, lang: crate::i18n::Lang) -> Self {
+        let message = err.text(lang);
+        PageError::new(err.status, err.status.as_u16().to_string(), message)
     }
 }
 

@@ -20,6 +20,8 @@ pub enum NotificationKind {
     Promoted,
     /// Your campaign entry was picked as a winner.
     CampaignWinner,
+    /// Staff gave you an F-code for a launch.
+    FcodeIssued,
 }
 
 impl NotificationKind {
@@ -32,6 +34,7 @@ impl NotificationKind {
             NotificationKind::StatusChanged => "status_changed",
             NotificationKind::Promoted => "promoted",
             NotificationKind::CampaignWinner => "campaign_winner",
+            NotificationKind::FcodeIssued => "fcode_issued",
         }
     }
 }
@@ -39,7 +42,8 @@ impl NotificationKind {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Notification {
     pub id: i64,
-    /// `reply`, `mention`, `staff_answer` or `role_changed`.
+    /// `reply`, `mention`, `staff_answer`, `role_changed`, `status_changed`, `promoted`,
+    /// `campaign_winner` or `fcode_issued`.
     pub kind: String,
     pub actor: Option<String>,
     pub subject: String,

@@ -126,6 +126,7 @@ pub static MESSAGES: MessageTable = &[
     ("notif.status_changed", "Status update", "状态更新", "Changement de statut"),
     ("notif.promoted", "You were promoted", "你已晋升", "Vous avez été promu"),
     ("notif.campaign_winner", "Your entry won", "你的作品获奖了", "Votre participation a gagné"),
+    ("notif.fcode_issued", "You have an F-code for", "你获得了F码：", "Vous avez un code F pour"),
     ("notif.mark_all", "Mark all as read", "全部标为已读", "Tout marquer comme lu"),
     ("notif.none", "No notifications yet.", "暂无通知。", "Aucune notification."),
 ];

@@ -2,6 +2,7 @@
 //! are, when a campaign takes entries and votes, and how its actuals compare with its targets
 //! over time.
 
+use crate::error::{ListeningError, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -176,62 +177,71 @@ pub fn check_settings(
     targets: &Targets,
     max_entries_per_account: i64,
     max_votes_per_account: i64,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let title_len = title.trim().chars().count();
     if title_len == 0 || title_len > 120 {
-        return Err("title: 1–120 characters".into());
+        return Err(ListeningError::Title.into());
     }
     if description.chars().count() > 5000 {
-        return Err("description: at most 5000 characters".into());
+        return Err(ListeningError::Description.into());
     }
     if !(0..=LATEST_TIME_MS).contains(&starts_at) || !(0..=LATEST_TIME_MS).contains(&ends_at) {
-        return Err("starts_at, ends_at: times between 1970 and 2100 (Unix ms)".into());
+        return Err(ListeningError::Times.into());
     }
     if starts_at >= ends_at {
-        return Err("the campaign must start before it ends".into());
+        return Err(ListeningError::StartBeforeEnd.into());
     }
     if ends_at - starts_at > MAX_DAYS * DAY_MS {
-        return Err(format!("a campaign lasts at most {MAX_DAYS} days"));
+        return Err(Problem(ListeningError::TooLong, vec![("days", MAX_DAYS.to_string())]));
     }
     for m in Metric::ALL {
         if !(0..=1_000_000_000_000_000).contains(&targets.get(m)) {
-            return Err(format!("target {}: a whole number from 0", m.as_str()));
+            return Err(Problem(
+                ListeningError::Target,
+                vec![("metric", m.as_str().to_string())],
+            ));
         }
     }
     if Metric::ALL.iter().all(|m| targets.get(*m) == 0) {
-        return Err("set at least one target (exposure, page views, entries, orders or revenue)".into());
+        return Err(ListeningError::NoTarget.into());
     }
     if !(1..=50).contains(&max_entries_per_account) {
-        return Err("entries per account: 1–50".into());
+        return Err(ListeningError::EntriesPerAccount.into());
     }
     if !(1..=1000).contains(&max_votes_per_account) {
-        return Err("votes per account: 1–1000".into());
+        return Err(ListeningError::VotesPerAccount.into());
     }
     Ok(())
 }
 
 /// Checks an entry before anything is stored.  `images` are each image's content type (already
 /// sniffed from its bytes, `None` if it is not an image) and size.
-pub fn check_entry(text: &str, images: &[(String, Option<&str>, usize)]) -> Result<(), String> {
+pub fn check_entry(text: &str, images: &[(String, Option<&str>, usize)]) -> Result<(), Problem> {
     let chars = text.trim().chars().count();
     if chars == 0 {
-        return Err("text: say something about your photos".into());
+        return Err(ListeningError::EntryText.into());
     }
     if chars > MAX_ENTRY_CHARS {
-        return Err(format!("text: at most {MAX_ENTRY_CHARS} characters"));
+        return Err(Problem(
+            ListeningError::EntryTextLong,
+            vec![("max", MAX_ENTRY_CHARS.to_string())],
+        ));
     }
     if images.is_empty() {
-        return Err("an entry needs at least one image".into());
+        return Err(ListeningError::NoImage.into());
     }
     if images.len() > MAX_ENTRY_IMAGES {
-        return Err(format!("at most {MAX_ENTRY_IMAGES} images per entry"));
+        return Err(Problem(
+            ListeningError::TooManyImages,
+            vec![("max", MAX_ENTRY_IMAGES.to_string())],
+        ));
     }
     for (name, kind, size) in images {
         if kind.is_none() {
-            return Err(format!("{name}: only PNG, JPEG or WebP images are accepted"));
+            return Err(Problem(ListeningError::ImageType, vec![("file", name.clone())]));
         }
         if *size > MAX_IMAGE_BYTES {
-            return Err(format!("{name}: larger than 2 MiB"));
+            return Err(Problem(ListeningError::ImageSize, vec![("file", name.clone())]));
         }
     }
     Ok(())

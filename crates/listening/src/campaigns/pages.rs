@@ -38,11 +38,11 @@ pub fn router() -> Router<ListeningState> {
 }
 
 /// A 4xx from a use case is shown on the form that caused it; anything else is an error page.
-fn form_problem(e: ApiError) -> Result<String, PageError> {
+fn form_problem(e: ApiError, viewer: &Viewer) -> Result<String, PageError> {
     if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND {
-        Ok(e.message)
+        Ok(e.text(viewer.lang))
     } else {
-        Err(e.into())
+        Err(PageError::localized(e, viewer.lang))
     }
 }
 
@@ -236,7 +236,7 @@ async fn create_submit(
     let error = match f.request() {
         Ok(r) => match service::create(&state, me, &r).await {
             Ok(c) => return Ok(see_other(&format!("/campaigns/{}/dashboard", c.slug))),
-            Err(e) => form_problem(e)?,
+            Err(e) => form_problem(e, &viewer)?,
         },
         Err(m) => m,
     };
@@ -335,7 +335,7 @@ async fn entry_submit(
     match service::submit_entry(&state, me, &slug, &text, &uploads).await {
         Ok(e) => Ok(see_other(&format!("/campaigns/{slug}?sort=new#entry-{}", e.id))),
         Err(e) => {
-            let message = form_problem(e)?;
+            let message = form_problem(e, &viewer)?;
             let q = GalleryQuery::default();
             let c = service::campaign(&state, &slug).await?;
             render_campaign(
@@ -383,7 +383,7 @@ async fn vote_submit(
             "/campaigns/{slug}?sort={sort}&page={page}#entry-{id}"
         ))),
         Err(e) => {
-            let message = form_problem(e)?;
+            let message = form_problem(e, &viewer)?;
             let q = GalleryQuery {
                 sort: f.sort,
                 page: Some(page),
@@ -417,7 +417,7 @@ async fn moderation_submit(
         Ok(_) => Ok(see_other(&format!("/campaigns/{slug}?sort=new#entry-{id}"))),
         Err(e) if e.status == StatusCode::FORBIDDEN => Err(PageError::forbidden()),
         Err(e) => {
-            let message = form_problem(e)?;
+            let message = form_problem(e, &viewer)?;
             let q = GalleryQuery {
                 sort: Sort::New,
                 page: None,
@@ -579,7 +579,7 @@ async fn settings_submit(
                 };
                 return render_dashboard(&state, &viewer, me, &slug, saved).await;
             }
-            Err(e) => form_problem(e)?,
+            Err(e) => form_problem(e, &viewer)?,
         },
         Err(m) => m,
     };
@@ -643,7 +643,7 @@ async fn adjustment_submit(
             };
             match service::add_adjustment(&state, me, &slug, &r).await {
                 Ok(_) => return Ok(see_other(&format!("/campaigns/{slug}/dashboard#figures"))),
-                Err(e) => form_problem(e)?,
+                Err(e) => form_problem(e, &viewer)?,
             }
         }
         Err(m) => m,
@@ -690,7 +690,7 @@ async fn winners_submit(
         };
         match service::set_winners(&state, me, &slug, &r).await {
             Ok(_) => return Ok(see_other(&format!("/campaigns/{slug}#winners"))),
-            Err(e) => error = Some(form_problem(e)?),
+            Err(e) => error = Some(form_problem(e, &viewer)?),
         }
     }
     let answer = Answer {

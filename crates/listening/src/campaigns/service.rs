@@ -81,8 +81,7 @@ async fn check_request(state: &ListeningState, r: &CampaignRequest) -> Result<Ch
         &r.targets,
         r.max_entries_per_account,
         r.max_votes_per_account,
-    )
-    .map_err(ApiError::validation)?;
+    )?;
     let hashtag = domain::parse_hashtag(&r.hashtag).map_err(ApiError::validation)?;
     let currency = r.currency.trim().to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -343,7 +342,7 @@ pub async fn submit_entry(
         .iter()
         .map(|u| (u.filename.clone(), image_content_type(&u.data), u.data.len()))
         .collect();
-    domain::check_entry(text, &typed).map_err(ApiError::validation)?;
+    domain::check_entry(text, &typed)?;
     let hashtag = domain::parse_hashtag(&c.hashtag).map_err(ApiError::internal)?;
     let body = domain::entry_text(text, &hashtag);
     let cleaned: Vec<(&str, Vec<u8>)> = typed
