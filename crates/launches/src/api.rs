@@ -160,7 +160,7 @@ async fn me(
 }
 
 #[utoipa::path(post, path = "/api/v1/drops/{slug}/draw", tag = "launches", params(("slug" = String, Path)),
-    responses((status = 200, body = DrawResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "already drawn, or reservations still open")), security(("bearer" = [])))]
+    responses((status = 200, body = DrawResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "already drawn, or an open sale (no draw); running the draw before the planned close closes the reservations")), security(("bearer" = [])))]
 async fn run_draw(
     State(state): State<LaunchState>,
     ApiUser(me): ApiUser,
