@@ -958,17 +958,26 @@ pub async fn orders_of_user(db: &Db, user_id: i64, limit: i64) -> anyhow::Result
 /// Nothing is recorded once the drop's reservations have closed (a draw may have closed them
 /// a moment ago), or when the fan already reserved.
 pub async fn reserve(db: &Db, drop_id: i64, user_id: i64, now: i64) -> anyhow::Result<bool> {
-    let n = sqlx::query(
+    // PostgreSQL: the drop row is share-locked, so a reservation and the draw's closing update
+    // of that row are ordered: either the reservation commits before the draw reads them, or it
+    // sees the new closing time and records nothing. (SQLite has one writer at a time.)
+    let lock = match db.backend {
+        fanloop_platform::db::Backend::Postgres => " FOR SHARE",
+        fanloop_platform::db::Backend::Sqlite => "",
+    };
+    let sql = format!(
         "INSERT INTO reservations (drop_id, user_id, created_at) \
-         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM drops WHERE id = $1 AND reservations_close_at > $3 AND seed_revealed = 0) \
-         ON CONFLICT (drop_id, user_id) DO NOTHING",
-    )
-    .bind(drop_id)
-    .bind(user_id)
-    .bind(now)
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM drops WHERE id = $1 AND reservations_close_at > $3 \
+         AND seed_revealed = 0{lock}) \
+         ON CONFLICT (drop_id, user_id) DO NOTHING"
+    );
+    let n = sqlx::query(&sql)
+        .bind(drop_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }
 

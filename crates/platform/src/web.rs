@@ -588,7 +588,12 @@ where
             .and_then(crate::locale::known_zone)
             .or_else(|| {
                 cookie(&parts.headers, TZ_COOKIE)
-                    .map(|v| v.replace("%2F", "/").replace("%2f", "/"))
+                    .map(|v| {
+                        v.replace("%2F", "/")
+                            .replace("%2f", "/")
+                            .replace("%2B", "+")
+                            .replace("%2b", "+")
+                    })
                     .and_then(|v| crate::locale::known_zone(&v))
             })
             .unwrap_or_else(|| crate::locale::default_zone(lang).to_string());
