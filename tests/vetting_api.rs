@@ -218,6 +218,12 @@ async fn hidden_hostility(app: &TestApp) {
     let path = format!("/api/v1/vetting/brands/xiaomi/candidates/{candidate}/reviews");
     let (s, e) = app.post(&path, &admin, json!({"decision": "clear"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // The document's 2,000-character limit counts what is sent, blank padding included.
+    let padded = format!("ok{}", "\n".repeat(2_000));
+    let (s, e) = app
+        .post(&path, &admin, json!({"decision": "high_risk", "note": padded}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let (s, r) = app
         .post(&path, &admin, json!({"decision": "high_risk", "note": "Do not sign."}))
         .await;

@@ -186,7 +186,9 @@ pub struct CommunityView {
     pub samples: Vec<CommunityMention>,
 }
 
+/// Named `VetReport` in the OpenAPI document: the feedback loop has a `Report` of its own.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = VetReport)]
 pub struct Report {
     pub brand: String,
     pub handle: String,

@@ -299,10 +299,11 @@ pub async fn review(
         "clear" | "review" | "high_risk" => r.decision.as_str(),
         _ => return Err(ApiError::validation("decision: clear, review or high_risk")),
     };
-    let note = r.note.trim();
-    if note.chars().count() > 2000 {
+    // The limit counts what was sent, as the API document says (blank padding included).
+    if r.note.chars().count() > 2000 {
         return Err(ApiError::validation("note: at most 2,000 characters"));
     }
+    let note = r.note.trim();
     let suggested = current.report.verdict.as_str();
     if decision != suggested && note.is_empty() {
         return Err(ApiError::validation(
