@@ -701,3 +701,74 @@ async fn demo_pages_render_in_three_languages() {
     assert_eq!(ended["winners"].as_array().unwrap().len(), 2, "{ended}");
     app.stop().await;
 }
+
+both_backends!(times_follow_the_readers_zone, reader_zones);
+
+/// The zone times are shown in: the profile's, else the browser's (`fl_tz`), else the language's.
+async fn reader_zones(app: &TestApp) {
+    use std::sync::Arc;
+    app.user("admin").await;
+    app.user("zone_fan").await;
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(
+            [(reqwest::header::ACCEPT_LANGUAGE, "zh-CN".parse().unwrap())]
+                .into_iter()
+                .collect(),
+        )
+        .build()
+        .unwrap();
+    let csrf = common::csrf_of(app, &browser, "/signin").await;
+    let r = browser
+        .post(app.url("/signin"))
+        .form(&[("login", "zone_fan"), ("password", "password123"), ("_csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // minijinja escapes `/` as `&#x2f;` (the browser shows `/`).
+    let settings = || async {
+        let page = browser
+            .get(app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        page.replace("&#x2f;", "/")
+    };
+    // A Chinese reader with no setting and no browser zone: Beijing time.
+    assert!(settings().await.contains("时间按 Asia/Shanghai 显示"));
+    // The browser's zone, as app.js writes it.
+    jar.add_cookie_str("fl_tz=Europe%2FParis; Path=/", &app.url("/").parse().unwrap());
+    assert!(settings().await.contains("时间按 Europe/Paris 显示"));
+    // The profile's zone wins; an unknown one is refused and changes nothing.
+    let csrf = common::csrf_of(app, &browser, "/settings").await;
+    let save = |zone: &'static str| {
+        let (browser, csrf) = (browser.clone(), csrf.clone());
+        async move {
+            browser
+                .post(app.url("/settings/time-zone"))
+                .form(&[("time_zone", zone), ("_csrf", &csrf)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(save("Mars/Olympus").await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(settings().await.contains("时间按 Europe/Paris 显示"));
+    assert_eq!(save("Asia/Tokyo").await, StatusCode::SEE_OTHER);
+    let page = settings().await;
+    assert!(page.contains("时间按 Asia/Tokyo 显示"), "{page}");
+    assert!(
+        page.contains("<option value=\"Asia/Tokyo\" selected>Asia/Tokyo (UTC+9)</option>"),
+        "{page}"
+    );
+    // Back to following the device.
+    assert_eq!(save("").await, StatusCode::SEE_OTHER);
+    assert!(settings().await.contains("时间按 Europe/Paris 显示"));
+}
