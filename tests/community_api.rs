@@ -720,14 +720,7 @@ async fn reader_zones(app: &TestApp) {
         )
         .build()
         .unwrap();
-    let csrf = common::csrf_of(app, &browser, "/signin").await;
-    let r = browser
-        .post(app.url("/signin"))
-        .form(&[("login", "zone_fan"), ("password", "password123"), ("_csrf", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let csrf = app.sign_in(&browser, "zone_fan", "password123").await;
     // minijinja escapes `/` as `&#x2f;` (the browser shows `/`).
     let settings = || async {
         let page = browser
@@ -746,7 +739,6 @@ async fn reader_zones(app: &TestApp) {
     jar.add_cookie_str("fl_tz=Europe%2FParis; Path=/", &app.url("/").parse().unwrap());
     assert!(settings().await.contains("时间按 Europe/Paris 显示"));
     // The profile's zone wins; an unknown one is refused and changes nothing.
-    let csrf = common::csrf_of(app, &browser, "/settings").await;
     let save = |zone: &'static str| {
         let (browser, csrf) = (browser.clone(), csrf.clone());
         async move {

@@ -103,7 +103,13 @@ impl TestApp {
     /// CSRF token of its session: signing in gives a new one.
     pub async fn browser_as(&self, login: &str, password: &str) -> (Client, String) {
         let browser = self.browser();
-        let csrf = csrf_of(self, &browser, "/signin").await;
+        let csrf = self.sign_in(&browser, login, password).await;
+        (browser, csrf)
+    }
+
+    /// Signs `browser` (a client with a cookie store) in; returns its session's CSRF token.
+    pub async fn sign_in(&self, browser: &Client, login: &str, password: &str) -> String {
+        let csrf = csrf_of(self, browser, "/signin").await;
         let r = browser
             .post(self.url("/signin"))
             .form(&[("login", login), ("password", password), ("_csrf", &csrf)])
@@ -111,8 +117,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in as {login}");
-        let csrf = csrf_of(self, &browser, "/").await;
-        (browser, csrf)
+        csrf_of(self, browser, "/").await
     }
 
     /// An API token for a demo account.

@@ -57,11 +57,8 @@ fn say(state: &LaunchState, viewer: &Viewer, e: &ApiError) -> String {
 }
 
 async fn back_to_drop(PagePath(slug): PagePath<String>) -> Response {
-    // Slugs are lowercase letters, digits and dashes; anything else is not a drop.
-    if slug
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    // Anything that is not a slug is not a drop (and must not shape the redirect).
+    if fanloop_platform::web::is_url_slug(&slug) {
         see_other(&format!("/drops/{slug}"))
     } else {
         see_other("/drops")

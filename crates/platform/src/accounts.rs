@@ -282,15 +282,7 @@ pub async fn create_session(db: &Db, user_id: i64) -> anyhow::Result<String> {
 }
 
 pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> {
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at FROM sessions s \
-         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
-    )
-    .bind(auth::token_hash(token))
-    .bind(now_ms())
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(row.as_ref().map(User::from_row))
+    Ok(session_viewer(db, token).await?.map(|(user, _)| user))
 }
 
 /// The signed-in account of a session and its chosen time zone, if any.
@@ -482,10 +474,7 @@ async fn users_by_token_hash(
     db: &Db,
     hashes: &[&str],
 ) -> anyhow::Result<std::collections::HashMap<String, (User, Option<i64>)>> {
-    let list = match db.backend {
-        crate::db::Backend::Sqlite => "SELECT value FROM json_each($1)",
-        crate::db::Backend::Postgres => "SELECT json_array_elements_text(CAST($1 AS json))",
-    };
+    let list = db.json_list("$1", false);
     let sql = format!(
         "SELECT t.token_hash, t.last_used_at, u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.token_hash IN ({list})"
@@ -541,10 +530,7 @@ impl TokenUses {
             let mut tx = db.pool.begin().await?;
             // One parameter (the hashes as a JSON array) per statement: binding hundreds of
             // parameters costs more than the update.
-            let list = match db.backend {
-                crate::db::Backend::Sqlite => "SELECT value FROM json_each($2)",
-                crate::db::Backend::Postgres => "SELECT json_array_elements_text(CAST($2 AS json))",
-            };
+            let list = db.json_list("$2", false);
             let sql = format!(
                 "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash IN ({list}) \
                  AND (last_used_at IS NULL OR last_used_at < $1)"

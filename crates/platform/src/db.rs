@@ -31,6 +31,19 @@ pub struct Migrations {
 }
 
 impl Db {
+    /// A subquery yielding the elements of the JSON array bound as `param` (`$2`): one
+    /// parameter for a whole `IN (…)` list, since binding hundreds costs more than the query.
+    /// The elements are text, or with `as_bigint` integers.
+    pub fn json_list(&self, param: &str, as_bigint: bool) -> String {
+        match (self.backend, as_bigint) {
+            (Backend::Sqlite, _) => format!("SELECT value FROM json_each({param})"),
+            (Backend::Postgres, false) => format!("SELECT json_array_elements_text(CAST({param} AS json))"),
+            (Backend::Postgres, true) => {
+                format!("SELECT CAST(json_array_elements_text(CAST({param} AS json)) AS BIGINT)")
+            }
+        }
+    }
+
     /// Opens (creating if needed) the embedded SQLite store inside `data_dir`.
     pub async fn open_sqlite(data_dir: &Path) -> anyhow::Result<Db> {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating data folder {}", data_dir.display()))?;

@@ -136,10 +136,7 @@ pub async fn mark_shown_read(db: &Db, user_id: i64, ids: &[i64]) -> anyhow::Resu
     if ids.is_empty() {
         return Ok(0);
     }
-    let list = match db.backend {
-        crate::db::Backend::Sqlite => "SELECT value FROM json_each($3)",
-        crate::db::Backend::Postgres => "SELECT CAST(json_array_elements_text(CAST($3 AS json)) AS BIGINT)",
-    };
+    let list = db.json_list("$3", true);
     let done = sqlx::query(&format!(
         "UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL AND id IN ({list})"
     ))
