@@ -185,6 +185,19 @@ mod tests {
         assert_eq!(known_zone("Mars/Olympus"), None);
         assert_eq!(known_zone(" Asia/Shanghai "), Some("Asia/Shanghai".into()));
         assert_eq!(known_zone(""), None);
+        // A cookie or form is anyone's text: nothing outside the zone names gets through.
+        for hostile in [
+            "../../../etc/passwd",
+            "/etc/localtime",
+            "Asia/../Asia/Shanghai",
+            "\u{0}",
+            "🕐",
+            "亚洲/上海",
+            &"A/".repeat(40),
+        ] {
+            assert_eq!(known_zone(hostile), None, "{hostile:?}");
+            assert_eq!(datetime(T, hostile), "2026-12-01 13:17");
+        }
         assert_eq!(datetime(i64::MAX, "UTC"), "");
     }
 
