@@ -488,7 +488,11 @@ mod tests {
             .iter()
             .map(|e| e.spec())
             .chain(fanloop_feedback::error::FeedbackError::ALL.iter().map(|e| e.spec()))
-            .chain(fanloop_listening::error::ListeningError::ALL.iter().map(|e| e.spec()));
+            .chain(fanloop_listening::error::ListeningError::ALL.iter().map(|e| e.spec()))
+            .chain(fanloop_vetting::error::VettingError::ALL.iter().map(|e| e.spec()))
+            .chain(fanloop_community::error::CommunityError::ALL.iter().map(|e| e.spec()))
+            .chain(fanloop_platform::error::AccountError::ALL.iter().map(|e| e.spec()))
+            .chain(fanloop_platform::error::CommonError::ALL.iter().map(|e| e.spec()));
         let problems = fanloop_platform::error::table_problems(specs);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         let broken = fanloop_platform::error::ErrorSpec {

@@ -611,6 +611,167 @@ async fn browser_forms(app: &TestApp) {
 }
 both_backends!(browser_forms_work_with_csrf, browser_forms);
 
+/// A refused form comes back with every problem next to its field, in the reader's language, and
+/// with what was typed; error pages keep the site's top bar and speak the reader's language.
+async fn readers_language_forms(app: &TestApp) {
+    let (admin, board) = setup_board(app).await;
+    app.user("taken_name").await;
+    let browser = app.browser();
+    let csrf = common::csrf_of(app, &browser, "/signup").await;
+    let signup = |fields: Vec<(&'static str, String)>, lang: &'static str| {
+        let mut form: Vec<(&str, String)> = vec![("_csrf", csrf.clone()), ("next", "/".into())];
+        form.extend(fields);
+        browser
+            .post(app.url("/signup"))
+            .header("accept-language", lang)
+            .form(&form)
+            .send()
+    };
+    let r = signup(
+        vec![
+            ("username", "x".into()),
+            ("email", "nope".into()),
+            ("password", "short".into()),
+        ],
+        "zh-CN",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    for expected in [
+        "用户名长度须为 2 到 32 个字符",
+        "请输入有效的邮箱地址",
+        "密码至少需要 8 个字符",
+        "value=\"x\"",
+        "value=\"nope\"",
+        "id=\"err-username\"",
+        "id=\"err-email\"",
+        "id=\"err-password\"",
+    ] {
+        assert!(html.contains(expected), "{expected} in the sign-up page");
+    }
+    assert!(!html.contains("Username must"), "no English in a Chinese page");
+    // A name already in use is said next to the name, in French.
+    let r = signup(
+        vec![
+            ("username", "taken_name".into()),
+            ("email", "new@example.fr".into()),
+            ("password", "password123".into()),
+        ],
+        "fr-FR",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Ce nom d’utilisateur est déjà pris") && html.contains("value=\"new@example.fr\""));
+    assert!(!html.contains("err-email"), "only the name is refused");
+
+    // Error pages: the top bar, the reader's language, a way on.
+    for (path, lang, expected, english) in [
+        (
+            "/t/987654321",
+            "zh-CN",
+            "页面不存在或已删除",
+            "This page does not exist",
+        ),
+        (
+            "/no/such/page",
+            "fr-FR",
+            "Cette page n’existe pas",
+            "This page does not exist",
+        ),
+        ("/settings", "zh-CN", "请先登录", "Please sign in"),
+    ] {
+        let r = app
+            .api()
+            .get(app.url(path))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("class=\"topbar\""), "{path} has the top bar");
+        assert!(html.contains(expected), "{path} in {lang}: {html}");
+        assert!(!html.contains(english), "{path} has no English in {lang}");
+    }
+    let html = app
+        .api()
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("class=\"button\" href=\"/signin?next=&#x2f;settings\""),
+        "the sign-in page is offered, returning here: {html}"
+    );
+
+    // An empty reply: the error sits next to the reply box (the form returns to it), text kept.
+    let (_, thread) = app
+        .post(
+            &format!("/api/v1/boards/{board}/threads"),
+            &admin,
+            json!({"title": "相机对焦慢", "body": "夜景对焦很慢"}),
+        )
+        .await;
+    let (browser, csrf) = app.browser_as("taken_name", "password123").await;
+    let thread_url = format!("/t/{}", thread["thread_id"]);
+    let html = browser
+        .get(app.url(&thread_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("action=\"{thread_url}/reply#reply\"")));
+    let r = browser
+        .post(app.url(&format!("{thread_url}/reply")))
+        .header("accept-language", "zh-CN")
+        .form(&[("_csrf", csrf.as_str()), ("body", "   ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    let error_at = html.find("正文不能为空").expect("the error in Chinese");
+    let box_at = html.find("id=\"reply-body\"").expect("the reply box");
+    assert!(
+        error_at > box_at && error_at - box_at < 800,
+        "the error is right under the box"
+    );
+
+    // The edit history shows what changed.
+    let post = thread["post_id"].as_i64().unwrap();
+    let (s, _) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/posts/{post}"),
+            Some(&admin),
+            Some(json!({"body": "夜景对焦非常慢"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let html = browser
+        .get(app.url(&format!("/p/{post}/history")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<del>很</del><ins>非常</ins>") || html.contains("<ins>非常</ins>"),
+        "{html}"
+    );
+}
+both_backends!(forms_and_error_pages_speak_the_readers_language, readers_language_forms);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_pages_render_in_three_languages() {
     let app = TestApp::spawn_with(Backend::Sqlite, true).await.unwrap();

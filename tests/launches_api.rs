@@ -1164,3 +1164,149 @@ async fn busy_calendar(app: &TestApp) {
 }
 
 both_backends!(a_busy_calendar_hides_no_drop_and_unopened_drops_expire, busy_calendar);
+
+/// Staff create a drop from the page: several versions, times typed in their own zone, and a
+/// refused form that comes back with each problem next to its field and everything typed.
+async fn new_drop_form(app: &TestApp) {
+    app.user("admin").await;
+    let (browser, csrf) = app.browser_as("admin", "password123").await;
+    let r = browser
+        .post(app.url("/settings/time-zone"))
+        .form(&[("_csrf", csrf.as_str()), ("time_zone", "Asia/Shanghai")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = browser
+        .get(app.url("/drops/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("type=\"datetime-local\"") && html.contains("Asia&#x2f;Shanghai (UTC+8)"));
+    assert!(
+        html.matches("name=\"variant_name\"").count() >= 6,
+        "room for several versions"
+    );
+
+    let form = |fields: &[(&'static str, &'static str)]| {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        browser
+            .post(app.url("/drops/new"))
+            .header("accept-language", "zh-CN")
+            .form(&all)
+            .send()
+    };
+    let r = form(&[
+        ("name", ""),
+        ("slug", "Bad Slug"),
+        ("price", "abc"),
+        ("currency", "CNY"),
+        ("limit", "2"),
+        ("mode", "draw"),
+        ("opens_at", "2027-01-10T20:00"),
+        ("closes_at", "2027-01-10T19:00"),
+        ("min_honor", "1"),
+        ("variant_name", "12+256"),
+        ("variant_stock", "100"),
+        ("variant_fcode", "5"),
+        ("variant_name", "12+256"),
+        ("variant_stock", "50"),
+        ("variant_fcode", ""),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    for expected in [
+        "id=\"err-name\"",
+        "id=\"err-slug\"",
+        "id=\"err-price\"",
+        "id=\"err-closes_at\"",
+        "id=\"err-variants\"",
+        "有两个版本同名",
+        "value=\"abc\"",
+        "value=\"Bad Slug\"",
+        "value=\"2027-01-10T20:00\"",
+        "value=\"50\"",
+    ] {
+        assert!(html.contains(expected), "{expected} in the refused form");
+    }
+    assert_eq!(app.get("/api/v1/drops/bad-slug", None).await.0, StatusCode::NOT_FOUND);
+
+    let r = form(&[
+        ("name", "Aurora X3"),
+        ("slug", "aurora-x3"),
+        ("price", "3999,50"),
+        ("currency", "EUR"),
+        ("limit", "2"),
+        ("mode", "draw"),
+        ("opens_at", "2027-01-10T20:00"),
+        ("closes_at", "2027-01-11T20:00"),
+        ("min_honor", "2"),
+        ("variant_name", "12+256 曜石黑"),
+        ("variant_stock", "100"),
+        ("variant_fcode", "5"),
+        ("variant_name", "16+512 冰川蓝"),
+        ("variant_stock", "50"),
+        ("variant_fcode", ""),
+        ("variant_name", ""),
+        ("variant_stock", ""),
+        ("variant_fcode", ""),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/drops/aurora-x3");
+    let (s, d) = app.get("/api/v1/drops/aurora-x3", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let d = &d["drop"];
+    assert_eq!(d["opens_at"], 1_799_582_400_000_i64, "20:00 in Shanghai is 12:00 UTC");
+    assert_eq!(d["closes_at"], 1_799_582_400_000_i64 + 86_400_000);
+    assert_eq!(d["reservations_close_at"], d["opens_at"]);
+    assert_eq!(
+        (d["price_cents"].as_i64(), d["currency"].as_str()),
+        (Some(399_950), Some("EUR"))
+    );
+    assert_eq!(d["mode"]["kind"], "draw");
+    let variants: Vec<(String, i64, i64)> = d["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_string(),
+                v["general_stock"].as_i64().unwrap(),
+                v["fcode_stock"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        variants,
+        vec![("12+256 曜石黑".into(), 100, 5), ("16+512 冰川蓝".into(), 50, 0)]
+    );
+    // The same address again is refused next to the field, in the reader's language.
+    let r = form(&[
+        ("name", "Aurora X3 bis"),
+        ("slug", "aurora-x3"),
+        ("price", "1"),
+        ("currency", "EUR"),
+        ("limit", "1"),
+        ("mode", "open"),
+        ("opens_at", "2027-01-10T20:00"),
+        ("closes_at", "2027-01-11T20:00"),
+        ("min_honor", "1"),
+        ("variant_name", "std"),
+        ("variant_stock", "1"),
+        ("variant_fcode", "0"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"err-slug\"") && html.contains("已有使用该网址标识的首发"));
+}
+both_backends!(staff_create_a_drop_with_versions_at_a_local_time, new_drop_form);

@@ -1,13 +1,15 @@
 //! `/api/v1` endpoints for the community; everything the pages do, as JSON.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use fanloop_platform::accounts::{self, User};
 use fanloop_platform::error::ErrorBody;
-use fanloop_platform::web::{request_lang, ApiCaller, ApiJson, ApiPath, ApiQuery, ApiUser, PageParam};
+use fanloop_platform::web::{ApiCaller, ApiJson, ApiPath, ApiQuery, ApiUser, PageParam};
 use fanloop_platform::ApiError;
+
+use crate::error::CommunityError;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -124,13 +126,11 @@ pub struct ThreadCreated {
     security(("bearer" = [])))]
 async fn create_thread(
     State(state): State<CommunityState>,
-    headers: HeaderMap,
     ApiUser(me): ApiUser,
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<NewThreadRequest>,
 ) -> Result<(StatusCode, Json<ThreadCreated>), ApiError> {
-    let (thread_id, post_id) =
-        service::create_thread(&state, &me, request_lang(&headers), &slug, &req.title, &req.body).await?;
+    let (thread_id, post_id) = service::create_thread(&state, &me, &slug, &req.title, &req.body).await?;
     Ok((
         StatusCode::CREATED,
         Json(ThreadCreated {
@@ -213,12 +213,11 @@ pub struct PostCreated {
     security(("bearer" = [])))]
 async fn create_reply(
     State(state): State<CommunityState>,
-    headers: HeaderMap,
     ApiUser(me): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewPostRequest>,
 ) -> Result<(StatusCode, Json<PostCreated>), ApiError> {
-    let post_id = service::reply(&state, &me, request_lang(&headers), id, &req.body).await?;
+    let post_id = service::reply(&state, &me, id, &req.body).await?;
     Ok((StatusCode::CREATED, Json(PostCreated { post_id, thread_id: id })))
 }
 
@@ -241,12 +240,11 @@ pub struct EditPostRequest {
     responses((status = 200, body = Post), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "a title on a reply"), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn edit_post(
     State(state): State<CommunityState>,
-    headers: HeaderMap,
     ApiUser(me): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EditPostRequest>,
 ) -> Result<Json<Post>, ApiError> {
-    service::edit_post(&state, &me, request_lang(&headers), id, &req.body, req.title.as_deref()).await?;
+    service::edit_post(&state, &me, id, &req.body, req.title.as_deref()).await?;
     Ok(Json(service::load_post(&state, id).await?.post))
 }
 
@@ -260,11 +258,10 @@ pub struct Deletion {
     responses((status = 200, body = Deletion), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn delete_post(
     State(state): State<CommunityState>,
-    headers: HeaderMap,
     ApiUser(me): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Deletion>, ApiError> {
-    let deleted = match service::delete_post(&state, &me, request_lang(&headers), id).await? {
+    let deleted = match service::delete_post(&state, &me, id).await? {
         store::Deleted::Post(_) => "post",
         store::Deleted::Thread(_) => "thread",
     };
@@ -315,18 +312,14 @@ pub struct FlagRequest {
     security(("bearer" = [])))]
 async fn flag_post(
     State(state): State<CommunityState>,
-    headers: HeaderMap,
     ApiUser(me): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<FlagRequest>,
 ) -> Result<StatusCode, ApiError> {
-    if service::flag(&state, &me, request_lang(&headers), id, &req.reason).await? {
+    if service::flag(&state, &me, id, &req.reason).await? {
         Ok(StatusCode::CREATED)
     } else {
-        Err(ApiError::conflict(
-            "already_flagged",
-            "you already have an open flag on this post",
-        ))
+        Err(CommunityError::AlreadyFlagged.into())
     }
 }
 
@@ -345,7 +338,7 @@ async fn list_flags(
     ApiQuery(p): ApiQuery<PageParam>,
 ) -> Result<Json<FlagPage>, ApiError> {
     if !me.role.can_moderate() {
-        return Err(ApiError::forbidden("only moderators see the moderation queue"));
+        return Err(CommunityError::ModeratorsQueue.into());
     }
     let (flags, total) = store::open_flags(&state.platform.db, p.offset(50), 50).await?;
     Ok(Json(FlagPage {
@@ -366,12 +359,11 @@ pub struct ResolveRequest {
     responses((status = 204, description = "resolved"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn resolve_flag(
     State(state): State<CommunityState>,
-    headers: HeaderMap,
     ApiUser(me): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ResolveRequest>,
 ) -> Result<StatusCode, ApiError> {
-    service::resolve_flag(&state, &me, request_lang(&headers), id, &req.action).await?;
+    service::resolve_flag(&state, &me, id, &req.action).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -397,7 +389,7 @@ async fn search(
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchPage>, ApiError> {
     if p.q.is_empty() {
-        return Err(ApiError::validation("q: 1–200 characters"));
+        return Err(CommunityError::SearchEmpty.into());
     }
     let page = PageParam { page: p.page }.number();
     Ok(Json(

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod error;
 pub mod pages;
 pub mod search;
 pub mod service;

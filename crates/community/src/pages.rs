@@ -14,6 +14,7 @@ use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
 use serde::Deserialize;
 
+use crate::domain;
 use crate::service::{self, CommunityState};
 use crate::store;
 
@@ -97,7 +98,7 @@ async fn compose_submit(
     CsrfForm(form): CsrfForm<ComposeForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    match service::create_thread(&state, user, viewer.lang, &slug, &form.title, &form.body).await {
+    match service::create_thread(&state, user, &slug, &form.title, &form.body).await {
         Ok((thread_id, _)) => Ok(see_other(&format!("/t/{thread_id}"))),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let board = store::board_by_slug(&state.platform.db, &slug)
@@ -106,7 +107,7 @@ async fn compose_submit(
             let page = state.platform.render(
                 &viewer,
                 "compose.html",
-                context! { board => board, error => e.message, title => form.title, body => form.body },
+                context! { board => board, error => e.text(viewer.lang), title => form.title, body => form.body },
             )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -180,11 +181,19 @@ async fn reply_submit(
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    match service::reply(&state, user, viewer.lang, id, &form.body).await {
+    match service::reply(&state, user, id, &form.body).await {
         Ok(post_id) => Ok(see_other(&post_url(&state, id, post_id).await?)),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let last_page = (store::post_count_in_thread(&state.platform.db, id).await? - 1) / POSTS_PER_PAGE + 1;
-            let page = render_thread(&state, &viewer, id, last_page.max(1), Some(e.message), Some(form.body)).await?;
+            let page = render_thread(
+                &state,
+                &viewer,
+                id,
+                last_page.max(1),
+                Some(e.text(viewer.lang)),
+                Some(form.body),
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -223,7 +232,7 @@ async fn moderate_submit(
         "unpin" => (Some(false), None),
         "lock" => (None, Some(true)),
         "unlock" => (None, Some(false)),
-        _ => return Err(PageError::bad_request("Unknown action.")),
+        _ => return Err(fanloop_platform::CommonError::UnknownChoice.into()),
     };
     service::moderate_thread(&state, user, id, pinned, locked).await?;
     Ok(see_other(&format!("/t/{id}")))
@@ -264,14 +273,14 @@ async fn edit_submit(
     CsrfForm(form): CsrfForm<EditForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    match service::edit_post(&state, user, viewer.lang, id, &form.body, form.title.as_deref()).await {
+    match service::edit_post(&state, user, id, &form.body, form.title.as_deref()).await {
         Ok(()) => {
             let rec = service::load_post(&state, id).await?;
             Ok(see_other(&post_url(&state, rec.post.thread_id, id).await?))
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let rec = service::load_post(&state, id).await?;
-            let page = state.platform.render(&viewer, "edit.html", context! { post => rec.post, title => form.title.unwrap_or(rec.thread_title), body => form.body, error => e.message })?;
+            let page = state.platform.render(&viewer, "edit.html", context! { post => rec.post, title => form.title.unwrap_or(rec.thread_title), body => form.body, error => e.text(viewer.lang) })?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -286,7 +295,7 @@ async fn delete_submit(
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     let rec = service::load_post(&state, id).await?;
-    match service::delete_post(&state, user, viewer.lang, id).await? {
+    match service::delete_post(&state, user, id).await? {
         store::Deleted::Thread(_) => {
             let board = store::get_thread(&state.platform.db, rec.post.thread_id)
                 .await?
@@ -324,7 +333,7 @@ async fn flag_submit(
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     let rec = service::load_post(&state, id).await?;
-    service::flag(&state, user, viewer.lang, id, &form.reason).await?;
+    service::flag(&state, user, id, &form.reason).await?;
     Ok(see_other(
         &post_url(&state, rec.post.thread_id, id)
             .await?
@@ -339,10 +348,30 @@ async fn history_page(
 ) -> Result<Html<String>, PageError> {
     let rec = service::load_post(&state, id).await?;
     let revisions = store::revisions(&state.platform.db, id).await?;
+    // Each revision holds the text before an edit; the edit is the change from it to the next
+    // newer text (the current post for the latest one).
+    let mut newer_body = rec.post.body.clone();
+    let mut newer_title = rec.thread_title.clone();
+    let edits: Vec<_> = revisions
+        .iter()
+        .map(|r| {
+            let body_diff = domain::diff_html(&r.body, &newer_body);
+            let title_diff = r
+                .title
+                .as_ref()
+                .filter(|t| **t != newer_title)
+                .map(|t| domain::diff_html(t, &newer_title));
+            newer_body = r.body.clone();
+            if let Some(t) = &r.title {
+                newer_title = t.clone();
+            }
+            context! { edited_by => r.edited_by, created_at => r.created_at, body_diff => body_diff, title_diff => title_diff }
+        })
+        .collect();
     state.platform.render(
         &viewer,
         "history.html",
-        context! { post => rec.post, title => rec.thread_title, revisions => revisions },
+        context! { post => rec.post, title => rec.thread_title, edits => edits, original => revisions.last().map(|r| r.body.clone()) },
     )
 }
 
@@ -432,7 +461,7 @@ async fn resolve_submit(
     CsrfForm(form): CsrfForm<ResolveForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    service::resolve_flag(&state, user, viewer.lang, id, &form.action)
+    service::resolve_flag(&state, user, id, &form.action)
         .await
         .map_err(|e: ApiError| PageError::from(e))?;
     Ok(see_other("/mod"))
@@ -477,7 +506,7 @@ async fn admin_boards_submit(
     match service::create_board(&state, user, &f.slug, &f.name, &f.description, f.position.unwrap_or(0)).await {
         Ok(_) => Ok(see_other("/admin/boards")),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
-            let page = render_admin_boards(&state, &viewer, Some(e.message), Some(&f)).await?;
+            let page = render_admin_boards(&state, &viewer, Some(e.text(viewer.lang)), Some(&f)).await?;
             Ok((e.status, page).into_response())
         }
         Err(e) => Err(e.into()),

@@ -3,12 +3,12 @@
 
 use axum::extract::FromRef;
 use fanloop_platform::accounts::{self, User};
-use fanloop_platform::i18n::Lang;
 use fanloop_platform::{ApiError, Platform};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{self, PostContext, Problem};
+use crate::domain::{self, PostContext};
+use crate::error::CommunityError;
 use crate::search::{Change, SearchIndex, SearchQuery};
 use crate::store::{self, Deleted, NewReply, NewThread, UserRef};
 
@@ -22,10 +22,6 @@ impl FromRef<CommunityState> for Platform {
     fn from_ref(state: &CommunityState) -> Platform {
         state.platform.clone()
     }
-}
-
-fn invalid(platform: &Platform, lang: Lang, problem: Problem) -> ApiError {
-    ApiError::validation(platform.t(lang, problem.i18n_key()))
 }
 
 async fn reindex_post(state: &CommunityState, post_id: i64) -> anyhow::Result<()> {
@@ -47,7 +43,6 @@ async fn mentioned_ids(platform: &Platform, body: &str) -> anyhow::Result<Vec<i6
 pub async fn create_thread(
     state: &CommunityState,
     actor: &User,
-    lang: Lang,
     board_slug: &str,
     title: &str,
     body: &str,
@@ -56,8 +51,8 @@ pub async fn create_thread(
     let board = store::board_by_slug(&p.db, board_slug)
         .await?
         .ok_or_else(|| ApiError::not_found("board"))?;
-    let title = domain::validate_title(title).map_err(|e| invalid(p, lang, e))?;
-    let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
+    let title = domain::validate_title(title).map_err(ApiError::from)?;
+    let body = domain::validate_body(body).map_err(ApiError::from)?;
     let html = domain::render_markdown(&body);
     let mentions: Vec<_> = mentioned_ids(p, &body)
         .await?
@@ -78,22 +73,16 @@ pub async fn create_thread(
     Ok((thread_id, post_id))
 }
 
-pub async fn reply(
-    state: &CommunityState,
-    actor: &User,
-    lang: Lang,
-    thread_id: i64,
-    body: &str,
-) -> Result<i64, ApiError> {
+pub async fn reply(state: &CommunityState, actor: &User, thread_id: i64, body: &str) -> Result<i64, ApiError> {
     let p = &state.platform;
     let thread = store::get_thread(&p.db, thread_id)
         .await?
         .filter(|t| !t.deleted)
         .ok_or_else(|| ApiError::not_found("thread"))?;
     if !domain::can_reply(actor.role, thread.summary.locked) {
-        return Err(ApiError::forbidden(p.t(lang, "err.locked")).with_code("thread_locked"));
+        return Err(CommunityError::Locked.into());
     }
-    let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
+    let body = domain::validate_body(body).map_err(ApiError::from)?;
     let html = domain::render_markdown(&body);
     let plan = domain::plan_reply_notifications(
         thread.summary.author.id,
@@ -134,7 +123,6 @@ pub async fn load_post(state: &CommunityState, post_id: i64) -> Result<store::Po
 pub async fn edit_post(
     state: &CommunityState,
     actor: &User,
-    lang: Lang,
     post_id: i64,
     body: &str,
     title: Option<&str>,
@@ -142,17 +130,12 @@ pub async fn edit_post(
     let p = &state.platform;
     let rec = load_post(state, post_id).await?;
     if !domain::can_edit(actor.id, actor.role, post_context(&rec)) {
-        return Err(ApiError::forbidden(p.t(lang, "err.not_yours")));
+        return Err(CommunityError::NotYours.into());
     }
-    let body = domain::validate_body(body).map_err(|e| invalid(p, lang, e))?;
+    let body = domain::validate_body(body).map_err(ApiError::from)?;
     let title = match title {
-        Some(t) if rec.post.is_first => Some(domain::validate_title(t).map_err(|e| invalid(p, lang, e))?),
-        Some(_) => {
-            return Err(ApiError::conflict(
-                "not_opening_post",
-                "only the opening post carries the thread title",
-            ))
-        }
+        Some(t) if rec.post.is_first => Some(domain::validate_title(t).map_err(ApiError::from)?),
+        Some(_) => return Err(CommunityError::NotOpeningPost.into()),
         None => None,
     };
     let html = domain::render_markdown(&body);
@@ -161,10 +144,10 @@ pub async fn edit_post(
     Ok(())
 }
 
-pub async fn delete_post(state: &CommunityState, actor: &User, lang: Lang, post_id: i64) -> Result<Deleted, ApiError> {
+pub async fn delete_post(state: &CommunityState, actor: &User, post_id: i64) -> Result<Deleted, ApiError> {
     let rec = load_post(state, post_id).await?;
     if !domain::can_delete(actor.id, actor.role, post_context(&rec)) {
-        return Err(ApiError::forbidden(state.platform.t(lang, "err.not_yours")));
+        return Err(CommunityError::NotYours.into());
     }
     let deleted = store::delete_post(&state.platform.db, post_id).await?;
     let changes = match &deleted {
@@ -183,7 +166,7 @@ pub async fn moderate_thread(
     locked: Option<bool>,
 ) -> Result<(), ApiError> {
     if !actor.role.can_moderate() {
-        return Err(ApiError::forbidden("only moderators pin and lock threads"));
+        return Err(CommunityError::ModeratorsPin.into());
     }
     store::get_thread(&state.platform.db, thread_id)
         .await?
@@ -205,37 +188,25 @@ pub async fn like(state: &CommunityState, actor: &User, post_id: i64, like: bool
     Ok(LikeState { liked, like_count })
 }
 
-pub async fn flag(
-    state: &CommunityState,
-    actor: &User,
-    lang: Lang,
-    post_id: i64,
-    reason: &str,
-) -> Result<bool, ApiError> {
+pub async fn flag(state: &CommunityState, actor: &User, post_id: i64, reason: &str) -> Result<bool, ApiError> {
     load_post(state, post_id).await?;
-    let reason = domain::validate_flag_reason(reason).map_err(|e| invalid(&state.platform, lang, e))?;
+    let reason = domain::validate_flag_reason(reason).map_err(ApiError::from)?;
     Ok(store::flag_post(&state.platform.db, post_id, actor.id, &reason).await?)
 }
 
 /// `dismiss` keeps the post; `delete` removes it.  Either closes every open flag on the post.
-pub async fn resolve_flag(
-    state: &CommunityState,
-    actor: &User,
-    lang: Lang,
-    flag_id: i64,
-    action: &str,
-) -> Result<(), ApiError> {
+pub async fn resolve_flag(state: &CommunityState, actor: &User, flag_id: i64, action: &str) -> Result<(), ApiError> {
     if !actor.role.can_moderate() {
-        return Err(ApiError::forbidden("only moderators resolve flags"));
+        return Err(CommunityError::ModeratorsFlags.into());
     }
     if !matches!(action, "dismiss" | "delete") {
-        return Err(ApiError::validation("action must be `dismiss` or `delete`"));
+        return Err(CommunityError::FlagAction.into());
     }
     let post_id = store::resolve_flag(&state.platform.db, flag_id, actor.id, action)
         .await?
         .ok_or_else(|| ApiError::not_found("open flag"))?;
     if action == "delete" {
-        match delete_post(state, actor, lang, post_id).await {
+        match delete_post(state, actor, post_id).await {
             Ok(_) | Err(ApiError { code: "not_found", .. }) => {}
             Err(e) => return Err(e),
         }
@@ -252,18 +223,18 @@ pub async fn create_board(
     position: i64,
 ) -> Result<store::Board, ApiError> {
     if !actor.role.is_admin() {
-        return Err(ApiError::forbidden("only administrators create boards"));
+        return Err(CommunityError::AdminsBoards.into());
     }
     if !domain::validate_slug(slug) {
-        return Err(ApiError::validation("slug: 2–40 lowercase letters, digits or dashes"));
+        return Err(CommunityError::BoardSlug.into());
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 60 || description.chars().count() > 500 {
-        return Err(ApiError::validation("name: 1–60 characters; description: at most 500"));
+        return Err(CommunityError::BoardName.into());
     }
     store::create_board(&state.platform.db, slug, name, description.trim(), position)
         .await?
-        .ok_or_else(|| ApiError::conflict("taken", "a board with this slug exists"))
+        .ok_or_else(|| CommunityError::BoardTaken.into())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -307,7 +278,7 @@ pub async fn search(
         hits: Vec::new(),
     };
     if text.chars().count() > 200 {
-        return Err(ApiError::validation("search text is at most 200 characters"));
+        return Err(CommunityError::SearchTooLong.into());
     }
     let board_id = match board.filter(|b| !b.is_empty()) {
         Some(slug) => match store::board_by_slug(db, slug).await? {

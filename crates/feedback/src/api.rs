@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::{HonorRule, ReportInput, Status};
+use crate::error::FeedbackError;
 use crate::service::{
     self, AwardPage, Changelog, ChangelogEntry, DuplicateCandidate, FeedbackState, ProductOverview, RoadmapColumn,
     SubmitResult,
@@ -213,9 +214,7 @@ async fn duplicates(
     ApiJson(q): ApiJson<DuplicateQuery>,
 ) -> Result<Json<Vec<DuplicateCandidate>>, ApiError> {
     if q.title.chars().count() > 3_000 || q.description.chars().count() > 3_000 {
-        return Err(ApiError::validation(
-            "title and description: at most 3,000 characters each",
-        ));
+        return Err(FeedbackError::DuplicateQuery.into());
     }
     Ok(Json(
         service::likely_duplicates(
@@ -279,12 +278,9 @@ pub const REQUESTS_PER_PAGE: i64 = 30;
 
 pub fn parse_status(s: Option<&str>) -> Result<Option<Status>, ApiError> {
     match s.filter(|s| !s.is_empty()) {
-        Some(s) => Status::parse(s).map(Some).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query",
-                "status: new, acknowledged, planned, in_build, shipped or declined",
-            )
-        }),
+        Some(s) => Status::parse(s)
+            .map(Some)
+            .ok_or_else(|| FeedbackError::BadStatusQuery.into()),
         None => Ok(None),
     }
 }
@@ -299,7 +295,7 @@ async fn list_requests(
 ) -> Result<Json<RequestPage>, ApiError> {
     let sort = q.sort.as_deref().filter(|s| !s.is_empty()).unwrap_or("votes");
     if !matches!(sort, "votes" | "reports" | "recent") {
-        return Err(ApiError::bad_request("invalid_query", "sort: votes, reports or recent"));
+        return Err(FeedbackError::BadSort.into());
     }
     let p = service::product(&state, &slug).await?;
     let page = PageParam { page: q.page };
@@ -352,7 +348,7 @@ async fn recluster(
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<ReclusterResult>, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("only staff regroup requests"));
+        return Err(FeedbackError::StaffRecluster.into());
     }
     Ok(Json(ReclusterResult {
         merged: service::recluster(&state, &slug).await?,
@@ -377,7 +373,7 @@ async fn dashboard(
     ApiPath((slug, version)): ApiPath<(String, String)>,
 ) -> Result<Json<BuildDashboard>, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("the build dashboard is for staff"));
+        return Err(FeedbackError::StaffDashboard.into());
     }
     let p = service::product(&state, &slug).await?;
     let build = store::build_by_version(&state.platform.db, p.id, &version)
@@ -495,10 +491,10 @@ async fn bulk_status(
     ApiJson(r): ApiJson<BulkStatusRequest>,
 ) -> Result<Json<BulkResult>, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("only staff change statuses"));
+        return Err(FeedbackError::StaffStatuses.into());
     }
     if r.ids.is_empty() || r.ids.len() > 200 {
-        return Err(ApiError::validation("ids: 1–200 requests"));
+        return Err(FeedbackError::BadIds.into());
     }
     let mut result = BulkResult {
         changed: Vec::new(),
@@ -627,12 +623,10 @@ async fn set_honor_rule(
     ApiJson(rule): ApiJson<HonorRule>,
 ) -> Result<Json<Vec<HonorRule>>, ApiError> {
     if !me.role.is_admin() {
-        return Err(ApiError::forbidden("only administrators change honor rules"));
+        return Err(FeedbackError::AdminHonorRules.into());
     }
     if rule.target_role.honor_rank() < 2 || rule.min_accepted_reports < 0 || rule.min_shipped_requests < 0 {
-        return Err(ApiError::validation(
-            "target_role must be beta_tester or honorary_developer; thresholds ≥ 0",
-        ));
+        return Err(FeedbackError::BadHonorRule.into());
     }
     store::set_honor_rule(&state.platform.db, &rule).await?;
     Ok(Json(store::honor_rules(&state.platform.db).await?))

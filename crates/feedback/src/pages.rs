@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use fanloop_platform::i18n::Lang;
 use fanloop_platform::web::{
     check_multipart_csrf, pager, read_file_field, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery,
     Upload, Viewer,
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 use crate::api::{parse_status, REQUESTS_PER_PAGE};
 use crate::domain::{ReportInput, Status};
+use crate::error::FeedbackError;
 use crate::service::{self, FeedbackState};
 use crate::store;
 
@@ -201,13 +203,16 @@ async fn submit_page(
 }
 
 /// Reads the multipart report form: fields, the `_csrf` token and up to three files.
-async fn read_form(mut multipart: Multipart) -> Result<(ReportInput, String, String, Vec<Upload>), PageError> {
+async fn read_form(
+    mut multipart: Multipart,
+    lang: Lang,
+) -> Result<(ReportInput, String, String, Vec<Upload>), PageError> {
     let mut input = ReportInput::default();
     let (mut csrf, mut action, mut uploads) = (String::new(), String::new(), Vec::new());
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| PageError::bad_request(format!("Invalid form: {e}")))?
+        .map_err(|e| PageError::localized(FeedbackError::InvalidForm.with(&[("error", e.to_string())]), lang))?
     {
         let name = field.name().unwrap_or("").to_string();
         if name == "attachments" {
@@ -217,7 +222,7 @@ async fn read_form(mut multipart: Multipart) -> Result<(ReportInput, String, Str
         let value = field
             .text()
             .await
-            .map_err(|_| PageError::bad_request("Form fields must be UTF-8 text."))?;
+            .map_err(|_| PageError::localized(FeedbackError::FormNotUtf8.into(), lang))?;
         match name.as_str() {
             "_csrf" => csrf = value,
             "action" => action = value,
@@ -249,7 +254,7 @@ async fn submit_form(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    let (input, csrf, action, uploads) = read_form(multipart).await?;
+    let (input, csrf, action, uploads) = read_form(multipart, viewer.lang).await?;
     check_multipart_csrf(&viewer, &csrf)?;
     let o = service::overview(&state, &slug, Some(user)).await?;
     let render = |status: StatusCode, error: Option<String>, candidates| -> Result<Response, PageError> {
@@ -389,7 +394,8 @@ async fn status_submit(
     CsrfForm(f): CsrfForm<StatusForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    let status = Status::parse(&f.status).ok_or_else(|| PageError::bad_request("Unknown status."))?;
+    let status = Status::parse(&f.status)
+        .ok_or_else(|| PageError::localized(FeedbackError::UnknownStatus.into(), viewer.lang))?;
     service::change_status(&state, user, id, status, f.build.as_deref(), f.reason.as_deref()).await?;
     Ok(see_other(&format!("/requests/{id}")))
 }
@@ -532,16 +538,14 @@ async fn triage_submit(
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let status = get("status")
         .and_then(Status::parse)
-        .ok_or_else(|| PageError::bad_request("Unknown status."))?;
+        .ok_or_else(|| PageError::localized(FeedbackError::UnknownStatus.into(), viewer.lang))?;
     let ids: Vec<i64> = pairs
         .iter()
         .filter(|(k, _)| k == "ids")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
     if ids.is_empty() {
-        return Err(PageError::bad_request(
-            "Select at least one request. / 请至少选择一条。 / Sélectionnez au moins une demande.",
-        ));
+        return Err(PageError::localized(FeedbackError::NoneSelected.into(), viewer.lang));
     }
     let mut bulk = crate::api::BulkResult {
         changed: Vec::new(),

@@ -50,7 +50,7 @@ fn require_staff(user: &User) -> Result<(), ApiError> {
     if user.role.is_staff() {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only staff can do this"))
+        Err(FeedbackError::StaffOnly.into())
     }
 }
 
@@ -58,7 +58,7 @@ fn require_admin(user: &User) -> Result<(), ApiError> {
     if user.role.is_admin() {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only administrators can do this"))
+        Err(FeedbackError::AdminOnly.into())
     }
 }
 
@@ -85,16 +85,12 @@ pub async fn create_product(
 ) -> Result<Product, ApiError> {
     require_admin(actor)?;
     if !valid_slug(slug) || name.trim().is_empty() || name.chars().count() > 80 {
-        return Err(ApiError::validation(
-            "slug: 2–40 lowercase letters, digits or dashes; name: 1–80 characters",
-        ));
+        return Err(FeedbackError::BadProduct.into());
     }
     let cadence = cadence_days.unwrap_or(7);
     let weekday = release_weekday.unwrap_or(5);
     if !(1..=90).contains(&cadence) || !(1..=7).contains(&weekday) {
-        return Err(ApiError::validation(
-            "cadence_days: 1–90; release_weekday: 1 (Monday) to 7 (Sunday)",
-        ));
+        return Err(FeedbackError::BadCadence.into());
     }
     store::create_product(
         &state.platform.db,
@@ -105,7 +101,7 @@ pub async fn create_product(
         weekday,
     )
     .await?
-    .ok_or_else(|| ApiError::conflict("taken", "a product with this slug exists"))
+    .ok_or_else(|| FeedbackError::ProductExists.into())
 }
 
 pub async fn add_area(
@@ -124,13 +120,11 @@ pub async fn add_area(
         || name.chars().count() > 80
         || team.chars().count() > 80
     {
-        return Err(ApiError::validation(
-            "slug: 2–40 lowercase letters, digits or dashes; name and team: 1–80 characters",
-        ));
+        return Err(FeedbackError::BadArea.into());
     }
     store::create_area(&state.platform.db, p.id, slug, name.trim(), team.trim())
         .await?
-        .ok_or_else(|| ApiError::conflict("taken", "this product already has an area with this slug"))
+        .ok_or_else(|| FeedbackError::AreaExists.into())
 }
 
 pub async fn publish_build(
@@ -155,9 +149,7 @@ pub async fn publish_build(
         return Err(FeedbackError::NotesTooLong.into());
     }
     if released_at.is_some_and(|t| !(0..=domain::LATEST_TIME_MS).contains(&t)) {
-        return Err(ApiError::validation(
-            "released_at: a time between 1970 and 2100 (Unix ms)",
-        ));
+        return Err(FeedbackError::BadReleasedAt.into());
     }
     store::create_build(
         &state.platform.db,
@@ -189,12 +181,10 @@ pub async fn add_form_field(
         || label.trim().is_empty()
         || label.chars().count() > 80
     {
-        return Err(ApiError::validation(
-            "key: 1–40 lowercase letters, digits or _; label: 1–80 characters",
-        ));
+        return Err(FeedbackError::BadFormField.into());
     }
     if !store::add_form_field(&state.platform.db, p.id, key, label.trim(), required).await? {
-        return Err(ApiError::conflict("taken", "this product already has this field"));
+        return Err(FeedbackError::FieldExists.into());
     }
     Ok(())
 }
@@ -287,7 +277,7 @@ pub async fn likely_duplicates(
 ) -> Result<Vec<DuplicateCandidate>, ApiError> {
     let p = product(state, product_slug).await?;
     if text.chars().count() > 6_000 {
-        return Err(ApiError::validation("text: at most 6,000 characters"));
+        return Err(FeedbackError::DuplicateText.into());
     }
     let index = duplicate_index(state, p.id).await?;
     let mut out = Vec::new();
@@ -333,18 +323,15 @@ pub async fn submit_report(
         .areas
         .iter()
         .find(|a| a.slug == input.area)
-        .ok_or_else(|| ApiError::validation("unknown area for this product"))?;
+        .ok_or(FeedbackError::UnknownArea)?;
     let build = match input.build.as_deref().filter(|b| !b.is_empty()) {
         // Only builds this fan may see exist for them: a beta build is "not found" to a fan.
         Some(version) => overview
             .builds
             .iter()
             .find(|b| b.version == version)
-            .ok_or_else(|| ApiError::validation("unknown build (beta builds are for beta testers)"))?,
-        None => overview
-            .current_build
-            .as_ref()
-            .ok_or_else(|| ApiError::conflict("no_build", "this product has no build yet"))?,
+            .ok_or(FeedbackError::UnknownReportBuild)?,
+        None => overview.current_build.as_ref().ok_or(FeedbackError::NoBuild)?,
     };
     if uploads.len() > domain::MAX_ATTACHMENTS {
         return Err(domain::AttachmentProblem::TooMany.into());
@@ -409,11 +396,7 @@ pub async fn submit_report(
 pub async fn live_request(state: &FeedbackState, id: i64, viewer: Option<&User>) -> Result<Request, ApiError> {
     match store::get_request(&state.platform.db, id, viewer.map(|u| u.id)).await? {
         Some((r, None)) => Ok(r),
-        Some((_, Some(into))) => Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "merged",
-            format!("merged into request {into}"),
-        )),
+        Some((_, Some(into))) => Err(FeedbackError::Merged.with(&[("request", into.to_string())])),
         None => Err(ApiError::not_found("request")),
     }
 }
@@ -439,14 +422,14 @@ pub async fn change_status(
         Some(v) => Some(
             store::build_by_version(db, p.id, v)
                 .await?
-                .ok_or_else(|| ApiError::validation("unknown build"))?
+                .ok_or(FeedbackError::UnknownBuild)?
                 .id,
         ),
         None => None,
     };
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > 1_000) {
-        return Err(ApiError::validation("reason: at most 1,000 characters"));
+        return Err(FeedbackError::ReasonTooLong.into());
     }
     domain::check_transition(request.status, to, build_id, reason)?;
     let update = store::StatusUpdate {
@@ -459,10 +442,7 @@ pub async fn change_status(
         title: &request.title,
     };
     if !store::change_status(db, &update).await? {
-        return Err(ApiError::conflict(
-            "stale_status",
-            "the status changed meanwhile; reload and try again",
-        ));
+        return Err(FeedbackError::StaleStatus.into());
     }
     if to.is_accepted() {
         promote_reporters(state, id).await?;
@@ -501,18 +481,12 @@ async fn promote_reporters(state: &FeedbackState, request_id: i64) -> Result<(),
 pub async fn merge(state: &FeedbackState, actor: &User, from: i64, into: i64) -> Result<Request, ApiError> {
     require_staff(actor)?;
     if from == into {
-        return Err(ApiError::conflict(
-            "same_request",
-            "a request cannot be merged into itself",
-        ));
+        return Err(FeedbackError::SameRequest.into());
     }
     let a = live_request(state, from, None).await?;
     let b = live_request(state, into, None).await?;
     if a.product_slug != b.product_slug {
-        return Err(ApiError::conflict(
-            "other_product",
-            "requests of different products cannot be merged",
-        ));
+        return Err(FeedbackError::OtherProduct.into());
     }
     store::merge(&state.platform.db, from, into).await?;
     live_request(state, into, Some(actor)).await
@@ -530,7 +504,7 @@ pub async fn comment(state: &FeedbackState, actor: &User, id: i64, body: &str) -
     let body = fanloop_platform::text::multiline(body);
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 5_000 {
-        return Err(ApiError::validation("comment: 1–5,000 characters"));
+        return Err(FeedbackError::Comment.into());
     }
     store::add_comment(&state.platform.db, id, actor.id, body).await?;
     Ok(())
@@ -653,10 +627,10 @@ pub async fn award_page(state: &FeedbackState, viewer: Option<&User>) -> Result<
 pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Result<(), ApiError> {
     let db = &state.platform.db;
     if !store::teams(db).await?.iter().any(|t| t == team) {
-        return Err(ApiError::validation("unknown team"));
+        return Err(FeedbackError::UnknownTeam.into());
     }
     if !store::award_vote(db, &domain::iso_week(now_ms()), actor.id, team).await? {
-        return Err(ApiError::conflict("already_voted", "one award vote per fan per week"));
+        return Err(FeedbackError::AlreadyVoted.into());
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use tokio_stream::StreamExt;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::engine::SaleMode;
+use crate::error::LaunchError;
 use crate::sale::StockView;
 use crate::service::{
     self, DrawResult, IssuedCode, LaunchState, MyStatus, NewDropRequest, NewVariant, PurchaseOutcome, PurchaseRequest,
@@ -222,7 +223,7 @@ async fn list_fcodes(
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<Vec<Fcode>>, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("only staff list F-codes"));
+        return Err(LaunchError::StaffListFcodes.into());
     }
     let d = service::drop(&state, &slug).await?;
     Ok(Json(store::list_fcodes(&state.platform.db, d.id).await?))
@@ -236,16 +237,13 @@ async fn revoke_fcode(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("only staff revoke F-codes"));
+        return Err(LaunchError::StaffRevokeFcodes.into());
     }
     store::fcode_drop(&state.platform.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("F-code"))?;
+        .ok_or(LaunchError::NoFcode)?;
     if !store::revoke_fcode(&state.platform.db, id, me.id).await? {
-        return Err(ApiError::conflict(
-            "not_revocable",
-            "this F-code was already used or revoked",
-        ));
+        return Err(LaunchError::NotRevocable.into());
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -258,7 +256,7 @@ async fn stats(
     ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<SaleStats>, ApiError> {
     if !me.role.is_staff() {
-        return Err(ApiError::forbidden("sale statistics are for staff"));
+        return Err(LaunchError::StaffStats.into());
     }
     let d = service::drop(&state, &slug).await?;
     Ok(Json(store::stats(&state.platform.db, &d).await?))

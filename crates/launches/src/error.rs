@@ -6,7 +6,7 @@ fanloop_platform::error_table! {
         StaffOnly => ("forbidden", FORBIDDEN, "only staff do this", "仅限工作人员操作。", "Réservé à l’équipe."),
         BadSlug => ("validation_failed", UNPROCESSABLE_ENTITY, "address: 2–40 lowercase letters, digits or dashes", "网址标识：2–40 个小写字母、数字或短横线。", "Adresse : 2 à 40 lettres minuscules, chiffres ou tirets."),
         BadName => ("validation_failed", UNPROCESSABLE_ENTITY, "name: 1–80 characters", "名称：1–80 个字符。", "Nom : 1 à 80 caractères."),
-        BadPrice => ("validation_failed", UNPROCESSABLE_ENTITY, "the price cannot be negative", "价格不能为负。", "Le prix ne peut pas être négatif."),
+        BadPrice => ("validation_failed", UNPROCESSABLE_ENTITY, "price: a number from 0, such as 3999 or 3999.50", "价格须为不小于 0 的数字，例如 3999 或 3999.50。", "Prix : un nombre positif ou nul, comme 3999 ou 3999,50."),
         BadLimit => ("validation_failed", UNPROCESSABLE_ENTITY, "limit per account: 1–100", "每人限购：1–100。", "Limite par compte : 1 à 100."),
         ReservationWindow => ("validation_failed", UNPROCESSABLE_ENTITY, "reservations must open before they close", "预约开始时间须早于截止时间。", "Les réservations doivent ouvrir avant de fermer."),
         SaleWindow => ("validation_failed", UNPROCESSABLE_ENTITY, "the sale must open before it closes", "开售时间须早于结束时间。", "La vente doit ouvrir avant de fermer."),
@@ -15,6 +15,10 @@ fanloop_platform::error_table! {
         BadPayment => ("validation_failed", UNPROCESSABLE_ENTITY, "time to pay: 1 s to 24 h", "付款时限：1 秒到 24 小时。", "Délai de paiement : 1 s à 24 h."),
         BadVariantCount => ("validation_failed", UNPROCESSABLE_ENTITY, "1–20 versions", "版本数：1–20 个。", "1 à 20 versions."),
         BadVariant => ("validation_failed", UNPROCESSABLE_ENTITY, "each version needs a name and 0–10,000,000 units", "每个版本需要名称和 0–10,000,000 件库存。", "Chaque version demande un nom et 0 à 10 000 000 unités."),
+        DuplicateVariant => ("validation_failed", UNPROCESSABLE_ENTITY, "two versions have the same name", "有两个版本同名。", "Deux versions portent le même nom."),
+        BadTime => ("validation_failed", UNPROCESSABLE_ENTITY, "pick a date and a time", "请选择日期和时间。", "Choisissez une date et une heure."),
+        BadMode => ("validation_failed", UNPROCESSABLE_ENTITY, "sale mode: open, draw or queue", "销售方式须为直接开售、抽签或排队。", "Mode de vente : ouvert, tirage ou file d’attente."),
+        BadCurrency => ("validation_failed", UNPROCESSABLE_ENTITY, "currency: a three-letter ISO 4217 code such as CNY or EUR", "货币须为 CNY、EUR 这样的三位 ISO 4217 代码。", "Devise : un code ISO 4217 de trois lettres, comme CNY ou EUR."),
         BadQueue => ("validation_failed", UNPROCESSABLE_ENTITY, "queue mode needs waves of at least 1 and a wave interval of 0 or more", "排队模式：每批至少 1 人，间隔不能为负。", "Mode file : vagues d’au moins 1 et intervalle positif ou nul."),
         SlugTaken => ("taken", CONFLICT, "a launch with this address exists", "已有使用该网址标识的首发。", "Un lancement utilise déjà cette adresse."),
         NoDrop => ("not_found", NOT_FOUND, "launch not found", "找不到该首发。", "Lancement introuvable."),
@@ -42,5 +46,8 @@ fanloop_platform::error_table! {
         UnknownMembers => ("unknown_members", UNPROCESSABLE_ENTITY, "unknown members: {names}; no code was issued", "以下用户不存在：{names}；没有发放任何F码。", "Membres inconnus : {names} ; aucun code n’a été émis."),
         NoFcode => ("not_found", NOT_FOUND, "F-code not found", "找不到该F码。", "Code F introuvable."),
         NotRevocable => ("not_revocable", CONFLICT, "this F-code was already used or revoked", "F码已被使用或已作废。", "Ce code F a déjà été utilisé ou révoqué."),
+        StaffListFcodes => ("forbidden", FORBIDDEN, "only staff list F-codes", "仅工作人员可以查看F码列表。", "Seule l’équipe peut lister les codes F."),
+        StaffRevokeFcodes => ("forbidden", FORBIDDEN, "only staff revoke F-codes", "仅工作人员可以作废F码。", "Seule l’équipe peut révoquer les codes F."),
+        StaffStats => ("forbidden", FORBIDDEN, "sale statistics are for staff", "销售统计仅限工作人员查看。", "Les statistiques de vente sont réservées à l’équipe."),
     }
 }

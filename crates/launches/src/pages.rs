@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::api::drop_view;
 use crate::engine::SaleMode;
+use crate::error::LaunchError;
 use crate::service::{self, LaunchState, NewDropRequest, NewVariant, PurchaseRequest};
 use crate::store;
 
@@ -270,77 +271,268 @@ async fn revoke_submit(
     Ok(see_other(&safe_next(q.next.as_deref())))
 }
 
-async fn new_drop_page(State(state): State<LaunchState>, viewer: Viewer) -> Result<Html<String>, PageError> {
-    if !viewer.require_user()?.role.is_staff() {
-        return Err(PageError::forbidden());
-    }
-    state.platform.render(&viewer, "new_drop.html", context! {})
-}
+/// Currencies offered when creating a drop (the API takes any ISO 4217 code).
+const CURRENCIES: &[&str] = &["CNY", "EUR", "USD", "GBP", "HKD", "TWD", "JPY", "INR", "CHF", "CAD"];
 
-#[derive(Deserialize, serde::Serialize)]
+/// Variant rows the new-drop form shows (filled ones, then empty ones up to this many).
+const VARIANT_ROWS: usize = 6;
+
+/// The new-drop form as typed: every value kept as text so a refused form comes back as it was.
+#[derive(Debug, Default, serde::Serialize)]
 pub struct NewDropForm {
     name: String,
     slug: String,
-    variant: String,
-    stock: i64,
-    fcode_stock: Option<i64>,
-    price: f64,
-    limit: i64,
+    price: String,
+    currency: String,
+    limit: String,
     mode: String,
-    opens_in: i64,
-    hours: i64,
-    min_honor: i64,
+    opens_at: String,
+    closes_at: String,
+    min_honor: String,
+    variants: Vec<VariantRow>,
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct VariantRow {
+    name: String,
+    stock: String,
+    fcode_stock: String,
+}
+
+impl NewDropForm {
+    /// The form's fields from `name=value` pairs; variant rows are `variant_name`, `variant_stock`
+    /// and `variant_fcode` repeated, row by row.
+    fn from_pairs(pairs: Vec<(String, String)>) -> NewDropForm {
+        let mut f = NewDropForm::default();
+        let (mut names, mut stocks, mut fcodes) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, v) in pairs {
+            match k.as_str() {
+                "name" => f.name = v,
+                "slug" => f.slug = v,
+                "price" => f.price = v,
+                "currency" => f.currency = v,
+                "limit" => f.limit = v,
+                "mode" => f.mode = v,
+                "opens_at" => f.opens_at = v,
+                "closes_at" => f.closes_at = v,
+                "min_honor" => f.min_honor = v,
+                "variant_name" if names.len() < 50 => names.push(v),
+                "variant_stock" if stocks.len() < 50 => stocks.push(v),
+                "variant_fcode" if fcodes.len() < 50 => fcodes.push(v),
+                _ => {}
+            }
+        }
+        let rows = names.len().max(stocks.len()).max(fcodes.len());
+        let at = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
+        f.variants = (0..rows)
+            .map(|i| VariantRow {
+                name: at(&names, i),
+                stock: at(&stocks, i),
+                fcode_stock: at(&fcodes, i),
+            })
+            .collect();
+        f
+    }
+
+    /// A blank form with sensible defaults: opening at the next full hour in the reader's zone.
+    fn blank(tz: &str) -> NewDropForm {
+        let now = now_ms();
+        let opens = (now / 3_600_000 + 2) * 3_600_000;
+        NewDropForm {
+            price: "3999".into(),
+            currency: "CNY".into(),
+            limit: "1".into(),
+            mode: "open".into(),
+            opens_at: fanloop_platform::locale::input_value(opens, tz),
+            closes_at: fanloop_platform::locale::input_value(opens + 24 * 3_600_000, tz),
+            min_honor: "1".into(),
+            variants: vec![VariantRow {
+                name: String::new(),
+                stock: "100".into(),
+                fcode_stock: "0".into(),
+            }],
+            ..NewDropForm::default()
+        }
+    }
+
+    /// The request this form asks for, or each field's problem (all of them at once).
+    fn request(&self, tz: &str, now: i64) -> Result<NewDropRequest, Vec<(&'static str, LaunchError)>> {
+        let mut problems = Vec::new();
+        let int = |v: &str| v.trim().parse::<i64>().ok();
+        if self.name.trim().is_empty() || self.name.trim().chars().count() > 80 {
+            problems.push(("name", LaunchError::BadName));
+        }
+        if !fanloop_platform::web::is_url_slug(self.slug.trim()) {
+            problems.push(("slug", LaunchError::BadSlug));
+        }
+        let price_cents = match self.price.trim().replace(',', ".").parse::<f64>() {
+            Ok(p) if p.is_finite() && (0.0..=100_000_000.0).contains(&p) => (p * 100.0).round() as i64,
+            _ => {
+                problems.push(("price", LaunchError::BadPrice));
+                0
+            }
+        };
+        let limit = int(&self.limit).unwrap_or(0);
+        if !(1..=100).contains(&limit) {
+            problems.push(("limit", LaunchError::BadLimit));
+        }
+        let opens_at = fanloop_platform::locale::parse_input(&self.opens_at, tz);
+        let closes_at = fanloop_platform::locale::parse_input(&self.closes_at, tz);
+        if opens_at.is_none() {
+            problems.push(("opens_at", LaunchError::BadTime));
+        }
+        if closes_at.is_none() {
+            problems.push(("closes_at", LaunchError::BadTime));
+        }
+        if let (Some(o), Some(c)) = (opens_at, closes_at) {
+            if o >= c {
+                problems.push(("closes_at", LaunchError::SaleWindow));
+            }
+        }
+        let mut variants = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for row in &self.variants {
+            let blank = row.name.trim().is_empty();
+            if blank && row.stock.trim().is_empty() && row.fcode_stock.trim().is_empty() {
+                continue;
+            }
+            let stock = int(&row.stock);
+            let fcode_stock = if row.fcode_stock.trim().is_empty() {
+                Some(0)
+            } else {
+                int(&row.fcode_stock)
+            };
+            match (blank, stock, fcode_stock) {
+                (false, Some(stock), Some(fcode_stock))
+                    if stock >= 0 && fcode_stock >= 0 && stock + fcode_stock <= 10_000_000 =>
+                {
+                    if !seen.insert(row.name.trim().to_lowercase()) {
+                        problems.push(("variants", LaunchError::DuplicateVariant));
+                    }
+                    variants.push(NewVariant {
+                        name: row.name.trim().to_string(),
+                        stock,
+                        fcode_stock,
+                    });
+                }
+                _ => problems.push(("variants", LaunchError::BadVariant)),
+            }
+        }
+        if variants.is_empty() {
+            problems.push(("variants", LaunchError::BadVariantCount));
+        }
+        let mode = match self.mode.as_str() {
+            "open" => SaleMode::Open,
+            "draw" => SaleMode::Draw,
+            "queue" => SaleMode::Queue {
+                wave_size: 1_000,
+                wave_ms: 10_000,
+            },
+            _ => {
+                problems.push(("mode", LaunchError::BadMode));
+                SaleMode::Open
+            }
+        };
+        let currency = self.currency.trim().to_ascii_uppercase();
+        if !CURRENCIES.contains(&currency.as_str()) {
+            problems.push(("currency", LaunchError::BadCurrency));
+        }
+        if !problems.is_empty() {
+            problems.dedup();
+            return Err(problems);
+        }
+        let (opens_at, closes_at) = (opens_at.unwrap_or(now), closes_at.unwrap_or(now));
+        Ok(NewDropRequest {
+            slug: self.slug.trim().to_string(),
+            name: self.name.trim().to_string(),
+            description: String::new(),
+            price_cents,
+            currency,
+            per_account_limit: limit,
+            reservations_open_at: now.min(opens_at),
+            reservations_close_at: opens_at,
+            fcode_opens_at: Some((opens_at - 3_600_000).max(now.min(opens_at))),
+            opens_at,
+            closes_at,
+            min_honor_rank: int(&self.min_honor).unwrap_or(1),
+            min_account_age_days: 0,
+            mode,
+            payment_seconds: 1_800,
+            variants,
+        })
+    }
+}
+
+fn render_new_drop(
+    state: &LaunchState,
+    viewer: &Viewer,
+    status: StatusCode,
+    mut f: NewDropForm,
+    errors: &[(&'static str, LaunchError)],
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    while f.variants.len() < VARIANT_ROWS.max(f.variants.len() + 1).min(20) {
+        f.variants.push(VariantRow::default());
+    }
+    let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (field, e) in errors {
+        by_field.entry(field).or_default().push(e.spec().text(viewer.lang));
+    }
+    let now = now_ms();
+    let page = state.platform.render(
+        viewer,
+        "new_drop.html",
+        context! {
+            f => f,
+            errors => by_field,
+            error => error,
+            currencies => CURRENCIES,
+            zone => viewer.tz.clone(),
+            zone_offset => fanloop_platform::locale::offset_label(now, &viewer.tz),
+        },
+    )?;
+    Ok((status, page).into_response())
+}
+
+async fn new_drop_page(State(state): State<LaunchState>, viewer: Viewer) -> Result<Response, PageError> {
+    viewer.require_staff()?;
+    render_new_drop(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        NewDropForm::blank(&viewer.tz),
+        &[],
+        None,
+    )
 }
 
 async fn new_drop_submit(
     State(state): State<LaunchState>,
     viewer: Viewer,
-    CsrfForm(f): CsrfForm<NewDropForm>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let user = viewer.require_user()?;
-    let now = now_ms();
-    let opens_at = now + f.opens_in.clamp(0, 525_600) * 60_000;
-    let mode = match f.mode.as_str() {
-        "draw" => SaleMode::Draw,
-        "queue" => SaleMode::Queue {
-            wave_size: 1_000,
-            wave_ms: 10_000,
-        },
-        _ => SaleMode::Open,
-    };
-    let req = NewDropRequest {
-        slug: f.slug.clone(),
-        name: f.name.clone(),
-        description: String::new(),
-        price_cents: (f.price * 100.0).round() as i64,
-        currency: "CNY".into(),
-        per_account_limit: f.limit,
-        reservations_open_at: now,
-        reservations_close_at: opens_at,
-        fcode_opens_at: Some((opens_at - 3_600_000).max(now)),
-        opens_at,
-        closes_at: opens_at + f.hours.clamp(1, 24 * 30) * 3_600_000,
-        min_honor_rank: f.min_honor,
-        min_account_age_days: 0,
-        mode,
-        payment_seconds: 1_800,
-        variants: vec![NewVariant {
-            name: f.variant.clone(),
-            stock: f.stock,
-            fcode_stock: f.fcode_stock.unwrap_or(0),
-        }],
+    let user = viewer.require_staff()?;
+    let f = NewDropForm::from_pairs(pairs);
+    let mut req = f.request(&viewer.tz, now_ms());
+    if let Ok(r) = &req {
+        // Said next to the address field rather than as a conflict after the fact (the store
+        // still refuses a duplicate that slips in between).
+        if store::drop_by_slug(&state.platform.db, &r.slug).await?.is_some() {
+            req = Err(vec![("slug", LaunchError::SlugTaken)]);
+        }
+    }
+    let req = match req {
+        Ok(req) => req,
+        Err(problems) => {
+            return render_new_drop(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, f, &problems, None);
+        }
     };
     match service::create_drop(&state, user, &req).await {
         Ok(d) => Ok(see_other(&format!("/drops/{}", d.slug))),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => Ok((
-            e.status,
-            state.platform.render(
-                &viewer,
-                "new_drop.html",
-                context! { error => say(&state, &viewer, &e), f => f },
-            )?,
-        )
-            .into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let text = say(&state, &viewer, &e);
+            render_new_drop(&state, &viewer, e.status, f, &[], Some(text))
+        }
         Err(e) => Err(e.into()),
     }
 }

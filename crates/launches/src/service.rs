@@ -184,6 +184,10 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
             LaunchError::BadName,
         ),
         (r.price_cents < 0, LaunchError::BadPrice),
+        (
+            r.currency.len() != 3 || !r.currency.bytes().all(|b| b.is_ascii_uppercase()),
+            LaunchError::BadCurrency,
+        ),
         (!(1..=100).contains(&r.per_account_limit), LaunchError::BadLimit),
         (
             r.reservations_open_at > r.reservations_close_at,
@@ -208,6 +212,14 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
                 v.name.trim().is_empty() || v.stock < 0 || v.fcode_stock < 0 || v.stock + v.fcode_stock > 10_000_000
             }),
             LaunchError::BadVariant,
+        ),
+        (
+            {
+                let mut names: Vec<String> = r.variants.iter().map(|v| v.name.trim().to_lowercase()).collect();
+                names.sort();
+                names.windows(2).any(|w| w[0] == w[1])
+            },
+            LaunchError::DuplicateVariant,
         ),
         (
             matches!(r.mode, SaleMode::Queue { wave_size, wave_ms } if wave_size == 0 || wave_ms < 0),

@@ -131,6 +131,17 @@ pub async fn create_user(
     Ok(User::from_row(&row))
 }
 
+/// Whether an account already uses this e-mail address (case-insensitive).
+pub async fn email_registered(db: &Db, email: &str) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(&db.pool)
+            .await?
+            > 0,
+    )
+}
+
 pub async fn user_count(db: &Db) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&db.pool)
@@ -296,15 +307,6 @@ pub async fn session_viewer(db: &Db, token: &str) -> anyhow::Result<Option<(User
     .fetch_optional(&db.pool)
     .await?;
     Ok(row.map(|r| (User::from_row(&r), r.get("time_zone"))))
-}
-
-/// The time zone an account chose, if any.
-pub async fn time_zone(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query("SELECT time_zone FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .and_then(|r| r.get::<Option<String>, _>("time_zone")))
 }
 
 /// Sets (or with `None`, clears: follow the browser) an account's time zone.

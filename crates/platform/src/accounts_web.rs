@@ -11,12 +11,12 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::accounts::{self, ApiToken, CreateUserError, User};
 use crate::auth::{self, Role};
-use crate::error::{ApiError, ErrorBody, PageError};
+use crate::error::{AccountError, ApiError, CommonError, ErrorBody, PageError};
 use crate::i18n::Lang;
 use crate::notifications::{self, NewNotification, Notification, NotificationKind};
 use crate::web::{
-    self, request_lang, see_other, set_cookie, ApiJson, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, EmptyForm,
-    NextParam, PageParam, PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
+    self, see_other, set_cookie, ApiJson, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, EmptyForm, NextParam,
+    PageParam, PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
 };
 
 pub fn router() -> Router<Platform> {
@@ -118,30 +118,69 @@ pub struct SignupForm {
     next: Option<String>,
 }
 
+/// Why a sign-up was refused: each field's problem (all at once), or a failure of ours.
+enum Refused {
+    Fields(Vec<(&'static str, AccountError)>),
+    Internal(ApiError),
+}
+
+impl Refused {
+    /// For the API: the first problem (a taken name or address first, as 409).
+    fn into_api(self) -> ApiError {
+        match self {
+            Refused::Internal(e) => e,
+            Refused::Fields(fields) => {
+                let first = fields
+                    .iter()
+                    .find(|(_, e)| e.spec().status == StatusCode::CONFLICT)
+                    .or(fields.first())
+                    .map(|(_, e)| *e)
+                    .unwrap_or(AccountError::UsernameLength);
+                first.into()
+            }
+        }
+    }
+}
+
 /// The first account created on an empty instance becomes its administrator.
-async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, (StatusCode, &'static str)> {
+async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, Refused> {
     let username = accounts::normalize_username(&req.username);
     let username = username.as_str();
     let email = req.email.trim();
     auth::validate_signup(username, email, &req.password)
-        .map_err(|p| (StatusCode::UNPROCESSABLE_ENTITY, p.i18n_key()))?;
+        .map_err(|problems| Refused::Fields(problems.iter().map(|p| (p.field(), p.error())).collect()))?;
     let password = req.password.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
-        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "err.internal"))?
-        .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "err.internal"))?;
+        .map_err(|e| Refused::Internal(ApiError::internal(e)))?
+        .map_err(|e| Refused::Internal(ApiError::internal(e)))?;
     let role = match accounts::user_count(&platform.db).await {
         Ok(0) => Role::Admin,
         Ok(_) => Role::Fan,
-        Err(_) => return Err((StatusCode::INTERNAL_SERVER_ERROR, "err.internal")),
+        Err(e) => return Err(Refused::Internal(ApiError::internal(e))),
     };
     match accounts::create_user(&platform.db, username, email, &hash, role, None).await {
         Ok(user) => Ok(user),
-        Err(CreateUserError::Taken) => Err((StatusCode::CONFLICT, "err.taken")),
-        Err(CreateUserError::Other(e)) => {
-            tracing::error!("sign-up failed: {e:#}");
-            Err((StatusCode::INTERNAL_SERVER_ERROR, "err.internal"))
+        Err(CreateUserError::Taken) => {
+            let email_taken = accounts::email_registered(&platform.db, email)
+                .await
+                .map_err(|e| Refused::Internal(ApiError::internal(e)))?;
+            // The only other unique rule is the name's (or a look-alike of it).
+            let name_taken = !email_taken
+                || accounts::find_by_username(&platform.db, username)
+                    .await
+                    .map_err(|e| Refused::Internal(ApiError::internal(e)))?
+                    .is_some();
+            let mut fields = Vec::new();
+            if name_taken {
+                fields.push(("username", AccountError::UsernameTaken));
+            }
+            if email_taken {
+                fields.push(("email", AccountError::EmailTaken));
+            }
+            Err(Refused::Fields(fields))
         }
+        Err(CreateUserError::Other(e)) => Err(Refused::Internal(ApiError::internal(format!("sign-up failed: {e:#}")))),
     }
 }
 
@@ -170,11 +209,27 @@ async fn signup_submit(
     let next = web::safe_next(form.next.as_deref());
     match register(&platform, &req).await {
         Ok(user) => start_session(&platform, user.id, &next).await,
-        Err((status, key)) => {
+        Err(Refused::Internal(e)) => Err(e.into()),
+        Err(Refused::Fields(fields)) => {
+            let status = if fields.iter().any(|(_, e)| e.spec().status == StatusCode::CONFLICT) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let errors: std::collections::BTreeMap<&str, &str> = fields
+                .iter()
+                .map(|(field, e)| (*field, e.spec().text(viewer.lang)))
+                .collect();
             let page = platform.render(
                 &viewer,
                 "signup.html",
-                context! { error => viewer.t(&platform, key), username => form.username, email => form.email, next => next },
+                context! {
+                    errors => errors,
+                    email_taken => fields.iter().any(|(_, e)| *e == AccountError::EmailTaken),
+                    username => form.username,
+                    email => form.email,
+                    next => next,
+                },
             )?;
             Ok((status, page).into_response())
         }
@@ -185,15 +240,11 @@ async fn signup_submit(
     responses((status = 201, body = User), (status = 409, body = ErrorBody, description = "username or email taken"), (status = 422, body = ErrorBody)))]
 async fn api_signup(
     State(platform): State<Platform>,
-    headers: HeaderMap,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let lang = request_lang(&headers);
     match register(&platform, &req).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(user))),
-        Err((StatusCode::CONFLICT, key)) => Err(ApiError::conflict("taken", platform.t(lang, key))),
-        Err((StatusCode::UNPROCESSABLE_ENTITY, key)) => Err(ApiError::validation(platform.t(lang, key))),
-        Err(_) => Err(ApiError::internal("sign-up failed")),
+        Err(refused) => Err(refused.into_api()),
     }
 }
 
@@ -218,6 +269,11 @@ async fn signin_page(
     )
 }
 
+enum CommonOrAccount {
+    Common(CommonError),
+    Account(AccountError),
+}
+
 async fn signin_submit(
     State(platform): State<Platform>,
     ClientIp(ip): ClientIp,
@@ -225,23 +281,33 @@ async fn signin_submit(
     CsrfForm(form): CsrfForm<SigninForm>,
 ) -> Result<Response, PageError> {
     let next = web::safe_next(form.next.as_deref());
-    let fail = |status: StatusCode, key: &str| -> Result<Response, PageError> {
+    let fail = |status: StatusCode, error: CommonOrAccount| -> Result<Response, PageError> {
+        let text = match error {
+            CommonOrAccount::Common(e) => e.spec().text(viewer.lang),
+            CommonOrAccount::Account(e) => e.spec().text(viewer.lang),
+        };
         let page = platform.render(
             &viewer,
             "signin.html",
-            context! { error => viewer.t(&platform, key), login => form.login.clone(), next => next.clone() },
+            context! { error => text, login => form.login.clone(), next => next.clone() },
         )?;
         Ok((status, page).into_response())
     };
     let candidate = accounts::find_login(&platform.db, &form.login).await?;
     if let Err(wait) = check_login_rate(&platform, &ip, &form.login, candidate.as_ref()) {
-        let mut response = fail(StatusCode::TOO_MANY_REQUESTS, "err.rate_limited")?;
+        let mut response = fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            CommonOrAccount::Common(CommonError::RateLimited),
+        )?;
         response.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return Ok(response);
     }
     match accounts::check_password(candidate, &form.password).await? {
         Some(user) => start_session(&platform, user.id, &next).await,
-        None => fail(StatusCode::UNAUTHORIZED, "err.bad_login"),
+        None => fail(
+            StatusCode::UNAUTHORIZED,
+            CommonOrAccount::Account(AccountError::BadLogin),
+        ),
     }
 }
 
@@ -284,7 +350,7 @@ pub struct TokenCreated {
 fn token_name(name: Option<&str>) -> Result<String, ApiError> {
     let name = name.unwrap_or("api").trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(ApiError::validation("token name must be 1–64 characters"));
+        return Err(AccountError::TokenName.into());
     }
     Ok(name.to_string())
 }
@@ -301,7 +367,7 @@ async fn api_create_token(
     check_login_rate(&platform, &ip, &req.login, candidate.as_ref()).map_err(ApiError::rate_limited)?;
     let user = accounts::check_password(candidate, &req.password)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong login or password"))?;
+        .ok_or_else(|| ApiError::from(AccountError::BadLogin))?;
     let (info, token) = accounts::create_api_token(&platform.db, user.id, &name).await?;
     Ok((StatusCode::CREATED, Json(TokenCreated { token, info, user })))
 }
@@ -322,7 +388,7 @@ async fn render_settings(
 ) -> Result<Html<String>, PageError> {
     let user = viewer.require_user()?;
     let tokens = accounts::list_api_tokens(&platform.db, user.id).await?;
-    let chosen = accounts::time_zone(&platform.db, user.id).await?;
+    let chosen = viewer.profile_zone.clone();
     let mut zones: Vec<String> = crate::locale::COMMON_ZONES.iter().map(|z| z.to_string()).collect();
     for z in [chosen.clone(), Some(viewer.tz.clone())].into_iter().flatten() {
         if !zones.contains(&z) {
@@ -356,13 +422,7 @@ async fn time_zone_submit(
     let user = viewer.require_user()?;
     let zone = match form.time_zone.trim() {
         "" => None,
-        name => Some(crate::locale::known_zone(name).ok_or_else(|| {
-            PageError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "422",
-                platform.t(viewer.lang, "settings.unknown_zone"),
-            )
-        })?),
+        name => Some(crate::locale::known_zone(name).ok_or_else(|| PageError::from(AccountError::UnknownZone))?),
     };
     accounts::set_time_zone(&platform.db, user.id, zone.as_deref()).await?;
     Ok(see_other("/settings"))
@@ -415,16 +475,13 @@ async fn change_role(
     team: Option<&str>,
 ) -> Result<User, ApiError> {
     if !admin.role.is_admin() {
-        return Err(ApiError::forbidden("only administrators change roles"));
+        return Err(AccountError::AdminsOnlyRoles.into());
     }
     if admin.id == target_id && role != Role::Admin {
-        return Err(ApiError::conflict(
-            "last_admin_guard",
-            "administrators cannot demote themselves",
-        ));
+        return Err(AccountError::SelfDemote.into());
     }
     if team.is_some_and(|t| t.chars().count() > 64) {
-        return Err(ApiError::validation("team name is at most 64 characters"));
+        return Err(AccountError::TeamTooLong.into());
     }
     let user = accounts::set_role(&platform.db, target_id, role, team, admin.id)
         .await?
@@ -455,7 +512,7 @@ async fn api_set_role(
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<Json<User>, ApiError> {
     if !admin.role.is_admin() {
-        return Err(ApiError::forbidden("only administrators change roles"));
+        return Err(AccountError::AdminsOnlyRoles.into());
     }
     let target = accounts::find_by_username(&platform.db, &username)
         .await?
@@ -473,7 +530,7 @@ async fn api_list_users(
     ApiQuery(p): ApiQuery<PageParam>,
 ) -> Result<Json<Vec<User>>, ApiError> {
     if !me.role.is_admin() {
-        return Err(ApiError::forbidden("only administrators list accounts"));
+        return Err(AccountError::AdminsOnlyList.into());
     }
     Ok(Json(accounts::list_users(&platform.db, p.offset(100), 100).await?))
 }
@@ -512,7 +569,7 @@ async fn role_submit(
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<Response, PageError> {
     let me = viewer.require_user()?;
-    let role = Role::parse(&form.role).ok_or_else(|| PageError::bad_request("Unknown role."))?;
+    let role = Role::parse(&form.role).ok_or_else(|| PageError::from(CommonError::UnknownChoice))?;
     change_role(&platform, me, id, role, form.team.as_deref()).await?;
     Ok(see_other("/admin/users"))
 }

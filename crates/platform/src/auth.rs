@@ -131,29 +131,40 @@ pub enum SignupProblem {
 }
 
 impl SignupProblem {
-    pub fn i18n_key(&self) -> &'static str {
+    /// The form field the problem is about.
+    pub fn field(&self) -> &'static str {
         match self {
-            SignupProblem::UsernameLength => "err.username_length",
-            SignupProblem::UsernameChars => "err.username_chars",
-            SignupProblem::EmailInvalid => "err.email_invalid",
-            SignupProblem::PasswordTooShort => "err.password_short",
-            SignupProblem::PasswordTooLong => "err.password_long",
+            SignupProblem::UsernameLength | SignupProblem::UsernameChars => "username",
+            SignupProblem::EmailInvalid => "email",
+            SignupProblem::PasswordTooShort | SignupProblem::PasswordTooLong => "password",
+        }
+    }
+
+    pub fn error(&self) -> crate::error::AccountError {
+        use crate::error::AccountError as E;
+        match self {
+            SignupProblem::UsernameLength => E::UsernameLength,
+            SignupProblem::UsernameChars => E::UsernameChars,
+            SignupProblem::EmailInvalid => E::EmailInvalid,
+            SignupProblem::PasswordTooShort => E::PasswordShort,
+            SignupProblem::PasswordTooLong => E::PasswordLong,
         }
     }
 }
 
 /// Usernames may use CJK characters (fans sign up with Chinese names), letters, digits, `_`, `-`
-/// and `.`, but no spaces or `@` so that `@mentions` stay unambiguous.
-pub fn validate_signup(username: &str, email: &str, password: &str) -> Result<(), SignupProblem> {
+/// and `.`, but no spaces or `@` so that `@mentions` stay unambiguous. Every problem is returned,
+/// one per field at most, so a form can show them all at once.
+pub fn validate_signup(username: &str, email: &str, password: &str) -> Result<(), Vec<SignupProblem>> {
+    let mut problems = Vec::new();
     let len = username.chars().count();
     if !(2..=32).contains(&len) {
-        return Err(SignupProblem::UsernameLength);
-    }
-    if !username
+        problems.push(SignupProblem::UsernameLength);
+    } else if !username
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        return Err(SignupProblem::UsernameChars);
+        problems.push(SignupProblem::UsernameChars);
     }
     let email_ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
@@ -161,15 +172,18 @@ pub fn validate_signup(username: &str, email: &str, password: &str) -> Result<()
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !email_ok {
-        return Err(SignupProblem::EmailInvalid);
+        problems.push(SignupProblem::EmailInvalid);
     }
     if password.chars().count() < 8 {
-        return Err(SignupProblem::PasswordTooShort);
+        problems.push(SignupProblem::PasswordTooShort);
+    } else if password.chars().count() > 256 {
+        problems.push(SignupProblem::PasswordTooLong);
     }
-    if password.chars().count() > 256 {
-        return Err(SignupProblem::PasswordTooLong);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -227,31 +241,40 @@ mod tests {
         assert_eq!(validate_signup("小米粉丝", "a@b.cn", "longenough"), Ok(()));
         assert_eq!(
             validate_signup("x", "a@b.cn", "longenough"),
-            Err(SignupProblem::UsernameLength)
+            Err(vec![SignupProblem::UsernameLength])
         );
         assert_eq!(
             validate_signup("a b", "a@b.cn", "longenough"),
-            Err(SignupProblem::UsernameChars)
+            Err(vec![SignupProblem::UsernameChars])
         );
         assert_eq!(
             validate_signup("a@b", "a@b.cn", "longenough"),
-            Err(SignupProblem::UsernameChars)
+            Err(vec![SignupProblem::UsernameChars])
         );
         assert_eq!(
             validate_signup("<script>", "a@b.cn", "longenough"),
-            Err(SignupProblem::UsernameChars)
+            Err(vec![SignupProblem::UsernameChars])
         );
         assert_eq!(
             validate_signup("alice", "nope", "longenough"),
-            Err(SignupProblem::EmailInvalid)
+            Err(vec![SignupProblem::EmailInvalid])
         );
         assert_eq!(
             validate_signup("alice", "a@b.", "longenough"),
-            Err(SignupProblem::EmailInvalid)
+            Err(vec![SignupProblem::EmailInvalid])
         );
         assert_eq!(
             validate_signup("alice", "a@b.cn", "short"),
-            Err(SignupProblem::PasswordTooShort)
+            Err(vec![SignupProblem::PasswordTooShort])
+        );
+        assert_eq!(
+            validate_signup("x", "nope", "short"),
+            Err(vec![
+                SignupProblem::UsernameLength,
+                SignupProblem::EmailInvalid,
+                SignupProblem::PasswordTooShort
+            ]),
+            "every field's problem at once"
         );
     }
 }

@@ -118,10 +118,16 @@ macro_rules! error_table {
                 e.with(&[])
             }
         }
+
+        impl From<$name> for $crate::error::PageError {
+            fn from(e: $name) -> Self {
+                $crate::error::PageError::from(e.with(&[]))
+            }
+        }
     };
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -249,45 +255,117 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// An error shown to a person in the browser.
+crate::error_table! {
+    /// The platform's own errors a person may read: generic pages (not found, forbidden, sign
+    /// in, server error) and the refusals of the request layer (expired form, unreadable form).
+    pub enum CommonError {
+        NotFound => ("not_found", NOT_FOUND, "This page does not exist or was removed.", "页面不存在或已删除。", "Cette page n’existe pas ou a été supprimée."),
+        Forbidden => ("forbidden", FORBIDDEN, "You are not allowed to do this.", "你没有权限执行此操作。", "Vous n’avez pas le droit de faire cela."),
+        SignIn => ("unauthorized", UNAUTHORIZED, "Please sign in first.", "请先登录。", "Veuillez d’abord vous connecter."),
+        Internal => ("internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again in a moment.", "服务器出错了，请稍后再试。", "Une erreur est survenue de notre côté. Réessayez dans un instant."),
+        Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "The service is busy. Please try again in a moment.", "服务繁忙，请稍后再试。", "Le service est surchargé. Réessayez dans un instant."),
+        RateLimited => ("rate_limited", TOO_MANY_REQUESTS, "Too many attempts. Please wait a few minutes.", "尝试次数过多，请几分钟后再试。", "Trop de tentatives. Patientez quelques minutes."),
+        FormExpired => ("csrf_failed", FORBIDDEN, "This form expired or did not come from this site. Reload the page and try again.", "表单已过期或并非来自本站，请刷新页面后重试。", "Ce formulaire a expiré ou ne vient pas de ce site : rechargez la page et réessayez."),
+        FormTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "The submitted form is too large.", "提交的内容过大。", "Le formulaire envoyé est trop volumineux."),
+        NotAForm => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Expected a form submission.", "请通过页面上的表单提交。", "Un envoi de formulaire était attendu."),
+        BadForm => ("bad_request", BAD_REQUEST, "The form could not be read. Reload the page and try again.", "无法读取表单内容，请刷新页面后重试。", "Le formulaire est illisible : rechargez la page et réessayez."),
+        BadAddress => ("bad_request", BAD_REQUEST, "This address is not valid.", "该网址无效。", "Cette adresse n’est pas valide."),
+        UnknownChoice => ("bad_request", BAD_REQUEST, "Unknown choice: reload the page and pick one from the list.", "未知选项，请刷新页面后从列表中选择。", "Choix inconnu : rechargez la page et choisissez dans la liste."),
+    }
+}
+
+crate::error_table! {
+    /// Accounts' errors a person reads (sign-up, sign-in, tokens, roles, settings).
+    pub enum AccountError {
+        UsernameLength => ("validation_failed", UNPROCESSABLE_ENTITY, "Username must be 2 to 32 characters.", "用户名长度须为 2 到 32 个字符。", "Le nom d’utilisateur doit compter de 2 à 32 caractères."),
+        UsernameChars => ("validation_failed", UNPROCESSABLE_ENTITY, "Username may only contain letters, digits, '_', '-' and '.'.", "用户名只能包含文字、数字、“_”、“-”和“.”。", "Le nom d’utilisateur ne peut contenir que des lettres, chiffres, « _ », « - » et « . »."),
+        EmailInvalid => ("validation_failed", UNPROCESSABLE_ENTITY, "Please enter a valid email address.", "请输入有效的邮箱地址。", "Veuillez saisir une adresse e-mail valide."),
+        PasswordShort => ("validation_failed", UNPROCESSABLE_ENTITY, "Password must be at least 8 characters.", "密码至少需要 8 个字符。", "Le mot de passe doit contenir au moins 8 caractères."),
+        PasswordLong => ("validation_failed", UNPROCESSABLE_ENTITY, "Password is too long (at most 256 characters).", "密码过长（最多 256 个字符）。", "Le mot de passe est trop long (256 caractères au plus)."),
+        UsernameTaken => ("taken", CONFLICT, "This username is already taken.", "该用户名已被使用。", "Ce nom d’utilisateur est déjà pris."),
+        EmailTaken => ("taken", CONFLICT, "This email is already registered: sign in instead.", "该邮箱已注册，请直接登录。", "Cet e-mail est déjà inscrit : connectez-vous plutôt."),
+        BadLogin => ("bad_credentials", UNAUTHORIZED, "Wrong username or password.", "用户名或密码错误。", "Nom d’utilisateur ou mot de passe incorrect."),
+        TokenName => ("validation_failed", UNPROCESSABLE_ENTITY, "token name must be 1–64 characters", "令牌名称须为 1–64 个字符。", "Nom du jeton : 1 à 64 caractères."),
+        AdminsOnlyRoles => ("forbidden", FORBIDDEN, "only administrators change roles", "只有管理员可以修改角色。", "Seuls les administrateurs changent les rôles."),
+        AdminsOnlyList => ("forbidden", FORBIDDEN, "only administrators list accounts", "只有管理员可以查看账号列表。", "Seuls les administrateurs voient la liste des comptes."),
+        SelfDemote => ("last_admin_guard", CONFLICT, "administrators cannot demote themselves", "管理员不能取消自己的管理员身份。", "Un administrateur ne peut pas se rétrograder lui-même."),
+        TeamTooLong => ("validation_failed", UNPROCESSABLE_ENTITY, "team name is at most 64 characters", "团队名称最多 64 个字符。", "Nom d’équipe : 64 caractères au plus."),
+        UnknownZone => ("validation_failed", UNPROCESSABLE_ENTITY, "unknown time zone: pick one from the list", "未知时区，请从列表中选择。", "Fuseau horaire inconnu : choisissez-en un dans la liste."),
+    }
+}
+
+/// An error shown to a person in the browser: an [`ApiError`] read in the visitor's language.
+/// The shell middleware (see `web::shell_middleware`) renders it inside the site's layout, with
+/// the top bar, from the [`ErrorPage`] the response carries; the plain page below is only the
+/// fallback when that fails.
 #[derive(Debug)]
 pub struct PageError {
     pub status: StatusCode,
-    pub title: String,
-    pub message: String,
+    pub error: ApiError,
+}
+
+/// Carried by an error page's response for the shell middleware to render it in the layout.
+#[derive(Debug, Clone)]
+pub struct ErrorPage(pub std::sync::Arc<ApiError>);
+
+impl ErrorPage {
+    /// What the visitor reads: the table's message in their language; an error without one is
+    /// described by its status (a bare English detail is never shown inside a zh/fr page for
+    /// these), else its English message.
+    pub fn text(&self, lang: crate::i18n::Lang) -> String {
+        let e = &self.0;
+        if e.spec.is_some() {
+            return e.text(lang);
+        }
+        let generic = match e.status.as_u16() {
+            401 => Some(CommonError::SignIn),
+            403 => Some(CommonError::Forbidden),
+            404 | 405 => Some(CommonError::NotFound),
+            413 => Some(CommonError::FormTooLarge),
+            415 => Some(CommonError::NotAForm),
+            429 => Some(CommonError::RateLimited),
+            503 => Some(CommonError::Unavailable),
+            s if s >= 500 => Some(CommonError::Internal),
+            400 if lang != crate::i18n::Lang::En => Some(CommonError::BadForm),
+            _ => None,
+        };
+        match generic {
+            Some(g) => g.spec().text(lang).to_string(),
+            None => e.message.clone(),
+        }
+    }
 }
 
 impl PageError {
-    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A page with a message that has no table row (English only; prefer a table error).
+    pub fn new(status: StatusCode, _title: impl Into<String>, message: impl Into<String>) -> Self {
         PageError {
             status,
-            title: title.into(),
-            message: message.into(),
+            error: ApiError::new(status, "page", message),
         }
     }
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "404", "This page does not exist or was removed. / 页面不存在或已删除。 / Cette page n'existe pas ou a été supprimée.")
+        CommonError::NotFound.into()
     }
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "403",
-            "You are not allowed to do this. / 你没有权限执行此操作。 / Vous n'avez pas le droit de faire cela.",
-        )
+        CommonError::Forbidden.into()
+    }
+    pub fn sign_in() -> Self {
+        CommonError::SignIn.into()
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "400", message)
+    }
+    /// The page for an API error; the middleware shows it in the reader's language.
+    pub fn localized(err: ApiError, _lang: crate::i18n::Lang) -> Self {
+        PageError::from(err)
     }
 }
 
 impl From<anyhow::Error> for PageError {
     fn from(err: anyhow::Error) -> Self {
         tracing::error!("internal error: {err:#}");
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "500",
-            "Something went wrong on our side. / 服务器出错了。 / Une erreur est survenue.",
-        )
+        CommonError::Internal.into()
     }
 }
 
@@ -298,43 +376,40 @@ impl From<sqlx::Error> for PageError {
 }
 
 impl From<ApiError> for PageError {
-    /// Without the reader's language at hand: a table error in all three (zh first).
     fn from(err: ApiError) -> Self {
-        let message = match &err.spec {
-            Some(_) => {
-                use crate::i18n::Lang;
-                format!(
-                    "{} / {} / {}",
-                    err.text(Lang::Zh),
-                    err.text(Lang::En),
-                    err.text(Lang::Fr)
-                )
-            }
-            None => err.message.clone(),
-        };
-        PageError::new(err.status, err.status.as_u16().to_string(), message)
-    }
-}
-
-impl PageError {
-    /// The page for an API error, in the reader's language.
-    pub fn localized(err: ApiError, lang: crate::i18n::Lang) -> Self {
-        let message = err.text(lang);
-        PageError::new(err.status, err.status.as_u16().to_string(), message)
+        PageError {
+            status: err.status,
+            error: err,
+        }
     }
 }
 
 impl IntoResponse for PageError {
+    /// The fallback page (every language, no layout); the shell middleware replaces it with the
+    /// page in the visitor's language inside the layout.
     fn into_response(self) -> Response {
-        let page = format!(
+        use crate::i18n::Lang;
+        let page = ErrorPage(std::sync::Arc::new(self.error));
+        let message = [Lang::Zh, Lang::En, Lang::Fr]
+            .iter()
+            .map(|l| page.text(*l))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let title = self.status.as_u16().to_string();
+        let body = format!(
             "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
              <title>{title} · fanloop</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
              <body><main class=\"container narrow\"><div class=\"card error-card\"><h1>{title}</h1><p>{message}</p>\
              <p><a class=\"button\" href=\"/\">fanloop</a></p></div></main></body></html>",
-            title = escape_html(&self.title),
-            message = escape_html(&self.message),
+            message = escape_html(&message),
         );
-        (self.status, Html(page)).into_response()
+        let retry = page.0.retry_after_secs;
+        let mut response = (self.status, Html(body)).into_response();
+        if let Some(secs) = retry {
+            response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        response.extensions_mut().insert(page);
+        response
     }
 }
 

@@ -15,7 +15,7 @@ pub mod ui;
 pub mod web;
 
 pub use db::Db;
-pub use error::{ApiError, PageError};
+pub use error::{ApiError, CommonError, PageError};
 pub use web::Platform;
 
 /// Schema owned by the platform (versions 1000–1999).

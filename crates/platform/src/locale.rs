@@ -64,6 +64,30 @@ pub fn datetime(ms: i64, tz: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The value of an `<input type="datetime-local">` for that moment in the reader's zone:
+/// `2026-12-02T09:44`.
+pub fn input_value(ms: i64, tz: &str) -> String {
+    zoned(ms, tz)
+        .map(|z| z.strftime("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// The moment a `datetime-local` value (`2026-12-02T09:44`, seconds optional) names in the
+/// reader's zone, in milliseconds; `None` if it is not such a value or is outside 1970–2100.
+/// A wall time skipped by a daylight-saving change is read as the moment after the gap.
+pub fn parse_input(value: &str, tz: &str) -> Option<i64> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 32 {
+        return None;
+    }
+    let civil: jiff::civil::DateTime = value.replace(' ', "T").parse().ok()?;
+    if !(1970..=2100).contains(&civil.year()) {
+        return None;
+    }
+    let zoned = civil.to_zoned(zone(tz)).ok()?;
+    Some(zoned.timestamp().as_millisecond())
+}
+
 /// The zone's offset at that moment: `UTC+8`, `UTC+5:30`, `UTC−5`, `UTC`.
 pub fn offset_label(ms: i64, tz: &str) -> String {
     let Some(z) = zoned(ms, tz) else {
@@ -166,6 +190,31 @@ pub fn money(cents: i64, currency: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datetime_inputs_are_read_in_the_readers_zone() {
+        let ms = parse_input("2026-12-02T20:00", "Asia/Shanghai").unwrap();
+        assert_eq!(datetime(ms, "UTC"), "2026-12-02 12:00");
+        assert_eq!(input_value(ms, "Asia/Shanghai"), "2026-12-02T20:00");
+        assert_eq!(input_value(ms, "Europe/Paris"), "2026-12-02T13:00");
+        assert_eq!(
+            parse_input("2026-12-02T20:00:30", "UTC").map(|m| m % 60_000),
+            Some(30_000)
+        );
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01T10:00",
+            "9999-01-01T00:00",
+            "２０２６",
+            "2026-12-02T20:00\0",
+            &"9".repeat(5000),
+        ] {
+            assert_eq!(parse_input(bad, "Asia/Shanghai"), None, "{bad:?}");
+        }
+        // 02:30 does not exist in Paris on 2026-03-29: it is read after the gap, not refused.
+        assert!(parse_input("2026-03-29T02:30", "Europe/Paris").is_some());
+    }
 
     // 2026-12-01 13:17 UTC
     const T: i64 = 1_796_131_020_000;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{self, User};
 use crate::auth;
 use crate::db::Db;
-use crate::error::{ApiError, PageError};
+use crate::error::{ApiError, CommonError, ErrorPage, PageError};
 use crate::i18n::{Catalog, Lang, MessageTable};
 use crate::notifications;
 use crate::ratelimit::RateLimiter;
@@ -484,11 +484,29 @@ pub async fn shell_middleware(
         None if needs_csrf => (auth::new_token(), browser_path),
         None => (String::new(), false),
     };
+    let mut csrf = String::new();
     if needs_csrf {
-        let token = auth::csrf_token(&platform.config.csrf_key.0, session.as_deref(), &visitor);
-        req.extensions_mut().insert(CsrfToken(token));
+        csrf = auth::csrf_token(&platform.config.csrf_key.0, session.as_deref(), &visitor);
+        req.extensions_mut().insert(CsrfToken(csrf.clone()));
     }
+    // A page's error is shown in the site's layout, in the reader's language: what is needed
+    // to know the reader is kept aside (only for pages, not the API or static files).
+    let reader = browser_path.then(|| {
+        let path = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        (req.headers().clone(), path)
+    });
     let mut response = next.run(req).await;
+    if let (Some((headers, path)), Some(page)) = (reader, response.extensions().get::<ErrorPage>().cloned()) {
+        if let Some(html) = render_error_page(&platform, &headers, csrf, path, &page).await {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            response = Response::from_parts(parts, axum::body::Body::from(html));
+        }
+    }
     let headers = response.headers_mut();
     if fresh {
         headers.append(
@@ -515,12 +533,50 @@ pub async fn shell_middleware(
     response
 }
 
+/// The error page inside the layout, or `None` (the plain fallback stays) if it cannot be made.
+async fn render_error_page(
+    platform: &Platform,
+    headers: &HeaderMap,
+    csrf: String,
+    path: String,
+    page: &ErrorPage,
+) -> Option<String> {
+    let viewer = Viewer::load(platform, headers, csrf, path).await.ok()?;
+    let status = page.0.status.as_u16();
+    let sign_in = status == 401 && viewer.user.is_none();
+    let title_key = match status {
+        401 => "error.title_401",
+        403 => "error.title_403",
+        404 | 405 => "error.title_404",
+        429 => "error.title_429",
+        s if s >= 500 => "error.title_500",
+        _ => "error.title",
+    };
+    let html = platform
+        .render(
+            &viewer,
+            "error.html",
+            minijinja::context! {
+                status => status,
+                title => platform.t(viewer.lang, title_key),
+                message => page.text(viewer.lang),
+                sign_in => sign_in,
+                next => viewer.path.clone(),
+            },
+        )
+        .map_err(|e| tracing::error!("the error page could not be rendered: {:?}", e.error))
+        .ok()?;
+    Some(html.0)
+}
+
 /// A browser visitor: maybe signed in, always with a language and a CSRF token.
 pub struct Viewer {
     pub user: Option<User>,
     pub lang: Lang,
     /// The reader's time zone (an IANA name this server knows).
     pub tz: String,
+    /// The zone chosen in the profile, if any (else `tz` follows the device or the language).
+    pub profile_zone: Option<String>,
     pub csrf: String,
     pub unread: i64,
     pub path: String,
@@ -528,13 +584,7 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn require_user(&self) -> Result<&User, PageError> {
-        self.user.as_ref().ok_or_else(|| {
-            PageError::new(
-                StatusCode::UNAUTHORIZED,
-                "401",
-                "Please sign in first. / 请先登录。 / Veuillez d'abord vous connecter.",
-            )
-        })
+        self.user.as_ref().ok_or_else(PageError::sign_in)
     }
 
     /// The signed-in staff member, or the 401/403 page.
@@ -573,21 +623,43 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let platform = Platform::from_ref(state);
-        let (user, profile_zone) = match cookie(&parts.headers, SESSION_COOKIE) {
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Viewer::load(&platform, &parts.headers, csrf, path).await
+    }
+}
+
+impl Viewer {
+    /// Who is reading, from the request's cookies and headers.
+    pub async fn load(
+        platform: &Platform,
+        headers: &HeaderMap,
+        csrf: String,
+        path: String,
+    ) -> Result<Viewer, PageError> {
+        let (user, profile_zone) = match cookie(headers, SESSION_COOKIE) {
             Some(token) => match accounts::session_viewer(&platform.db, token).await? {
                 Some((user, zone)) => (Some(user), zone),
                 None => (None, None),
             },
             None => (None, None),
         };
-        let lang = request_lang(&parts.headers);
+        let lang = request_lang(headers);
         // The profile's zone, else the browser's (app.js keeps `fl_tz` current), else the
         // language's usual one.
+        let profile_zone = profile_zone.as_deref().and_then(crate::locale::known_zone);
         let tz = profile_zone
-            .as_deref()
-            .and_then(crate::locale::known_zone)
+            .clone()
             .or_else(|| {
-                cookie(&parts.headers, TZ_COOKIE)
+                cookie(headers, TZ_COOKIE)
                     .map(|v| {
                         v.replace("%2F", "/")
                             .replace("%2f", "/")
@@ -601,22 +673,14 @@ where
             Some(u) => notifications::unread_count(&platform.db, u.id).await?,
             None => 0,
         };
-        let csrf = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
         Ok(Viewer {
             user,
             lang,
             tz,
+            profile_zone,
             csrf,
             unread,
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "/".into()),
+            path,
         })
     }
 }
@@ -882,17 +946,19 @@ impl From<PathRejection> for PageError {
 
 impl From<QueryRejection> for PageError {
     fn from(rejection: QueryRejection) -> Self {
-        PageError::bad_request(rejection.body_text())
+        tracing::debug!("unreadable query: {}", rejection.body_text());
+        CommonError::BadAddress.into()
     }
 }
 
 impl From<FormRejection> for PageError {
     fn from(rejection: FormRejection) -> Self {
-        PageError::new(
-            rejection.status(),
-            rejection.status().as_u16().to_string(),
-            rejection.body_text(),
-        )
+        tracing::debug!("unreadable form: {}", rejection.body_text());
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => CommonError::FormTooLarge.into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => CommonError::NotAForm.into(),
+            _ => CommonError::BadForm.into(),
+        }
     }
 }
 
@@ -919,24 +985,16 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(PageError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "415",
-                "Expected a form submission.",
-            ));
+            return Err(CommonError::NotAForm.into());
         }
         let expected = req
             .extensions()
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            PageError::new(
-                rejection.status(),
-                rejection.status().as_u16().to_string(),
-                "The submitted form is too large. / 提交的内容过大。 / Le formulaire envoyé est trop volumineux.",
-            )
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PageError::from(CommonError::FormTooLarge))?;
         // NUL characters are dropped, as everywhere (see `drop_nul_from_uri`).
         let bytes: Bytes = if bytes.windows(3).any(|w| w == b"%00") {
             String::from_utf8_lossy(&bytes).replace("%00", "").into_bytes().into()
@@ -945,14 +1003,12 @@ where
         };
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: String::new() });
         if expected.is_empty() || !auth::tokens_equal(&field.csrf, &expected) {
-            return Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "403",
-                "This form expired or did not come from this site. Reload the page and try again. / 表单已过期，请刷新页面后重试。 / Ce formulaire a expiré : rechargez la page et réessayez.",
-            ));
+            return Err(CommonError::FormExpired.into());
         }
-        let value =
-            serde_urlencoded::from_bytes(&bytes).map_err(|e| PageError::bad_request(format!("Invalid form: {e}")))?;
+        let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            tracing::debug!("unreadable form: {e}");
+            PageError::from(CommonError::BadForm)
+        })?;
         Ok(CsrfForm(value))
     }
 }
@@ -962,11 +1018,7 @@ where
 pub fn check_multipart_csrf(viewer: &Viewer, sent: &str) -> Result<(), PageError> {
     let expected = viewer.csrf.as_str();
     if expected.is_empty() || !auth::tokens_equal(sent, expected) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "403",
-            "This form expired. Reload the page and try again. / 表单已过期，请刷新重试。 / Formulaire expiré : rechargez la page.",
-        ));
+        return Err(CommonError::FormExpired.into());
     }
     Ok(())
 }
@@ -1006,10 +1058,10 @@ pub fn decode_uploads(files: &[UploadedFile]) -> Result<Vec<Upload>, ApiError> {
 /// Reads a multipart file field; `None` when the browser sent the field without a file.
 pub async fn read_file_field(field: axum::extract::multipart::Field<'_>) -> Result<Option<Upload>, PageError> {
     let filename = field.file_name().unwrap_or("").to_string();
-    let data = field
-        .bytes()
-        .await
-        .map_err(|e| PageError::bad_request(format!("Upload failed: {e}")))?;
+    let data = field.bytes().await.map_err(|e| {
+        tracing::debug!("upload failed: {e}");
+        PageError::from(CommonError::BadForm)
+    })?;
     Ok((!filename.is_empty() && !data.is_empty()).then(|| Upload {
         filename,
         data: data.to_vec(),

@@ -1,8 +1,13 @@
 //! Reading a candidate's public posts from JSON lines or CSV.  Every row that cannot be used
 //! is reported with its line number and the reason; nothing is dropped silently.
 
+use fanloop_platform::error::Arg;
+use fanloop_platform::i18n::Lang;
+use fanloop_platform::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::error::VettingError;
 
 pub const MAX_TEXT_CHARS: usize = 10_000;
 pub const MAX_ROWS: usize = 200_000;
@@ -27,7 +32,136 @@ pub struct ImportedPost {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RowError {
     pub line: usize,
+    /// Why, in English (for API clients; people read [`RowError::text`]).
     pub message: String,
+    /// Why, typed: the message in every language. Not stored with an import, so the errors of
+    /// past imports read back from the database have only their English message.
+    #[serde(skip)]
+    pub problem: Option<RowProblem>,
+}
+
+impl RowError {
+    pub fn new(line: usize, problem: RowProblem) -> Self {
+        RowError {
+            line,
+            message: problem.error().message,
+            problem: Some(problem),
+        }
+    }
+
+    /// The reason in the reader's language (English for errors read back from the database).
+    pub fn text(&self, lang: Lang) -> String {
+        match &self.problem {
+            Some(p) => p.error().text(lang),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// A count column of the file, named in English, Chinese and French.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Likes,
+    Reposts,
+    Comments,
+    Followers,
+}
+
+impl Count {
+    fn words(self) -> [&'static str; 3] {
+        match self {
+            Count::Likes => ["likes", "点赞数", "Mentions j’aime"],
+            Count::Reposts => ["reposts", "转发数", "Partages"],
+            Count::Comments => ["comments", "评论数", "Commentaires"],
+            Count::Followers => ["followers", "粉丝数", "Abonnés"],
+        }
+    }
+}
+
+/// Why a row of the file cannot be used, with the values its message names; the message in
+/// each language is [`VettingError`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowProblem {
+    /// The line is not a JSON object of the expected fields (the parser's explanation).
+    NotJson(String),
+    /// More than [`MAX_ROWS`] rows: the rest was not read.
+    TooManyRows,
+    Header(String),
+    MissingColumn {
+        column: &'static str,
+        found: String,
+    },
+    Csv(String),
+    FieldCount {
+        fields: usize,
+        columns: usize,
+    },
+    /// The row's fields do not fit a post (the parser's explanation).
+    Unreadable(String),
+    MissingHandle,
+    BadHandle,
+    MissingPlatform,
+    LongPlatform,
+    MissingText,
+    LongText,
+    MissingTime,
+    /// The value as it was written (JSON).
+    BadTime(String),
+    BadCount {
+        count: Count,
+        value: String,
+    },
+    BadUrl(String),
+}
+
+impl RowProblem {
+    /// The table row and its values.
+    pub fn error_args(&self) -> (VettingError, Vec<(&'static str, Arg)>) {
+        let text = |name: &'static str, v: &dyn ToString| vec![(name, Arg::Text(v.to_string()))];
+        match self {
+            RowProblem::NotJson(e) => (VettingError::RowNotJson, text("error", e)),
+            RowProblem::TooManyRows => (VettingError::RowLimit, text("max", &MAX_ROWS)),
+            RowProblem::Header(e) => (VettingError::RowHeader, text("error", e)),
+            RowProblem::MissingColumn { column, found } => (
+                VettingError::RowMissingColumn,
+                vec![
+                    ("column", Arg::Text(column.to_string())),
+                    ("found", Arg::Text(found.clone())),
+                ],
+            ),
+            RowProblem::Csv(e) => (VettingError::RowCsv, text("error", e)),
+            RowProblem::FieldCount { fields, columns } => (
+                VettingError::RowFieldCount,
+                vec![
+                    ("fields", Arg::Text(fields.to_string())),
+                    ("columns", Arg::Text(columns.to_string())),
+                ],
+            ),
+            RowProblem::Unreadable(e) => (VettingError::RowUnreadable, text("error", e)),
+            RowProblem::MissingHandle => (VettingError::RowMissingHandle, Vec::new()),
+            RowProblem::BadHandle => (VettingError::RowBadHandle, Vec::new()),
+            RowProblem::MissingPlatform => (VettingError::RowMissingPlatform, Vec::new()),
+            RowProblem::LongPlatform => (VettingError::RowLongPlatform, Vec::new()),
+            RowProblem::MissingText => (VettingError::RowMissingText, Vec::new()),
+            RowProblem::LongText => (VettingError::RowLongText, text("max", &MAX_TEXT_CHARS)),
+            RowProblem::MissingTime => (VettingError::RowMissingTime, Vec::new()),
+            RowProblem::BadTime(v) => (VettingError::RowBadTime, text("value", v)),
+            RowProblem::BadCount { count, value } => (
+                VettingError::RowBadCount,
+                vec![
+                    ("field", Arg::Words(count.words())),
+                    ("value", Arg::Text(value.clone())),
+                ],
+            ),
+            RowProblem::BadUrl(u) => (VettingError::RowBadUrl, text("url", u)),
+        }
+    }
+
+    /// The problem as an error: `message` in English, `text(lang)` in every language.
+    pub fn error(&self) -> ApiError {
+        let (error, args) = self.error_args();
+        error.with_args(args)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -109,16 +243,12 @@ pub fn parse(content: &str, format: Format) -> Parsed {
                 }
                 match serde_json::from_str::<RawRow>(line) {
                     Ok(raw) => push(&mut parsed, line_no, raw),
-                    Err(e) => parsed.errors.push(RowError {
-                        line: line_no,
-                        message: format!("not a JSON object with the expected fields: {e}"),
-                    }),
+                    Err(e) => parsed
+                        .errors
+                        .push(RowError::new(line_no, RowProblem::NotJson(e.to_string()))),
                 }
                 if parsed.posts.len() + parsed.errors.len() > MAX_ROWS {
-                    parsed.errors.push(RowError {
-                        line: line_no,
-                        message: format!("more than {MAX_ROWS} rows: the rest of the file was not read"),
-                    });
+                    parsed.errors.push(RowError::new(line_no, RowProblem::TooManyRows));
                     break;
                 }
             }
@@ -143,10 +273,7 @@ pub fn parse(content: &str, format: Format) -> Parsed {
                     .map(|s| s.trim().trim_start_matches('\u{feff}').to_lowercase())
                     .collect(),
                 Err(e) => {
-                    parsed.errors.push(RowError {
-                        line: 1,
-                        message: format!("unreadable header row: {e}"),
-                    });
+                    parsed.errors.push(RowError::new(1, RowProblem::Header(e.to_string())));
                     return parsed;
                 }
             };
@@ -158,13 +285,14 @@ pub fn parse(content: &str, format: Format) -> Parsed {
                     .iter()
                     .any(|h| h == required || alternatives.contains(&h.as_str()))
                 {
-                    parsed.errors.push(RowError {
-                        line: 1,
-                        message: format!(
-                            "the header row has no `{required}` column (found: {})",
-                            headers.join(", ")
-                        ),
-                    });
+                    let found = headers.join(", ");
+                    parsed.errors.push(RowError::new(
+                        1,
+                        RowProblem::MissingColumn {
+                            column: required,
+                            found,
+                        },
+                    ));
                 }
             }
             if !parsed.errors.is_empty() {
@@ -175,19 +303,16 @@ pub fn parse(content: &str, format: Format) -> Parsed {
                     Ok(r) => r,
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line() as usize);
-                        parsed.errors.push(RowError {
-                            line,
-                            message: format!("unreadable CSV row: {e}"),
-                        });
+                        parsed.errors.push(RowError::new(line, RowProblem::Csv(e.to_string())));
                         continue;
                     }
                 };
                 let line = record.position().map_or(0, |p| p.line() as usize);
                 if record.len() != headers.len() {
-                    parsed.errors.push(RowError {
-                        line,
-                        message: format!("{} fields where the header has {}", record.len(), headers.len()),
-                    });
+                    let (fields, columns) = (record.len(), headers.len());
+                    parsed
+                        .errors
+                        .push(RowError::new(line, RowProblem::FieldCount { fields, columns }));
                     continue;
                 }
                 let object: serde_json::Map<String, serde_json::Value> = headers
@@ -198,16 +323,12 @@ pub fn parse(content: &str, format: Format) -> Parsed {
                     .collect();
                 match serde_json::from_value::<RawRow>(serde_json::Value::Object(object)) {
                     Ok(raw) => push(&mut parsed, line, raw),
-                    Err(e) => parsed.errors.push(RowError {
-                        line,
-                        message: e.to_string(),
-                    }),
+                    Err(e) => parsed
+                        .errors
+                        .push(RowError::new(line, RowProblem::Unreadable(e.to_string()))),
                 }
                 if parsed.posts.len() + parsed.errors.len() > MAX_ROWS {
-                    parsed.errors.push(RowError {
-                        line,
-                        message: format!("more than {MAX_ROWS} rows: the rest of the file was not read"),
-                    });
+                    parsed.errors.push(RowError::new(line, RowProblem::TooManyRows));
                     break;
                 }
             }
@@ -219,11 +340,11 @@ pub fn parse(content: &str, format: Format) -> Parsed {
 fn push(parsed: &mut Parsed, line: usize, raw: RawRow) {
     match validate(line, raw) {
         Ok(post) => parsed.posts.push(post),
-        Err(message) => parsed.errors.push(RowError { line, message }),
+        Err(problem) => parsed.errors.push(RowError::new(line, problem)),
     }
 }
 
-fn validate(line: usize, raw: RawRow) -> Result<ImportedPost, String> {
+fn validate(line: usize, raw: RawRow) -> Result<ImportedPost, RowProblem> {
     let handle = raw
         .handle
         .unwrap_or_default()
@@ -231,45 +352,47 @@ fn validate(line: usize, raw: RawRow) -> Result<ImportedPost, String> {
         .trim_start_matches('@')
         .to_string();
     if handle.is_empty() {
-        return Err("missing author handle".into());
+        return Err(RowProblem::MissingHandle);
     }
     if handle.chars().count() > 100 || handle.chars().any(char::is_control) {
-        return Err("author handle is longer than 100 characters or contains control characters".into());
+        return Err(RowProblem::BadHandle);
     }
     let platform = raw.platform.unwrap_or_default().trim().to_lowercase();
     if platform.is_empty() {
-        return Err("missing platform (e.g. weibo, x, youtube)".into());
+        return Err(RowProblem::MissingPlatform);
     }
     if platform.chars().count() > 40 {
-        return Err("platform name is longer than 40 characters".into());
+        return Err(RowProblem::LongPlatform);
     }
     let text = raw.text.unwrap_or_default();
     if text.trim().is_empty() {
-        return Err("missing text".into());
+        return Err(RowProblem::MissingText);
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(format!("text is longer than {MAX_TEXT_CHARS} characters"));
+        return Err(RowProblem::LongText);
     }
     let posted_at = match raw.time {
-        None => return Err("missing time".into()),
-        Some(v) => parse_time(&v).ok_or_else(|| {
-            format!("unreadable time {v}, or before 2000 or in the future: use RFC 3339 (2024-05-01T12:00:00Z), YYYY-MM-DD [HH:MM[:SS]] or Unix seconds")
-        })?,
+        None => return Err(RowProblem::MissingTime),
+        Some(v) => parse_time(&v).ok_or_else(|| RowProblem::BadTime(v.to_string()))?,
     };
-    let count = |name: &str, v: Option<serde_json::Value>| -> Result<i64, String> {
+    let bad_count = |count: Count, v: &serde_json::Value| RowProblem::BadCount {
+        count,
+        value: v.to_string(),
+    };
+    let count = |count: Count, v: Option<serde_json::Value>| -> Result<i64, RowProblem> {
         match v {
             None => Ok(0),
-            Some(v) => parse_count(&v).ok_or_else(|| format!("{name} must be a whole number ≥ 0, got {v}")),
+            Some(v) => parse_count(&v).ok_or_else(|| bad_count(count, &v)),
         }
     };
     let followers = match raw.followers {
         None => None,
-        Some(v) => Some(parse_count(&v).ok_or_else(|| format!("followers must be a whole number ≥ 0, got {v}"))?),
+        Some(v) => Some(parse_count(&v).ok_or_else(|| bad_count(Count::Followers, &v))?),
     };
     let url = raw.url.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
     if let Some(u) = &url {
         if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 2000 {
-            return Err(format!("url must be an http(s) address, got {u}"));
+            return Err(RowProblem::BadUrl(u.clone()));
         }
     }
     let external_id = raw.id.map(|v| match v {
@@ -281,9 +404,9 @@ fn validate(line: usize, raw: RawRow) -> Result<ImportedPost, String> {
         handle,
         platform,
         posted_at,
-        likes: count("likes", raw.likes)?,
-        reposts: count("reposts", raw.reposts)?,
-        comments: count("comments", raw.comments)?,
+        likes: count(Count::Likes, raw.likes)?,
+        reposts: count(Count::Reposts, raw.reposts)?,
+        comments: count(Count::Comments, raw.comments)?,
         followers,
         url,
         external_id: external_id.filter(|s| !s.trim().is_empty()),

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod demo;
+pub mod error;
 pub mod eval;
 pub mod import;
 pub mod lexicon;

@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::web::{check_multipart_csrf, see_other, CsrfForm, PagePath, PageQuery, Viewer};
-use fanloop_platform::{ApiError, PageError};
+use fanloop_platform::PageError;
 use minijinja::context;
 use serde::Deserialize;
 
+use crate::error::VettingError;
 use crate::report::Report;
 use crate::service::{self, BrandRequest, BrandUpdate, ReviewRequest, VettingState};
 use crate::store::{self, Aliases};
@@ -104,7 +105,8 @@ async fn create_brand_submit(
     match service::create_brand(&state, me, &r).await {
         Ok(b) => Ok(see_other(&format!("/vetting/brands/{}", b.slug))),
         Err(e) if e.status.is_client_error() => {
-            render_home(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, Some(e.message), None).await
+            let message = e.text(viewer.lang);
+            render_home(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, Some(message), None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -161,7 +163,7 @@ async fn brand_submit(
                 &viewer,
                 &slug,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some(e.message),
+                Some(e.text(viewer.lang)),
                 false,
             )
             .await
@@ -177,11 +179,12 @@ async fn import_submit(
 ) -> Result<Response, PageError> {
     let me = viewer.require_staff()?;
     let (mut csrf, mut file_name, mut data) = (String::new(), String::new(), Vec::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| PageError::bad_request(format!("Invalid upload: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        PageError::localized(
+            VettingError::InvalidUpload.with(&[("error", e.to_string())]),
+            viewer.lang,
+        )
+    })? {
         match field.name().unwrap_or("") {
             "_csrf" => csrf = field.text().await.unwrap_or_default(),
             "file" => {
@@ -189,7 +192,10 @@ async fn import_submit(
                 data = field
                     .bytes()
                     .await
-                    .map_err(|e| PageError::bad_request(format!("Upload failed: {e}")))?
+                    .map_err(|e| {
+                        let e = VettingError::UploadFailed.with(&[("error", e.to_string())]);
+                        PageError::localized(e, viewer.lang)
+                    })?
                     .to_vec();
             }
             _ => {}
@@ -197,8 +203,17 @@ async fn import_submit(
     }
     check_multipart_csrf(&viewer, &csrf)?;
     match service::import(&state, Some(me), &file_name, &data, None).await {
-        Ok(summary) => render_home(&state, &viewer, StatusCode::OK, None, Some(summary)).await,
-        Err(e) if e.status.is_client_error() => render_home(&state, &viewer, e.status, Some(e.message), None).await,
+        Ok(mut summary) => {
+            // The refused rows' reasons in the reader's language (the API keeps them in English).
+            for row in &mut summary.errors {
+                row.message = row.text(viewer.lang);
+            }
+            render_home(&state, &viewer, StatusCode::OK, None, Some(summary)).await
+        }
+        Err(e) if e.status.is_client_error() => {
+            let message = e.text(viewer.lang);
+            render_home(&state, &viewer, e.status, Some(message), None).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -279,8 +294,9 @@ async fn review_submit(
     let me = viewer.require_staff()?;
     match service::review(&state, me, &slug, id, &f).await {
         Ok(_) => Ok(see_other(&format!("/vetting/brands/{slug}/candidates/{id}#reviews"))),
-        Err(ApiError { status, message, .. }) if status == StatusCode::UNPROCESSABLE_ENTITY => {
-            render_report(&state, &viewer, &slug, id, false, status, Some(message)).await
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let message = e.text(viewer.lang);
+            render_report(&state, &viewer, &slug, id, false, e.status, Some(message)).await
         }
         Err(e) => Err(e.into()),
     }

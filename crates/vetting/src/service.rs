@@ -10,6 +10,7 @@ use fanloop_platform::{ApiError, Db};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::{self, VettingError};
 use crate::import::{self, Format};
 use crate::lexicon::{AliasKind, Matcher};
 use crate::report::{self, CommunityPost, Report};
@@ -38,7 +39,7 @@ pub fn require_staff(user: &User) -> Result<(), ApiError> {
     if user.role.is_staff() {
         Ok(())
     } else {
-        Err(ApiError::forbidden("partner vetting is for staff"))
+        Err(VettingError::StaffOnly.into())
     }
 }
 
@@ -64,7 +65,7 @@ pub fn validate_slug(slug: &str) -> Result<(), ApiError> {
     if fanloop_platform::web::is_url_slug(slug) {
         Ok(())
     } else {
-        Err(ApiError::validation("slug: 2–40 lowercase letters, digits or dashes"))
+        Err(VettingError::Slug.into())
     }
 }
 
@@ -82,9 +83,7 @@ pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
         &mut aliases.fan_slurs,
     ] {
         if list.len() > MAX_ALIASES_PER_KIND {
-            return Err(ApiError::validation(format!(
-                "at most {MAX_ALIASES_PER_KIND} aliases of each kind"
-            )));
+            return Err(VettingError::AliasesOfKind.with(&[("max", MAX_ALIASES_PER_KIND.to_string())]));
         }
         let mut clean: Vec<String> = Vec::new();
         for a in list.iter() {
@@ -94,7 +93,7 @@ pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
                 continue;
             }
             if a.chars().count() > 100 {
-                return Err(ApiError::validation(format!("alias longer than 100 characters: {a}")));
+                return Err(VettingError::AliasTooLong.with(&[("alias", a.to_string())]));
             }
             clean.push(a.to_string());
         }
@@ -102,7 +101,7 @@ pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
         *list = clean;
     }
     if total > 500 {
-        return Err(ApiError::validation("at most 500 aliases per brand"));
+        return Err(VettingError::TooManyAliases.into());
     }
     Ok(aliases)
 }
@@ -110,7 +109,7 @@ pub fn clean_aliases(mut aliases: Aliases) -> Result<Aliases, ApiError> {
 fn validate_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::validation("name: 1–100 characters"));
+        return Err(VettingError::Name.into());
     }
     Ok(name.to_string())
 }
@@ -122,7 +121,7 @@ pub async fn create_brand(state: &VettingState, me: &User, r: &BrandRequest) -> 
     let aliases = clean_aliases(r.aliases.clone())?;
     store::create_brand(&state.platform.db, &r.slug, &name, &aliases)
         .await?
-        .ok_or_else(|| ApiError::conflict("slug_taken", format!("a brand with slug {} exists", r.slug)))
+        .ok_or_else(|| VettingError::SlugTaken.with(&[("slug", r.slug.clone())]))
 }
 
 pub async fn brand(db: &Db, slug: &str) -> Result<Brand, ApiError> {
@@ -173,32 +172,19 @@ pub async fn import_into(
     format: Option<Format>,
 ) -> Result<ImportSummary, ApiError> {
     if bytes.is_empty() {
-        return Err(ApiError::validation("the file is empty"));
+        return Err(VettingError::EmptyFile.into());
     }
     if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("files are limited to {} MiB", MAX_IMPORT_BYTES / 1024 / 1024),
-        ));
+        let mib = MAX_IMPORT_BYTES / 1024 / 1024;
+        return Err(VettingError::FileTooLarge.with(&[("mib", mib.to_string())]));
     }
-    let content = std::str::from_utf8(bytes).map_err(|e| {
-        ApiError::validation(format!(
-            "the file is not UTF-8 text (first bad byte at offset {})",
-            e.valid_up_to()
-        ))
-    })?;
+    let content = std::str::from_utf8(bytes)
+        .map_err(|e| VettingError::NotUtf8.with(&[("offset", e.valid_up_to().to_string())]))?;
     let format = format.unwrap_or_else(|| Format::guess(file_name, content));
     let parsed = import::parse(content, format);
     if parsed.posts.is_empty() {
         // Nothing usable: say why instead of recording an empty import.
-        let first: Vec<String> = parsed
-            .errors
-            .iter()
-            .take(5)
-            .map(|e| format!("line {}: {}", e.line, e.message))
-            .collect();
-        return Err(ApiError::validation(format!("no usable rows. {}", first.join("; "))));
+        return Err(error::no_usable_rows(&parsed.errors));
     }
     let name: String = file_name.chars().take(200).collect();
     Ok(store::import(db, &name, user_id, &parsed).await?)
@@ -297,18 +283,16 @@ pub async fn review(
     let mut current = report(state, me, slug, candidate_id).await?;
     let decision = match r.decision.as_str() {
         "clear" | "review" | "high_risk" => r.decision.as_str(),
-        _ => return Err(ApiError::validation("decision: clear, review or high_risk")),
+        _ => return Err(VettingError::Decision.into()),
     };
     // The limit counts what was sent, as the API document says (blank padding included).
     if r.note.chars().count() > 2000 {
-        return Err(ApiError::validation("note: at most 2,000 characters"));
+        return Err(VettingError::NoteTooLong.into());
     }
     let note = r.note.trim();
     let suggested = current.report.verdict.as_str();
     if decision != suggested && note.is_empty() {
-        return Err(ApiError::validation(
-            "a note is required when the decision differs from the suggested verdict",
-        ));
+        return Err(VettingError::NoteRequired.into());
     }
     store::add_review(
         &state.platform.db,

@@ -101,29 +101,29 @@ pub struct Hashtag {
 
 /// Reads what staff typed: with or without the '#' marks.  Chinese topics take Weibo's
 /// `#话题#` form; others the `#tag` form, which cannot hold spaces.
-pub fn parse_hashtag(input: &str) -> Result<Hashtag, String> {
+pub fn parse_hashtag(input: &str) -> Result<Hashtag, Problem> {
     let core = input.trim().trim_matches(|c| c == '#' || c == '＃').trim();
     if core.is_empty() {
-        return Err("hashtag: required, e.g. #小米影像大赛# or #ShotOnFan".into());
+        return Err(ListeningError::HashtagRequired.into());
     }
     if core.contains(['#', '＃', '\n', '\r']) {
-        return Err("hashtag: one tag, without '#' inside it".into());
+        return Err(ListeningError::HashtagOne.into());
     }
     let display = if core.chars().any(text::is_han) {
         if core.chars().count() > 30 {
-            return Err("hashtag: a Chinese topic has at most 30 characters".into());
+            return Err(ListeningError::HashtagChineseLong.into());
         }
         format!("#{core}#")
     } else {
         let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
         if !(2..=50).contains(&core.chars().count()) || !core.chars().all(word) || core.starts_with(['_', '-']) {
-            return Err("hashtag: 2–50 letters, digits, '_' or '-', no spaces (#ShotOnFan)".into());
+            return Err(ListeningError::HashtagLatin.into());
         }
         format!("#{core}")
     };
     let key = match trending::hashtags(&display).as_slice() {
         [only] => only.clone(),
-        _ => return Err(format!("hashtag: {display} is not read as one hashtag")),
+        _ => return Err(Problem(ListeningError::HashtagUnread, vec![("hashtag", display)])),
     };
     Ok(Hashtag { display, key })
 }
@@ -405,22 +405,34 @@ pub struct WinnerPick {
 
 /// Checks a winner list against the campaign: it has ended, every pick is one of its shown
 /// entries, no entry twice.  `shown` are the ids of the campaign's entries that are not hidden.
-pub fn check_winners(phase: Phase, picks: &[WinnerPick], shown: &[i64]) -> Result<(), String> {
+pub fn check_winners(phase: Phase, picks: &[WinnerPick], shown: &[i64]) -> Result<(), Problem> {
     if phase != Phase::Ended {
-        return Err("winners are picked once the campaign has ended".into());
+        return Err(ListeningError::WinnersNotEnded.into());
     }
     if picks.len() > MAX_WINNERS {
-        return Err(format!("at most {MAX_WINNERS} winners"));
+        return Err(Problem(
+            ListeningError::TooManyWinners,
+            vec![("max", MAX_WINNERS.to_string())],
+        ));
     }
     for (i, p) in picks.iter().enumerate() {
         if !shown.contains(&p.entry_id) {
-            return Err(format!("entry {} is not a shown entry of this campaign", p.entry_id));
+            return Err(Problem(
+                ListeningError::NotShownEntry,
+                vec![("entry", p.entry_id.to_string())],
+            ));
         }
         if picks[..i].iter().any(|q| q.entry_id == p.entry_id) {
-            return Err(format!("entry {} is picked twice", p.entry_id));
+            return Err(Problem(
+                ListeningError::PickedTwice,
+                vec![("entry", p.entry_id.to_string())],
+            ));
         }
         if p.prize.trim().chars().count() > 80 {
-            return Err(format!("prize of entry {}: at most 80 characters", p.entry_id));
+            return Err(Problem(
+                ListeningError::PrizeTooLong,
+                vec![("entry", p.entry_id.to_string())],
+            ));
         }
     }
     Ok(())
@@ -465,10 +477,11 @@ pub struct Progress {
 pub const MAX_ADJUSTMENT: u64 = 1_000_000_000_000;
 
 /// A recorded figure: non-zero, at most [`MAX_ADJUSTMENT`] either way.
-pub fn check_adjustment(amount: i64) -> Result<(), String> {
+pub fn check_adjustment(amount: i64) -> Result<(), Problem> {
     if amount == 0 || amount.unsigned_abs() > MAX_ADJUSTMENT {
-        return Err(format!(
-            "amount: a non-zero whole number from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}"
+        return Err(Problem(
+            ListeningError::Amount,
+            vec![("max", MAX_ADJUSTMENT.to_string())],
         ));
     }
     Ok(())

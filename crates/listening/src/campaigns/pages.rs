@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fanloop_platform::accounts::User;
+use fanloop_platform::error::Arg;
 use fanloop_platform::web::{
     check_multipart_csrf, pager, read_file_field, see_other, CsrfForm, PagePath, PageQuery, Viewer,
 };
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::domain::{Metric, Targets, WinnerPick, DAY_MS};
 use super::service::{self, AdjustmentRequest, CampaignRequest, EntriesQuery, HideRequest, Sort, WinnersRequest};
 use super::store::Campaign;
+use crate::error::ListeningError;
 use crate::ListeningState;
 
 pub fn router() -> Router<ListeningState> {
@@ -81,9 +83,34 @@ pub struct CampaignForm {
     drops: String,
 }
 
-fn parse_day(s: &str, what: &str) -> Result<i64, String> {
+/// A form field's name in English, Chinese and French, for the message that refuses its value
+/// (it starts the French sentence, hence the capital).
+type Field = [&'static str; 3];
+const START: Field = ["start", "开始日期", "Début"];
+const END: Field = ["end", "结束日期", "Fin"];
+const DATE: Field = ["date", "日期", "Date"];
+const AMOUNT: Field = ["amount", "数量", "Montant"];
+const EXPOSURE: Field = ["exposure", "曝光量", "Exposition"];
+const PAGE_VIEWS: Field = ["page views", "页面浏览量", "Pages vues"];
+const ENTRIES: Field = ["entries", "作品数", "Participations"];
+const ORDERS: Field = ["orders", "订单数", "Commandes"];
+const REVENUE: Field = ["revenue", "销售额", "Chiffre d’affaires"];
+const ENTRIES_PER_ACCOUNT: Field = ["entries per account", "每人投稿数", "Participations par compte"];
+const VOTES_PER_ACCOUNT: Field = ["votes per account", "每人投票数", "Votes par compte"];
+
+/// A form value that could not be read: the message, and the field it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unreadable(ListeningError, Field);
+
+impl From<Unreadable> for ApiError {
+    fn from(Unreadable(e, field): Unreadable) -> Self {
+        e.with_args(vec![("field", Arg::Words(field))])
+    }
+}
+
+fn parse_day(s: &str, what: Field) -> Result<i64, Unreadable> {
     let d = time::Date::parse(s.trim(), time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| format!("{what}: a date as YYYY-MM-DD"))?;
+        .map_err(|_| Unreadable(ListeningError::FormDate, what))?;
     Ok(d.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
@@ -95,23 +122,23 @@ fn format_day(ms: i64) -> String {
         .to_string()
 }
 
-fn parse_count(s: &str, what: &str) -> Result<i64, String> {
+fn parse_count(s: &str, what: Field) -> Result<i64, Unreadable> {
     let s: String = s.chars().filter(|c| !matches!(c, ',' | ' ' | '_')).collect();
     if s.is_empty() {
         return Ok(0);
     }
     s.parse::<i64>()
-        .map_err(|_| format!("{what}: a whole number (leave empty for no target)"))
+        .map_err(|_| Unreadable(ListeningError::FormCount, what))
 }
 
 /// "12,345.67" → 1234567 cents.
-fn parse_money(s: &str, what: &str) -> Result<i64, String> {
+fn parse_money(s: &str, what: Field) -> Result<i64, Unreadable> {
     let s: String = s.chars().filter(|c| !matches!(c, ',' | ' ' | '_')).collect();
     if s.is_empty() {
         return Ok(0);
     }
     let (units, cents) = s.split_once('.').unwrap_or((&s, ""));
-    let bad = || format!("{what}: an amount such as 50000 or 49.90");
+    let bad = || Unreadable(ListeningError::FormMoney, what);
     if cents.len() > 2 || !cents.bytes().all(|b| b.is_ascii_digit()) || units.starts_with('-') {
         return Err(bad());
     }
@@ -128,10 +155,10 @@ fn parse_money(s: &str, what: &str) -> Result<i64, String> {
 }
 
 impl CampaignForm {
-    fn request(&self) -> Result<CampaignRequest, String> {
-        let starts_at = parse_day(&self.starts, "start")?;
-        let ends_at = parse_day(&self.ends, "end")? + DAY_MS;
-        let limit = |s: &str, what| -> Result<i64, String> {
+    fn request(&self) -> Result<CampaignRequest, Unreadable> {
+        let starts_at = parse_day(&self.starts, START)?;
+        let ends_at = parse_day(&self.ends, END)? + DAY_MS;
+        let limit = |s: &str, what| -> Result<i64, Unreadable> {
             if s.trim().is_empty() {
                 Ok(3)
             } else {
@@ -151,14 +178,14 @@ impl CampaignForm {
                 self.currency.clone()
             },
             targets: Targets {
-                exposure: parse_count(&self.exposure, "exposure")?,
-                page_views: parse_count(&self.page_views, "page views")?,
-                entries: parse_count(&self.entries, "entries")?,
-                orders: parse_count(&self.orders, "orders")?,
-                revenue_cents: parse_money(&self.revenue, "revenue")?,
+                exposure: parse_count(&self.exposure, EXPOSURE)?,
+                page_views: parse_count(&self.page_views, PAGE_VIEWS)?,
+                entries: parse_count(&self.entries, ENTRIES)?,
+                orders: parse_count(&self.orders, ORDERS)?,
+                revenue_cents: parse_money(&self.revenue, REVENUE)?,
             },
-            max_entries_per_account: limit(&self.max_entries, "entries per account")?,
-            max_votes_per_account: limit(&self.max_votes, "votes per account")?,
+            max_entries_per_account: limit(&self.max_entries, ENTRIES_PER_ACCOUNT)?,
+            max_votes_per_account: limit(&self.max_votes, VOTES_PER_ACCOUNT)?,
             drops: self
                 .drops
                 .split([',', ' ', '\n'])
@@ -238,7 +265,7 @@ async fn create_submit(
             Ok(c) => return Ok(see_other(&format!("/campaigns/{}/dashboard", c.slug))),
             Err(e) => form_problem(e, &viewer)?,
         },
-        Err(m) => m,
+        Err(unreadable) => ApiError::from(unreadable).text(viewer.lang),
     };
     render_list(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, f, Some(error)).await
 }
@@ -310,11 +337,12 @@ async fn entry_submit(
         return Ok(see_other(&format!("/signin?next=/campaigns/{slug}")));
     };
     let (mut csrf, mut text, mut uploads) = (String::new(), String::new(), Vec::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| PageError::bad_request(format!("Invalid form: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        PageError::localized(
+            ListeningError::InvalidForm.with(&[("error", e.to_string())]),
+            viewer.lang,
+        )
+    })? {
         match field.name().unwrap_or("") {
             "images" => uploads.extend(read_file_field(field).await?),
             name => {
@@ -322,7 +350,7 @@ async fn entry_submit(
                 let value = field
                     .text()
                     .await
-                    .map_err(|_| PageError::bad_request("Form fields must be UTF-8 text."))?;
+                    .map_err(|_| PageError::localized(ListeningError::FormNotUtf8.into(), viewer.lang))?;
                 match name.as_str() {
                     "_csrf" => csrf = value,
                     "text" => text = value,
@@ -415,7 +443,7 @@ async fn moderation_submit(
     };
     match service::moderate(&state, me, &slug, id, &r).await {
         Ok(_) => Ok(see_other(&format!("/campaigns/{slug}?sort=new#entry-{id}"))),
-        Err(e) if e.status == StatusCode::FORBIDDEN => Err(PageError::forbidden()),
+        Err(e) if e.status == StatusCode::FORBIDDEN => Err(PageError::localized(e, viewer.lang)),
         Err(e) => {
             let message = form_problem(e, &viewer)?;
             let q = GalleryQuery {
@@ -581,7 +609,7 @@ async fn settings_submit(
             }
             Err(e) => form_problem(e, &viewer)?,
         },
-        Err(m) => m,
+        Err(unreadable) => ApiError::from(unreadable).text(viewer.lang),
     };
     let answer = Answer {
         form: Some(f),
@@ -610,21 +638,21 @@ async fn adjustment_submit(
     CsrfForm(f): CsrfForm<AdjustmentForm>,
 ) -> Result<Response, PageError> {
     let me = viewer.require_staff()?;
-    let request = (|| -> Result<AdjustmentRequest, String> {
-        let metric = Metric::parse(&f.metric).ok_or("metric: pick one")?;
+    let request = (|| -> Result<AdjustmentRequest, ApiError> {
+        let metric = Metric::parse(&f.metric).ok_or(ListeningError::FormMetric)?;
         let amount = if metric == Metric::Revenue {
             let negative = f.amount.trim().starts_with('-');
-            let cents = parse_money(f.amount.trim().trim_start_matches('-'), "amount")?;
+            let cents = parse_money(f.amount.trim().trim_start_matches('-'), AMOUNT)?;
             if negative {
                 -cents
             } else {
                 cents
             }
         } else {
-            parse_count(&f.amount, "amount")?
+            parse_count(&f.amount, AMOUNT)?
         };
         // Noon of the chosen day (or now, or the campaign's edge), so that it lands inside it.
-        let at = parse_day(&f.date, "date")? + DAY_MS / 2;
+        let at = parse_day(&f.date, DATE)? + DAY_MS / 2;
         Ok(AdjustmentRequest {
             metric,
             amount,
@@ -646,7 +674,7 @@ async fn adjustment_submit(
                 Err(e) => form_problem(e, &viewer)?,
             }
         }
-        Err(m) => m,
+        Err(e) => e.text(viewer.lang),
     };
     let answer = Answer {
         error: Some(error),
@@ -677,7 +705,10 @@ async fn winners_submit(
                 let prize = f.get(&format!("prize_{id}")).cloned().unwrap_or_default();
                 ranked.push((rank, id, prize));
             }
-            _ => error = Some(format!("rank of entry {id}: 1, 2, 3…")),
+            _ => {
+                let rank = ListeningError::FormRank.with(&[("entry", id.to_string())]);
+                error = Some(rank.text(viewer.lang));
+            }
         }
     }
     if error.is_none() {
@@ -706,18 +737,18 @@ mod tests {
 
     #[test]
     fn form_amounts_and_dates_are_read_as_typed() {
-        assert_eq!(parse_money("50,000", "r"), Ok(5_000_000));
-        assert_eq!(parse_money("49.9", "r"), Ok(4_990));
-        assert_eq!(parse_money("49.90", "r"), Ok(4_990));
-        assert_eq!(parse_money("", "r"), Ok(0));
-        assert!(parse_money("4.999", "r").is_err());
-        assert!(parse_money("-3", "r").is_err());
-        assert!(parse_money("abc", "r").is_err());
-        assert_eq!(parse_count("1 200 000", "c"), Ok(1_200_000));
-        assert!(parse_count("1.5", "c").is_err());
-        assert_eq!(parse_day("2026-11-24", "d"), Ok(1_795_478_400_000));
+        assert_eq!(parse_money("50,000", REVENUE), Ok(5_000_000));
+        assert_eq!(parse_money("49.9", REVENUE), Ok(4_990));
+        assert_eq!(parse_money("49.90", REVENUE), Ok(4_990));
+        assert_eq!(parse_money("", REVENUE), Ok(0));
+        assert!(parse_money("4.999", REVENUE).is_err());
+        assert!(parse_money("-3", REVENUE).is_err());
+        assert!(parse_money("abc", REVENUE).is_err());
+        assert_eq!(parse_count("1 200 000", ORDERS), Ok(1_200_000));
+        assert!(parse_count("1.5", ORDERS).is_err());
+        assert_eq!(parse_day("2026-11-24", DATE), Ok(1_795_478_400_000));
         assert_eq!(format_day(1_795_478_400_000 + DAY_MS - 1), "2026-11-24");
-        assert!(parse_day("24/11/2026", "d").is_err());
+        assert!(parse_day("24/11/2026", DATE).is_err());
         assert_eq!(amount_text(Metric::Exposure, 1_234_567, "CNY"), "1,234,567");
         assert_eq!(amount_text(Metric::Revenue, 123_450, "CNY"), "1,234.50 CNY");
         assert_eq!(amount_text(Metric::Revenue, -5, "EUR"), "-0.05 EUR");

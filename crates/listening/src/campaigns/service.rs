@@ -3,6 +3,7 @@
 
 use fanloop_platform::accounts::User;
 use fanloop_platform::db::now_ms;
+use fanloop_platform::error::Arg;
 use fanloop_platform::web::{image_content_type, is_url_slug, Upload};
 use fanloop_platform::ApiError;
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::domain::{self, Metric, Phase, Progress, Targets, WinnerPick};
 use super::store::{self, Adjustment, Campaign, CampaignRow, Entry, EntryOrder, VoteOutcome};
+use crate::error::ListeningError;
 use crate::ListeningState;
 
 /// Entries per page of the gallery and the API.
@@ -23,7 +25,7 @@ pub fn require_staff(user: &User) -> Result<(), ApiError> {
     if user.role.is_staff() {
         Ok(())
     } else {
-        Err(ApiError::forbidden("campaigns are run by staff"))
+        Err(ListeningError::CampaignStaffOnly.into())
     }
 }
 
@@ -82,25 +84,26 @@ async fn check_request(state: &ListeningState, r: &CampaignRequest) -> Result<Ch
         r.max_entries_per_account,
         r.max_votes_per_account,
     )?;
-    let hashtag = domain::parse_hashtag(&r.hashtag).map_err(ApiError::validation)?;
+    let hashtag = domain::parse_hashtag(&r.hashtag)?;
     let currency = r.currency.trim().to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::validation("currency: a three-letter code such as CNY or EUR"));
+        return Err(ListeningError::Currency.into());
     }
     if r.drops.len() > 20 {
-        return Err(ApiError::validation("at most 20 linked drops"));
+        return Err(ListeningError::TooManyDrops.into());
     }
     let mut drop_ids = Vec::new();
     for slug in &r.drops {
         let slug = slug.trim();
         let d = fanloop_launches::store::drop_by_slug(&state.platform.db, slug)
             .await?
-            .ok_or_else(|| ApiError::validation(format!("drops: no drop {slug}")))?;
+            .ok_or_else(|| ListeningError::NoDrop.with(&[("drop", slug.to_string())]))?;
         if d.currency != currency {
-            return Err(ApiError::validation(format!(
-                "drops: {slug} sells in {}, the campaign counts revenue in {currency}",
-                d.currency
-            )));
+            return Err(ListeningError::DropCurrency.with(&[
+                ("drop", slug.to_string()),
+                ("sells", d.currency),
+                ("currency", currency),
+            ]));
         }
         if !drop_ids.contains(&d.id) {
             drop_ids.push(d.id);
@@ -150,12 +153,12 @@ pub async fn create(state: &ListeningState, me: &User, r: &CampaignRequest) -> R
     require_staff(me)?;
     let slug = r.slug.trim();
     if !is_url_slug(slug) {
-        return Err(ApiError::validation("slug: 2–40 lowercase letters, digits or dashes"));
+        return Err(ListeningError::Slug.into());
     }
     let checked = check_request(state, r).await?;
     store::create_campaign(&state.platform.db, &row(slug, r, &checked), me.id)
         .await?
-        .ok_or_else(|| ApiError::conflict("slug_taken", format!("a campaign with slug {slug} exists")))?;
+        .ok_or_else(|| ListeningError::SlugTaken.with(&[("slug", slug.to_string())]))?;
     Ok(visible(campaign(state, slug).await?, Some(me)))
 }
 
@@ -289,7 +292,7 @@ pub async fn entries_of(
 ) -> Result<EntryPage, ApiError> {
     let page = q.page.unwrap_or(1);
     if !(1..=fanloop_platform::web::MAX_PAGE).contains(&page) {
-        return Err(ApiError::validation("page: from 1"));
+        return Err(ListeningError::Page.into());
     }
     let order = match q.sort {
         Sort::Top => EntryOrder::Top,
@@ -314,18 +317,17 @@ pub async fn entries_of(
     })
 }
 
-fn require_open(c: &Campaign, what: &str) -> Result<(), ApiError> {
-    match Phase::at(c.starts_at, c.ends_at, now_ms()) {
-        Phase::Open => Ok(()),
-        Phase::Upcoming => Err(ApiError::conflict(
-            "not_open",
-            format!("the campaign has not started: {what} opens with it"),
-        )),
-        Phase::Ended => Err(ApiError::conflict(
-            "ended",
-            format!("the campaign has ended: {what} is closed"),
-        )),
-    }
+/// What opens and closes with a campaign, in each language.
+const FILING_ENTRIES: [&str; 3] = ["filing entries", "投稿", "le dépôt des participations"];
+const VOTING: [&str; 3] = ["voting", "投票", "le vote"];
+
+fn require_open(c: &Campaign, what: [&'static str; 3]) -> Result<(), ApiError> {
+    let error = match Phase::at(c.starts_at, c.ends_at, now_ms()) {
+        Phase::Open => return Ok(()),
+        Phase::Upcoming => ListeningError::NotStarted,
+        Phase::Ended => ListeningError::Ended,
+    };
+    Err(error.with_args(vec![("what", Arg::Words(what))]))
 }
 
 pub async fn submit_entry(
@@ -337,13 +339,13 @@ pub async fn submit_entry(
 ) -> Result<Entry, ApiError> {
     let text = &fanloop_platform::text::multiline(text);
     let c = campaign(state, slug).await?;
-    require_open(&c, "filing entries")?;
+    require_open(&c, FILING_ENTRIES)?;
     let typed: Vec<(String, Option<&str>, usize)> = uploads
         .iter()
         .map(|u| (u.filename.clone(), image_content_type(&u.data), u.data.len()))
         .collect();
     domain::check_entry(text, &typed)?;
-    let hashtag = domain::parse_hashtag(&c.hashtag).map_err(ApiError::internal)?;
+    let hashtag = domain::parse_hashtag(&c.hashtag).map_err(|p| ApiError::internal(ApiError::from(p)))?;
     let body = domain::entry_text(text, &hashtag);
     let cleaned: Vec<(&str, Vec<u8>)> = typed
         .iter()
@@ -357,13 +359,7 @@ pub async fn submit_entry(
     let db = &state.platform.db;
     let id = store::add_entry(db, c.id, me.id, &body, &images, c.max_entries_per_account)
         .await?
-        .ok_or_else(|| {
-            ApiError::forbidden(format!(
-                "you have filed the {} entries an account may file in this campaign",
-                c.max_entries_per_account
-            ))
-            .with_code("entry_limit")
-        })?;
+        .ok_or_else(|| ListeningError::EntryLimit.with(&[("max", c.max_entries_per_account.to_string())]))?;
     store::entry(db, id, Some(me.id))
         .await?
         .ok_or_else(|| ApiError::internal("entry vanished"))
@@ -387,19 +383,15 @@ async fn shown_entry(state: &ListeningState, slug: &str, entry_id: i64) -> Resul
 
 pub async fn vote(state: &ListeningState, me: &User, slug: &str, entry_id: i64) -> Result<VoteResult, ApiError> {
     let (c, e) = shown_entry(state, slug, entry_id).await?;
-    require_open(&c, "voting")?;
+    require_open(&c, VOTING)?;
     if e.author_id == me.id {
-        return Err(ApiError::forbidden("you cannot vote for your own entry").with_code("own_entry"));
+        return Err(ListeningError::OwnEntry.into());
     }
     let db = &state.platform.db;
     match store::vote(db, c.id, e.id, me.id, c.max_votes_per_account).await? {
         VoteOutcome::Counted | VoteOutcome::AlreadyVoted => {}
         VoteOutcome::LimitReached => {
-            return Err(ApiError::forbidden(format!(
-                "you have used your {} votes in this campaign; take one back to vote for this entry",
-                c.max_votes_per_account
-            ))
-            .with_code("vote_limit"))
+            return Err(ListeningError::VoteLimit.with(&[("max", c.max_votes_per_account.to_string())]))
         }
     }
     Ok(VoteResult {
@@ -411,7 +403,7 @@ pub async fn vote(state: &ListeningState, me: &User, slug: &str, entry_id: i64) 
 
 pub async fn unvote(state: &ListeningState, me: &User, slug: &str, entry_id: i64) -> Result<VoteResult, ApiError> {
     let (c, e) = shown_entry(state, slug, entry_id).await?;
-    require_open(&c, "voting")?;
+    require_open(&c, VOTING)?;
     let db = &state.platform.db;
     store::unvote(db, c.id, e.id, me.id).await?;
     Ok(VoteResult {
@@ -440,7 +432,7 @@ pub async fn moderate(
     r: &HideRequest,
 ) -> Result<Entry, ApiError> {
     if !me.role.can_moderate() {
-        return Err(ApiError::forbidden("only moderators and staff hide entries"));
+        return Err(ListeningError::ModeratorsOnly.into());
     }
     let c = campaign(state, slug).await?;
     let db = &state.platform.db;
@@ -450,13 +442,10 @@ pub async fn moderate(
         .ok_or_else(|| ApiError::not_found("entry"))?;
     let reason = r.reason.trim();
     if r.hidden && (reason.is_empty() || reason.chars().count() > 300) {
-        return Err(ApiError::validation("reason: 1–300 characters, shown to staff"));
+        return Err(ListeningError::HideReason.into());
     }
     if r.hidden && e.winner_rank.is_some() {
-        return Err(ApiError::conflict(
-            "winner",
-            "this entry is a winner: take it off the winner list first",
-        ));
+        return Err(ListeningError::HideWinner.into());
     }
     store::set_hidden(db, c.id, e.id, r.hidden, me.id, reason).await?;
     store::entry(db, e.id, Some(me.id))
@@ -481,13 +470,8 @@ pub async fn set_winners(
     let db = &state.platform.db;
     let shown = store::shown_entry_ids(db, c.id).await?;
     let phase = Phase::at(c.starts_at, c.ends_at, now_ms());
-    domain::check_winners(phase, &r.winners, &shown).map_err(|m| {
-        if phase == Phase::Ended {
-            ApiError::validation(m)
-        } else {
-            ApiError::conflict("not_ended", m)
-        }
-    })?;
+    // Before the end the list is refused as `not_ended` (409); after it, for what it holds (422).
+    domain::check_winners(phase, &r.winners, &shown)?;
     store::set_winners(db, &c, &r.winners, me.id).await?;
     Ok(store::winners(db, c.id, Some(me.id)).await?)
 }
@@ -516,19 +500,15 @@ pub async fn add_adjustment(
     let now = now_ms();
     let at = r.at.unwrap_or_else(|| now.min(c.ends_at - 1));
     if !(c.starts_at..c.ends_at).contains(&at) {
-        return Err(ApiError::validation("at: inside the campaign's dates"));
+        return Err(ListeningError::AdjustmentAt.into());
     }
     if at > now {
-        return Err(ApiError::validation(
-            "at: a figure cannot be recorded for a time still to come",
-        ));
+        return Err(ListeningError::AdjustmentFuture.into());
     }
-    domain::check_adjustment(r.amount).map_err(ApiError::validation)?;
+    domain::check_adjustment(r.amount)?;
     let note = r.note.trim();
     if note.is_empty() || note.chars().count() > 300 {
-        return Err(ApiError::validation(
-            "note: 1–300 characters saying where the figure comes from",
-        ));
+        return Err(ListeningError::AdjustmentNote.into());
     }
     let db = &state.platform.db;
     let id = store::add_adjustment(db, c.id, r.metric, r.amount, at, note, me.id).await?;
