@@ -464,3 +464,159 @@ async fn merge_split_and_awards(app: &TestApp) {
     assert_eq!(awards["my_vote"], "Battery team");
 }
 both_backends!(merge_split_comments_and_awards, merge_split_and_awards);
+
+/// Staff triage from the page: filters survive a bulk change, the result says what happened in
+/// the reader's language, and merging starts from a search; a group holding a French report
+/// reads in French to a French fan.
+async fn triage_and_merge_pages(app: &TestApp) {
+    let (_admin, _staff) = setup(app).await;
+    let fan = app.user("fan_a").await;
+    let fan_fr = app.user("fan_fr").await;
+    let mut ids = Vec::new();
+    for (title, area) in [
+        ("夜间待机耗电严重", "battery"),
+        ("Charging stops at 80 percent", "battery"),
+        ("Camera app freezes on launch", "camera"),
+    ] {
+        let mut b = bug(title, &format!("{title} — details"), None);
+        b["area"] = json!(area);
+        let (s, r) = report(app, &fan, b).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        ids.push(r["request_id"].as_i64().unwrap());
+    }
+    assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 3);
+    // A French fan +1s the Chinese request with a report of their own.
+    let mut fr = bug(
+        "La batterie se vide la nuit en veille",
+        "Perte de 30 % chaque nuit",
+        None,
+    );
+    fr["attach_to"] = json!(ids[0]);
+    let (s, _) = report(app, &fan_fr, fr).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let html = app
+        .api()
+        .get(app.url(&format!("/requests/{}", ids[0])))
+        .header("accept-language", "fr-FR")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let h1 = html.split("<h1>").nth(1).unwrap().split("</h1>").next().unwrap();
+    assert!(
+        h1.contains("La batterie se vide la nuit en veille"),
+        "French title for a French reader: {h1}"
+    );
+    let html = app
+        .api()
+        .get(app.url("/f/x2"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("夜间待机耗电严重"), "Chinese for a Chinese reader");
+
+    let (browser, csrf) = app.browser_as("battery_emma", "password123").await;
+    let get = |path: String| {
+        let browser = &browser;
+        async move {
+            browser
+                .get(app.url(&path))
+                .header("accept-language", "fr-FR")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = get("/f/x2/triage?area=battery&status=new&sort=recent".into()).await;
+    assert!(html.contains("data-select-all=\"ids\""), "select all");
+    assert!(html.contains("<label>Zone<select name=\"area\">") || html.contains("name=\"area\""));
+    assert!(
+        html.contains("2 demandes correspondent"),
+        "the count of what the filters show"
+    );
+    // Move both battery requests to "planned", one of them with an impossible change (shipped needs a build).
+    let r = browser
+        .post(app.url("/f/x2/triage"))
+        .header("accept-language", "fr-FR")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("f_area", "battery"),
+            ("f_status", "new"),
+            ("f_build", ""),
+            ("f_sort", "recent"),
+            ("f_page", "1"),
+            ("ids", &ids[0].to_string()),
+            ("ids", &ids[1].to_string()),
+            ("status", "shipped"),
+            ("build", ""),
+            ("reason", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("2 laissée(s) telle(s) quelle(s)"),
+        "what was not changed, in French"
+    );
+    assert!(
+        !html.contains("in build and shipped need"),
+        "no English reason in a French page"
+    );
+    assert!(
+        html.contains("name=\"f_area\" value=\"battery\"") && html.contains("value=\"battery\" selected"),
+        "the filters stay as they were"
+    );
+    assert!(html.contains("value=\"recent\" selected"));
+
+    // Merging starts from a search, not a raw number.
+    let html = get(format!("/requests/{}/merge?q=charging", ids[0])).await;
+    assert!(
+        html.contains(&format!("name=\"into\" value=\"{}\"", ids[1])),
+        "found by a title word"
+    );
+    assert!(!html.contains(&format!("name=\"into\" value=\"{}\"", ids[2])));
+    let html = get(format!("/requests/{}/merge?q=%23{}", ids[0], ids[2])).await;
+    assert!(
+        html.contains(&format!("name=\"into\" value=\"{}\"", ids[2])),
+        "found by its number"
+    );
+    for q in ["%25", "_", "%5C", "%00", "%F0%9F%99%82", "'%20OR%201=1--"] {
+        let r = browser
+            .get(app.url(&format!("/requests/{}/merge?q={q}", ids[0])))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{q}");
+        assert!(
+            !r.text().await.unwrap().contains("name=\"into\""),
+            "{q} matches nothing"
+        );
+    }
+    let r = app
+        .api()
+        .get(app.url(&format!("/requests/{}/merge", ids[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "staff only");
+    let r = browser
+        .post(app.url(&format!("/requests/{}/merge", ids[1])))
+        .form(&[("_csrf", csrf.as_str()), ("into", &ids[0].to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], format!("/requests/{}", ids[0]).as_str());
+}
+both_backends!(staff_triage_and_merge_from_the_page, triage_and_merge_pages);

@@ -207,7 +207,9 @@ pub async fn resolve_flag(state: &CommunityState, actor: &User, flag_id: i64, ac
         .ok_or_else(|| ApiError::not_found("open flag"))?;
     if action == "delete" {
         match delete_post(state, actor, post_id).await {
-            Ok(_) | Err(ApiError { code: "not_found", .. }) => {}
+            // Already gone (deleted meanwhile): the flag is resolved all the same.
+            Ok(_) => {}
+            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => {}
             Err(e) => return Err(e),
         }
     }

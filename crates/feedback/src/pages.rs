@@ -10,7 +10,7 @@ use fanloop_platform::web::{
     check_multipart_csrf, pager, read_file_field, see_other, CsrfForm, EmptyForm, PageParam, PagePath, PageQuery,
     Upload, Viewer,
 };
-use fanloop_platform::{ApiError, PageError};
+use fanloop_platform::PageError;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -40,7 +40,7 @@ pub fn router() -> Router<FeedbackState> {
         .route("/requests/{id}/vote", post(vote_submit))
         .route("/requests/{id}/unvote", post(unvote_submit))
         .route("/requests/{id}/status", post(status_submit))
-        .route("/requests/{id}/merge", post(merge_submit))
+        .route("/requests/{id}/merge", get(merge_page).post(merge_submit))
         .route("/requests/{id}/comments", post(comment_submit))
         .route("/reports/{id}/split", post(split_submit))
         .route("/awards", get(award_page))
@@ -84,7 +84,8 @@ async fn render_product(
         limit: 15,
         offset: 0,
     };
-    let (top, _) = store::list_requests(&state.platform.db, &filter, viewer.user.as_ref().map(|u| u.id)).await?;
+    let (mut top, _) = store::list_requests(&state.platform.db, &filter, viewer.user.as_ref().map(|u| u.id)).await?;
+    service::titles_in_language(state, viewer.lang, top.iter_mut()).await?;
     state.platform.render(
         viewer,
         "product.html",
@@ -302,7 +303,13 @@ async fn roadmap_page(
 ) -> Result<Html<String>, PageError> {
     let product = service::product(&state, &slug).await?;
     let area = q.area.filter(|a| !a.is_empty());
-    let columns = service::roadmap(&state, &slug, area.as_deref(), viewer.user.as_ref()).await?;
+    let mut columns = service::roadmap(&state, &slug, area.as_deref(), viewer.user.as_ref()).await?;
+    service::titles_in_language(
+        &state,
+        viewer.lang,
+        columns.iter_mut().flat_map(|c| c.requests.iter_mut()),
+    )
+    .await?;
     let areas = store::list_areas(&state.platform.db, product.id).await?;
     state.platform.render(
         &viewer,
@@ -316,7 +323,8 @@ async fn changelog_page(
     viewer: Viewer,
     PagePath((slug, version)): PagePath<(String, String)>,
 ) -> Result<Html<String>, PageError> {
-    let c = service::changelog(&state, &slug, &version, viewer.user.as_ref()).await?;
+    let mut c = service::changelog(&state, &slug, &version, viewer.user.as_ref()).await?;
+    service::titles_in_language(&state, viewer.lang, c.entries.iter_mut().map(|e| &mut e.request)).await?;
     let dashboard = match &viewer.user {
         Some(u) if u.role.is_staff() => Some(store::build_dashboard(&state.platform.db, &c.build).await?),
         _ => None,
@@ -332,16 +340,14 @@ async fn request_page(
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     let db = &state.platform.db;
-    let r = match service::live_request(&state, id, viewer.user.as_ref()).await {
-        Ok(r) => r,
-        Err(ApiError { code: "merged", .. }) => {
-            let into: Option<i64> = sqlx::query_scalar("SELECT merged_into FROM requests WHERE id = $1")
-                .bind(id)
-                .fetch_one(&db.pool)
-                .await?;
-            return Ok(see_other(&format!("/requests/{}", into.unwrap_or(id))));
+    // A request merged into another sends the reader to the one that holds it now.
+    let r = match store::get_request(db, id, viewer.user.as_ref().map(|u| u.id)).await? {
+        Some((mut r, None)) => {
+            service::titles_in_language(&state, viewer.lang, [&mut r]).await?;
+            r
         }
-        Err(e) => return Err(e.into()),
+        Some((_, Some(into))) => return Ok(see_other(&format!("/requests/{into}"))),
+        None => return Err(PageError::not_found()),
     };
     let product = service::product(&state, &r.product_slug).await?;
     let builds = store::list_builds(db, product.id, true).await?;
@@ -398,6 +404,45 @@ async fn status_submit(
         .ok_or_else(|| PageError::localized(FeedbackError::UnknownStatus.into(), viewer.lang))?;
     service::change_status(&state, user, id, status, f.build.as_deref(), f.reason.as_deref()).await?;
     Ok(see_other(&format!("/requests/{id}")))
+}
+
+#[derive(Deserialize, Default)]
+pub struct MergeSearch {
+    #[serde(default)]
+    q: String,
+}
+
+/// Staff look for the request to merge this one into: by words of its title or its number; with
+/// nothing typed, the requests most like this one are offered.
+async fn merge_page(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    PageQuery(search): PageQuery<MergeSearch>,
+) -> Result<Html<String>, PageError> {
+    let user = viewer.require_staff()?;
+    let db = &state.platform.db;
+    let Some((r, None)) = store::get_request(db, id, Some(user.id)).await? else {
+        return Err(PageError::not_found());
+    };
+    let product = service::product(&state, &r.product_slug).await?;
+    let q: String = search.q.chars().take(200).collect();
+    let mut candidates: Vec<store::Request> = if q.trim().is_empty() {
+        service::likely_duplicates(&state, &product.slug, &r.title, Some(user))
+            .await?
+            .into_iter()
+            .map(|c| c.request)
+            .filter(|c| c.id != id)
+            .collect()
+    } else {
+        store::search_requests(db, product.id, &q, id, 20).await?
+    };
+    service::titles_in_language(&state, viewer.lang, candidates.iter_mut()).await?;
+    state.platform.render(
+        &viewer,
+        "merge.html",
+        context! { r => r, mq => q, candidates => candidates, suggested => search.q.trim().is_empty() },
+    )
 }
 
 #[derive(Deserialize)]
@@ -477,7 +522,7 @@ async fn render_triage(
     viewer: &Viewer,
     slug: &str,
     q: TriageQuery,
-    bulk: Option<crate::api::BulkResult>,
+    bulk: Option<(crate::api::BulkResult, Status)>,
 ) -> Result<Html<String>, PageError> {
     let user = viewer.require_user()?;
     if !user.role.is_staff() {
@@ -486,7 +531,8 @@ async fn render_triage(
     let db = &state.platform.db;
     let product = service::product(state, slug).await?;
     let page = PageParam { page: q.page };
-    let status = if q.status.is_empty() && bulk.is_none() {
+    // Triage starts from what nobody has looked at yet; "all" lifts the filter.
+    let status = if q.status.is_empty() {
         "new".to_string()
     } else {
         q.status.clone()
@@ -494,13 +540,18 @@ async fn render_triage(
     let filter = store::RequestFilter {
         product_id: product.id,
         area: Some(q.area.as_str()).filter(|s| !s.is_empty()),
-        status: parse_status(Some(&status))?,
+        status: if status == "all" {
+            None
+        } else {
+            parse_status(Some(&status))?
+        },
         build: Some(q.build.as_str()).filter(|s| !s.is_empty()),
         sort: if q.sort.is_empty() { "votes" } else { &q.sort },
         limit: REQUESTS_PER_PAGE,
         offset: page.offset(REQUESTS_PER_PAGE),
     };
-    let (requests, total) = store::list_requests(db, &filter, Some(user.id)).await?;
+    let (mut requests, total) = store::list_requests(db, &filter, Some(user.id)).await?;
+    service::titles_in_language(state, viewer.lang, requests.iter_mut()).await?;
     let q = context! { area => q.area, status => status, build => q.build, sort => if q.sort.is_empty() { "votes".to_string() } else { q.sort } };
     state.platform.render(
         viewer,
@@ -512,7 +563,7 @@ async fn render_triage(
             statuses => statuses(),
             requests => requests,
             q => q,
-            bulk => bulk,
+            bulk => bulk.map(|(b, status)| context! { changed => b.changed, skipped => b.skipped, status => status.as_str() }),
             pager => pager(page.number(), REQUESTS_PER_PAGE, total),
         },
     )
@@ -561,7 +612,17 @@ async fn triage_submit(
             Err(e) => return Err(e.into()),
         }
     }
-    render_triage(&state, &viewer, &slug, TriageQuery::default(), Some(bulk)).await
+    // The list comes back as it was filtered, with what happened above it.
+    let q = TriageQuery {
+        area: get("f_area").unwrap_or_default().to_string(),
+        status: get("f_status").unwrap_or_default().to_string(),
+        build: get("f_build").unwrap_or_default().to_string(),
+        sort: get("f_sort").unwrap_or_default().to_string(),
+        page: get("f_page")
+            .and_then(|p| p.parse().ok())
+            .filter(|p: &i64| (1..=100_000).contains(p)),
+    };
+    render_triage(&state, &viewer, &slug, q, Some((bulk, status))).await
 }
 
 /// The profile section listing the builds a fan's feedback shipped in.

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::FromRef;
 use fanloop_platform::accounts::{self, User};
 use fanloop_platform::db::now_ms;
+use fanloop_platform::i18n::Lang;
 use fanloop_platform::notifications::{self, NewNotification, NotificationKind};
 use fanloop_platform::web::Upload;
 use fanloop_platform::{ApiError, Platform};
@@ -225,14 +226,7 @@ pub async fn overview(state: &FeedbackState, slug: &str, viewer: Option<&User>) 
 
 async fn duplicate_index(state: &FeedbackState, product_id: i64) -> Result<Arc<LshIndex>, ApiError> {
     let db = &state.platform.db;
-    let stamp: (i64, i64) = {
-        let row: (i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), MAX(id) FROM requests WHERE product_id = $1 AND merged_into IS NULL")
-                .bind(product_id)
-                .fetch_one(&db.pool)
-                .await?;
-        (row.0, row.1.unwrap_or(0))
-    };
+    let stamp = store::live_requests_stamp(db, product_id).await?;
     if let Some((cached, index)) = state
         .duplicates
         .lock()
@@ -510,6 +504,34 @@ pub async fn comment(state: &FeedbackState, actor: &User, id: i64, body: &str) -
     Ok(())
 }
 
+/// Shows each request under a title in the reader's language when one of its reports is written
+/// in it (a group of Chinese and French reports reads in French to a French fan); otherwise the
+/// request keeps its own title.
+pub async fn titles_in_language<'a>(
+    state: &FeedbackState,
+    lang: Lang,
+    requests: impl IntoIterator<Item = &'a mut Request>,
+) -> Result<(), ApiError> {
+    let mut requests: Vec<&mut Request> = requests
+        .into_iter()
+        .filter(|r| r.report_count > 1 && fanloop_platform::text::detect_lang(&r.title) != lang)
+        .collect();
+    if requests.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = requests.iter().map(|r| r.id).collect();
+    let titles = store::report_titles(&state.platform.db, &ids).await?;
+    for r in requests.iter_mut() {
+        if let Some((_, t)) = titles
+            .iter()
+            .find(|(id, t)| *id == r.id && fanloop_platform::text::detect_lang(t) == lang)
+        {
+            r.title = t.clone();
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoadmapColumn {
     pub status: Status,
@@ -606,13 +628,7 @@ pub async fn award_page(state: &FeedbackState, viewer: Option<&User>) -> Result<
     let db = &state.platform.db;
     let week = domain::iso_week(now_ms());
     let my_vote = match viewer {
-        Some(u) => {
-            sqlx::query_scalar("SELECT team FROM award_votes WHERE week = $1 AND user_id = $2")
-                .bind(&week)
-                .bind(u.id)
-                .fetch_optional(&db.pool)
-                .await?
-        }
+        Some(u) => store::award_vote_of(db, &week, u.id).await?,
         None => None,
     };
     Ok(AwardPage {
@@ -640,12 +656,7 @@ pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Resu
 pub async fn recluster(state: &FeedbackState, product_slug: &str) -> Result<usize, ApiError> {
     let db = &state.platform.db;
     let p = product(state, product_slug).await?;
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, signature, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
-    )
-    .bind(p.id)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = store::live_signatures(db, p.id).await?;
     let mut index = LshIndex::default();
     let mut movable = std::collections::HashSet::new();
     for (id, hex, status) in &rows {

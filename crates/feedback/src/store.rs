@@ -287,6 +287,85 @@ pub async fn get_request(db: &Db, id: i64, viewer_id: Option<i64>) -> anyhow::Re
 }
 
 /// Live (unmerged) requests of a product with their signatures, for duplicate lookups.
+/// How many live (not merged) requests a product has and the newest id: changes whenever one is
+/// filed or merged, so a cached duplicate index knows when it is stale.
+pub async fn live_requests_stamp(db: &Db, product_id: i64) -> anyhow::Result<(i64, i64)> {
+    let row: (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MAX(id) FROM requests WHERE product_id = $1 AND merged_into IS NULL")
+            .bind(product_id)
+            .fetch_one(&db.pool)
+            .await?;
+    Ok((row.0, row.1.unwrap_or(0)))
+}
+
+/// Every live request's id, duplicate signature and status, oldest first.
+pub async fn live_signatures(db: &Db, product_id: i64) -> anyhow::Result<Vec<(i64, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, signature, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
+    )
+    .bind(product_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// The team a fan voted for in a week's award, if any.
+pub async fn award_vote_of(db: &Db, week: &str, user_id: i64) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT team FROM award_votes WHERE week = $1 AND user_id = $2")
+            .bind(week)
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?,
+    )
+}
+
+/// Live requests of a product whose title contains `text` (any case), or whose number it is,
+/// for staff looking for the request to merge another into; most voted first.
+pub async fn search_requests(
+    db: &Db,
+    product_id: i64,
+    text: &str,
+    except: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Request>> {
+    let number: i64 = text.trim().trim_start_matches('#').parse().unwrap_or(0);
+    let pattern = format!(
+        "%{}%",
+        text.trim()
+            .replace('\0', "")
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows = sqlx::query(&format!(
+        "SELECT {REQUEST_COLS} {REQUEST_FROM} WHERE r.product_id = $1 AND r.merged_into IS NULL AND r.id <> $2 \
+         AND (r.id = $3 OR LOWER(r.title) LIKE $4 ESCAPE '\\') ORDER BY r.vote_count DESC, r.id DESC LIMIT $5"
+    ))
+    .bind(product_id)
+    .bind(except)
+    .bind(number)
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(request_from_row).collect())
+}
+
+/// The titles of the reports grouped in these requests, oldest report first: (request, title).
+pub async fn report_titles(db: &Db, request_ids: &[i64]) -> anyhow::Result<Vec<(i64, String)>> {
+    if request_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = db.json_list("$1", true);
+    Ok(sqlx::query_as(&format!(
+        "SELECT request_id, title FROM reports WHERE request_id IN ({ids}) ORDER BY id LIMIT 5000"
+    ))
+    .bind(serde_json::to_string(request_ids)?)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 pub async fn request_signatures(db: &Db, product_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
     let rows =
         sqlx::query("SELECT id, signature FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id")

@@ -55,3 +55,48 @@ mod tests {
         }
     }
 }
+
+fn is_han_char(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
+}
+
+const EN_MARKERS: &[&str] = &[
+    "the", "is", "are", "and", "to", "of", "it", "this", "that", "with", "for", "was", "you", "my", "have", "not",
+    "they", "be", "just", "so", "what", "after", "their", "on", "i", "at", "all", "who", "will", "from", "about",
+    "been",
+];
+const FR_MARKERS: &[&str] = &[
+    "le", "la", "les", "est", "et", "des", "de", "du", "un", "une", "que", "qui", "pas", "pour", "avec", "ce", "cette",
+    "sont", "je", "il", "ils", "mon", "ma", "mes", "au", "aux", "sur", "dans", "c", "j", "n", "d", "l", "plus", "très",
+    "après", "nous", "vous", "leur",
+];
+
+/// Chinese if Chinese characters dominate, otherwise English or French by function words, with
+/// whatlang's trigrams to break ties (alone it misreads short English posts as French).
+pub fn detect_lang(original: &str) -> crate::i18n::Lang {
+    use crate::i18n::Lang;
+    let han = original.chars().filter(|c| is_han_char(*c)).count();
+    let letters = original
+        .chars()
+        .filter(|c| c.is_alphabetic() && !is_han_char(*c))
+        .count();
+    if han > 0 && han * 2 >= letters / 3 {
+        return Lang::Zh;
+    }
+    let norm = original.to_lowercase();
+    let words: Vec<&str> = norm
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let en = words.iter().filter(|w| EN_MARKERS.contains(w)).count() as f64;
+    let fr = words.iter().filter(|w| FR_MARKERS.contains(w)).count() as f64
+        + 0.5 * norm.chars().filter(|c| "éèêàçùâîôûœ".contains(*c)).count().min(4) as f64;
+    if (en - fr).abs() >= 1.0 {
+        return if en > fr { Lang::En } else { Lang::Fr };
+    }
+    let detector = whatlang::Detector::with_allowlist(vec![whatlang::Lang::Eng, whatlang::Lang::Fra]);
+    match detector.detect_lang(original) {
+        Some(whatlang::Lang::Fra) => Lang::Fr,
+        _ => Lang::En,
+    }
+}

@@ -18,6 +18,28 @@ document.addEventListener('submit', function (ev) {
   var form = ev.target;
   if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) ev.preventDefault();
 }, true);
+// <input type="checkbox" data-select-all="name" hidden>: shown with JavaScript, it checks or
+// clears every checkbox of that name in its form, and follows them when they are ticked one by one.
+(function () {
+  document.querySelectorAll('input[data-select-all]').forEach(function (all) {
+    var form = all.form || all.closest('form');
+    if (!form) return;
+    var boxes = function () { return form.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]'); };
+    if (!boxes().length) return;
+    all.hidden = false;
+    all.addEventListener('change', function () {
+      boxes().forEach(function (b) { b.checked = all.checked; });
+    });
+    form.addEventListener('change', function (ev) {
+      if (ev.target === all) return;
+      var list = Array.prototype.slice.call(boxes());
+      var n = list.filter(function (b) { return b.checked; }).length;
+      all.checked = n === list.length;
+      all.indeterminate = n > 0 && n < list.length;
+    });
+  });
+})();
+
 // <select data-autosubmit>: a filter applies as soon as it changes (a button does it without JS).
 document.addEventListener('change', function (ev) {
   var el = ev.target;
