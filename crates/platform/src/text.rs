@@ -27,35 +27,6 @@ pub fn single_line(text: &str) -> String {
     multiline(text).replace(['\n', '\t'], " ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_endings_are_normalised_not_deleted() {
-        assert_eq!(multiline("one\rtwo"), "one\ntwo");
-        assert_eq!(multiline("one\r\ntwo\n\rthree"), "one\ntwo\n\nthree");
-        assert_eq!(multiline("a\u{0}b\u{7f}c\u{1b}[31md\te"), "abc[31md\te");
-        assert_eq!(
-            single_line("Title\rwith\r\nbreaks\tand tabs"),
-            "Title with breaks and tabs"
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn no_control_character_but_newline_and_tab_survives(s in "\\PC*|[\\r\\n\\t\\u{0}-\\u{1f}a ]{0,20}") {
-            let m = multiline(&s);
-            proptest::prop_assert!(m.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
-            let l = single_line(&s);
-            proptest::prop_assert!(l.chars().all(|c| !c.is_control()));
-            // Words are never joined: as many words before and after.
-            let words = |t: &str| t.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).count();
-            proptest::prop_assert!(words(&m) >= words(&s.replace(|c: char| c.is_control() && !matches!(c, '\r' | '\n' | '\t'), "")));
-        }
-    }
-}
-
 fn is_han_char(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
 }
@@ -98,5 +69,34 @@ pub fn detect_lang(original: &str) -> crate::i18n::Lang {
     match detector.detect_lang(original) {
         Some(whatlang::Lang::Fra) => Lang::Fr,
         _ => Lang::En,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_endings_are_normalised_not_deleted() {
+        assert_eq!(multiline("one\rtwo"), "one\ntwo");
+        assert_eq!(multiline("one\r\ntwo\n\rthree"), "one\ntwo\n\nthree");
+        assert_eq!(multiline("a\u{0}b\u{7f}c\u{1b}[31md\te"), "abc[31md\te");
+        assert_eq!(
+            single_line("Title\rwith\r\nbreaks\tand tabs"),
+            "Title with breaks and tabs"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_control_character_but_newline_and_tab_survives(s in "\\PC*|[\\r\\n\\t\\u{0}-\\u{1f}a ]{0,20}") {
+            let m = multiline(&s);
+            proptest::prop_assert!(m.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
+            let l = single_line(&s);
+            proptest::prop_assert!(l.chars().all(|c| !c.is_control()));
+            // Words are never joined: as many words before and after.
+            let words = |t: &str| t.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).count();
+            proptest::prop_assert!(words(&m) >= words(&s.replace(|c: char| c.is_control() && !matches!(c, '\r' | '\n' | '\t'), "")));
+        }
     }
 }
