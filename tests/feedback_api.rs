@@ -521,6 +521,55 @@ async fn triage_and_merge_pages(app: &TestApp) {
         .unwrap();
     assert!(html.contains("夜间待机耗电严重"), "Chinese for a Chinese reader");
 
+    // Areas and teams carry names per language.
+    let (s, _) = app
+        .post(
+            "/api/v1/products/x2/areas",
+            &_admin,
+            json!({"slug": "display", "name": "Display", "team": "Display team",
+                   "names": {"fr": "Écran", "xx": "?"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "only zh, en and fr names");
+    let (s, area) = app
+        .post(
+            "/api/v1/products/x2/areas",
+            &_admin,
+            json!({"slug": "display", "name": "Display", "team": "Display team",
+                   "names": {"fr": "Écran", "zh": "显示"}, "team_names": {"fr": "Équipe écran", "zh": "  "}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{area}");
+    assert_eq!(
+        area["team_names"],
+        json!({"fr": "Équipe écran"}),
+        "an empty name is left out"
+    );
+    let mut d = bug("Screen flickers at low brightness", "Flicker under 10 percent", None);
+    d["area"] = json!("display");
+    let (s, d) = report(app, &fan, d).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for (lang, area, team) in [
+        ("fr-FR", "Écran", "Équipe écran"),
+        ("zh-CN", "显示", "Display team"),
+        ("en", "Display", "Display team"),
+    ] {
+        let html = app
+            .api()
+            .get(app.url(&format!("/requests/{}", d["request_id"])))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!("· {area} ·")) && html.contains(team),
+            "{lang}: {area} / {team}"
+        );
+    }
+
     let (browser, csrf) = app.browser_as("battery_emma", "password123").await;
     let get = |path: String| {
         let browser = &browser;

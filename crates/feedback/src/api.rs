@@ -131,6 +131,12 @@ pub struct NewArea {
     /// The staff team that owns the area.
     #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 80)]
     pub team: String,
+    /// The name in other languages, keyed `en`, `zh` or `fr` (at most 80 characters each).
+    #[serde(default)]
+    pub names: std::collections::BTreeMap<String, String>,
+    /// The team's name in other languages.
+    #[serde(default)]
+    pub team_names: std::collections::BTreeMap<String, String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/products/{slug}/areas", tag = "feedback", params(("slug" = String, Path)), request_body = NewArea,
@@ -143,7 +149,21 @@ async fn add_area(
 ) -> Result<(StatusCode, Json<Area>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(service::add_area(&state, &me, &slug, &r.slug, &r.name, &r.team).await?),
+        Json(
+            service::add_area(
+                &state,
+                &me,
+                &slug,
+                &service::AreaInput {
+                    slug: r.slug,
+                    name: r.name,
+                    team: r.team,
+                    names: r.names,
+                    team_names: r.team_names,
+                },
+            )
+            .await?,
+        ),
     ))
 }
 

@@ -79,13 +79,42 @@ pub async fn load(state: &FeedbackState) -> anyhow::Result<()> {
         Some(5),
     )
     .await?;
+    let names = |[zh, en, fr]: [&str; 3]| -> crate::store::Names {
+        [("zh", zh), ("en", en), ("fr", fr)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
     for (slug, name, team) in [
-        ("camera", "相机 · Camera", "Camera team / 相机团队"),
-        ("battery", "续航 · Battery", "Battery team / 续航团队"),
-        ("display", "显示 · Display", "Display team / 显示团队"),
-        ("system", "系统 · AuroraOS", "AuroraOS team / 系统团队"),
+        (
+            "camera",
+            ["相机", "Camera", "Appareil photo"],
+            ["相机团队", "Camera team", "Équipe photo"],
+        ),
+        (
+            "battery",
+            ["续航", "Battery", "Batterie"],
+            ["续航团队", "Battery team", "Équipe batterie"],
+        ),
+        (
+            "display",
+            ["显示", "Display", "Écran"],
+            ["显示团队", "Display team", "Équipe écran"],
+        ),
+        (
+            "system",
+            ["系统", "AuroraOS", "AuroraOS"],
+            ["系统团队", "AuroraOS team", "Équipe AuroraOS"],
+        ),
     ] {
-        service::add_area(state, &admin, &product.slug, slug, name, team).await?;
+        let input = service::AreaInput {
+            slug: slug.into(),
+            name: name[1].into(),
+            team: team[1].into(),
+            names: names(name),
+            team_names: names(team),
+        };
+        service::add_area(state, &admin, &product.slug, &input).await?;
     }
     service::add_form_field(state, &admin, &product.slug, "region", "Region / 地区 / Région", false).await?;
     // A weekly train: stable builds every other Friday, betas in between.

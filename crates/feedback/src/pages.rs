@@ -47,6 +47,11 @@ pub fn router() -> Router<FeedbackState> {
         .route("/awards/vote", post(award_submit))
 }
 
+/// Areas (and their teams) named in the reader's language.
+fn localized_areas(areas: Vec<store::Area>, lang: Lang) -> Vec<store::Area> {
+    areas.into_iter().map(|a| a.localized(lang)).collect()
+}
+
 fn statuses() -> Vec<&'static str> {
     Status::ALL.iter().map(|s| s.as_str()).collect()
 }
@@ -74,7 +79,8 @@ async fn render_product(
     build_error: Option<String>,
     build_form: Option<&BuildForm>,
 ) -> Result<Html<String>, PageError> {
-    let o = service::overview(state, slug, viewer.user.as_ref()).await?;
+    let mut o = service::overview(state, slug, viewer.user.as_ref()).await?;
+    o.areas = localized_areas(std::mem::take(&mut o.areas), viewer.lang);
     let filter = store::RequestFilter {
         product_id: o.product.id,
         area: None,
@@ -124,6 +130,18 @@ pub struct AreaForm {
     slug: String,
     name: String,
     team: String,
+    #[serde(default)]
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    name_fr: String,
+    #[serde(default)]
+    team_zh: String,
+    #[serde(default)]
+    team_en: String,
+    #[serde(default)]
+    team_fr: String,
 }
 
 async fn add_area_submit(
@@ -132,7 +150,21 @@ async fn add_area_submit(
     PagePath(product): PagePath<String>,
     CsrfForm(f): CsrfForm<AreaForm>,
 ) -> Result<Response, PageError> {
-    service::add_area(&state, viewer.require_user()?, &product, &f.slug, &f.name, &f.team).await?;
+    let names = |pairs: [(&str, &String); 3]| {
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let input = service::AreaInput {
+        names: names([("zh", &f.name_zh), ("en", &f.name_en), ("fr", &f.name_fr)]),
+        team_names: names([("zh", &f.team_zh), ("en", &f.team_en), ("fr", &f.team_fr)]),
+        slug: f.slug,
+        name: f.name,
+        team: f.team,
+    };
+    service::add_area(&state, viewer.require_user()?, &product, &input).await?;
     Ok(see_other(&format!("/f/{product}")))
 }
 
@@ -195,7 +227,8 @@ async fn submit_page(
     if viewer.user.is_none() {
         return Ok(see_other(&format!("/signin?next=/f/{slug}/new")));
     }
-    let o = service::overview(&state, &slug, viewer.user.as_ref()).await?;
+    let mut o = service::overview(&state, &slug, viewer.user.as_ref()).await?;
+    o.areas = localized_areas(std::mem::take(&mut o.areas), viewer.lang);
     let f = context! { kind => "bug", build => o.current_build.as_ref().map(|b| b.version.clone()) };
     Ok(state
         .platform
@@ -257,7 +290,8 @@ async fn submit_form(
     let user = viewer.require_user()?;
     let (input, csrf, action, uploads) = read_form(multipart, viewer.lang).await?;
     check_multipart_csrf(&viewer, &csrf)?;
-    let o = service::overview(&state, &slug, Some(user)).await?;
+    let mut o = service::overview(&state, &slug, Some(user)).await?;
+    o.areas = localized_areas(std::mem::take(&mut o.areas), viewer.lang);
     let render = |status: StatusCode, error: Option<String>, candidates| -> Result<Response, PageError> {
         let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
         description => input.description.clone(), steps => input.steps.clone(), expected => input.expected.clone(),
@@ -310,7 +344,7 @@ async fn roadmap_page(
         columns.iter_mut().flat_map(|c| c.requests.iter_mut()),
     )
     .await?;
-    let areas = store::list_areas(&state.platform.db, product.id).await?;
+    let areas = localized_areas(store::list_areas(&state.platform.db, product.id).await?, viewer.lang);
     state.platform.render(
         &viewer,
         "roadmap.html",
@@ -487,7 +521,15 @@ async fn split_submit(
 
 async fn award_page(State(state): State<FeedbackState>, viewer: Viewer) -> Result<Html<String>, PageError> {
     let a = service::award_page(&state, viewer.user.as_ref()).await?;
-    state.platform.render(&viewer, "award.html", context! { a => a })
+    // Votes are kept under each team's canonical name; readers see it in their language.
+    let labels: std::collections::BTreeMap<String, String> = store::team_names(&state.platform.db)
+        .await?
+        .into_iter()
+        .map(|(team, names)| (team.clone(), store::name_in(&names, viewer.lang, &team)))
+        .collect();
+    state
+        .platform
+        .render(&viewer, "award.html", context! { a => a, labels => labels })
 }
 
 #[derive(Deserialize)]
@@ -558,7 +600,7 @@ async fn render_triage(
         "triage.html",
         context! {
             product => &product,
-            areas => store::list_areas(db, product.id).await?,
+            areas => localized_areas(store::list_areas(db, product.id).await?, viewer.lang),
             builds => store::list_builds(db, product.id, true).await?,
             statuses => statuses(),
             requests => requests,

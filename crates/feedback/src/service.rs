@@ -105,25 +105,51 @@ pub async fn create_product(
     .ok_or_else(|| FeedbackError::ProductExists.into())
 }
 
+/// A new area: its address, its name and owning team, and optionally both in other languages.
+#[derive(Debug, Default, Clone)]
+pub struct AreaInput {
+    pub slug: String,
+    pub name: String,
+    pub team: String,
+    pub names: store::Names,
+    pub team_names: store::Names,
+}
+
+/// Names in other languages: only `en`, `zh` and `fr`, each 1–80 characters once trimmed (an
+/// empty one is left out).
+fn clean_names(names: &store::Names) -> Result<store::Names, ApiError> {
+    let mut out = store::Names::new();
+    for (lang, name) in names {
+        let name = fanloop_platform::text::single_line(name).trim().to_string();
+        if Lang::parse(lang).map(|l| l.code()) != Some(lang.as_str()) || name.chars().count() > 80 {
+            return Err(FeedbackError::BadArea.into());
+        }
+        if !name.is_empty() {
+            out.insert(lang.clone(), name);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn add_area(
     state: &FeedbackState,
     actor: &User,
     product_slug: &str,
-    slug: &str,
-    name: &str,
-    team: &str,
+    a: &AreaInput,
 ) -> Result<Area, ApiError> {
     require_admin(actor)?;
     let p = product(state, product_slug).await?;
-    if !valid_slug(slug)
-        || name.trim().is_empty()
-        || team.trim().is_empty()
+    let (name, team) = (a.name.trim(), a.team.trim());
+    if !valid_slug(&a.slug)
+        || name.is_empty()
+        || team.is_empty()
         || name.chars().count() > 80
         || team.chars().count() > 80
     {
         return Err(FeedbackError::BadArea.into());
     }
-    store::create_area(&state.platform.db, p.id, slug, name.trim(), team.trim())
+    let (names, team_names) = (clean_names(&a.names)?, clean_names(&a.team_names)?);
+    store::create_area(&state.platform.db, p.id, &a.slug, (name, &names), (team, &team_names))
         .await?
         .ok_or_else(|| FeedbackError::AreaExists.into())
 }
@@ -514,6 +540,10 @@ pub async fn titles_in_language<'a>(
 ) -> Result<(), ApiError> {
     let mut requests: Vec<&mut Request> = requests
         .into_iter()
+        .map(|r| {
+            r.localize(lang);
+            r
+        })
         .filter(|r| r.report_count > 1 && fanloop_platform::text::detect_lang(&r.title) != lang)
         .collect();
     if requests.is_empty() {

@@ -80,22 +80,59 @@ pub struct Area {
     pub name: String,
     /// The staff team that owns this area.
     pub team: String,
+    /// The name in other languages (`en`, `zh`, `fr`), where staff gave one.
+    pub names: Names,
+    /// The team's name in other languages.
+    pub team_names: Names,
 }
 
-pub async fn create_area(db: &Db, product_id: i64, slug: &str, name: &str, team: &str) -> anyhow::Result<Option<Area>> {
-    let result = sqlx::query("INSERT INTO areas (product_id, slug, name, team) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(product_id)
-        .bind(slug)
-        .bind(name)
-        .bind(team)
-        .fetch_one(&db.pool)
-        .await;
+/// A name in each language that has one: `{"en": "Camera", "fr": "Appareil photo", "zh": "相机"}`.
+pub type Names = std::collections::BTreeMap<String, String>;
+
+/// The name for a reader: theirs if given, else the canonical one.
+pub fn name_in(names: &Names, lang: fanloop_platform::i18n::Lang, canonical: &str) -> String {
+    names.get(lang.code()).cloned().unwrap_or_else(|| canonical.to_string())
+}
+
+fn names_from(json: &str) -> Names {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+impl Area {
+    /// The area with its and its team's names in the reader's language.
+    pub fn localized(mut self, lang: fanloop_platform::i18n::Lang) -> Area {
+        self.name = name_in(&self.names, lang, &self.name);
+        self.team = name_in(&self.team_names, lang, &self.team);
+        self
+    }
+}
+
+pub async fn create_area(
+    db: &Db,
+    product_id: i64,
+    slug: &str,
+    (name, names): (&str, &Names),
+    (team, team_names): (&str, &Names),
+) -> anyhow::Result<Option<Area>> {
+    let result = sqlx::query(
+        "INSERT INTO areas (product_id, slug, name, team, names, team_names) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(product_id)
+    .bind(slug)
+    .bind(name)
+    .bind(team)
+    .bind(serde_json::to_string(names)?)
+    .bind(serde_json::to_string(team_names)?)
+    .fetch_one(&db.pool)
+    .await;
     match result {
         Ok(row) => Ok(Some(Area {
             id: row.get("id"),
             slug: slug.into(),
             name: name.into(),
             team: team.into(),
+            names: names.clone(),
+            team_names: team_names.clone(),
         })),
         Err(e) if fanloop_platform::db::is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e.into()),
@@ -103,10 +140,11 @@ pub async fn create_area(db: &Db, product_id: i64, slug: &str, name: &str, team:
 }
 
 pub async fn list_areas(db: &Db, product_id: i64) -> anyhow::Result<Vec<Area>> {
-    let rows = sqlx::query("SELECT id, slug, name, team FROM areas WHERE product_id = $1 ORDER BY id")
-        .bind(product_id)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, slug, name, team, names, team_names FROM areas WHERE product_id = $1 ORDER BY id")
+            .bind(product_id)
+            .fetch_all(&db.pool)
+            .await?;
     Ok(rows
         .iter()
         .map(|r| Area {
@@ -114,6 +152,8 @@ pub async fn list_areas(db: &Db, product_id: i64) -> anyhow::Result<Vec<Area>> {
             slug: r.get("slug"),
             name: r.get("name"),
             team: r.get("team"),
+            names: names_from(&r.get::<String, _>("names")),
+            team_names: names_from(&r.get::<String, _>("team_names")),
         })
         .collect())
 }
@@ -246,10 +286,23 @@ pub struct Request {
     pub created_at: i64,
     pub updated_at: i64,
     pub voted_by_me: bool,
+    /// The area's and team's names in each language (see [`Request::localize`]).
+    #[serde(skip)]
+    pub area_names: Names,
+    #[serde(skip)]
+    pub team_names: Names,
+}
+
+impl Request {
+    /// The area and team named in the reader's language.
+    pub fn localize(&mut self, lang: fanloop_platform::i18n::Lang) {
+        self.area_name = name_in(&self.area_names, lang, &self.area_name);
+        self.team = name_in(&self.team_names, lang, &self.team);
+    }
 }
 
 const REQUEST_COLS: &str =
-    "r.id, p.slug AS product_slug, a.slug AS area, a.name AS area_name, a.team, r.kind, r.title, r.status, \
+    "r.id, p.slug AS product_slug, a.slug AS area, a.name AS area_name, a.team, a.names AS area_names, a.team_names, r.kind, r.title, r.status, \
     bu.version AS build, r.decline_reason, r.vote_count, r.report_count, r.created_at, r.updated_at, r.signature";
 const REQUEST_FROM: &str = "FROM requests r JOIN products p ON p.id = r.product_id JOIN areas a ON a.id = r.area_id \
     LEFT JOIN builds bu ON bu.id = r.status_build_id";
@@ -271,6 +324,8 @@ fn request_from_row(row: &AnyRow) -> Request {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         voted_by_me: row.try_get::<i64, _>("voted").map(|v| v != 0).unwrap_or(false),
+        area_names: names_from(&row.get::<String, _>("area_names")),
+        team_names: names_from(&row.get::<String, _>("team_names")),
     }
 }
 
@@ -1051,6 +1106,26 @@ pub async fn past_winners(db: &Db, before_week: &str) -> anyhow::Result<Vec<Awar
 }
 
 /// Teams that own an area in any product (the award ballot).
+/// Each team's names in other languages (from the areas it owns).
+pub async fn team_names(db: &Db) -> anyhow::Result<Vec<(String, Names)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT team, team_names FROM areas ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out: Vec<(String, Names)> = Vec::new();
+    for (team, json) in rows {
+        let names = names_from(&json);
+        match out.iter_mut().find(|(t, _)| *t == team) {
+            Some((_, known)) => {
+                for (k, v) in names {
+                    known.entry(k).or_insert(v);
+                }
+            }
+            None => out.push((team, names)),
+        }
+    }
+    Ok(out)
+}
+
 pub async fn teams(db: &Db) -> anyhow::Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT DISTINCT team FROM areas ORDER BY team")
         .fetch_all(&db.pool)

@@ -76,6 +76,7 @@ pub static MESSAGES: MessageTable = &[
     ("fb.change_status", "Change status", "更改状态", "Changer le statut"),
     ("fb.reason", "Reason (needed to decline)", "原因（拒绝时必填）", "Motif (obligatoire pour refuser)"),
     ("fb.merge_into", "Merge into another request…", "合并到其他需求…", "Fusionner dans une autre demande…"),
+    ("fb.names_other_languages", "Names in each language (optional)", "各语言名称（可选）", "Noms dans chaque langue (facultatif)"),
     ("fb.attachment_alt", "Screenshot {n} attached by the reporter", "反馈者附上的截图 {n}", "Capture {n} jointe par l’auteur"),
     ("fb.merge_title", "Merge request", "合并需求", "Fusionner la demande"),
     ("fb.merge_intro", "Its reports, votes and followers move to the request you choose; fans are sent there.", "它的反馈、投票和关注者会转到你选择的需求，粉丝访问时会被带到那里。", "Ses rapports, votes et abonnés passent à la demande choisie ; les fans y sont renvoyés."),
