@@ -538,14 +538,11 @@ pub async fn titles_in_language<'a>(
     lang: Lang,
     requests: impl IntoIterator<Item = &'a mut Request>,
 ) -> Result<(), ApiError> {
-    let mut requests: Vec<&mut Request> = requests
-        .into_iter()
-        .map(|r| {
-            r.localize(lang);
-            r
-        })
-        .filter(|r| r.report_count > 1 && fanloop_platform::text::detect_lang(&r.title) != lang)
-        .collect();
+    let mut requests: Vec<&mut Request> = requests.into_iter().collect();
+    for r in requests.iter_mut() {
+        r.localize(lang);
+    }
+    requests.retain(|r| r.report_count > 1 && fanloop_platform::text::detect_lang(&r.title) != lang);
     if requests.is_empty() {
         return Ok(());
     }
