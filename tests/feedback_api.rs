@@ -669,3 +669,132 @@ async fn triage_and_merge_pages(app: &TestApp) {
     assert_eq!(r.headers()["location"], format!("/requests/{}", ids[0]).as_str());
 }
 both_backends!(staff_triage_and_merge_from_the_page, triage_and_merge_pages);
+
+/// A refused report form keeps its files (and its likely duplicates): the fan fixes what was
+/// wrong and sends again without attaching anything a second time.
+async fn refused_form_keeps_files(app: &TestApp) {
+    const PNG: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00,
+        0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF,
+        0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ];
+    setup(app).await;
+    let fan = app.user("fan_a").await;
+    let (s, _) = report(
+        app,
+        &fan,
+        bug("Battery drains overnight", "Battery drains overnight in standby", None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    app.user("fan_b").await;
+    let (browser, csrf) = app.browser_as("fan_b", "password123").await;
+    let form = |fields: Vec<(&'static str, String)>, file: bool| {
+        let mut f = reqwest::multipart::Form::new().text("_csrf", csrf.clone());
+        for (k, v) in fields {
+            f = f.text(k, v);
+        }
+        if file {
+            f = f.part(
+                "attachments",
+                reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("drain.png"),
+            );
+        }
+        browser
+            .post(app.url("/f/x2/new"))
+            .header("accept-language", "zh-CN")
+            .multipart(f)
+            .send()
+    };
+    let base = || {
+        vec![
+            ("action", "submit".to_string()),
+            ("kind", "bug".to_string()),
+            ("area", "battery".to_string()),
+            ("build", "3.2.1".to_string()),
+            ("title", "Battery drains overnight".to_string()),
+            ("description", "Battery drains overnight in standby".to_string()),
+        ]
+    };
+    // A bug without steps is refused: the file is kept, and the likely duplicate is shown.
+    let r = form(base(), true).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("问题反馈需要填写复现步骤"), "the refusal in Chinese");
+    assert!(
+        html.contains("drain.png") && html.contains("name=\"keep\""),
+        "the file is kept"
+    );
+    assert!(
+        !html.contains("id=\"duplicates\" hidden"),
+        "the likely duplicate stays in view"
+    );
+    let token = html.split("name=\"upload_token\" value=\"").nth(1).unwrap()[..64].to_string();
+    let keep = html
+        .split("name=\"keep\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // Another account cannot use this form's files.
+    app.user("fan_c").await;
+    let (other, other_csrf) = app.browser_as("fan_c", "password123").await;
+    let mut f = reqwest::multipart::Form::new().text("_csrf", other_csrf);
+    for (k, v) in base() {
+        f = f.text(k, v);
+    }
+    let f = f
+        .text("steps", "1. charge")
+        .text("expected", "a")
+        .text("actual", "b")
+        .text("upload_token", token.clone())
+        .text("keep", keep.clone());
+    let r = other.post(app.url("/f/x2/new")).multipart(f).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, stolen) = app
+        .get(
+            &r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .replace("/requests/", "/api/v1/requests/")
+                .replace("?filed=1", ""),
+            None,
+        )
+        .await;
+    let attachments: usize = stolen["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["attachments"].as_array().map_or(0, |a| a.len()))
+        .sum();
+    assert_eq!(attachments, 0, "{stolen}");
+    // The same fan completes the form and sends it again, without attaching the file.
+    let mut fields = base();
+    fields.extend([
+        ("steps", "1. charge to 100%".to_string()),
+        ("expected", "under 5% lost".to_string()),
+        ("actual", "30% lost".to_string()),
+        ("upload_token", token),
+        ("keep", keep),
+    ]);
+    let r = form(fields, false).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let url = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace("/requests/", "/api/v1/requests/")
+        .replace("?filed=1", "");
+    let (_, req) = app.get(&url, None).await;
+    let names: Vec<String> = req["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| x["attachments"].as_array().cloned().unwrap_or_default())
+        .map(|a| a["filename"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["drain.png".to_string()], "{req}");
+}
+both_backends!(a_refused_report_keeps_its_files, refused_form_keeps_files);

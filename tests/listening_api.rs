@@ -94,3 +94,27 @@ async fn the_trending_page_renders_for_staff_only() {
     assert!(r.text().await.unwrap().contains("Termes et hashtags tendance"));
     app.stop().await;
 }
+
+/// A new user who opens trending on the demo sees a real burst: the overheating reports of the
+/// last hours, in three languages under one topic, ranked first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_a_burst_on_trending() {
+    let app = TestApp::spawn_with(Backend::Sqlite, true).await.expect("demo app");
+    let admin_pw = app.demo.as_ref().expect("demo credentials").admin_password.clone();
+    let admin = app.token_for("admin", &admin_pw).await;
+    let (s, v) = app.get("/api/v1/trending", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let first = &v["trends"][0];
+    assert_eq!(first["term"], "#x2发烫#", "{}", v["trends"]);
+    assert!(first["burst"]["observed"].as_u64().unwrap() >= 5, "{first}");
+    let bursting = v["trends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| !t["burst"].is_null())
+        .count();
+    assert!(
+        bursting <= 10,
+        "a demo with {bursting} bursts would be noise, not a signal"
+    );
+}

@@ -316,6 +316,73 @@ fn random_password() -> String {
 }
 
 /// Loads the demo community into an empty store.
+/// The last two hours before the demo starts: fans in three languages report their phone running
+/// hot since a build, under one hashtag — the kind of sudden topic listening is there to catch.
+fn overheating_burst(fans: &[i64], boards: &[i64], french_board: i64) -> Vec<SeedThread> {
+    const POSTS: &[(&str, &str)] = &[
+        (
+            "3.3.0 更新后充电发烫",
+            "#X2发烫# 更新 3.3.0 之后一边充电一边刷视频，背面烫手，有人一样吗？",
+        ),
+        ("玩游戏十分钟就发烫", "#X2发烫# 原神十分钟机身就很烫，降频明显。"),
+        (
+            "Phone gets hot since 3.3.0",
+            "Since 3.3.0 my X2 gets really hot while charging #X2发烫#",
+        ),
+        (
+            "Chauffe depuis la 3.3.0",
+            "Mon X2 chauffe beaucoup en charge depuis la 3.3.0 #X2发烫#",
+        ),
+        ("待机也发烫", "#X2发烫# 放口袋里待机都是热的，耗电也快了。"),
+        (
+            "Overheating in the car mount",
+            "GPS plus charging in the car and it overheats, screen dims #X2发烫#",
+        ),
+        ("后台一直发烫", "#X2发烫# 看了下后台，好像是相册在一直扫描。"),
+        (
+            "Surchauffe pendant un appel vidéo",
+            "Appel vidéo de 20 minutes et le téléphone surchauffe #X2发烫#",
+        ),
+        ("同样发烫 +1", "#X2发烫# +1，3.3.0 以后明显变热。"),
+        (
+            "Hot after the update, anyone else?",
+            "Mine too, warm all evening after the update #X2发烫#",
+        ),
+        ("发烫问题求官方回复", "#X2发烫# 希望工程师看一下，充电时温度太高了。"),
+        (
+            "Ça chauffe aussi chez moi",
+            "Pareil, chaud en permanence depuis la mise à jour #X2发烫#",
+        ),
+    ];
+    let end = now_ms() - 5 * 60_000;
+    POSTS
+        .iter()
+        .enumerate()
+        .map(|(i, (title, body))| {
+            let created_at = end - (POSTS.len() - i) as i64 * 8 * 60_000;
+            let author_id = fans[(i * 7 + 3) % fans.len()];
+            let board_id = if body.contains("chauffe") {
+                french_board
+            } else {
+                boards[i % boards.len()]
+            };
+            SeedThread {
+                board_id,
+                author_id,
+                title: title.to_string(),
+                created_at,
+                pinned: false,
+                posts: vec![SeedPost {
+                    author_id,
+                    body: body.to_string(),
+                    created_at,
+                    like_count: (i as i64 * 3) % 17,
+                }],
+            }
+        })
+        .collect()
+}
+
 pub async fn load(db: &Db) -> anyhow::Result<DemoCredentials> {
     let admin_password = random_password();
     let member_password = random_password();
@@ -403,6 +470,7 @@ pub async fn load(db: &Db) -> anyhow::Result<DemoCredentials> {
             like_count: 128,
         }],
     });
+    threads.extend(overheating_burst(&fans, &fan_boards, board_ids[4]));
     for chunk in threads.chunks(100) {
         store::bulk_load(db, chunk).await?;
     }

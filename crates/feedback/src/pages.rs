@@ -237,12 +237,21 @@ async fn submit_page(
 }
 
 /// Reads the multipart report form: fields, the `_csrf` token and up to three files.
-async fn read_form(
-    mut multipart: Multipart,
-    lang: Lang,
-) -> Result<(ReportInput, String, String, Vec<Upload>), PageError> {
+/// The report form as sent: what was typed, its files, and the files kept from an earlier try.
+struct SentReport {
+    input: ReportInput,
+    csrf: String,
+    action: String,
+    uploads: Vec<Upload>,
+    /// The form's token for files kept when it was refused, and which of them are still ticked.
+    upload_token: String,
+    keep: Vec<i64>,
+}
+
+async fn read_form(mut multipart: Multipart, lang: Lang) -> Result<SentReport, PageError> {
     let mut input = ReportInput::default();
     let (mut csrf, mut action, mut uploads) = (String::new(), String::new(), Vec::new());
+    let (mut upload_token, mut keep) = (String::new(), Vec::new());
     while let Some(field) = multipart
         .next_field()
         .await
@@ -260,6 +269,8 @@ async fn read_form(
         match name.as_str() {
             "_csrf" => csrf = value,
             "action" => action = value,
+            "upload_token" => upload_token = value,
+            "keep" if keep.len() < 20 => keep.extend(value.parse::<i64>().ok()),
             "kind" => input.kind = value,
             "area" => input.area = value,
             "build" => input.build = Some(value),
@@ -278,7 +289,14 @@ async fn read_form(
             }
         }
     }
-    Ok((input, csrf, action, uploads))
+    Ok(SentReport {
+        input,
+        csrf,
+        action,
+        uploads,
+        upload_token,
+        keep,
+    })
 }
 
 async fn submit_form(
@@ -288,38 +306,83 @@ async fn submit_form(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    let (input, csrf, action, uploads) = read_form(multipart, viewer.lang).await?;
-    check_multipart_csrf(&viewer, &csrf)?;
+    let sent = read_form(multipart, viewer.lang).await?;
+    check_multipart_csrf(&viewer, &sent.csrf)?;
+    let (input, db) = (&sent.input, &state.platform.db);
     let mut o = service::overview(&state, &slug, Some(user)).await?;
     o.areas = localized_areas(std::mem::take(&mut o.areas), viewer.lang);
-    let render = |status: StatusCode, error: Option<String>, candidates| -> Result<Response, PageError> {
-        let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
-        description => input.description.clone(), steps => input.steps.clone(), expected => input.expected.clone(),
-        actual => input.actual.clone(), device => input.device.clone(), extra => input.extra.clone() };
-        let page = state.platform.render(
-            &viewer,
-            "submit.html",
-            context! { o => &o, f => f, error => error, candidates => candidates },
-        )?;
-        Ok((status, page).into_response())
+    // Files kept from an earlier try of this form (a refusal, or a duplicate check) that are
+    // still ticked come along with the new ones.
+    let token_ok = sent.upload_token.len() == 64 && sent.upload_token.bytes().all(|b| b.is_ascii_hexdigit());
+    let token = if token_ok {
+        sent.upload_token.clone()
+    } else {
+        fanloop_platform::auth::new_token()
     };
-    if action == "check" {
-        let candidates = service::likely_duplicates(
-            &state,
-            &slug,
-            &service::report_text(&input.title, &input.description),
-            Some(user),
-        )
-        .await?;
-        return render(StatusCode::OK, None, candidates);
+    let kept: Vec<store::PendingUpload> = store::kept_uploads(db, &token, user.id)
+        .await?
+        .into_iter()
+        .filter(|k| sent.keep.contains(&k.id))
+        .collect();
+    let mut uploads: Vec<Upload> = kept
+        .iter()
+        .map(|k| Upload {
+            filename: k.filename.clone(),
+            data: k.data.clone(),
+        })
+        .collect();
+    uploads.extend(sent.uploads.iter().cloned());
+    // On the way back to the form: keep what is usable, under the form's token.
+    let keep_for_next_try = |candidates: Vec<service::DuplicateCandidate>,
+                             status: StatusCode,
+                             error: Option<String>| {
+        let (state, viewer, o, token, kept) = (&state, &viewer, &o, &token, &kept);
+        let new_files: Vec<(String, String, Vec<u8>)> = sent
+            .uploads
+            .iter()
+            .filter_map(|u| {
+                crate::domain::check_attachment(&u.filename, &u.data)
+                    .ok()
+                    .map(|t| (u.filename.clone(), t.to_string(), u.data.clone()))
+            })
+            .collect();
+        async move {
+            let db = &state.platform.db;
+            store::drop_kept_uploads_except(db, token, user.id, &kept.iter().map(|k| k.id).collect::<Vec<_>>()).await?;
+            store::keep_uploads(db, token, user.id, &new_files).await?;
+            let files = store::kept_uploads(db, token, user.id).await?;
+            let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
+            description => input.description.clone(), steps => input.steps.clone(), expected => input.expected.clone(),
+            actual => input.actual.clone(), device => input.device.clone(), extra => input.extra.clone() };
+            let page = state.platform.render(
+                viewer,
+                "submit.html",
+                context! { o => o, f => f, error => error, candidates => candidates, upload_token => token, kept => files },
+            )?;
+            Ok::<Response, PageError>((status, page).into_response())
+        }
+    };
+    let text = service::report_text(&input.title, &input.description);
+    if sent.action == "check" {
+        let candidates = service::likely_duplicates(&state, &slug, &text, Some(user)).await?;
+        return keep_for_next_try(candidates, StatusCode::OK, None).await;
     }
-    match service::submit_report(&state, user, &slug, &input, None, &uploads).await {
-        Ok(result) => Ok(see_other(&format!("{}?filed=1", result.url))),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(e.text(viewer.lang)),
-            Vec::<service::DuplicateCandidate>::new(),
-        ),
+    match service::submit_report(&state, user, &slug, input, None, &uploads).await {
+        Ok(result) => {
+            store::drop_kept_uploads(db, &token, user.id).await?;
+            Ok(see_other(&format!("{}?filed=1", result.url)))
+        }
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            // The likely duplicates stay in view: the fan may +1 one instead.
+            let candidates = if input.title.trim().is_empty() && input.description.trim().is_empty() {
+                Vec::new()
+            } else {
+                service::likely_duplicates(&state, &slug, &text, Some(user))
+                    .await
+                    .unwrap_or_default()
+            };
+            keep_for_next_try(candidates, StatusCode::UNPROCESSABLE_ENTITY, Some(e.text(viewer.lang))).await
+        }
         Err(e) => Err(e.into()),
     }
 }

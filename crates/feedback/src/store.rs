@@ -407,6 +407,90 @@ pub async fn search_requests(
     Ok(rows.iter().map(request_from_row).collect())
 }
 
+/// A file kept from a refused report form.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingUpload {
+    pub id: i64,
+    pub filename: String,
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
+const PENDING_TTL_MS: i64 = 86_400_000;
+
+/// Keeps files under a form's token for a day (older ones of anybody are dropped on the way).
+pub async fn keep_uploads(
+    db: &Db,
+    token: &str,
+    user_id: i64,
+    files: &[(String, String, Vec<u8>)],
+) -> anyhow::Result<()> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM pending_uploads WHERE created_at < $1")
+        .bind(now - PENDING_TTL_MS)
+        .execute(&mut *tx)
+        .await?;
+    for (filename, content_type, data) in files {
+        sqlx::query(
+            "INSERT INTO pending_uploads (token, user_id, filename, content_type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token)
+        .bind(user_id)
+        .bind(filename)
+        .bind(content_type)
+        .bind(data.as_slice())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The files kept under a token for this account (another account's token finds nothing).
+pub async fn kept_uploads(db: &Db, token: &str, user_id: i64) -> anyhow::Result<Vec<PendingUpload>> {
+    let rows = sqlx::query(
+        "SELECT id, filename, data FROM pending_uploads WHERE token = $1 AND user_id = $2 AND created_at >= $3 ORDER BY id",
+    )
+    .bind(token)
+    .bind(user_id)
+    .bind(now_ms() - PENDING_TTL_MS)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PendingUpload {
+            id: r.get("id"),
+            filename: r.get("filename"),
+            data: r.get("data"),
+        })
+        .collect())
+}
+
+/// Drops a form's kept files except those listed (the ones the fan left ticked).
+pub async fn drop_kept_uploads_except(db: &Db, token: &str, user_id: i64, except: &[i64]) -> anyhow::Result<()> {
+    let ids = db.json_list("$3", true);
+    sqlx::query(&format!(
+        "DELETE FROM pending_uploads WHERE token = $1 AND user_id = $2 AND id NOT IN ({ids})"
+    ))
+    .bind(token)
+    .bind(user_id)
+    .bind(serde_json::to_string(except)?)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn drop_kept_uploads(db: &Db, token: &str, user_id: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM pending_uploads WHERE token = $1 AND user_id = $2")
+        .bind(token)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// The titles of the reports grouped in these requests, oldest report first: (request, title).
 pub async fn report_titles(db: &Db, request_ids: &[i64]) -> anyhow::Result<Vec<(i64, String)>> {
     if request_ids.is_empty() {

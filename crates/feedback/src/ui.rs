@@ -76,6 +76,8 @@ pub static MESSAGES: MessageTable = &[
     ("fb.change_status", "Change status", "更改状态", "Changer le statut"),
     ("fb.reason", "Reason (needed to decline)", "原因（拒绝时必填）", "Motif (obligatoire pour refuser)"),
     ("fb.merge_into", "Merge into another request…", "合并到其他需求…", "Fusionner dans une autre demande…"),
+    ("fb.kept_files", "Files already attached (untick to leave one out)", "已附上的文件（取消勾选即可移除）", "Fichiers déjà joints (décochez pour en retirer un)"),
+    ("fb.more_attachments", "Add more files", "添加更多文件", "Ajouter d’autres fichiers"),
     ("fb.names_other_languages", "Names in each language (optional)", "各语言名称（可选）", "Noms dans chaque langue (facultatif)"),
     ("fb.attachment_alt", "Screenshot {n} attached by the reporter", "反馈者附上的截图 {n}", "Capture {n} jointe par l’auteur"),
     ("fb.merge_title", "Merge request", "合并需求", "Fusionner la demande"),
