@@ -121,7 +121,7 @@ async function discover(who) {
   const everyone = ['/', '/f', '/f/aurora-x2', '/f/aurora-x2/roadmap', '/awards', '/drops', '/campaigns', '/search?q=%E7%9B%B8%E6%9C%BA', '/b/aurora-x2'];
   const members = who.role === 'anonymous' ? [] : ['/notifications', '/settings', '/orders', '/f/aurora-x2/new', '/b/aurora-x2/new'];
   const staffPages = who.role === 'staff' || who.role === 'admin'
-    ? ['/trending', '/vetting', '/f/aurora-x2/triage', '/drops/new', '/drops/aurora-x3-launch/manage'] : [];
+    ? ['/trending', '/vetting', '/f/aurora-x2/triage', '/requests/1/merge', '/drops/new', '/drops/aurora-x3-launch/manage'] : [];
   const adminPages = who.role === 'admin' ? ['/mod', '/admin/users', '/admin/boards'] : [];
   const queue = [...everyone, ...members, ...staffPages, ...adminPages];
   const seen = new Set();
@@ -186,6 +186,12 @@ async function inspect(page, lang, width) {
   }, { lang, width, chrome: CHROME, english: ENGLISH.source, rawKey: RAW_KEY.source });
 }
 
+/** Pages that answer an error to this role, checked like any other page. */
+const ERROR_PAGES = {
+  anonymous: [['/t/999999999', 404], ['/settings', 401], ['/no/such/page', 404]],
+  fan: [['/admin/users', 403], ['/f/aurora-x2/triage', 403]],
+};
+
 const KEY_PAGES = /^\/($|b\/|t\/|search|f\/[^/]+$|f\/[^/]+\/(new|roadmap|triage|builds\/)|requests\/|drops\/[^/]+$|orders|campaigns\/[^/]+|vetting\/|trending)/;
 
 test('every page, every role, every language, at 360 and 390 px', { timeout: 40 * 60 * 1000 }, async () => {
@@ -208,6 +214,19 @@ test('every page, every role, every language, at 360 and 390 px', { timeout: 40 
           if (phone.width === 390 && lang !== 'en' && KEY_PAGES.test(path)) {
             const name = `${who.role}-${lang}-phone-${path.replace(/[^a-z0-9]+/gi, '_').slice(0, 60) || 'home'}.png`;
             await page.screenshot({ path: join(crawlShots, name), fullPage: true });
+          }
+        }
+        // Error pages: in the layout, in the reader's language, as narrow as the phone, accessible
+        // (checked in the same signed-in browser: signing in again would meet the rate limit).
+        if (phone.width === 390 && lang !== 'en') {
+          for (const [path, expected] of ERROR_PAGES[who.role] || []) {
+            const status = await visit(page, base + path);
+            visits += 1;
+            if (status !== expected) failures.push(`${who.role} ${lang} ${path}: ${status}, expected ${expected}`);
+            for (const p of await inspect(page, lang, phone.width)) failures.push(`${who.role} ${lang} error ${path}: ${p}`);
+            if (!(await page.$('header.topbar'))) failures.push(`${who.role} ${lang} error ${path}: no top bar`);
+            for (const v of await axeViolations(page)) failures.push(`${who.role} ${lang} error ${path}: axe ${v}`);
+            await page.screenshot({ path: join(crawlShots, `${who.role}-${lang}-error-${expected}-${path.replace(/[^a-z0-9]+/gi, '_')}.png`), fullPage: true });
           }
         }
         await context.close();

@@ -261,6 +261,8 @@ pub struct SearchPage {
     pub page: i64,
     pub per_page: i64,
     pub hits: Vec<SearchHit>,
+    /// True when no post has every word of the query: these hits have some of them.
+    pub partial: bool,
 }
 
 pub const SEARCH_PER_PAGE: i64 = 20;
@@ -278,6 +280,7 @@ pub async fn search(
         page,
         per_page: SEARCH_PER_PAGE,
         hits: Vec::new(),
+        partial: false,
     };
     if text.chars().count() > 200 {
         return Err(CommunityError::SearchTooLong.into());
@@ -334,5 +337,6 @@ pub async fn search(
         page,
         per_page: SEARCH_PER_PAGE,
         hits,
+        partial: results.partial,
     })
 }

@@ -109,6 +109,12 @@ pub static MESSAGES: MessageTable = &[
     ("post.removed", "removed", "删除的内容", "retiré"),
     ("post.added", "added", "新增的内容", "ajouté"),
     ("search.board", "Board", "版块", "Forum"),
+    (
+        "search.partial",
+        "No post has every word you searched for; these have some of them.",
+        "没有帖子同时包含所有关键词，以下结果只包含其中一部分。",
+        "Aucun message ne contient tous les mots cherchés ; ceux-ci en contiennent une partie.",
+    ),
     ("search.all_boards", "All boards", "全部版块", "Tous les forums"),
     ("search.author", "Author", "作者", "Auteur"),
     ("search.count", "{n} results", "共 {n} 条结果", "{n} résultats"),
