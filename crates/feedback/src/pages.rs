@@ -519,9 +519,10 @@ async fn merge_page(
 ) -> Result<Html<String>, PageError> {
     let user = viewer.require_staff()?;
     let db = &state.platform.db;
-    let Some((r, None)) = store::get_request(db, id, Some(user.id)).await? else {
+    let Some((mut r, None)) = store::get_request(db, id, Some(user.id)).await? else {
         return Err(PageError::not_found());
     };
+    service::titles_in_language(&state, viewer.lang, [&mut r]).await?;
     let product = service::product(&state, &r.product_slug).await?;
     let q: String = search.q.chars().take(200).collect();
     let mut candidates: Vec<store::Request> = if q.trim().is_empty() {

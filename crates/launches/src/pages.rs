@@ -471,7 +471,9 @@ fn render_new_drop(
     errors: &[(&'static str, LaunchError)],
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    while f.variants.len() < VARIANT_ROWS.max(f.variants.len() + 1).min(20) {
+    // The rows typed, and room for more: at least VARIANT_ROWS, one empty at the end, 20 at most.
+    let rows = VARIANT_ROWS.max(f.variants.len() + 1).min(20);
+    while f.variants.len() < rows {
         f.variants.push(VariantRow::default());
     }
     let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();

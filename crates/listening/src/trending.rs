@@ -19,8 +19,25 @@ use once_cell::sync::Lazy;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-static STOP_WORDS: Lazy<HashSet<&'static str>> =
-    Lazy::new(|| include_str!("../data/stopwords.txt").split_whitespace().collect());
+/// Words that say nothing about a topic: the stopwords-iso lists for Chinese, English and French
+/// (from the `stop-words` crate) and our own file of forum words (thanks, anyone, 之后, 谢谢, merci…),
+/// minus the few product words those lists hold ("order", "fix").
+static STOP_WORDS: Lazy<HashSet<&'static str>> = Lazy::new(|| {
+    const KEEP: &[&str] = &["order", "orders", "fix", "fixed", "system", "problem", "problems"];
+    let mut words: HashSet<&'static str> = include_str!("../data/stopwords.txt").split_whitespace().collect();
+    for lang in ["zh", "en", "fr"] {
+        words.extend(stop_words::get(lang).iter().copied());
+    }
+    words.retain(|w| !KEEP.contains(w));
+    words
+});
+
+/// Pieces of version numbers and other tokenizer debris ("0-beta", "3.3", "v2-1"): a token that
+/// starts with a digit and is not a plain number or a model name such as "5g" or "120hz".
+fn is_debris(t: &str) -> bool {
+    let starts_with_digit = t.chars().next().is_some_and(|c| c.is_ascii_digit());
+    starts_with_digit && t.chars().any(|c| !c.is_alphanumeric())
+}
 
 /// Weibo topics (`#话题#`: text between two '#', with a Chinese character, no line break, at most
 /// 30 characters) in normalized text, with each one's byte span (both '#' included).
@@ -109,7 +126,7 @@ pub fn terms(original: &str) -> Vec<String> {
             }
             continue;
         }
-        if t.starts_with('@') || t.chars().all(|c| c.is_ascii_digit()) || STOP_WORDS.contains(t) {
+        if t.starts_with('@') || t.chars().all(|c| c.is_ascii_digit()) || STOP_WORDS.contains(t) || is_debris(t) {
             continue;
         }
         let long_enough = if token.han {
@@ -299,6 +316,21 @@ mod tests {
             !t.iter().any(|x| x == "小米14"),
             "the topic's words are not counted twice: {t:?}"
         );
+    }
+
+    /// The top "terms" on real forums were 之后, 谢谢, merci, thanks and "0-beta": words of
+    /// politeness and time, and version debris, say nothing about a topic.
+    #[test]
+    fn politeness_time_words_and_version_debris_are_not_terms() {
+        let t = terms("谢谢大家！升级 3.3.0-beta.1 之后充电发烫。Thanks, anyone else? Merci d'avance, depuis la 3.3 ça chauffe. 5G and 120Hz fine, order stuck");
+        for gone in [
+            "谢谢", "之后", "thanks", "anyone", "merci", "depuis", "0-beta", "3.3", "beta.1",
+        ] {
+            assert!(!t.iter().any(|x| x == gone), "{gone} in {t:?}");
+        }
+        for kept in ["充电", "发烫", "chauffe", "120hz", "order", "stuck"] {
+            assert!(t.iter().any(|x| x == kept), "{kept} missing from {t:?}");
+        }
     }
 
     #[test]
