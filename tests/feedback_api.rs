@@ -722,6 +722,17 @@ async fn refused_form_keeps_files(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("问题反馈需要填写复现步骤"), "the refusal in Chinese");
+    for field in ["steps", "expected", "actual"] {
+        assert!(
+            html.contains(&format!("id=\"err-{field}\"")),
+            "{field}'s problem next to it"
+        );
+    }
+    assert!(!html.contains("id=\"err-title\""), "the title was fine");
+    assert!(
+        html.contains("value=\"Battery drains overnight\""),
+        "what was typed is kept"
+    );
     assert!(
         html.contains("drain.png") && html.contains("name=\"keep\""),
         "the file is kept"

@@ -173,16 +173,30 @@ pub enum ReportProblem {
     UnknownField(String),
 }
 
-/// Checks a report against the standard form and the product's extra fields `(key, required)`.
+/// Checks a report against the standard form and the product's extra fields `(key, required)`;
+/// the first problem (see [`report_problems`] for all of them).
 pub fn validate_report(input: &ReportInput, extra_fields: &[(String, bool)]) -> Result<Kind, ReportProblem> {
-    let kind = Kind::parse(&input.kind).ok_or(ReportProblem::Kind)?;
+    match report_problems(input, extra_fields).into_iter().next() {
+        Some((_, problem)) => Err(problem),
+        None => Kind::parse(&input.kind).ok_or(ReportProblem::Kind),
+    }
+}
+
+/// Every problem of a report, each with the form field it is about (`extra.<key>` for a
+/// product's own fields), so a form can show them all at once next to their fields.
+pub fn report_problems(input: &ReportInput, extra_fields: &[(String, bool)]) -> Vec<(String, ReportProblem)> {
+    let mut problems = Vec::new();
+    let kind = Kind::parse(&input.kind);
+    if kind.is_none() {
+        problems.push(("kind".to_string(), ReportProblem::Kind));
+    }
     let title_len = input.title.trim().chars().count();
     if !(4..=120).contains(&title_len) {
-        return Err(ReportProblem::Title);
+        problems.push(("title".into(), ReportProblem::Title));
     }
     let desc_len = input.description.trim().chars().count();
     if desc_len == 0 || desc_len > 5_000 {
-        return Err(ReportProblem::Description);
+        problems.push(("description".into(), ReportProblem::Description));
     }
     for (name, value) in [
         ("steps", &input.steps),
@@ -191,29 +205,23 @@ pub fn validate_report(input: &ReportInput, extra_fields: &[(String, bool)]) -> 
         ("device", &input.device),
     ] {
         if value.chars().count() > 2_000 {
-            return Err(ReportProblem::TooLong(name));
+            problems.push((name.into(), ReportProblem::TooLong(name)));
+        } else if kind == Some(Kind::Bug) && name != "device" && value.trim().is_empty() {
+            problems.push((name.into(), ReportProblem::BugNeedsSteps));
         }
-    }
-    if kind == Kind::Bug
-        && [&input.steps, &input.expected, &input.actual]
-            .iter()
-            .any(|v| v.trim().is_empty())
-    {
-        return Err(ReportProblem::BugNeedsSteps);
     }
     for (key, required) in extra_fields {
         let value = input.extra.get(key).map(|v| v.trim()).unwrap_or("");
         if *required && value.is_empty() {
-            return Err(ReportProblem::MissingField(key.clone()));
-        }
-        if value.chars().count() > 2_000 {
-            return Err(ReportProblem::TooLong("extra field"));
+            problems.push((format!("extra.{key}"), ReportProblem::MissingField(key.clone())));
+        } else if value.chars().count() > 2_000 {
+            problems.push((format!("extra.{key}"), ReportProblem::TooLong("extra field")));
         }
     }
     if let Some(unknown) = input.extra.keys().find(|k| !extra_fields.iter().any(|(f, _)| f == *k)) {
-        return Err(ReportProblem::UnknownField(unknown.clone()));
+        problems.push((format!("extra.{unknown}"), ReportProblem::UnknownField(unknown.clone())));
     }
-    Ok(kind)
+    problems
 }
 
 /// Beta-channel builds are for beta testers, honorary developers and staff.

@@ -335,7 +335,8 @@ async fn submit_form(
     // On the way back to the form: keep what is usable, under the form's token.
     let keep_for_next_try = |candidates: Vec<service::DuplicateCandidate>,
                              status: StatusCode,
-                             error: Option<String>| {
+                             error: Option<String>,
+                             errors: std::collections::BTreeMap<String, String>| {
         let (state, viewer, o, token, kept) = (&state, &viewer, &o, &token, &kept);
         let new_files: Vec<(String, String, Vec<u8>)> = sent
             .uploads
@@ -357,7 +358,7 @@ async fn submit_form(
             let page = state.platform.render(
                 viewer,
                 "submit.html",
-                context! { o => o, f => f, error => error, candidates => candidates, upload_token => token, kept => files },
+                context! { o => o, f => f, error => error, errors => errors, candidates => candidates, upload_token => token, kept => files },
             )?;
             Ok::<Response, PageError>((status, page).into_response())
         }
@@ -365,7 +366,23 @@ async fn submit_form(
     let text = service::report_text(&input.title, &input.description);
     if sent.action == "check" {
         let candidates = service::likely_duplicates(&state, &slug, &text, Some(user)).await?;
-        return keep_for_next_try(candidates, StatusCode::OK, None).await;
+        return keep_for_next_try(candidates, StatusCode::OK, None, Default::default()).await;
+    }
+    // Every problem of the form at once, next to its field.
+    let fields: Vec<(String, bool)> = o.form_fields.iter().map(|f| (f.key.clone(), f.required)).collect();
+    let problems = crate::domain::report_problems(input, &fields);
+    if !problems.is_empty() {
+        let mut errors = std::collections::BTreeMap::new();
+        for (field, problem) in problems {
+            errors
+                .entry(field)
+                .or_insert_with(|| fanloop_platform::ApiError::from(problem).text(viewer.lang));
+        }
+        let candidates = service::likely_duplicates(&state, &slug, &text, Some(user))
+            .await
+            .unwrap_or_default();
+        let error = Some(viewer.t(&state.platform, "form.fix_below"));
+        return keep_for_next_try(candidates, StatusCode::UNPROCESSABLE_ENTITY, error, errors).await;
     }
     match service::submit_report(&state, user, &slug, input, None, &uploads).await {
         Ok(result) => {
@@ -381,7 +398,13 @@ async fn submit_form(
                     .await
                     .unwrap_or_default()
             };
-            keep_for_next_try(candidates, StatusCode::UNPROCESSABLE_ENTITY, Some(e.text(viewer.lang))).await
+            keep_for_next_try(
+                candidates,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e.text(viewer.lang)),
+                Default::default(),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
