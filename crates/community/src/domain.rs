@@ -30,7 +30,7 @@ pub enum Problem {
 pub fn diff_html(before: &str, after: &str) -> String {
     use similar::{ChangeTag, TextDiff};
     let mut config = TextDiff::configure();
-    config.timeout(std::time::Duration::from_millis(200));
+    config.timeout(std::time::Duration::from_millis(50));
     let diff = if before.len() + after.len() > 40_000 {
         config.diff_lines(before, after)
     } else {

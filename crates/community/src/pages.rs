@@ -349,29 +349,37 @@ async fn history_page(
     let rec = service::load_post(&state, id).await?;
     let revisions = store::revisions(&state.platform.db, id).await?;
     // Each revision holds the text before an edit; the edit is the change from it to the next
-    // newer text (the current post for the latest one).
-    let mut newer_body = rec.post.body.clone();
-    let mut newer_title = rec.thread_title.clone();
-    let edits: Vec<_> = revisions
-        .iter()
-        .map(|r| {
-            let body_diff = domain::diff_html(&r.body, &newer_body);
-            let title_diff = r
-                .title
-                .as_ref()
-                .filter(|t| **t != newer_title)
-                .map(|t| domain::diff_html(t, &newer_title));
-            newer_body = r.body.clone();
-            if let Some(t) = &r.title {
-                newer_title = t.clone();
-            }
-            context! { edited_by => r.edited_by, created_at => r.created_at, body_diff => body_diff, title_diff => title_diff }
-        })
-        .collect();
+    // newer text (the current post for the latest one). The latest edits are diffed (each one
+    // within a time budget, off the async workers); older ones are only counted.
+    const SHOWN: usize = 20;
+    let older = revisions.len().saturating_sub(SHOWN);
+    let (body, title) = (rec.post.body.clone(), rec.thread_title.clone());
+    let shown: Vec<store::Revision> = revisions.into_iter().take(SHOWN).collect();
+    let edits = tokio::task::spawn_blocking(move || {
+        let (mut newer_body, mut newer_title) = (body, title);
+        shown
+            .iter()
+            .map(|r| {
+                let body_diff = domain::diff_html(&r.body, &newer_body);
+                let title_diff = r
+                    .title
+                    .as_ref()
+                    .filter(|t| **t != newer_title)
+                    .map(|t| domain::diff_html(t, &newer_title));
+                newer_body = r.body.clone();
+                if let Some(t) = &r.title {
+                    newer_title = t.clone();
+                }
+                context! { edited_by => r.edited_by, created_at => r.created_at, body_diff => body_diff, title_diff => title_diff }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| PageError::from(anyhow::anyhow!("diffing edits: {e}")))?;
     state.platform.render(
         &viewer,
         "history.html",
-        context! { post => rec.post, title => rec.thread_title, edits => edits, original => revisions.last().map(|r| r.body.clone()) },
+        context! { post => rec.post, title => rec.thread_title, edits => edits, older => older },
     )
 }
 

@@ -66,8 +66,8 @@ fn schema() -> (Schema, Fields) {
     (sb.build(), fields)
 }
 
-/// Bumped whenever the schema or the analyzer changes: an index written by another version is
-/// discarded at start-up and rebuilt from the store.
+/// Bumped whenever the schema or the analyzer changes: each version keeps its index in its own
+/// folder (`search-index/v2`), built from the store at start-up when it is new.
 const INDEX_VERSION: &str = "2";
 
 /// Splits text into runs of Han characters, indexed as characters and pairs of characters (after
@@ -317,20 +317,19 @@ impl SearchIndex {
     /// Opens the index in `dir`, creating it if needed, and starts the writer thread.
     pub fn open(dir: &Path) -> anyhow::Result<SearchIndex> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        // An index from another version of the analyzer is discarded; the start-up check then
-        // rebuilds it from the store.
-        let marker = dir.join("fanloop-index-version");
-        if std::fs::read_to_string(&marker).ok().as_deref() != Some(INDEX_VERSION) {
-            for entry in std::fs::read_dir(dir)? {
-                let path = entry?.path();
-                if path.is_dir() {
-                    std::fs::remove_dir_all(&path)?;
-                } else {
-                    std::fs::remove_file(&path)?;
-                }
-            }
-            std::fs::write(&marker, INDEX_VERSION)?;
+        // Each version of the analyzer has its own folder: a new version starts empty and the
+        // start-up check rebuilds it from the store; nothing of another version is touched (an
+        // older server may still be using it during an upgrade).
+        let versioned = dir.join(format!("v{INDEX_VERSION}"));
+        if dir.join("meta.json").is_file() {
+            tracing::info!(
+                "{} holds a search index of an earlier version; it is no longer used and may be deleted (keep {})",
+                dir.display(),
+                versioned.display()
+            );
         }
+        let dir = versioned.as_path();
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
         let index = Index::open_or_create(directory, schema)?;

@@ -108,6 +108,12 @@ pub static MESSAGES: MessageTable = &[
     ),
     ("post.removed", "removed", "删除的内容", "retiré"),
     ("post.added", "added", "新增的内容", "ajouté"),
+    (
+        "post.older_edits",
+        "{n} older edits are not shown.",
+        "另有 {n} 次更早的编辑未显示。",
+        "{n} modifications plus anciennes ne sont pas affichées.",
+    ),
     ("search.board", "Board", "版块", "Forum"),
     (
         "search.partial",

@@ -63,7 +63,7 @@ pub fn router() -> Router<FeedbackState> {
           attachment, awards, award_vote, honor_rules, set_honor_rule, credits),
     components(schemas(Product, Area, Build, FormField, Request, Report, AttachmentInfo, StatusChange, Comment, Status, ReportInput,
         ProductOverview, DuplicateCandidate, SubmitResult, RoadmapColumn, Changelog, ChangelogEntry, BuildDashboard, AwardPage, AwardTally,
-        HonorRule, ShippedCredit, ErrorBody, NewProduct, NewArea, NewBuild, NewField, DuplicateQuery, ReportSubmission, UploadedFile,
+        HonorRule, ShippedCredit, ErrorBody, NewProduct, NewArea, LocalNames, NewBuild, NewField, DuplicateQuery, ReportSubmission, UploadedFile,
         RequestPage, RequestDetail, VoteState, StatusRequest, BulkStatusRequest, BulkResult, MergeRequest, CommentRequest, SplitResult,
         ReclusterResult, AwardVote))
     ,
@@ -131,12 +131,33 @@ pub struct NewArea {
     /// The staff team that owns the area.
     #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 80)]
     pub team: String,
-    /// The name in other languages, keyed `en`, `zh` or `fr` (at most 80 characters each).
+    /// The name in each language (an empty one is left out).
     #[serde(default)]
-    pub names: std::collections::BTreeMap<String, String>,
-    /// The team's name in other languages.
+    pub names: LocalNames,
+    /// The team's name in each language.
     #[serde(default)]
-    pub team_names: std::collections::BTreeMap<String, String>,
+    pub team_names: LocalNames,
+}
+
+/// A name in Chinese, English and French, each optional.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LocalNames {
+    #[schema(max_length = 80)]
+    pub zh: Option<String>,
+    #[schema(max_length = 80)]
+    pub en: Option<String>,
+    #[schema(max_length = 80)]
+    pub fr: Option<String>,
+}
+
+impl LocalNames {
+    fn into_map(self) -> std::collections::BTreeMap<String, String> {
+        [("zh", self.zh), ("en", self.en), ("fr", self.fr)]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect()
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/products/{slug}/areas", tag = "feedback", params(("slug" = String, Path)), request_body = NewArea,
@@ -158,8 +179,8 @@ async fn add_area(
                     slug: r.slug,
                     name: r.name,
                     team: r.team,
-                    names: r.names,
-                    team_names: r.team_names,
+                    names: r.names.into_map(),
+                    team_names: r.team_names.into_map(),
                 },
             )
             .await?,

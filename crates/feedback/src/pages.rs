@@ -252,11 +252,10 @@ async fn read_form(mut multipart: Multipart, lang: Lang) -> Result<SentReport, P
     let mut input = ReportInput::default();
     let (mut csrf, mut action, mut uploads) = (String::new(), String::new(), Vec::new());
     let (mut upload_token, mut keep) = (String::new(), Vec::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| PageError::localized(FeedbackError::InvalidForm.with(&[("error", e.to_string())]), lang))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        tracing::debug!("unreadable report form: {e}");
+        PageError::localized(FeedbackError::InvalidForm.into(), lang)
+    })? {
         let name = field.name().unwrap_or("").to_string();
         if name == "attachments" {
             uploads.extend(read_file_field(field).await?);
@@ -350,8 +349,8 @@ async fn submit_form(
         async move {
             let db = &state.platform.db;
             store::drop_kept_uploads_except(db, token, user.id, &kept.iter().map(|k| k.id).collect::<Vec<_>>()).await?;
-            store::keep_uploads(db, token, user.id, &new_files).await?;
-            let files = store::kept_uploads(db, token, user.id).await?;
+            store::keep_uploads(db, token, user.id, &new_files, crate::domain::MAX_ATTACHMENTS).await?;
+            let files = store::kept_upload_names(db, token, user.id).await?;
             let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
             description => input.description.clone(), steps => input.steps.clone(), expected => input.expected.clone(),
             actual => input.actual.clone(), device => input.device.clone(), extra => input.extra.clone() };
@@ -370,7 +369,7 @@ async fn submit_form(
     }
     // Every problem of the form at once, next to its field.
     let fields: Vec<(String, bool)> = o.form_fields.iter().map(|f| (f.key.clone(), f.required)).collect();
-    let problems = crate::domain::report_problems(input, &fields);
+    let problems = crate::domain::report_problems(&input.cleaned(), &fields);
     if !problems.is_empty() {
         let mut errors = std::collections::BTreeMap::new();
         for (field, problem) in problems {

@@ -121,7 +121,10 @@ fn clean_names(names: &store::Names) -> Result<store::Names, ApiError> {
     let mut out = store::Names::new();
     for (lang, name) in names {
         let name = fanloop_platform::text::single_line(name).trim().to_string();
-        if Lang::parse(lang).map(|l| l.code()) != Some(lang.as_str()) || name.chars().count() > 80 {
+        if Lang::parse(lang).map(|l| l.code()) != Some(lang.as_str()) {
+            return Err(FeedbackError::NameLanguage.with(&[("lang", lang.chars().take(16).collect())]));
+        }
+        if name.chars().count() > 80 {
             return Err(FeedbackError::BadArea.into());
         }
         if !name.is_empty() {

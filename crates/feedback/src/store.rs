@@ -341,7 +341,6 @@ pub async fn get_request(db: &Db, id: i64, viewer_id: Option<i64>) -> anyhow::Re
     Ok(row.map(|row| (request_from_row(&row), opt_i64(&row, "merged_into"))))
 }
 
-/// Live (unmerged) requests of a product with their signatures, for duplicate lookups.
 /// How many live (not merged) requests a product has and the newest id: changes whenever one is
 /// filed or merged, so a cached duplicate index knows when it is stale.
 pub async fn live_requests_stamp(db: &Db, product_id: i64) -> anyhow::Result<(i64, i64)> {
@@ -418,20 +417,37 @@ pub struct PendingUpload {
 
 const PENDING_TTL_MS: i64 = 86_400_000;
 
-/// Keeps files under a form's token for a day (older ones of anybody are dropped on the way).
+/// Keeps files under a form's token for a day. An account keeps files for one form at a time
+/// (its other forms' files are dropped) and at most `max` of them, so nobody can park more than
+/// one report's worth of attachments; expired files of anybody are dropped on the way.
 pub async fn keep_uploads(
     db: &Db,
     token: &str,
     user_id: i64,
     files: &[(String, String, Vec<u8>)],
+    max: usize,
 ) -> anyhow::Result<()> {
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM pending_uploads WHERE created_at < $1")
+    sqlx::query("DELETE FROM pending_uploads WHERE created_at < $1 OR (user_id = $2 AND token <> $3)")
         .bind(now - PENDING_TTL_MS)
+        .bind(user_id)
+        .bind(token)
         .execute(&mut *tx)
         .await?;
-    for (filename, content_type, data) in files {
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_uploads WHERE token = $1 AND user_id = $2")
+        .bind(token)
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    // Still being worked on: the files kept so far get a new day.
+    sqlx::query("UPDATE pending_uploads SET created_at = $1 WHERE token = $2 AND user_id = $3")
+        .bind(now)
+        .bind(token)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    for (filename, content_type, data) in files.iter().take(max.saturating_sub(held.max(0) as usize)) {
         sqlx::query(
             "INSERT INTO pending_uploads (token, user_id, filename, content_type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -446,6 +462,26 @@ pub async fn keep_uploads(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The names of the files kept under a token for this account (without their bytes).
+pub async fn kept_upload_names(db: &Db, token: &str, user_id: i64) -> anyhow::Result<Vec<PendingUpload>> {
+    let rows = sqlx::query(
+        "SELECT id, filename FROM pending_uploads WHERE token = $1 AND user_id = $2 AND created_at >= $3 ORDER BY id",
+    )
+    .bind(token)
+    .bind(user_id)
+    .bind(now_ms() - PENDING_TTL_MS)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PendingUpload {
+            id: r.get("id"),
+            filename: r.get("filename"),
+            data: Vec::new(),
+        })
+        .collect())
 }
 
 /// The files kept under a token for this account (another account's token finds nothing).
@@ -505,6 +541,7 @@ pub async fn report_titles(db: &Db, request_ids: &[i64]) -> anyhow::Result<Vec<(
     .await?)
 }
 
+/// Live (unmerged) requests of a product with their signatures, for duplicate lookups.
 pub async fn request_signatures(db: &Db, product_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
     let rows =
         sqlx::query("SELECT id, signature FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id")
@@ -1189,7 +1226,6 @@ pub async fn past_winners(db: &Db, before_week: &str) -> anyhow::Result<Vec<Awar
     Ok(winners)
 }
 
-/// Teams that own an area in any product (the award ballot).
 /// Each team's names in other languages (from the areas it owns).
 pub async fn team_names(db: &Db) -> anyhow::Result<Vec<(String, Names)>> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT team, team_names FROM areas ORDER BY id")
@@ -1210,6 +1246,7 @@ pub async fn team_names(db: &Db) -> anyhow::Result<Vec<(String, Names)>> {
     Ok(out)
 }
 
+/// Teams that own an area in any product (the award ballot).
 pub async fn teams(db: &Db) -> anyhow::Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT DISTINCT team FROM areas ORDER BY team")
         .fetch_all(&db.pool)

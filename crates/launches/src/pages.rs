@@ -271,6 +271,38 @@ async fn revoke_submit(
     Ok(see_other(&safe_next(q.next.as_deref())))
 }
 
+/// A price as people type it, in hundredths: `3999`, `3999.50`, `3999,5` (a comma with one or
+/// two digits after it is a decimal mark), `3 999,50`. Anything ambiguous or inexact is refused
+/// rather than guessed: `3,999` (a thousands separator?), `3.999`, `1,299.00`, more than two
+/// decimals, a negative or a price above 100,000,000.
+pub fn parse_price_cents(typed: &str) -> Option<i64> {
+    let text: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{202f}')
+        .collect();
+    let text = match (text.contains(','), text.contains('.')) {
+        (true, true) => return None,
+        (true, false) => {
+            let (_, decimals) = text.split_once(',')?;
+            if text.matches(',').count() != 1 || !(1..=2).contains(&decimals.len()) {
+                return None;
+            }
+            text.replace(',', ".")
+        }
+        _ => text,
+    };
+    let (units, decimals) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if units.is_empty() || units.len() > 9 || !digits(units) || decimals.len() > 2 || !digits(decimals) {
+        return None;
+    }
+    if text.contains('.') && decimals.is_empty() {
+        return None;
+    }
+    let cents = units.parse::<i64>().ok()? * 100 + format!("{decimals:0<2}").parse::<i64>().ok()?;
+    (cents <= 10_000_000_000).then_some(cents)
+}
+
 /// Currencies offered when creating a drop (the API takes any ISO 4217 code).
 const CURRENCIES: &[&str] = &["CNY", "EUR", "USD", "GBP", "HKD", "TWD", "JPY", "INR", "CHF", "CAD"];
 
@@ -365,13 +397,10 @@ impl NewDropForm {
         if !fanloop_platform::web::is_url_slug(self.slug.trim()) {
             problems.push(("slug", LaunchError::BadSlug));
         }
-        let price_cents = match self.price.trim().replace(',', ".").parse::<f64>() {
-            Ok(p) if p.is_finite() && (0.0..=100_000_000.0).contains(&p) => (p * 100.0).round() as i64,
-            _ => {
-                problems.push(("price", LaunchError::BadPrice));
-                0
-            }
-        };
+        let price_cents = parse_price_cents(&self.price).unwrap_or_else(|| {
+            problems.push(("price", LaunchError::BadPrice));
+            0
+        });
         let limit = int(&self.limit).unwrap_or(0);
         if !(1..=100).contains(&limit) {
             problems.push(("limit", LaunchError::BadLimit));
@@ -404,7 +433,9 @@ impl NewDropForm {
             };
             match (blank, stock, fcode_stock) {
                 (false, Some(stock), Some(fcode_stock))
-                    if stock >= 0 && fcode_stock >= 0 && stock + fcode_stock <= 10_000_000 =>
+                    if (0..=10_000_000).contains(&stock)
+                        && (0..=10_000_000).contains(&fcode_stock)
+                        && stock + fcode_stock <= 10_000_000 =>
                 {
                     if !seen.insert(row.name.trim().to_lowercase()) {
                         problems.push(("variants", LaunchError::DuplicateVariant));
@@ -536,5 +567,45 @@ async fn new_drop_submit(
             render_new_drop(&state, &viewer, e.status, f, &[], Some(text))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_price_cents;
+
+    #[test]
+    fn prices_are_read_exactly_or_refused() {
+        for (typed, cents) in [
+            ("3999", 399_900),
+            ("3999.50", 399_950),
+            ("3999,5", 399_950),
+            (" 3 999,50 ", 399_950),
+            ("0", 0),
+            ("0.01", 1),
+            ("100000000", 10_000_000_000),
+        ] {
+            assert_eq!(parse_price_cents(typed), Some(cents), "{typed}");
+        }
+        for typed in [
+            "",
+            "3,999",
+            "3.999",
+            "1,299.00",
+            "1.299,00",
+            "-5",
+            "abc",
+            "3999.",
+            ",5",
+            "1e3",
+            "100000001",
+            "9999999999999",
+            "３９９９",
+            "3999.5.0",
+            "NaN",
+            "inf",
+        ] {
+            assert_eq!(parse_price_cents(typed), None, "{typed}");
+        }
     }
 }

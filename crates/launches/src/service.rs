@@ -135,7 +135,9 @@ pub struct NewDropRequest {
     #[serde(default)]
     pub description: String,
     pub price_cents: i64,
+    /// An ISO 4217 code in capitals (default CNY).
     #[serde(default = "default_currency")]
+    #[schema(pattern = r"^[A-Z]{3}$", min_length = 3, max_length = 3)]
     pub currency: String,
     pub per_account_limit: i64,
     pub reservations_open_at: i64,
@@ -209,7 +211,10 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
         ),
         (
             r.variants.iter().any(|v| {
-                v.name.trim().is_empty() || v.stock < 0 || v.fcode_stock < 0 || v.stock + v.fcode_stock > 10_000_000
+                v.name.trim().is_empty()
+                    || !(0..=10_000_000).contains(&v.stock)
+                    || !(0..=10_000_000).contains(&v.fcode_stock)
+                    || v.stock + v.fcode_stock > 10_000_000
             }),
             LaunchError::BadVariant,
         ),

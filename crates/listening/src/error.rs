@@ -49,7 +49,7 @@ fanloop_platform::error_table! {
         AdjustmentFuture => ("validation_failed", UNPROCESSABLE_ENTITY, "at: a figure cannot be recorded for a time still to come", "不能为尚未到来的时间记录数据。", "Date : impossible d’enregistrer un chiffre pour un moment à venir."),
         Amount => ("validation_failed", UNPROCESSABLE_ENTITY, "amount: a non-zero whole number from -{max} to {max}", "数量：-{max} 到 {max} 之间的非零整数。", "Montant : un nombre entier non nul de -{max} à {max}."),
         AdjustmentNote => ("validation_failed", UNPROCESSABLE_ENTITY, "note: 1–300 characters saying where the figure comes from", "备注：1–300 个字符，说明数据来源。", "Note : 1 à 300 caractères indiquant d’où vient le chiffre."),
-        InvalidForm => ("bad_request", BAD_REQUEST, "Invalid form: {error}", "表单无效：{error}。", "Formulaire invalide : {error}."),
+        InvalidForm => ("bad_request", BAD_REQUEST, "The form could not be read (was the upload interrupted?). Try again.", "无法读取表单（上传是否中断了？），请重试。", "Le formulaire est illisible (l’envoi a-t-il été interrompu ?). Réessayez."),
         FormNotUtf8 => ("bad_request", BAD_REQUEST, "Form fields must be UTF-8 text.", "表单字段须为 UTF-8 文本。", "Les champs du formulaire doivent être du texte UTF-8."),
         FormDate => ("validation_failed", UNPROCESSABLE_ENTITY, "{field}: a date as YYYY-MM-DD", "{field}：请按 YYYY-MM-DD 格式填写日期。", "{field} : une date au format AAAA-MM-JJ."),
         FormCount => ("validation_failed", UNPROCESSABLE_ENTITY, "{field}: a whole number (leave empty for no target)", "{field}：须为整数（不设目标请留空）。", "{field} : un nombre entier (laissez vide pour ne pas fixer d’objectif)."),

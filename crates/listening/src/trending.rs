@@ -23,7 +23,11 @@ use utoipa::ToSchema;
 /// (from the `stop-words` crate) and our own file of forum words (thanks, anyone, 之后, 谢谢, merci…),
 /// minus the few product words those lists hold ("order", "fix").
 static STOP_WORDS: Lazy<HashSet<&'static str>> = Lazy::new(|| {
-    const KEEP: &[&str] = &["order", "orders", "fix", "fixed", "system", "problem", "problems"];
+    const KEEP: &[&str] = &[
+        "order", "orders", "fix", "fixed", "system", "problem", "problems", "home", "open", "opens", "case", "face",
+        "test", "tests", "side", "turn", "turns", "line", "lines", "number", "son", "point", "power", "light", "sound",
+        "call", "calls", "play", "show", "run", "runs", "work", "works", "working", "full", "back", "top", "end",
+    ];
     let mut words: HashSet<&'static str> = include_str!("../data/stopwords.txt").split_whitespace().collect();
     for lang in ["zh", "en", "fr"] {
         words.extend(stop_words::get(lang).iter().copied());

@@ -162,23 +162,24 @@ async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, Refu
     match accounts::create_user(&platform.db, username, email, &hash, role, None).await {
         Ok(user) => Ok(user),
         Err(CreateUserError::Taken) => {
-            let email_taken = accounts::email_registered(&platform.db, email)
+            // The name first: when it is taken, nothing is said about the address, so the form
+            // cannot be used to learn whether someone's e-mail is registered without an account
+            // being created when it is not.
+            let internal = |e: anyhow::Error| Refused::Internal(ApiError::internal(e));
+            let name_taken = accounts::find_by_username(&platform.db, username)
                 .await
-                .map_err(|e| Refused::Internal(ApiError::internal(e)))?;
-            // The only other unique rule is the name's (or a look-alike of it).
-            let name_taken = !email_taken
-                || accounts::find_by_username(&platform.db, username)
+                .map_err(internal)?
+                .is_some();
+            let email_taken = !name_taken
+                && accounts::email_registered(&platform.db, email)
                     .await
-                    .map_err(|e| Refused::Internal(ApiError::internal(e)))?
-                    .is_some();
-            let mut fields = Vec::new();
-            if name_taken {
-                fields.push(("username", AccountError::UsernameTaken));
-            }
-            if email_taken {
-                fields.push(("email", AccountError::EmailTaken));
-            }
-            Err(Refused::Fields(fields))
+                    .map_err(internal)?;
+            // Neither exactly: a look-alike of an existing name.
+            Err(Refused::Fields(vec![if email_taken {
+                ("email", AccountError::EmailTaken)
+            } else {
+                ("username", AccountError::UsernameTaken)
+            }]))
         }
         Err(CreateUserError::Other(e)) => Err(Refused::Internal(ApiError::internal(format!("sign-up failed: {e:#}")))),
     }

@@ -39,6 +39,38 @@ impl ErrorSpec {
     }
 }
 
+/// A message with its `{name}` placeholders filled, in one pass: a value is put in as it is,
+/// never read again for placeholders (a value from a user's file that says `{row1}` stays that).
+/// A placeholder without a value is left as written.
+pub fn fill<'a>(template: &str, value: impl Fn(&str) -> Option<&'a str>) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if !after[..close].contains('{') => {
+                let name = &after[..close];
+                match value(name) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What is wrong with an error table: an empty message, or a language whose message names other
 /// placeholders than the English one. Every pillar's table is checked by a test of the binary.
 pub fn table_problems<'a>(specs: impl IntoIterator<Item = &'a ErrorSpec>) -> Vec<String> {
@@ -145,6 +177,8 @@ pub enum Arg {
     Text(String),
     /// A word of the interface, in English, Chinese and French.
     Words([&'static str; 3]),
+    /// A text made for each language (English, Chinese, French).
+    Texts(Box<[String; 3]>),
 }
 
 impl Arg {
@@ -154,6 +188,9 @@ impl Arg {
             (Arg::Words([en, ..]), crate::i18n::Lang::En) => en,
             (Arg::Words([_, zh, _]), crate::i18n::Lang::Zh) => zh,
             (Arg::Words([.., fr]), crate::i18n::Lang::Fr) => fr,
+            (Arg::Texts(t), crate::i18n::Lang::En) => &t[0],
+            (Arg::Texts(t), crate::i18n::Lang::Zh) => &t[1],
+            (Arg::Texts(t), crate::i18n::Lang::Fr) => &t[2],
         }
     }
 }
@@ -185,8 +222,8 @@ impl ApiError {
     /// else the English message.
     pub fn text(&self, lang: crate::i18n::Lang) -> String {
         match &self.spec {
-            Some((spec, args)) => args.iter().fold(spec.text(lang).to_string(), |t, (name, value)| {
-                t.replace(&format!("{{{name}}}"), value.in_lang(lang))
+            Some((spec, args)) => fill(spec.text(lang), |name| {
+                args.iter().find(|(n, _)| *n == name).map(|(_, v)| v.in_lang(lang))
             }),
             None => self.message.clone(),
         }
@@ -435,3 +472,22 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_once_and_values_are_not_read_again() {
+        let get = |n: &str| match n {
+            "a" => Some("{b}{b}"),
+            "b" => Some("x"),
+            _ => None,
+        };
+        assert_eq!(fill("{a} and {b}", get), "{b}{b} and x");
+        assert_eq!(fill("{missing} {", get), "{missing} {");
+        assert_eq!(fill("{{a}}", get), "{{b}{b}}");
+        assert_eq!(fill("", get), "");
+        assert_eq!(fill("无占位符。", get), "无占位符。");
+    }
+}

@@ -80,7 +80,15 @@ pub fn parse_input(value: &str, tz: &str) -> Option<i64> {
     if value.is_empty() || value.len() > 32 {
         return None;
     }
-    let civil: jiff::civil::DateTime = value.replace(' ', "T").parse().ok()?;
+    let value = value.replace(' ', "T");
+    // A wall time only: an offset or a zone in the text would be silently dropped by the parse.
+    if value
+        .split_once('T')
+        .is_some_and(|(_, time)| time.contains(['+', '-', 'Z', 'z', '[']))
+    {
+        return None;
+    }
+    let civil: jiff::civil::DateTime = value.parse().ok()?;
     if !(1970..=2100).contains(&civil.year()) {
         return None;
     }
@@ -209,6 +217,10 @@ mod tests {
             "２０２６",
             "2026-12-02T20:00\0",
             &"9".repeat(5000),
+            "2026-12-02T20:00+05:00",
+            "2026-12-02T20:00Z",
+            "2026-12-02T20:00-03:00",
+            "2026-12-02T20:00[Europe/Paris]",
         ] {
             assert_eq!(parse_input(bad, "Asia/Shanghai"), None, "{bad:?}");
         }

@@ -541,8 +541,23 @@ async fn render_error_page(
     path: String,
     page: &ErrorPage,
 ) -> Option<String> {
-    let viewer = Viewer::load(platform, headers, csrf, path).await.ok()?;
     let status = page.0.status.as_u16();
+    // A server error may be the database itself: the page is then drawn without asking it who
+    // is reading (no name in the top bar), in the language the browser asks for.
+    let viewer = if status >= 500 {
+        let lang = request_lang(headers);
+        Viewer {
+            user: None,
+            lang,
+            tz: crate::locale::default_zone(lang).to_string(),
+            profile_zone: None,
+            csrf,
+            unread: 0,
+            path,
+        }
+    } else {
+        Viewer::load(platform, headers, csrf, path).await.ok()?
+    };
     let sign_in = status == 401 && viewer.user.is_none();
     let title_key = match status {
         401 => "error.title_401",
@@ -992,9 +1007,13 @@ where
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| PageError::from(CommonError::FormTooLarge))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            PageError::from(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                CommonError::FormTooLarge
+            } else {
+                CommonError::BadForm
+            })
+        })?;
         // NUL characters are dropped, as everywhere (see `drop_nul_from_uri`).
         let bytes: Bytes = if bytes.windows(3).any(|w| w == b"%00") {
             String::from_utf8_lossy(&bytes).replace("%00", "").into_bytes().into()

@@ -49,51 +49,29 @@ fanloop_platform::error_table! {
 /// How many refused rows the "no usable rows" message quotes, and how it joins them in each
 /// language (a Chinese sentence ends in 。, so it needs no separator).
 const QUOTED_ROWS: usize = 5;
-const ROW_SLOTS: [&str; QUOTED_ROWS] = ["row0", "row1", "row2", "row3", "row4"];
-const ROW_LISTS: [[&str; 3]; QUOTED_ROWS + 1] = [
-    ["", "", ""],
-    ["{row0}", "{row0}", "{row0}"],
-    ["{row0}; {row1}", "{row0}{row1}", "{row0} {row1}"],
-    ["{row0}; {row1}; {row2}", "{row0}{row1}{row2}", "{row0} {row1} {row2}"],
-    [
-        "{row0}; {row1}; {row2}; {row3}",
-        "{row0}{row1}{row2}{row3}",
-        "{row0} {row1} {row2} {row3}",
-    ],
-    [
-        "{row0}; {row1}; {row2}; {row3}; {row4}",
-        "{row0}{row1}{row2}{row3}{row4}",
-        "{row0} {row1} {row2} {row3} {row4}",
-    ],
-];
-
-/// A table message as a placeholder's value: its text in each language.
-fn words(e: VettingError) -> Arg {
-    let s = e.spec();
-    Arg::Words([s.en, s.zh, s.fr])
-}
-
 /// A file without one usable row, quoting why its first rows were refused:
 /// `no usable rows. line 3: missing text; line 4: …` in English, the same in Chinese and French.
-///
-/// The message's placeholders are filled in order, so each quoted row is spelled out (its
-/// `{line}` and `{problem}`, then the problem's own values) before the next one is put in.
+/// Each quoted row is written out in each language first, then put in as one value, so nothing a
+/// file says is ever read as a placeholder.
 pub fn no_usable_rows(errors: &[RowError]) -> ApiError {
+    use fanloop_platform::i18n::Lang;
     let quoted = &errors[..errors.len().min(QUOTED_ROWS)];
-    let mut args = vec![("rows", Arg::Words(ROW_LISTS[quoted.len()]))];
-    for (slot, row) in ROW_SLOTS.iter().zip(quoted) {
-        args.push((slot, words(VettingError::RowAt)));
-        args.push(("line", Arg::Text(row.line.to_string())));
-        match &row.problem {
-            Some(problem) => {
-                let (error, values) = problem.error_args();
-                args.push(("problem", words(error)));
-                args.extend(values);
-            }
-            None => args.push(("problem", Arg::Text(row.message.clone()))),
-        }
-    }
-    VettingError::NoUsableRows.with_args(args)
+    let list = |lang: Lang, separator: &str| -> String {
+        quoted
+            .iter()
+            .map(|row| {
+                VettingError::RowAt
+                    .with_args(vec![
+                        ("line", Arg::Text(row.line.to_string())),
+                        ("problem", Arg::Text(row.text(lang))),
+                    ])
+                    .text(lang)
+            })
+            .collect::<Vec<_>>()
+            .join(separator)
+    };
+    let rows = [list(Lang::En, "; "), list(Lang::Zh, ""), list(Lang::Fr, " ")];
+    VettingError::NoUsableRows.with_args(vec![("rows", Arg::Texts(Box::new(rows)))])
 }
 
 #[cfg(test)]
@@ -101,6 +79,27 @@ mod tests {
     use super::*;
     use crate::import::{parse, Format};
     use fanloop_platform::i18n::Lang;
+
+    /// A value from the file that looks like a placeholder stays text: it is never expanded
+    /// (which once let a five-line file grow the message without bound).
+    #[test]
+    fn a_files_values_are_never_read_as_placeholders() {
+        let bomb = "{row1}".repeat(100);
+        let line = |n: usize| {
+            format!(
+                "{{\"handle\":\"a\",\"platform\":\"x\",\"time\":1714564800,\"text\":\"hi\",\"url\":\"{bomb}{n}\"}}\n"
+            )
+        };
+        let file: String = (0..5).map(line).collect();
+        let parsed = parse(&file, Format::Jsonl);
+        assert_eq!(parsed.errors.len(), 5, "{:?}", parsed.errors);
+        let e = no_usable_rows(&parsed.errors);
+        for lang in [Lang::En, Lang::Zh, Lang::Fr] {
+            let text = e.text(lang);
+            assert!(text.len() < 5 * 1_000 + 2_000, "{} bytes", text.len());
+            assert!(text.contains("{row1}"), "the value is quoted as it was");
+        }
+    }
 
     #[test]
     fn a_file_without_usable_rows_says_why_in_every_language() {

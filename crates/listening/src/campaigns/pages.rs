@@ -339,7 +339,10 @@ async fn entry_submit(
     let (mut csrf, mut text, mut uploads) = (String::new(), String::new(), Vec::new());
     while let Some(field) = multipart.next_field().await.map_err(|e| {
         PageError::localized(
-            ListeningError::InvalidForm.with(&[("error", e.to_string())]),
+            {
+                tracing::debug!("unreadable entry form: {e}");
+                ListeningError::InvalidForm.into()
+            },
             viewer.lang,
         )
     })? {
