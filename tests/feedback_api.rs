@@ -635,6 +635,11 @@ async fn triage_and_merge_pages(app: &TestApp) {
         "found by a title word"
     );
     assert!(!html.contains(&format!("name=\"into\" value=\"{}\"", ids[2])));
+    let html = get(format!("/requests/{}/merge?q=CHARGING%20STOPS", ids[0])).await;
+    assert!(
+        html.contains(&format!("name=\"into\" value=\"{}\"", ids[1])),
+        "any case"
+    );
     let html = get(format!("/requests/{}/merge?q=%23{}", ids[0], ids[2])).await;
     assert!(
         html.contains(&format!("name=\"into\" value=\"{}\"", ids[2])),

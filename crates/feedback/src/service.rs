@@ -119,14 +119,15 @@ pub struct AreaInput {
 /// empty one is left out).
 fn clean_names(names: &store::Names) -> Result<store::Names, ApiError> {
     let mut out = store::Names::new();
-    for (lang, name) in names {
-        let name = fanloop_platform::text::single_line(name).trim().to_string();
+    for (lang, sent) in names {
         if Lang::parse(lang).map(|l| l.code()) != Some(lang.as_str()) {
             return Err(FeedbackError::NameLanguage.with(&[("lang", lang.chars().take(16).collect())]));
         }
-        if name.chars().count() > 80 {
+        // The limit counts what was sent, as the API document states it.
+        if sent.chars().count() > 80 {
             return Err(FeedbackError::BadArea.into());
         }
+        let name = fanloop_platform::text::single_line(sent).trim().to_string();
         if !name.is_empty() {
             out.insert(lang.clone(), name);
         }
@@ -146,8 +147,8 @@ pub async fn add_area(
     if !valid_slug(&a.slug)
         || name.is_empty()
         || team.is_empty()
-        || name.chars().count() > 80
-        || team.chars().count() > 80
+        || a.name.chars().count() > 80
+        || a.team.chars().count() > 80
     {
         return Err(FeedbackError::BadArea.into());
     }

@@ -373,8 +373,9 @@ pub async fn award_vote_of(db: &Db, week: &str, user_id: i64) -> anyhow::Result<
     )
 }
 
-/// Live requests of a product whose title contains `text` (any case), or whose number it is,
-/// for staff looking for the request to merge another into; most voted first.
+/// Live requests of a product whose title contains `text` (any case, accents ignored, the same on
+/// both backends), or whose number it is, for staff looking for the request to merge another
+/// into; most voted first. The most voted 5,000 live requests are searched.
 pub async fn search_requests(
     db: &Db,
     product_id: i64,
@@ -383,27 +384,21 @@ pub async fn search_requests(
     limit: i64,
 ) -> anyhow::Result<Vec<Request>> {
     let number: i64 = text.trim().trim_start_matches('#').parse().unwrap_or(0);
-    let pattern = format!(
-        "%{}%",
-        text.trim()
-            .replace('\0', "")
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let wanted = crate::dedupe::fold(text.trim());
     let rows = sqlx::query(&format!(
         "SELECT {REQUEST_COLS} {REQUEST_FROM} WHERE r.product_id = $1 AND r.merged_into IS NULL AND r.id <> $2 \
-         AND (r.id = $3 OR LOWER(r.title) LIKE $4 ESCAPE '\\') ORDER BY r.vote_count DESC, r.id DESC LIMIT $5"
+         ORDER BY r.vote_count DESC, r.id DESC LIMIT 5000"
     ))
     .bind(product_id)
     .bind(except)
-    .bind(number)
-    .bind(pattern)
-    .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    Ok(rows.iter().map(request_from_row).collect())
+    Ok(rows
+        .iter()
+        .map(request_from_row)
+        .filter(|r| r.id == number || (!wanted.is_empty() && crate::dedupe::fold(&r.title).contains(&wanted)))
+        .take(limit.max(0) as usize)
+        .collect())
 }
 
 /// A file kept from a refused report form.
