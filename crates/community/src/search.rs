@@ -30,6 +30,8 @@ use tantivy::tokenizer::{
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{mpsc, oneshot};
 
+use fanloop_platform::text::is_han;
+
 use crate::store::IndexDoc;
 
 const ANALYZER: &str = "fanloop_cjk";
@@ -92,10 +94,6 @@ impl TokenStream for VecTokenStream {
     fn token_mut(&mut self) -> &mut Token {
         &mut self.tokens[self.next - 1]
     }
-}
-
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2A6DF}')
 }
 
 /// The text's characters with their byte offsets, Chinese folded to simplified character for

@@ -91,7 +91,7 @@ async fn render_product(
         offset: 0,
     };
     let (mut top, _) = store::list_requests(&state.platform.db, &filter, viewer.user.as_ref().map(|u| u.id)).await?;
-    service::titles_in_language(state, viewer.lang, top.iter_mut()).await?;
+    service::localize_requests(state, viewer.lang, top.iter_mut()).await?;
     state.platform.render(
         viewer,
         "product.html",
@@ -318,7 +318,7 @@ async fn submit_form(
     } else {
         fanloop_platform::auth::new_token()
     };
-    let kept: Vec<store::PendingUpload> = store::kept_uploads(db, &token, user.id)
+    let kept: Vec<store::PendingUpload> = store::kept_uploads(db, &token, user.id, true)
         .await?
         .into_iter()
         .filter(|k| sent.keep.contains(&k.id))
@@ -350,7 +350,7 @@ async fn submit_form(
             let db = &state.platform.db;
             store::drop_kept_uploads_except(db, token, user.id, &kept.iter().map(|k| k.id).collect::<Vec<_>>()).await?;
             store::keep_uploads(db, token, user.id, &new_files, crate::domain::MAX_ATTACHMENTS).await?;
-            let files = store::kept_upload_names(db, token, user.id).await?;
+            let files = store::kept_uploads(db, token, user.id, false).await?;
             let f = context! { kind => input.kind.clone(), area => input.area.clone(), build => input.build.clone(), title => input.title.clone(),
             description => input.description.clone(), steps => input.steps.clone(), expected => input.expected.clone(),
             actual => input.actual.clone(), device => input.device.clone(), extra => input.extra.clone() };
@@ -385,7 +385,7 @@ async fn submit_form(
     }
     match service::submit_report(&state, user, &slug, input, None, &uploads).await {
         Ok(result) => {
-            store::drop_kept_uploads(db, &token, user.id).await?;
+            store::drop_kept_uploads_except(db, &token, user.id, &[]).await?;
             Ok(see_other(&format!("{}?filed=1", result.url)))
         }
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
@@ -423,7 +423,7 @@ async fn roadmap_page(
     let product = service::product(&state, &slug).await?;
     let area = q.area.filter(|a| !a.is_empty());
     let mut columns = service::roadmap(&state, &slug, area.as_deref(), viewer.user.as_ref()).await?;
-    service::titles_in_language(
+    service::localize_requests(
         &state,
         viewer.lang,
         columns.iter_mut().flat_map(|c| c.requests.iter_mut()),
@@ -443,7 +443,7 @@ async fn changelog_page(
     PagePath((slug, version)): PagePath<(String, String)>,
 ) -> Result<Html<String>, PageError> {
     let mut c = service::changelog(&state, &slug, &version, viewer.user.as_ref()).await?;
-    service::titles_in_language(&state, viewer.lang, c.entries.iter_mut().map(|e| &mut e.request)).await?;
+    service::localize_requests(&state, viewer.lang, c.entries.iter_mut().map(|e| &mut e.request)).await?;
     let dashboard = match &viewer.user {
         Some(u) if u.role.is_staff() => Some(store::build_dashboard(&state.platform.db, &c.build).await?),
         _ => None,
@@ -462,7 +462,7 @@ async fn request_page(
     // A request merged into another sends the reader to the one that holds it now.
     let r = match store::get_request(db, id, viewer.user.as_ref().map(|u| u.id)).await? {
         Some((mut r, None)) => {
-            service::titles_in_language(&state, viewer.lang, [&mut r]).await?;
+            service::localize_requests(&state, viewer.lang, [&mut r]).await?;
             r
         }
         Some((_, Some(into))) => return Ok(see_other(&format!("/requests/{into}"))),
@@ -544,7 +544,7 @@ async fn merge_page(
     let Some((mut r, None)) = store::get_request(db, id, Some(user.id)).await? else {
         return Err(PageError::not_found());
     };
-    service::titles_in_language(&state, viewer.lang, [&mut r]).await?;
+    service::localize_requests(&state, viewer.lang, [&mut r]).await?;
     let product = service::product(&state, &r.product_slug).await?;
     let q: String = search.q.chars().take(200).collect();
     let mut candidates: Vec<store::Request> = if q.trim().is_empty() {
@@ -557,7 +557,7 @@ async fn merge_page(
     } else {
         store::search_requests(db, product.id, &q, id, 20).await?
     };
-    service::titles_in_language(&state, viewer.lang, candidates.iter_mut()).await?;
+    service::localize_requests(&state, viewer.lang, candidates.iter_mut()).await?;
     state.platform.render(
         &viewer,
         "merge.html",
@@ -679,7 +679,7 @@ async fn render_triage(
         offset: page.offset(REQUESTS_PER_PAGE),
     };
     let (mut requests, total) = store::list_requests(db, &filter, Some(user.id)).await?;
-    service::titles_in_language(state, viewer.lang, requests.iter_mut()).await?;
+    service::localize_requests(state, viewer.lang, requests.iter_mut()).await?;
     let q = context! { area => q.area, status => status, build => q.build, sort => if q.sort.is_empty() { "votes".to_string() } else { q.sort } };
     state.platform.render(
         viewer,

@@ -534,10 +534,10 @@ pub async fn comment(state: &FeedbackState, actor: &User, id: i64, body: &str) -
     Ok(())
 }
 
-/// Shows each request under a title in the reader's language when one of its reports is written
-/// in it (a group of Chinese and French reports reads in French to a French fan); otherwise the
-/// request keeps its own title.
-pub async fn titles_in_language<'a>(
+/// Requests as the reader sees them: area and team named in the reader's language, and the title
+/// of a report written in it when the request groups one (a group of Chinese and French reports
+/// reads in French to a French fan); otherwise the request keeps its own title.
+pub async fn localize_requests<'a>(
     state: &FeedbackState,
     lang: Lang,
     requests: impl IntoIterator<Item = &'a mut Request>,

@@ -459,11 +459,13 @@ pub async fn keep_uploads(
     Ok(())
 }
 
-/// The names of the files kept under a token for this account (without their bytes).
-pub async fn kept_upload_names(db: &Db, token: &str, user_id: i64) -> anyhow::Result<Vec<PendingUpload>> {
-    let rows = sqlx::query(
-        "SELECT id, filename FROM pending_uploads WHERE token = $1 AND user_id = $2 AND created_at >= $3 ORDER BY id",
-    )
+/// The files kept under a token for this account (another account's token finds nothing); their
+/// bytes only `with_data` (listing them in the form needs only the names).
+pub async fn kept_uploads(db: &Db, token: &str, user_id: i64, with_data: bool) -> anyhow::Result<Vec<PendingUpload>> {
+    let data = if with_data { ", data" } else { "" };
+    let rows = sqlx::query(&format!(
+        "SELECT id, filename{data} FROM pending_uploads WHERE token = $1 AND user_id = $2 AND created_at >= $3 ORDER BY id"
+    ))
     .bind(token)
     .bind(user_id)
     .bind(now_ms() - PENDING_TTL_MS)
@@ -474,32 +476,13 @@ pub async fn kept_upload_names(db: &Db, token: &str, user_id: i64) -> anyhow::Re
         .map(|r| PendingUpload {
             id: r.get("id"),
             filename: r.get("filename"),
-            data: Vec::new(),
+            data: if with_data { r.get("data") } else { Vec::new() },
         })
         .collect())
 }
 
-/// The files kept under a token for this account (another account's token finds nothing).
-pub async fn kept_uploads(db: &Db, token: &str, user_id: i64) -> anyhow::Result<Vec<PendingUpload>> {
-    let rows = sqlx::query(
-        "SELECT id, filename, data FROM pending_uploads WHERE token = $1 AND user_id = $2 AND created_at >= $3 ORDER BY id",
-    )
-    .bind(token)
-    .bind(user_id)
-    .bind(now_ms() - PENDING_TTL_MS)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| PendingUpload {
-            id: r.get("id"),
-            filename: r.get("filename"),
-            data: r.get("data"),
-        })
-        .collect())
-}
-
-/// Drops a form's kept files except those listed (the ones the fan left ticked).
+/// Drops a form's kept files except those listed (the ones the fan left ticked; none once the
+/// report is filed).
 pub async fn drop_kept_uploads_except(db: &Db, token: &str, user_id: i64, except: &[i64]) -> anyhow::Result<()> {
     let ids = db.json_list("$3", true);
     sqlx::query(&format!(
@@ -510,15 +493,6 @@ pub async fn drop_kept_uploads_except(db: &Db, token: &str, user_id: i64, except
     .bind(serde_json::to_string(except)?)
     .execute(&db.pool)
     .await?;
-    Ok(())
-}
-
-pub async fn drop_kept_uploads(db: &Db, token: &str, user_id: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM pending_uploads WHERE token = $1 AND user_id = $2")
-        .bind(token)
-        .bind(user_id)
-        .execute(&db.pool)
-        .await?;
     Ok(())
 }
 

@@ -27,7 +27,9 @@ pub fn single_line(text: &str) -> String {
     multiline(text).replace(['\n', '\t'], " ")
 }
 
-fn is_han_char(c: char) -> bool {
+/// A Han (Chinese) character: the unified ideographs, extension A and B, and the compatibility
+/// block.
+pub fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
 }
 
@@ -46,11 +48,8 @@ const FR_MARKERS: &[&str] = &[
 /// whatlang's trigrams to break ties (alone it misreads short English posts as French).
 pub fn detect_lang(original: &str) -> crate::i18n::Lang {
     use crate::i18n::Lang;
-    let han = original.chars().filter(|c| is_han_char(*c)).count();
-    let letters = original
-        .chars()
-        .filter(|c| c.is_alphabetic() && !is_han_char(*c))
-        .count();
+    let han = original.chars().filter(|c| is_han(*c)).count();
+    let letters = original.chars().filter(|c| c.is_alphabetic() && !is_han(*c)).count();
     if han > 0 && han * 2 >= letters / 3 {
         return Lang::Zh;
     }

@@ -57,9 +57,7 @@ pub fn normalize(original: &str) -> Normalized {
     }
 }
 
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
-}
+pub use fanloop_platform::text::is_han;
 
 /// The process-wide segmenter.  Brand aliases and lexicon terms are added to its dictionary so
 /// jieba keeps them whole ("米猴", "脑残") instead of cutting them into characters.
