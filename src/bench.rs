@@ -271,6 +271,17 @@ pub struct DedupeBenchArgs {
     /// Reports for the LSH-versus-brute-force comparison (brute force is quadratic).
     #[arg(long, default_value_t = 10_000)]
     pub baseline_reports: usize,
+    /// The embedding model (default: FANLOOP_EMBED_MODEL, then data/models/e5-small-q4.bin);
+    /// without it only the lexical matcher is measured.
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
+    /// Write every dev-split pair (scores, agreement, gold) to this TSV, for choosing thresholds.
+    #[arg(long)]
+    pub dump_dev_pairs: Option<std::path::PathBuf>,
+    /// Write each language's mean embedding over the dev split to this file (the matcher's
+    /// crates/feedback/data/e5_language_means.tsv), then stop.
+    #[arg(long)]
+    pub write_language_means: Option<std::path::PathBuf>,
 }
 
 /// Variations of a labelled report, as different fans would word it: words dropped, greetings
@@ -325,21 +336,44 @@ fn perturb(text: &str, lang: &str, rng: &mut rand::rngs::StdRng) -> String {
 
 pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
     use fanloop_feedback::dedupe::{
-        cluster_brute_force, evaluate, parse_labelled, LshIndex, Signature, DUPLICATE_THRESHOLD, LABELLED_SET,
+        cluster_brute_force, evaluate, fingerprints, parse_labelled, LshIndex, Match, Signature, DUPLICATE_THRESHOLD,
+        LABELLED_SET, LABELLED_TEST,
     };
     let labelled = parse_labelled(LABELLED_SET);
-    let eval = evaluate(&labelled, DUPLICATE_THRESHOLD);
-    println!(
-        "labelled set: {} reports (zh {}, en {}, fr {}), threshold {DUPLICATE_THRESHOLD}",
-        labelled.len(),
-        labelled.iter().filter(|r| r.lang == "zh").count(),
-        labelled.iter().filter(|r| r.lang == "en").count(),
-        labelled.iter().filter(|r| r.lang == "fr").count()
-    );
-    println!(
-        "{:<10} {:>10} {:>10} {:>10} {:>8}",
-        "pairs", "precision", "recall", "F1", "gold"
-    );
+    let test = parse_labelled(LABELLED_TEST);
+    let model_path = args
+        .model
+        .clone()
+        .or_else(|| fanloop_platform::embed::Embedder::locate(std::path::Path::new("data")));
+    let model = match model_path {
+        Some(p) => Some(fanloop_platform::embed::Embedder::load(&p)?),
+        None => {
+            println!("no embedding model: measuring the lexical matcher only (see README, Semantic matching)");
+            None
+        }
+    };
+    if let Some(path) = &args.write_language_means {
+        let Some(m) = &model else {
+            anyhow::bail!("--write-language-means needs the model");
+        };
+        let mut out = String::from(
+            "# lang\tmean of the e5-small embeddings of the dev reports in that language (fanloop bench dedupe --write-language-means)\n",
+        );
+        for lang in ["zh", "en", "fr"] {
+            let mut sum = vec![0f64; m.dim()];
+            let texts: Vec<&str> = labelled.iter().filter(|r| r.lang == lang).map(|r| r.text).collect();
+            for t in &texts {
+                for (s, x) in sum.iter_mut().zip(m.embed(t, fanloop_platform::embed::Kind::Passage)) {
+                    *s += f64::from(x);
+                }
+            }
+            let values: Vec<String> = sum.iter().map(|s| format!("{:.6}", s / texts.len().max(1) as f64)).collect();
+            out.push_str(&format!("{lang}\t{}\n", values.join(",")));
+        }
+        std::fs::write(path, out)?;
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
     let row = |name: &str, c: &fanloop_feedback::dedupe::PairCounts| {
         println!(
             "{:<10} {:>10.3} {:>10.3} {:>10.3} {:>8}",
@@ -350,9 +384,63 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
             c.true_pos + c.false_neg
         );
     };
-    row("all", &eval.all);
-    for (pair, counts) in &eval.by_language_pair {
-        row(pair, counts);
+    for (split, reports) in [("dev (tuned on)", &labelled), ("test (held out, never tuned on)", &test)] {
+        let started = Instant::now();
+        let lexical = fingerprints(reports, None);
+        let semantic = model.as_ref().map(|m| fingerprints(reports, Some(m)));
+        let per_report = started.elapsed() / reports.len().max(1) as u32;
+        for (mode, fps) in [("lexical", Some(&lexical)), ("semantic", semantic.as_ref())] {
+            let Some(fps) = fps else { continue };
+            let eval = evaluate(reports, fps);
+            println!();
+            println!(
+                "{split}, {mode}: {} reports (zh {}, en {}, fr {}), {} problems",
+                reports.len(),
+                reports.iter().filter(|r| r.lang == "zh").count(),
+                reports.iter().filter(|r| r.lang == "en").count(),
+                reports.iter().filter(|r| r.lang == "fr").count(),
+                reports.iter().map(|r| r.cluster).collect::<std::collections::HashSet<_>>().len(),
+            );
+            println!("{:<10} {:>10} {:>10} {:>10} {:>8}", "pairs", "precision", "recall", "F1", "gold");
+            row("all", &eval.all);
+            for (pair, counts) in &eval.by_language_pair {
+                row(pair, counts);
+            }
+            println!(
+                "grouped automatically: {} reports, {} of them with another problem; the right request among the 3 offered: {}/{} ({:.0}%)",
+                eval.groupings,
+                eval.wrong_groupings,
+                eval.offered,
+                eval.findable,
+                100.0 * eval.offered as f64 / eval.findable.max(1) as f64
+            );
+        }
+        if model.is_some() {
+            println!("fingerprint with embedding: {per_report:.2?} per report (one thread)");
+        }
+    }
+    if let (Some(path), Some(m)) = (&args.dump_dev_pairs, &model) {
+        use std::io::Write;
+        let fps = fingerprints(&labelled, Some(m));
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(f, "i\tj\tgold\tcosine\tlexical\tconflict\tshared_c\tshared_s\tsame_lang")?;
+        for i in 0..fps.len() {
+            for j in i + 1..fps.len() {
+                let m = Match::between(&fps[i], &fps[j]);
+                let a = m.agreement;
+                writeln!(
+                    f,
+                    "{i}\t{j}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\t{}",
+                    u8::from(labelled[i].cluster == labelled[j].cluster),
+                    m.cosine,
+                    m.lexical,
+                    u8::from(a.conflict),
+                    u8::from(a.shared_components > 0),
+                    u8::from(a.shared_symptoms > 0),
+                    u8::from(fps[i].lang == fps[j].lang),
+                )?;
+            }
+        }
     }
 
     // Half the stream rewords labelled reports (duplicates); half is one-off reports made of

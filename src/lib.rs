@@ -34,6 +34,9 @@ pub struct Config {
     pub redis_prefix: String,
     /// Multi-node timings (node lease, Redis and database timeouts).
     pub cluster: fanloop_launches::cluster::ClusterOptions,
+    /// The sentence-embedding model file; `None` looks in `data_dir/models` and
+    /// `FANLOOP_EMBED_MODEL`, and runs without one if neither has it.
+    pub embed_model: Option<PathBuf>,
 }
 
 impl Config {
@@ -47,6 +50,7 @@ impl Config {
             redis_url: None,
             redis_prefix: "fanloop".into(),
             cluster: Default::default(),
+            embed_model: None,
         }
     }
 }
@@ -114,6 +118,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         UI_BUNDLES,
     )?;
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
+    platform.load_embedder(config.embed_model.as_deref(), &config.data_dir)?;
     let mut launches = fanloop_launches::LaunchState::new(platform.clone());
     if let Some(url) = &config.redis_url {
         anyhow::ensure!(

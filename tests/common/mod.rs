@@ -61,7 +61,18 @@ impl TestApp {
         Self::spawn_with(backend, false).await
     }
 
+    /// An app with the sentence-embedding model (`None` when it is not installed: a plain
+    /// local `cargo test` says so loudly and skips; under `CI=true` its absence fails).
+    pub async fn spawn_semantic(backend: Backend) -> Option<TestApp> {
+        let model = fanloop_platform::embed::shared_for_tests()?;
+        Self::spawn_configured(backend, false, Some(model.path().to_path_buf())).await
+    }
+
     pub async fn spawn_with(backend: Backend, demo: bool) -> Option<TestApp> {
+        Self::spawn_configured(backend, demo, None).await
+    }
+
+    async fn spawn_configured(backend: Backend, demo: bool, embed_model: Option<std::path::PathBuf>) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg_database = match backend {
             Backend::Sqlite => None,
@@ -70,6 +81,7 @@ impl TestApp {
         let config = fanloop::Config {
             database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
             demo,
+            embed_model,
             ..fanloop::Config::sqlite(dir.path())
         };
         let app = fanloop::build(&config).await.expect("build app");

@@ -18,175 +18,19 @@
 
 use std::collections::{HashMap, HashSet};
 
+use fanloop_platform::embed::{self, Embedder, Kind};
+use fanloop_platform::i18n::Lang;
+
+use crate::problem::{Agreement, Profile};
+
 const HASHES: usize = 128;
 const BANDS: usize = 64;
 const ROWS: usize = HASHES / BANDS;
 
-/// Reports at or above this estimated similarity are treated as the same problem.
+/// The MinHash similarity at which the LSH index and `cluster` (the throughput benchmark, and
+/// candidate lookups) treat two signatures as near-identical.
 pub const DUPLICATE_THRESHOLD: f64 = 0.25;
 
-/// Quality recorded in BENCHMARKS.md; the test below fails if a change drops below it.
-#[cfg(test)]
-const PRECISION_FLOOR: f64 = 0.72;
-#[cfg(test)]
-const RECALL_FLOOR: f64 = 0.40;
-
-/// (concept, terms in any of the three languages).  Terms are matched after normalisation.
-const GLOSSARY: &[(&str, &[&str])] = &[
-    (
-        "battery",
-        &["电池", "电量", "续航", "耗电", "battery", "batterie", "autonomie"],
-    ),
-    (
-        "drain",
-        &[
-            "耗电",
-            "掉电",
-            "掉得快",
-            "drain",
-            "drains",
-            "draining",
-            "vide",
-            "decharge",
-            "se vide",
-        ],
-    ),
-    ("charge", &["充电", "快充", "charging", "charge", "charger", "recharge"]),
-    (
-        "camera",
-        &["相机", "摄像头", "拍照", "camera", "appareil photo", "photo"],
-    ),
-    (
-        "night",
-        &["夜景", "夜间", "晚上", "night", "overnight", "nuit", "nocturne"],
-    ),
-    ("focus", &["对焦", "focus", "autofocus", "mise au point"]),
-    ("blurry", &["模糊", "发糊", "blurry", "blur", "flou", "floue"]),
-    (
-        "crash",
-        &[
-            "闪退", "崩溃", "crash", "crashes", "crashing", "plante", "plantage", "crashe",
-        ],
-    ),
-    (
-        "freeze",
-        &[
-            "卡顿", "卡死", "死机", "freeze", "freezes", "lag", "laggy", "stutter", "fige", "saccade", "ralenti",
-        ],
-    ),
-    ("wifi", &["wifi", "wi-fi", "无线网", "无线网络"]),
-    ("bluetooth", &["蓝牙", "bluetooth"]),
-    (
-        "disconnect",
-        &[
-            "断开",
-            "断连",
-            "掉线",
-            "disconnect",
-            "disconnects",
-            "drops",
-            "deconnecte",
-            "deconnexion",
-            "coupe",
-        ],
-    ),
-    ("fingerprint", &["指纹", "fingerprint", "empreinte"]),
-    ("unlock", &["解锁", "unlock", "deverrouillage", "deverrouiller"]),
-    ("screen", &["屏幕", "显示", "screen", "display", "ecran", "affichage"]),
-    (
-        "flicker",
-        &[
-            "闪烁",
-            "闪屏",
-            "flicker",
-            "flickers",
-            "flickering",
-            "scintille",
-            "clignote",
-        ],
-    ),
-    ("brightness", &["亮度", "brightness", "luminosite"]),
-    (
-        "notification",
-        &["通知", "推送", "notification", "notifications", "push"],
-    ),
-    (
-        "delay",
-        &[
-            "延迟",
-            "延时",
-            "收不到",
-            "delay",
-            "delayed",
-            "late",
-            "retard",
-            "en retard",
-        ],
-    ),
-    ("keyboard", &["键盘", "输入法", "keyboard", "clavier"]),
-    (
-        "heat",
-        &[
-            "发热",
-            "发烫",
-            "过热",
-            "hot",
-            "overheat",
-            "overheating",
-            "heat",
-            "chauffe",
-            "surchauffe",
-        ],
-    ),
-    ("gps", &["定位", "导航", "gps", "location", "localisation"]),
-    (
-        "audio",
-        &[
-            "声音",
-            "音量",
-            "扬声器",
-            "sound",
-            "audio",
-            "speaker",
-            "volume",
-            "son",
-            "haut-parleur",
-        ],
-    ),
-    ("call", &["通话", "电话", "call", "calls", "appel", "appels"]),
-    ("video", &["视频", "录像", "video", "recording", "enregistrement"]),
-    ("dark", &["深色", "暗黑", "夜间模式", "dark", "sombre"]),
-    ("widget", &["小部件", "插件", "widget", "widgets"]),
-    ("nfc", &["nfc", "门禁卡", "公交卡"]),
-    ("payment", &["支付", "付款", "payment", "pay", "paiement"]),
-    ("storage", &["存储", "内存", "空间", "storage", "memory", "stockage"]),
-    (
-        "restart",
-        &[
-            "重启",
-            "reboot",
-            "reboots",
-            "restart",
-            "restarts",
-            "redemarre",
-            "redemarrage",
-        ],
-    ),
-    ("photo_gallery", &["相册", "图库", "gallery", "galerie"]),
-    ("portrait", &["人像", "portrait"]),
-    ("stabilization", &["防抖", "stabilization", "stabilisation"]),
-    (
-        "refresh",
-        &["刷新率", "120hz", "90hz", "refresh rate", "taux de rafraichissement"],
-    ),
-    ("animation", &["动画", "animation", "animations"]),
-    ("volte", &["volte", "4g", "5g", "信号", "signal", "reseau", "network"]),
-    ("alarm", &["闹钟", "alarm", "alarme", "reveil"]),
-    ("sleep", &["待机", "息屏", "standby", "idle", "veille"]),
-    ("translation", &["翻译", "translation", "traduction", "translate"]),
-    ("font", &["字体", "font", "police"]),
-    ("sms", &["短信", "sms", "text message", "message"]),
-];
 
 const STOP_WORDS: &[&str] = &[
     "the",
@@ -271,37 +115,21 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
-}
+use fanloop_platform::text::is_han;
 
 /// How many times a concept counts against one word or bigram (chosen on the labelled set).
 const CONCEPT_WEIGHT: usize = 4;
 
 /// The feature set of a report's text.
 pub fn features(text: &str) -> HashSet<String> {
-    let folded = fold(text);
+    let folded = fold(&fast2s::convert(text));
     let mut out = HashSet::new();
-    // Latin words: split on anything that is not a letter or digit.
-    let padded = format!(
-        " {} ",
-        folded.replace(|c: char| !c.is_alphanumeric() && !is_han(c), " ")
-    );
-    for (concept, terms) in GLOSSARY {
-        for term in *terms {
-            let hit = if term.chars().any(is_han) {
-                folded.contains(term)
-            } else {
-                padded.contains(&format!(" {term} "))
-            };
-            if hit {
-                // Concepts are what reports in different languages share; repeating them weights
-                // them in the Jaccard similarity that MinHash estimates.
-                for copy in 0..CONCEPT_WEIGHT {
-                    out.insert(format!("#{concept}~{copy}"));
-                }
-                break;
-            }
+    // What the report is about (component and symptom, in any language): what reports in
+    // different languages share.  Repeating them weights them in the Jaccard similarity that
+    // MinHash estimates.
+    for name in crate::problem::Profile::of_text(text).names() {
+        for copy in 0..CONCEPT_WEIGHT {
+            out.insert(format!("#{name}~{copy}"));
         }
     }
     let mut han_run: Vec<char> = Vec::new();
@@ -576,8 +404,332 @@ pub fn cluster_brute_force(items: &[(i64, Signature)], threshold: f64) -> Vec<(i
     out
 }
 
-/// The labelled set shipped with the crate: `cluster<TAB>lang<TAB>text` (306 reports).
+
+/// Everything the matcher knows about a report or a request: its MinHash signature, what it is
+/// about (component and symptom), its language and, when the model is installed, its sentence
+/// embedding with its language's mean taken out.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    pub signature: Signature,
+    pub profile: Profile,
+    pub lang: Lang,
+    pub vector: Option<Vec<f32>>,
+}
+
+/// The mean embedding of the `dev` reports in each language (`fanloop bench dedupe
+/// --write-language-means`).  A raw cosine mostly says "same language": two unrelated Chinese
+/// reports score higher than a Chinese report and its English translation.  Taking each
+/// language's mean out leaves what the text says (on dev, the rank agreement of cosine with
+/// "same problem" goes from 0.74 to 0.98).
+pub static LANGUAGE_MEANS_TSV: &str = include_str!("../data/e5_language_means.tsv");
+
+fn language_mean(lang: Lang) -> Option<&'static [f32]> {
+    static MEANS: std::sync::OnceLock<HashMap<String, Vec<f32>>> = std::sync::OnceLock::new();
+    MEANS
+        .get_or_init(|| {
+            LANGUAGE_MEANS_TSV
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| {
+                    let (lang, values) = l.split_once('\t')?;
+                    let v: Option<Vec<f32>> = values.split(',').map(|x| x.parse().ok()).collect();
+                    Some((lang.to_string(), v?))
+                })
+                .collect()
+        })
+        .get(lang.code())
+        .map(Vec::as_slice)
+}
+
+/// `v` minus its language's mean, L2-normalised.
+pub fn centre(mut v: Vec<f32>, lang: Lang) -> Vec<f32> {
+    if let Some(mean) = language_mean(lang).filter(|m| m.len() == v.len()) {
+        for (x, m) in v.iter_mut().zip(mean) {
+            *x -= m;
+        }
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+impl Fingerprint {
+    pub fn of_text(text: &str, embedder: Option<&Embedder>) -> Fingerprint {
+        let signature = Signature::of_text(text);
+        let profile = Profile::from_names(signature.concepts.iter().map(String::as_str));
+        let lang = fanloop_platform::text::detect_lang(text);
+        let vector = embedder.map(|e| centre(e.embed(text, Kind::Passage), lang));
+        Fingerprint { signature, profile, lang, vector }
+    }
+
+    /// Storage form of the signature: [`Signature::to_hex`], then `;` and the language.
+    pub fn stored_signature(&self) -> String {
+        format!("{};{}", self.signature.to_hex(), self.lang.code())
+    }
+
+    /// A stored request or report: [`Fingerprint::stored_signature`] (older rows have no
+    /// language) and an optional (centred) vector.
+    pub fn from_stored(stored: &str, vector: Option<&[u8]>) -> Option<Fingerprint> {
+        let mut parts = stored.splitn(3, ';');
+        let hex = parts.next()?;
+        let concepts = parts.next().unwrap_or("");
+        let lang = parts.next().and_then(Lang::parse);
+        let signature = Signature::from_hex(&format!("{hex};{concepts}"))?;
+        let profile = Profile::from_names(signature.concepts.iter().map(String::as_str));
+        Some(Fingerprint {
+            signature,
+            profile,
+            lang: lang.unwrap_or(Lang::Zh),
+            vector: vector.and_then(embed::from_bytes),
+        })
+    }
+
+    pub fn vector_bytes(&self) -> Option<Vec<u8>> {
+        self.vector.as_deref().map(embed::to_bytes)
+    }
+}
+
+/// What the matcher concludes about a new report and an existing request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Decision {
+    /// Not the same problem.
+    Different,
+    /// Perhaps the same: shown to the fan ("+1 this instead") and to staff (merge in one click).
+    Suggest,
+    /// The same problem, confidently enough to group without asking.
+    Same,
+}
+
+/// A logistic model over what two reports share, fitted on every pair of the `dev` split
+/// (`scripts/fit_duplicates.py` over `fanloop bench dedupe --dump-dev-pairs`), and its two thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct Model {
+    /// Centred cosine of the embeddings (0 without the model).
+    pub cosine: f64,
+    /// MinHash/concept similarity.
+    pub lexical: f64,
+    /// Different component of one family, or only different symptoms.
+    pub conflict: f64,
+    pub shared_component: f64,
+    pub shared_symptom: f64,
+    pub same_language: f64,
+    pub bias: f64,
+    /// Grouped automatically from this score on: pairwise precision ≥ 0.95 on dev.
+    pub same: f64,
+    /// Offered as a likely duplicate from this score on: pairwise precision ≥ 0.5 on dev.
+    pub suggest: f64,
+}
+
+/// With embeddings.  `suggest`: pairwise precision 0.5 at recall 0.94 on dev pairs.  `same`:
+/// a pair reaches precision 0.95 from 5.26, but grouping chains pairs, so `same` is the lowest
+/// score at which the *grouping* keeps pairwise precision ≥ 0.95 on dev (6.4: 0.967, recall
+/// 0.315; 6.2 gave 0.922).
+pub const SEMANTIC: Model = Model {
+    cosine: 6.278,
+    lexical: 2.055,
+    conflict: -1.587,
+    shared_component: 3.471,
+    shared_symptom: 1.567,
+    same_language: -0.768,
+    bias: -2.451,
+    same: 6.4,
+    suggest: 0.739,
+};
+
+/// Without: words, bigrams and the lexicon only.  Its best grouping on dev reaches precision
+/// 0.934, short of 0.95, so without the model nothing is grouped automatically: every likely
+/// duplicate is a suggestion (to the fan, "+1 this instead"; to staff, a one-click merge).
+/// `suggest`: pairwise precision 0.5 at recall 0.88 on dev pairs.
+pub const LEXICAL: Model = Model {
+    cosine: 0.0,
+    lexical: 3.322,
+    conflict: -1.966,
+    shared_component: 4.208,
+    shared_symptom: 2.173,
+    same_language: -0.881,
+    bias: -1.783,
+    same: f64::INFINITY,
+    suggest: 1.168,
+};
+
+/// The score of a pair and how their components and symptoms relate.
+#[derive(Debug, Clone, Copy)]
+pub struct Match {
+    pub score: f64,
+    pub semantic: bool,
+    pub cosine: f64,
+    pub lexical: f64,
+    pub agreement: Agreement,
+}
+
+impl Match {
+    pub fn between(a: &Fingerprint, b: &Fingerprint) -> Match {
+        let agreement = a.profile.agreement(&b.profile);
+        let lexical = a.signature.similarity(&b.signature);
+        let cosine = match (&a.vector, &b.vector) {
+            (Some(x), Some(y)) if x.len() == y.len() => Some(f64::from(embed::cosine(x, y))),
+            _ => None,
+        };
+        let m = if cosine.is_some() { SEMANTIC } else { LEXICAL };
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let score = m.cosine * cosine.unwrap_or(0.0)
+            + m.lexical * lexical
+            + m.conflict * flag(agreement.conflict)
+            + m.shared_component * flag(agreement.shared_components > 0)
+            + m.shared_symptom * flag(agreement.shared_symptoms > 0)
+            + m.same_language * flag(a.lang == b.lang)
+            + m.bias;
+        Match {
+            score,
+            semantic: cosine.is_some(),
+            cosine: cosine.unwrap_or(0.0),
+            lexical,
+            agreement,
+        }
+    }
+
+    pub fn decision(&self) -> Decision {
+        let m = if self.semantic { SEMANTIC } else { LEXICAL };
+        if self.score >= m.same {
+            Decision::Same
+        } else if self.score >= m.suggest {
+            Decision::Suggest
+        } else {
+            Decision::Different
+        }
+    }
+
+    /// A 0–1 figure for people: the model's probability that the two are one problem.
+    pub fn likelihood(&self) -> f64 {
+        1.0 / (1.0 + (-self.score).exp())
+    }
+}
+
+/// A request as the matcher sees it while grouping: its first report's signature and
+/// profile, and the mean of its reports' vectors (the request as a whole, not its nearest
+/// member: no single-link chains).
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: i64,
+    pub fingerprint: Fingerprint,
+    members: usize,
+}
+
+impl Group {
+    pub fn new(id: i64, fingerprint: Fingerprint) -> Group {
+        Group { id, fingerprint, members: 1 }
+    }
+
+    /// A stored request of `members` reports.
+    pub fn with_members(id: i64, fingerprint: Fingerprint, members: usize) -> Group {
+        Group { id, fingerprint, members: members.max(1) }
+    }
+
+    /// Folds a member's vector into the request's mean.
+    pub fn absorb(&mut self, member: &Fingerprint) {
+        if let (Some(mean), Some(v)) = (&mut self.fingerprint.vector, &member.vector) {
+            let n = self.members as f32;
+            for (m, x) in mean.iter_mut().zip(v) {
+                *m = (*m * n + x) / (n + 1.0);
+            }
+            let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+            mean.iter_mut().for_each(|x| *x /= norm);
+        }
+        self.members += 1;
+    }
+
+    /// Folds another request into this one (means weighted by their reports).
+    pub fn merge(&mut self, other: &Group) {
+        if let (Some(mean), Some(v)) = (&mut self.fingerprint.vector, &other.fingerprint.vector) {
+            let (n, k) = (self.members as f32, other.members as f32);
+            for (m, x) in mean.iter_mut().zip(v) {
+                *m = (*m * n + x * k) / (n + k);
+            }
+            let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+            mean.iter_mut().for_each(|x| *x /= norm);
+        }
+        self.members += other.members;
+    }
+}
+
+/// The best request for a new report among `groups`: the highest-scoring `Same`, else the
+/// suggestions, best first.
+pub fn rank<'a>(report: &Fingerprint, groups: impl IntoIterator<Item = &'a Group>) -> Vec<(i64, Match, Decision)> {
+    let mut out: Vec<(i64, Match, Decision)> = groups
+        .into_iter()
+        .map(|g| {
+            let m = Match::between(report, &g.fingerprint);
+            (g.id, m, m.decision())
+        })
+        .filter(|(_, _, d)| *d != Decision::Different)
+        .collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.score.total_cmp(&a.1.score)).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Groups reports in order: each joins the best request it is `Same` as, or starts one.  Then
+/// requests whose wholes (mean vectors) are `Same` are merged, best pair first, as the nightly
+/// regrouping does.  Returns each report's group index.
+pub fn group(reports: &[Fingerprint]) -> Vec<usize> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut out = Vec::with_capacity(reports.len());
+    for r in reports {
+        match rank(r, &groups).first() {
+            Some((id, _, Decision::Same)) => {
+                let i = *id as usize;
+                groups[i].absorb(r);
+                out.push(i);
+            }
+            _ => {
+                out.push(groups.len());
+                groups.push(Group::new(groups.len() as i64, r.clone()));
+            }
+        }
+    }
+    let into = merge_groups(&mut groups);
+    out.into_iter().map(|g| into[g]).collect()
+}
+
+/// Merges `Same` groups, most similar pair first, until none is left; returns for each group
+/// the group it ended in.  Quadratic in the number of groups per round: for the batch job and
+/// the evaluation, not for a request path.
+pub fn merge_groups(groups: &mut [Group]) -> Vec<usize> {
+    let mut into: Vec<usize> = (0..groups.len()).collect();
+    loop {
+        let mut best: Option<(usize, usize, f64)> = None;
+        for i in 0..groups.len() {
+            if into[i] != i {
+                continue;
+            }
+            for j in i + 1..groups.len() {
+                if into[j] != j {
+                    continue;
+                }
+                let m = Match::between(&groups[i].fingerprint, &groups[j].fingerprint);
+                if m.decision() == Decision::Same && best.is_none_or(|b| m.score > b.2) {
+                    best = Some((i, j, m.score));
+                }
+            }
+        }
+        let Some((i, j, _)) = best else { break };
+        let other = groups[j].clone();
+        groups[i].merge(&other);
+        for t in into.iter_mut() {
+            if *t == j {
+                *t = i;
+            }
+        }
+    }
+    into
+}
+
+/// The `dev` split, the one the lexicon and thresholds are tuned on: `cluster<TAB>lang<TAB>text`
+/// (306 reports).
 pub const LABELLED_SET: &str = include_str!("../data/labelled_reports.tsv");
+
+/// The held-out split: `cluster<TAB>lang<TAB>text` (365 reports), written independently of the
+/// lexicon and the thresholds, never used to choose them.
+pub const LABELLED_TEST: &str = include_str!("../data/labelled_reports_test.tsv");
 
 pub struct LabelledReport<'a> {
     pub cluster: &'a str,
@@ -628,15 +780,25 @@ pub struct Evaluation {
     pub all: PairCounts,
     /// Keyed by the sorted language pair, e.g. "en-zh", "zh-zh".
     pub by_language_pair: std::collections::BTreeMap<String, PairCounts>,
+    /// Reports with an earlier report of the same problem…
+    pub findable: usize,
+    /// …whose request was among the three offered (grouped, or suggested).
+    pub offered: usize,
+    /// Reports grouped automatically with a request of another problem.
+    pub wrong_groupings: usize,
+    /// Reports grouped automatically.
+    pub groupings: usize,
 }
 
-/// Clusters the labelled reports with the production code path and counts pairs.
-pub fn evaluate(reports: &[LabelledReport<'_>], threshold: f64) -> Evaluation {
-    let mut index = LshIndex::default();
-    for (i, r) in reports.iter().enumerate() {
-        index.insert(i as i64, Signature::of_text(r.text));
-    }
-    let predicted: Vec<i64> = index.cluster(threshold).into_iter().map(|(_, root)| root).collect();
+/// Fingerprints of labelled reports, with the model when given.
+pub fn fingerprints(reports: &[LabelledReport<'_>], embedder: Option<&Embedder>) -> Vec<Fingerprint> {
+    reports.iter().map(|r| Fingerprint::of_text(r.text, embedder)).collect()
+}
+
+/// Groups the labelled reports with the production matcher and counts pairs; also replays the
+/// submit form: for each report, were the right requests among the three offered?
+pub fn evaluate(reports: &[LabelledReport<'_>], fps: &[Fingerprint]) -> Evaluation {
+    let predicted = group(fps);
     let mut all = PairCounts::default();
     let mut by_language_pair = std::collections::BTreeMap::new();
     for i in 0..reports.len() {
@@ -656,7 +818,37 @@ pub fn evaluate(reports: &[LabelledReport<'_>], threshold: f64) -> Evaluation {
             }
         }
     }
-    Evaluation { all, by_language_pair }
+    // Replay the submit form: the requests existing when report i arrives are what the
+    // matcher made of reports 0..i; the first three it ranks are offered.
+    let (mut findable, mut offered, mut wrong_groupings, mut groupings) = (0, 0, 0, 0);
+    let mut groups: Vec<Group> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, fp) in fps.iter().enumerate() {
+        let ranked = rank(fp, &groups);
+        let same_problem = |g: usize| members[g].iter().any(|&j| reports[j].cluster == reports[i].cluster);
+        if (0..i).any(|j| reports[j].cluster == reports[i].cluster) {
+            findable += 1;
+            if ranked.iter().take(3).any(|(id, _, _)| same_problem(*id as usize)) {
+                offered += 1;
+            }
+        }
+        match ranked.first() {
+            Some((id, _, Decision::Same)) => {
+                let g = *id as usize;
+                groupings += 1;
+                if reports[members[g][0]].cluster != reports[i].cluster {
+                    wrong_groupings += 1;
+                }
+                groups[g].absorb(fp);
+                members[g].push(i);
+            }
+            _ => {
+                groups.push(Group::new(groups.len() as i64, fp.clone()));
+                members.push(vec![i]);
+            }
+        }
+    }
+    Evaluation { all, by_language_pair, findable, offered, wrong_groupings, groupings }
 }
 
 #[cfg(test)]
@@ -668,7 +860,7 @@ mod tests {
         let zh = features("更新后电池耗电很快");
         let en = features("Battery drains fast after the update");
         let fr = features("La batterie se vide vite depuis la mise à jour");
-        for f in ["#battery~0", "#drain~0"] {
+        for f in ["#battery~0", "#!drain~0"] {
             assert!(
                 zh.contains(f) && en.contains(f) && fr.contains(f),
                 "{f}: {zh:?} {en:?} {fr:?}"
@@ -708,22 +900,40 @@ mod tests {
         );
     }
 
-    /// Guards the recorded quality (BENCHMARKS.md): a change that loses precision or recall on
-    /// the labelled set fails here.
+    /// Guards the recorded quality (BENCHMARKS.md, `fanloop bench dedupe`) on both splits: a
+    /// change that loses precision, recall or the right suggestions fails here.  The floors on
+    /// the held-out split guard against regressions; nothing is tuned on it.
     #[test]
     fn labelled_set_quality_stays_at_the_recorded_baseline() {
-        let reports = parse_labelled(LABELLED_SET);
-        assert!(reports.len() >= 300);
+        let dev = parse_labelled(LABELLED_SET);
+        let test = parse_labelled(LABELLED_TEST);
+        assert!(dev.len() + test.len() >= 600, "at least 600 labelled reports");
         for lang in ["zh", "en", "fr"] {
-            assert!(reports.iter().filter(|r| r.lang == lang).count() >= 100, "{lang}");
+            assert!(test.iter().filter(|r| r.lang == lang).count() >= 90, "{lang}");
         }
-        let eval = evaluate(&reports, DUPLICATE_THRESHOLD);
-        let (p, r) = (eval.all.precision(), eval.all.recall());
-        eprintln!("precision {p:.3} recall {r:.3} f1 {:.3}", eval.all.f1());
-        for (pair, c) in &eval.by_language_pair {
-            eprintln!("  {pair}: precision {:.3} recall {:.3}", c.precision(), c.recall());
+        // Without the model: nothing grouped without asking, the right request offered.
+        for (name, reports, offered_floor) in [("dev", &dev, 0.83), ("test", &test, 0.74)] {
+            let eval = evaluate(reports, &fingerprints(reports, None));
+            let offered = eval.offered as f64 / eval.findable as f64;
+            eprintln!("lexical {name}: offered {offered:.3}, grouped {}", eval.groupings);
+            assert_eq!(eval.groupings, 0, "{name}: the lexical matcher never groups by itself");
+            assert!(offered >= offered_floor, "{name}: offered {offered:.3} < {offered_floor}");
         }
-        assert!(p >= PRECISION_FLOOR, "precision {p:.3} fell below {PRECISION_FLOOR}");
-        assert!(r >= RECALL_FLOOR, "recall {r:.3} fell below {RECALL_FLOOR}");
+        // With the model (run in CI; skipped loudly without it).
+        let Some(model) = fanloop_platform::embed::shared_for_tests() else { return };
+        for (name, reports, p_floor, r_floor, offered_floor) in
+            [("dev", &dev, 0.95, 0.30, 0.95), ("test", &test, 0.93, 0.15, 0.83)]
+        {
+            let eval = evaluate(reports, &fingerprints(reports, Some(&model)));
+            let (p, r) = (eval.all.precision(), eval.all.recall());
+            let offered = eval.offered as f64 / eval.findable as f64;
+            eprintln!("semantic {name}: precision {p:.3} recall {r:.3} offered {offered:.3}");
+            for (pair, c) in &eval.by_language_pair {
+                eprintln!("  {pair}: precision {:.3} recall {:.3}", c.precision(), c.recall());
+            }
+            assert!(p >= p_floor, "{name}: precision {p:.3} < {p_floor}");
+            assert!(r >= r_floor, "{name}: recall {r:.3} < {r_floor}");
+            assert!(offered >= offered_floor, "{name}: offered {offered:.3} < {offered_floor}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Demo data for the feedback loop: the Aurora X2 with its areas, a weekly build train, and
 //! reports taken from the labelled set (real wording in three languages, so duplicates group).
 
+use std::collections::HashMap;
+
 use fanloop_platform::accounts;
 use fanloop_platform::auth::Role;
 use fanloop_platform::db::now_ms;
@@ -139,6 +141,9 @@ pub async fn load(state: &FeedbackState) -> anyhow::Result<()> {
     let reports = parse_labelled(LABELLED_SET);
     // Two reports of every multi-language cluster and a few singletons: enough to see grouping.
     let mut filed = 0;
+    // Where each problem was first filed: a later fan who is offered it takes the offer ("+1
+    // this instead"), as the form invites; what the matcher does not offer stays apart.
+    let mut first_request: HashMap<&str, i64> = HashMap::new();
     for (i, r) in reports.iter().enumerate() {
         if r.cluster.starts_with("s_") && i % 4 != 0 {
             continue;
@@ -176,7 +181,12 @@ pub async fn load(state: &FeedbackState) -> anyhow::Result<()> {
         };
         // The first reports carry a screenshot and a log, as real ones do.
         let uploads = if filed < 2 { demo_attachments() } else { Vec::new() };
-        service::submit_report(state, fan, &product.slug, &input, None, &uploads).await?;
+        let text = service::report_text(&input.title, &input.description);
+        let offered = service::likely_duplicates(state, &product.slug, &text, Some(fan)).await?;
+        let known = first_request.get(r.cluster).copied();
+        let attach_to = known.filter(|id| offered.iter().take(3).any(|c| c.request.id == *id));
+        let result = service::submit_report(state, fan, &product.slug, &input, attach_to, &uploads).await?;
+        first_request.entry(r.cluster).or_insert(result.request_id);
         filed += 1;
     }
     // Fans vote, staff act: the most wanted requests move along the workflow.

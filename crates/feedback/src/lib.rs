@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod dedupe;
+pub mod problem;
 pub mod demo;
 pub mod domain;
 pub mod error;

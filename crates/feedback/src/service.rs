@@ -14,22 +14,18 @@ use fanloop_platform::{ApiError, Platform};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::dedupe::{LshIndex, Signature, DUPLICATE_THRESHOLD};
+use crate::dedupe::{self, Decision, Fingerprint, Group};
 use crate::domain::{self, ReportInput, Status};
 use crate::store::{self, Area, Attachment, Build, FormField, Product, Request};
 
-/// Likely duplicates are offered from this similarity on (lower than the grouping threshold:
-/// showing a near miss to a person costs nothing).
-pub const SUGGEST_THRESHOLD: f64 = 0.15;
-
-/// LSH over a product's live requests, with the (count, max id) of requests it was built from:
-/// when another node (or a merge) changes either, the index is rebuilt.
-type CachedIndex = ((i64, i64), Arc<LshIndex>);
+/// A product's live requests as the duplicate matcher sees them, with the (count, max id, reports)
+/// they were read at: when another node (a new report, a merge) changes any, they are read again.
+type CachedGroups = ((i64, i64, i64), Arc<Vec<Group>>);
 
 #[derive(Clone)]
 pub struct FeedbackState {
     pub platform: Platform,
-    duplicates: Arc<Mutex<HashMap<i64, CachedIndex>>>,
+    duplicates: Arc<Mutex<HashMap<i64, CachedGroups>>>,
 }
 
 impl FeedbackState {
@@ -254,38 +250,49 @@ pub async fn overview(state: &FeedbackState, slug: &str, viewer: Option<&User>) 
     })
 }
 
-async fn duplicate_index(state: &FeedbackState, product_id: i64) -> Result<Arc<LshIndex>, ApiError> {
+async fn duplicate_groups(state: &FeedbackState, product_id: i64) -> Result<Arc<Vec<Group>>, ApiError> {
     let db = &state.platform.db;
     let stamp = store::live_requests_stamp(db, product_id).await?;
-    if let Some((cached, index)) = state
+    if let Some((cached, groups)) = state
         .duplicates
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&product_id)
     {
         if *cached == stamp {
-            return Ok(index.clone());
+            return Ok(groups.clone());
         }
     }
-    let mut index = LshIndex::default();
-    for (id, hex) in store::request_signatures(db, product_id).await? {
-        if let Some(sig) = Signature::from_hex(&hex) {
-            index.insert(id, sig);
-        }
-    }
-    let index = Arc::new(index);
+    let groups: Vec<Group> = store::request_fingerprints(db, product_id)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let fp = Fingerprint::from_stored(&r.signature, r.embedding.as_deref())?;
+            Some(Group::with_members(r.id, fp, r.report_count.max(1) as usize))
+        })
+        .collect();
+    let groups = Arc::new(groups);
     state
         .duplicates
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(product_id, (stamp, index.clone()));
-    Ok(index)
+        .insert(product_id, (stamp, groups.clone()));
+    Ok(groups)
+}
+
+/// The fingerprint of a report's text, with its embedding when the model is installed (about
+/// 30 ms of one core, so off the async workers).
+async fn fingerprint(state: &FeedbackState, text: String) -> Result<Fingerprint, ApiError> {
+    let embedder = state.platform.embedder();
+    tokio::task::spawn_blocking(move || Fingerprint::of_text(&text, embedder.as_deref()))
+        .await
+        .map_err(ApiError::internal)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DuplicateCandidate {
     pub request: Request,
-    /// Estimated similarity, 0–1.
+    /// How likely the matcher finds it that this is the same problem, 0–1.
     pub similarity: f64,
 }
 
@@ -303,15 +310,15 @@ pub async fn likely_duplicates(
     if text.chars().count() > 6_000 {
         return Err(FeedbackError::DuplicateText.into());
     }
-    let index = duplicate_index(state, p.id).await?;
+    let groups = duplicate_groups(state, p.id).await?;
+    let fp = fingerprint(state, text.to_string()).await?;
     let mut out = Vec::new();
-    for (id, similarity) in index
-        .query(&Signature::of_text(text), SUGGEST_THRESHOLD)
-        .into_iter()
-        .take(5)
-    {
+    for (id, m, _) in dedupe::rank(&fp, groups.iter()).into_iter().take(5) {
         if let Some((request, None)) = store::get_request(&state.platform.db, id, viewer.map(|u| u.id)).await? {
-            out.push(DuplicateCandidate { request, similarity });
+            out.push(DuplicateCandidate {
+                request,
+                similarity: (m.likelihood() * 1000.0).round() / 1000.0,
+            });
         }
     }
     Ok(out)
@@ -372,18 +379,21 @@ pub async fn submit_report(
         typed.push((name, content_type, &u.data));
     }
     let text = report_text(&input.title, &input.description);
-    let signature = Signature::of_text(&text);
+    let fp = fingerprint(state, text).await?;
+    let groups = duplicate_groups(state, overview.product.id).await?;
     let into = match attach_to {
         Some(id) => match store::get_request(db, id, None).await? {
             Some((r, None)) if r.product_slug == overview.product.slug => Some(id),
             _ => return Err(ApiError::not_found("request")),
         },
-        None => duplicate_index(state, overview.product.id)
-            .await?
-            .query(&signature, DUPLICATE_THRESHOLD)
+        // Grouped without asking only when the matcher is confident (precision ≥ 0.95 on its
+        // labelled data); likelier-than-not matches were offered on the form instead.
+        None => dedupe::rank(&fp, groups.iter())
             .first()
-            .map(|(id, _)| *id),
+            .filter(|(_, _, d)| *d == Decision::Same)
+            .map(|(id, _, _)| *id),
     };
+    let signature = fp.stored_signature();
     let extra_json = serde_json::to_string(&input.extra).map_err(ApiError::internal)?;
     let report = store::NewReport {
         product_id: overview.product.id,
@@ -398,7 +408,8 @@ pub async fn submit_report(
         actual: input.actual.trim(),
         device: input.device.trim(),
         extra_json: &extra_json,
-        signature: &signature.to_hex(),
+        signature: &signature,
+        embedding: fp.vector_bytes(),
     };
     let attachments: Vec<Attachment<'_>> = typed
         .iter()
@@ -409,6 +420,15 @@ pub async fn submit_report(
         })
         .collect();
     let (request_id, report_id, created) = store::file_report(db, &report, into, &attachments).await?;
+    if !created && fp.vector.is_some() {
+        // The request's vector is the mean of its reports': it represents the whole request.
+        if let Some(mut group) = groups.iter().find(|g| g.id == request_id).cloned() {
+            group.absorb(&fp);
+            if let Some(bytes) = group.fingerprint.vector_bytes() {
+                store::set_request_embedding(db, request_id, &bytes).await?;
+            }
+        }
+    }
     Ok(SubmitResult {
         request_id,
         report_id,
@@ -682,25 +702,36 @@ pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Resu
     Ok(())
 }
 
-/// Regroups a product's new requests: each joins the most similar earlier request at or above
-/// the grouping threshold.  Returns how many requests were merged.
+/// Regroups a product's requests: requests whose wholes the matcher finds to be the same
+/// problem (with confidence) are merged, most similar first.  Only untriaged (`new`) requests
+/// are folded into others; staff decisions on the rest stand.  Returns how many were merged.
 pub async fn recluster(state: &FeedbackState, product_slug: &str) -> Result<usize, ApiError> {
     let db = &state.platform.db;
     let p = product(state, product_slug).await?;
-    let rows = store::live_signatures(db, p.id).await?;
-    let mut index = LshIndex::default();
+    let rows = store::request_fingerprints(db, p.id).await?;
+    let mut groups = Vec::new();
     let mut movable = std::collections::HashSet::new();
-    for (id, hex, status) in &rows {
-        if let Some(sig) = Signature::from_hex(hex) {
-            index.insert(*id, sig);
-            if status == "new" {
-                movable.insert(*id);
+    for r in &rows {
+        if let Some(fp) = Fingerprint::from_stored(&r.signature, r.embedding.as_deref()) {
+            if r.status == "new" {
+                movable.insert(r.id);
             }
+            groups.push(Group::with_members(r.id, fp, r.report_count.max(1) as usize));
         }
     }
+    let into = tokio::task::spawn_blocking(move || {
+        let into = dedupe::merge_groups(&mut groups);
+        into.iter().map(|&i| groups[i].id).collect::<Vec<i64>>()
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let mut merged = 0;
-    for (id, leader) in index.cluster(DUPLICATE_THRESHOLD) {
-        // Only untriaged requests are folded in; staff decisions on others stand.
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| Fingerprint::from_stored(&r.signature, r.embedding.as_deref()).is_some())
+        .map(|r| r.id)
+        .collect();
+    for (id, leader) in ids.into_iter().zip(into) {
         if id != leader && movable.contains(&id) {
             store::merge(db, id, leader).await?;
             merged += 1;

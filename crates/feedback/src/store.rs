@@ -343,23 +343,14 @@ pub async fn get_request(db: &Db, id: i64, viewer_id: Option<i64>) -> anyhow::Re
 
 /// How many live (not merged) requests a product has and the newest id: changes whenever one is
 /// filed or merged, so a cached duplicate index knows when it is stale.
-pub async fn live_requests_stamp(db: &Db, product_id: i64) -> anyhow::Result<(i64, i64)> {
-    let row: (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), MAX(id) FROM requests WHERE product_id = $1 AND merged_into IS NULL")
-            .bind(product_id)
-            .fetch_one(&db.pool)
-            .await?;
-    Ok((row.0, row.1.unwrap_or(0)))
-}
-
-/// Every live request's id, duplicate signature and status, oldest first.
-pub async fn live_signatures(db: &Db, product_id: i64) -> anyhow::Result<Vec<(i64, String, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, signature, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
+pub async fn live_requests_stamp(db: &Db, product_id: i64) -> anyhow::Result<(i64, i64, i64)> {
+    let row: (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MAX(id), CAST(SUM(report_count) AS BIGINT) FROM requests WHERE product_id = $1 AND merged_into IS NULL",
     )
     .bind(product_id)
-    .fetch_all(&db.pool)
-    .await?)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((row.0, row.1.unwrap_or(0), row.2.unwrap_or(0)))
 }
 
 /// The team a fan voted for in a week's award, if any.
@@ -510,14 +501,43 @@ pub async fn report_titles(db: &Db, request_ids: &[i64]) -> anyhow::Result<Vec<(
     .await?)
 }
 
-/// Live (unmerged) requests of a product with their signatures, for duplicate lookups.
-pub async fn request_signatures(db: &Db, product_id: i64) -> anyhow::Result<Vec<(i64, String)>> {
-    let rows =
-        sqlx::query("SELECT id, signature FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id")
-            .bind(product_id)
-            .fetch_all(&db.pool)
-            .await?;
-    Ok(rows.iter().map(|r| (r.get("id"), r.get("signature"))).collect())
+/// A live request as the duplicate matcher reads it.
+pub struct StoredFingerprint {
+    pub id: i64,
+    pub signature: String,
+    pub embedding: Option<Vec<u8>>,
+    pub report_count: i64,
+    pub status: String,
+}
+
+/// Live (unmerged) requests of a product with their fingerprints, oldest first.
+pub async fn request_fingerprints(db: &Db, product_id: i64) -> anyhow::Result<Vec<StoredFingerprint>> {
+    let rows = sqlx::query(
+        "SELECT id, signature, embedding, report_count, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
+    )
+    .bind(product_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| StoredFingerprint {
+            id: r.get("id"),
+            signature: r.get("signature"),
+            embedding: r.get("embedding"),
+            report_count: r.get("report_count"),
+            status: r.get("status"),
+        })
+        .collect())
+}
+
+/// Stores a request's mean embedding (after a report joined it).
+pub async fn set_request_embedding(db: &Db, request_id: i64, embedding: &[u8]) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET embedding = $1 WHERE id = $2")
+        .bind(embedding.to_vec())
+        .bind(request_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 pub struct RequestFilter<'a> {
@@ -580,6 +600,8 @@ pub struct NewReport<'a> {
     pub device: &'a str,
     pub extra_json: &'a str,
     pub signature: &'a str,
+    /// The report's embedding (also the new request's, when it starts one).
+    pub embedding: Option<Vec<u8>>,
 }
 
 pub struct Attachment<'a> {
@@ -609,14 +631,15 @@ pub async fn file_report(
         }
         None => {
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO requests (product_id, area_id, kind, title, signature, report_count, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6) RETURNING id",
+                "INSERT INTO requests (product_id, area_id, kind, title, signature, embedding, report_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
             )
             .bind(r.product_id)
             .bind(r.area_id)
             .bind(r.kind)
             .bind(r.title)
             .bind(r.signature)
+            .bind(r.embedding.clone())
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
@@ -624,8 +647,8 @@ pub async fn file_report(
         }
     };
     let report_id: i64 = sqlx::query_scalar(
-        "INSERT INTO reports (request_id, product_id, area_id, build_id, author_id, kind, title, description, steps, expected, actual, device, extra, signature, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+        "INSERT INTO reports (request_id, product_id, area_id, build_id, author_id, kind, title, description, steps, expected, actual, device, extra, signature, embedding, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
     )
     .bind(request_id)
     .bind(r.product_id)
@@ -641,6 +664,7 @@ pub async fn file_report(
     .bind(r.device)
     .bind(r.extra_json)
     .bind(r.signature)
+    .bind(r.embedding.clone())
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
@@ -932,7 +956,7 @@ pub async fn merge(db: &Db, from: i64, into: i64) -> anyhow::Result<()> {
 pub async fn split(db: &Db, report_id: i64) -> anyhow::Result<Option<i64>> {
     let mut tx = db.pool.begin().await?;
     let row = sqlx::query(
-        "SELECT request_id, product_id, area_id, kind, title, signature, author_id FROM reports WHERE id = $1",
+        "SELECT request_id, product_id, area_id, kind, title, signature, embedding, author_id FROM reports WHERE id = $1",
     )
     .bind(report_id)
     .fetch_optional(&mut *tx)
@@ -948,13 +972,14 @@ pub async fn split(db: &Db, report_id: i64) -> anyhow::Result<Option<i64>> {
     }
     let now = now_ms();
     let new_id: i64 = sqlx::query_scalar(
-        "INSERT INTO requests (product_id, area_id, kind, title, signature, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        "INSERT INTO requests (product_id, area_id, kind, title, signature, embedding, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
     )
     .bind(row.get::<i64, _>("product_id"))
     .bind(row.get::<i64, _>("area_id"))
     .bind(row.get::<String, _>("kind"))
     .bind(row.get::<String, _>("title"))
     .bind(row.get::<String, _>("signature"))
+    .bind(row.get::<Option<Vec<u8>>, _>("embedding"))
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;

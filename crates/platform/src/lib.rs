@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod accounts_web;
 pub mod auth;
 pub mod db;
+pub mod embed;
 pub mod error;
 pub mod i18n;
 pub mod locale;

@@ -98,6 +98,8 @@ pub struct PlatformInner {
     pub token_uses: Arc<accounts::TokenUses>,
     /// Batches API-token lookups (`None` outside a Tokio runtime: one query per lookup).
     pub tokens: Option<accounts::TokenResolver>,
+    /// The sentence-embedding model, when installed (see `embed`); set once at start.
+    embedder: std::sync::OnceLock<Arc<crate::embed::Embedder>>,
 }
 
 impl Platform {
@@ -213,7 +215,45 @@ impl Platform {
             profile_panels: Arc::default(),
             token_uses,
             tokens,
+            embedder: std::sync::OnceLock::new(),
         })))
+    }
+
+    /// Installs the embedding model (once; later calls are ignored).
+    pub fn set_embedder(&self, model: Arc<crate::embed::Embedder>) {
+        let _ = self.embedder.set(model);
+    }
+
+    /// The embedding model, if this installation has one: the semantic paths use it, the
+    /// lexical ones stand in without it.
+    pub fn embedder(&self) -> Option<Arc<crate::embed::Embedder>> {
+        self.embedder.get().cloned()
+    }
+
+    /// Loads the model from `configured`, else from where [`Embedder::locate`] looks.  A
+    /// configured file that does not load is an error; a missing default is not (the lexical
+    /// paths work without it, and the log says so).
+    ///
+    /// [`Embedder::locate`]: crate::embed::Embedder::locate
+    pub fn load_embedder(&self, configured: Option<&std::path::Path>, data_dir: &std::path::Path) -> anyhow::Result<()> {
+        let path = match configured {
+            Some(p) => p.to_path_buf(),
+            None => match crate::embed::Embedder::locate(data_dir) {
+                Some(p) => p,
+                None => {
+                    tracing::info!(
+                        "no embedding model ({}/models/e5-small-q4.bin or FANLOOP_EMBED_MODEL): duplicates and vetting use their lexical matchers",
+                        data_dir.display()
+                    );
+                    return Ok(());
+                }
+            },
+        };
+        let started = std::time::Instant::now();
+        let model = crate::embed::Embedder::shared(&path)?;
+        tracing::info!("embedding model {} loaded in {:.1?}", path.display(), started.elapsed());
+        self.set_embedder(model);
+        Ok(())
     }
 
     pub fn add_profile_panel(&self, panel: Arc<dyn ProfilePanel>) {
