@@ -367,7 +367,10 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
                     *s += f64::from(x);
                 }
             }
-            let values: Vec<String> = sum.iter().map(|s| format!("{:.6}", s / texts.len().max(1) as f64)).collect();
+            let values: Vec<String> = sum
+                .iter()
+                .map(|s| format!("{:.6}", s / texts.len().max(1) as f64))
+                .collect();
             out.push_str(&format!("{lang}\t{}\n", values.join(",")));
         }
         std::fs::write(path, out)?;
@@ -384,7 +387,10 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
             c.true_pos + c.false_neg
         );
     };
-    for (split, reports) in [("dev (tuned on)", &labelled), ("test (held out, never tuned on)", &test)] {
+    for (split, reports) in [
+        ("dev (tuned on)", &labelled),
+        ("test (held out, never tuned on)", &test),
+    ] {
         let started = Instant::now();
         let lexical = fingerprints(reports, None);
         let semantic = model.as_ref().map(|m| fingerprints(reports, Some(m)));
@@ -399,9 +405,16 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
                 reports.iter().filter(|r| r.lang == "zh").count(),
                 reports.iter().filter(|r| r.lang == "en").count(),
                 reports.iter().filter(|r| r.lang == "fr").count(),
-                reports.iter().map(|r| r.cluster).collect::<std::collections::HashSet<_>>().len(),
+                reports
+                    .iter()
+                    .map(|r| r.cluster)
+                    .collect::<std::collections::HashSet<_>>()
+                    .len(),
             );
-            println!("{:<10} {:>10} {:>10} {:>10} {:>8}", "pairs", "precision", "recall", "F1", "gold");
+            println!(
+                "{:<10} {:>10} {:>10} {:>10} {:>8}",
+                "pairs", "precision", "recall", "F1", "gold"
+            );
             row("all", &eval.all);
             for (pair, counts) in &eval.by_language_pair {
                 row(pair, counts);
@@ -423,7 +436,10 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
         use std::io::Write;
         let fps = fingerprints(&labelled, Some(m));
         let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        writeln!(f, "i\tj\tgold\tcosine\tlexical\tconflict\tshared_c\tshared_s\tsame_lang")?;
+        writeln!(
+            f,
+            "i\tj\tgold\tcosine\tlexical\tconflict\tshared_c\tshared_s\tsame_lang"
+        )?;
         for i in 0..fps.len() {
             for j in i + 1..fps.len() {
                 let m = Match::between(&fps[i], &fps[j]);

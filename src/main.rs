@@ -236,6 +236,9 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Vetting(VettingCommand::Eval { split, mistakes })) => {
             let e = fanloop_vetting::eval::evaluate((split != "all").then_some(split.as_str()));
             print!("{}", fanloop_vetting::eval::format(&e, &split, mistakes));
+            println!("\ncandidate histories ({split}): the verdict a reviewer would accept?");
+            let (table, _, _) = fanloop_vetting::eval::format_histories((split != "all").then_some(split.as_str()));
+            print!("{table}");
             Ok(())
         }
         Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,

@@ -392,7 +392,12 @@ both_backends!(feedback_loop_from_report_to_changelog, feedback_loop);
 /// folds a split-off duplicate back.
 async fn semantic_grouping(app: &TestApp) {
     let (_admin, staff) = setup(app).await;
-    let fans = [app.user("sem_a").await, app.user("sem_b").await, app.user("sem_c").await, app.user("sem_d").await];
+    let fans = [
+        app.user("sem_a").await,
+        app.user("sem_b").await,
+        app.user("sem_c").await,
+        app.user("sem_d").await,
+    ];
     let first = bug(
         "蓝牙耳机打电话时老是断开",
         "蓝牙耳机在通话的时候经常自动断开连接，要重新配对",
@@ -407,7 +412,11 @@ async fn semantic_grouping(app: &TestApp) {
         None,
     );
     let (_, r2) = report(app, &fans[1], en).await;
-    assert_eq!((r2["request_id"].as_i64(), r2["grouped"].as_bool()), (Some(id), Some(true)), "{r2}");
+    assert_eq!(
+        (r2["request_id"].as_i64(), r2["grouped"].as_bool()),
+        (Some(id), Some(true)),
+        "{r2}"
+    );
     let wifi = bug(
         "Wi-Fi disconnects during calls",
         "Wi-Fi keeps disconnecting in the middle of Wi-Fi calls and I have to reconnect",
@@ -435,7 +444,9 @@ async fn semantic_grouping(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn semantic_grouping_with_the_model() {
-    let Some(app) = TestApp::spawn_semantic(Backend::Sqlite).await else { return };
+    let Some(app) = TestApp::spawn_semantic(Backend::Sqlite).await else {
+        return;
+    };
     semantic_grouping(&app).await;
     app.stop().await;
 }

@@ -323,7 +323,7 @@ async fn staff_read_the_report_page_upload_files_and_print() {
         "verdict shown in Chinese"
     );
     assert!(
-        html.contains("条帖子敌视品牌的粉丝") && !html.contains("posts are hostile toward"),
+        html.contains("条敌视粉丝") && !html.contains("are hostile toward them"),
         "the verdict's reasons are in Chinese too"
     );
     assert!(html.contains("米粉都是脑残") && html.contains("<svg class=\"stance-chart\""));

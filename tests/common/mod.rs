@@ -72,7 +72,11 @@ impl TestApp {
         Self::spawn_configured(backend, demo, None).await
     }
 
-    async fn spawn_configured(backend: Backend, demo: bool, embed_model: Option<std::path::PathBuf>) -> Option<TestApp> {
+    async fn spawn_configured(
+        backend: Backend,
+        demo: bool,
+        embed_model: Option<std::path::PathBuf>,
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg_database = match backend {
             Backend::Sqlite => None,

@@ -31,7 +31,6 @@ const ROWS: usize = HASHES / BANDS;
 /// candidate lookups) treat two signatures as near-identical.
 pub const DUPLICATE_THRESHOLD: f64 = 0.25;
 
-
 const STOP_WORDS: &[&str] = &[
     "the",
     "and",
@@ -404,7 +403,6 @@ pub fn cluster_brute_force(items: &[(i64, Signature)], threshold: f64) -> Vec<(i
     out
 }
 
-
 /// Everything the matcher knows about a report or a request: its MinHash signature, what it is
 /// about (component and symptom), its language and, when the model is installed, its sentence
 /// embedding with its language's mean taken out.
@@ -459,7 +457,12 @@ impl Fingerprint {
         let profile = Profile::from_names(signature.concepts.iter().map(String::as_str));
         let lang = fanloop_platform::text::detect_lang(text);
         let vector = embedder.map(|e| centre(e.embed(text, Kind::Passage), lang));
-        Fingerprint { signature, profile, lang, vector }
+        Fingerprint {
+            signature,
+            profile,
+            lang,
+            vector,
+        }
     }
 
     /// Storage form of the signature: [`Signature::to_hex`], then `;` and the language.
@@ -617,12 +620,20 @@ pub struct Group {
 
 impl Group {
     pub fn new(id: i64, fingerprint: Fingerprint) -> Group {
-        Group { id, fingerprint, members: 1 }
+        Group {
+            id,
+            fingerprint,
+            members: 1,
+        }
     }
 
     /// A stored request of `members` reports.
     pub fn with_members(id: i64, fingerprint: Fingerprint, members: usize) -> Group {
-        Group { id, fingerprint, members: members.max(1) }
+        Group {
+            id,
+            fingerprint,
+            members: members.max(1),
+        }
     }
 
     /// Folds a member's vector into the request's mean.
@@ -848,7 +859,14 @@ pub fn evaluate(reports: &[LabelledReport<'_>], fps: &[Fingerprint]) -> Evaluati
             }
         }
     }
-    Evaluation { all, by_language_pair, findable, offered, wrong_groupings, groupings }
+    Evaluation {
+        all,
+        by_language_pair,
+        findable,
+        offered,
+        wrong_groupings,
+        groupings,
+    }
 }
 
 #[cfg(test)]
@@ -917,10 +935,15 @@ mod tests {
             let offered = eval.offered as f64 / eval.findable as f64;
             eprintln!("lexical {name}: offered {offered:.3}, grouped {}", eval.groupings);
             assert_eq!(eval.groupings, 0, "{name}: the lexical matcher never groups by itself");
-            assert!(offered >= offered_floor, "{name}: offered {offered:.3} < {offered_floor}");
+            assert!(
+                offered >= offered_floor,
+                "{name}: offered {offered:.3} < {offered_floor}"
+            );
         }
         // With the model (run in CI; skipped loudly without it).
-        let Some(model) = fanloop_platform::embed::shared_for_tests() else { return };
+        let Some(model) = fanloop_platform::embed::shared_for_tests() else {
+            return;
+        };
         for (name, reports, p_floor, r_floor, offered_floor) in
             [("dev", &dev, 0.95, 0.30, 0.95), ("test", &test, 0.93, 0.15, 0.83)]
         {
@@ -933,7 +956,10 @@ mod tests {
             }
             assert!(p >= p_floor, "{name}: precision {p:.3} < {p_floor}");
             assert!(r >= r_floor, "{name}: recall {r:.3} < {r_floor}");
-            assert!(offered >= offered_floor, "{name}: offered {offered:.3} < {offered_floor}");
+            assert!(
+                offered >= offered_floor,
+                "{name}: offered {offered:.3} < {offered_floor}"
+            );
         }
     }
 }

@@ -5,11 +5,11 @@
 
 pub mod api;
 pub mod dedupe;
-pub mod problem;
 pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod pages;
+pub mod problem;
 pub mod service;
 pub mod store;
 pub mod ui;

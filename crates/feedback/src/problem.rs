@@ -198,7 +198,10 @@ fn family(name: &str) -> Family {
 }
 
 fn symptom_match(a: &str, b: &str) -> bool {
-    a == b || COMPATIBLE.iter().any(|(x, y)| (*x == a && *y == b) || (*x == b && *y == a))
+    a == b
+        || COMPATIBLE
+            .iter()
+            .any(|(x, y)| (*x == a && *y == b) || (*x == b && *y == a))
 }
 
 impl Profile {
@@ -261,7 +264,10 @@ impl Profile {
             self.symptoms.iter().filter(real).collect(),
             other.symptoms.iter().filter(real).collect(),
         );
-        let shared_symptoms = mine.iter().filter(|a| theirs.iter().any(|b| symptom_match(a, b))).count();
+        let shared_symptoms = mine
+            .iter()
+            .filter(|a| theirs.iter().any(|b| symptom_match(a, b)))
+            .count();
         if !mine.is_empty() && !theirs.is_empty() && shared_symptoms == 0 {
             conflict = true;
         }
@@ -271,7 +277,11 @@ impl Profile {
         {
             conflict = true;
         }
-        Agreement { conflict, shared_components, shared_symptoms }
+        Agreement {
+            conflict,
+            shared_components,
+            shared_symptoms,
+        }
     }
 }
 
@@ -285,9 +295,17 @@ mod tests {
 
     #[test]
     fn components_and_symptoms_in_three_languages_and_both_scripts() {
-        for text in ["蓝牙耳机通话时断开", "藍牙耳機通話時斷開", "Bluetooth earbuds disconnecting during calls", "Les écouteurs Bluetooth se déconnectent pendant les appels"] {
+        for text in [
+            "蓝牙耳机通话时断开",
+            "藍牙耳機通話時斷開",
+            "Bluetooth earbuds disconnecting during calls",
+            "Les écouteurs Bluetooth se déconnectent pendant les appels",
+        ] {
             let p = p(text);
-            assert!(p.components.contains("bluetooth") && p.components.contains("earbuds"), "{text}: {p:?}");
+            assert!(
+                p.components.contains("bluetooth") && p.components.contains("earbuds"),
+                "{text}: {p:?}"
+            );
             assert!(p.symptoms.contains("disconnect"), "{text}: {p:?}");
         }
         assert!(p("Wi-Fi keeps dropping").components.contains("wifi"));
@@ -299,17 +317,36 @@ mod tests {
     #[test]
     fn look_alikes_conflict_and_paraphrases_agree() {
         let conflict = |a: &str, b: &str| p(a).agreement(&p(b)).conflict;
-        assert!(conflict("Camera app crashes when opening portrait mode", "Gallery app crashes when opening a video"));
-        assert!(conflict("Phone overheats while charging", "Phone charges slowly since the update"));
-        assert!(conflict("Bluetooth disconnects all the time", "Wi-Fi disconnects all the time"));
+        assert!(conflict(
+            "Camera app crashes when opening portrait mode",
+            "Gallery app crashes when opening a video"
+        ));
+        assert!(conflict(
+            "Phone overheats while charging",
+            "Phone charges slowly since the update"
+        ));
+        assert!(conflict(
+            "Bluetooth disconnects all the time",
+            "Wi-Fi disconnects all the time"
+        ));
         assert!(!conflict("启动卡顿", "打开应用很慢"));
         assert!(!conflict("Battery drains overnight", "电池一晚上掉电 30%"));
-        assert!(p("Battery drains overnight").agreement(&p("La batterie se vide la nuit")).confirmed());
+        assert!(p("Battery drains overnight")
+            .agreement(&p("La batterie se vide la nuit"))
+            .confirmed());
     }
 
     #[test]
     fn odd_text_is_read_without_panicking() {
-        for text in ["", "   ", "！！！？？？", "\u{0}\u{7}", "🙂", &"é".repeat(10_000), "Ⅻ ﬁ ǅ"] {
+        for text in [
+            "",
+            "   ",
+            "！！！？？？",
+            "\u{0}\u{7}",
+            "🙂",
+            &"é".repeat(10_000),
+            "Ⅻ ﬁ ǅ",
+        ] {
             let _ = p(text);
         }
     }

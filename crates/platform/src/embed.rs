@@ -316,7 +316,10 @@ impl Embedder {
         let unk_score = scores.iter().copied().fold(f32::INFINITY, f32::min) - 10.0;
         let n_norm = c.usize()?;
         let norm_bytes = c.u32()? as usize;
-        let mut nc = Cursor { buf: c.take(norm_bytes)?, pos: 0 };
+        let mut nc = Cursor {
+            buf: c.take(norm_bytes)?,
+            pos: 0,
+        };
         let mut norm = HashMap::with_capacity(n_norm);
         for _ in 0..n_norm {
             let cp = nc.u32()?;
@@ -334,7 +337,16 @@ impl Embedder {
                 return Err(fmt_err("special token out of range"));
             }
         }
-        let tok = Tokenizer { pieces, scores, bos, eos, unk, unk_score, max_piece_bytes, norm };
+        let tok = Tokenizer {
+            pieces,
+            scores,
+            bos,
+            eos,
+            unk,
+            unk_score,
+            max_piece_bytes,
+            norm,
+        };
 
         // Tensor directory.
         let n_dir = c.usize()?;
@@ -354,7 +366,8 @@ impl Embedder {
         }
         let raw = |name: &str, bytes: usize| -> Result<&[u8], EmbedError> {
             let d = dir.get(name).ok_or_else(|| fmt_err(format!("missing tensor {name}")))?;
-            d.get(..bytes).ok_or_else(|| fmt_err(format!("tensor {name} too small")))
+            d.get(..bytes)
+                .ok_or_else(|| fmt_err(format!("tensor {name} too small")))
         };
         let vector = |name: &str, n: usize| -> Result<Vec<f32>, EmbedError> { Ok(f32s(raw(name, n * 4)?)) };
         let matrix = |name: &str, rows: usize, cols: usize| -> Result<Array2<f32>, EmbedError> {
@@ -434,7 +447,12 @@ impl Embedder {
             sum = self.forward(&[self.tok.bos, self.tok.eos]);
             weight = 1.0;
         }
-        let norm = sum.iter().map(|x| (x / weight) * (x / weight)).sum::<f32>().sqrt().max(1e-6);
+        let norm = sum
+            .iter()
+            .map(|x| (x / weight) * (x / weight))
+            .sum::<f32>()
+            .sqrt()
+            .max(1e-6);
         sum.iter().map(|x| x / weight / norm).collect()
     }
 
@@ -525,7 +543,7 @@ pub fn to_bytes(v: &[f32]) -> Vec<u8> {
 
 /// A stored vector; `None` when the bytes are not a whole number of floats.
 pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
-    (b.len() % 4 == 0 && !b.is_empty()).then(|| f32s(b))
+    (b.len().is_multiple_of(4) && !b.is_empty()).then(|| f32s(b))
 }
 
 /// The model for tests and evaluations, loaded once: `FANLOOP_EMBED_MODEL`, else the
@@ -572,7 +590,12 @@ mod tests {
             let cols: Vec<&str> = line.split('\t').collect();
             let kind = if cols[0] == "query" { Kind::Query } else { Kind::Passage };
             let expected: Vec<f32> = cols[3].split(',').map(|v| v.parse().unwrap()).collect();
-            assert_eq!(model.token_count(cols[1], kind), cols[2].parse::<usize>().unwrap(), "tokens of {:?}", cols[1]);
+            assert_eq!(
+                model.token_count(cols[1], kind),
+                cols[2].parse::<usize>().unwrap(),
+                "tokens of {:?}",
+                cols[1]
+            );
             let got = model.embed(cols[1], kind);
             assert_eq!(got.len(), 384);
             let cos = cosine(&got, &expected);
@@ -586,7 +609,14 @@ mod tests {
     #[test]
     fn odd_text_embeds_without_panicking() {
         let Some(model) = shared_for_tests() else { return };
-        for text in ["", "\0\u{1}\u{7f}", "！！！？？？……", "🙂🙃", &"長".repeat(5000), "\u{200b}\u{feff}x"] {
+        for text in [
+            "",
+            "\0\u{1}\u{7f}",
+            "！！！？？？……",
+            "🙂🙃",
+            &"長".repeat(5000),
+            "\u{200b}\u{feff}x",
+        ] {
             let v = model.embed(text, Kind::Passage);
             let norm: f32 = v.iter().map(|x| x * x).sum();
             assert!((norm - 1.0).abs() < 1e-3, "{text:?}");
@@ -595,7 +625,12 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_model_is_refused_without_panicking() {
-        for bytes in [&b""[..], b"E5S1", b"E5S1\x01\0\0\0\xff\xff\xff\xff", b"GGUF0000000000000000"] {
+        for bytes in [
+            &b""[..],
+            b"E5S1",
+            b"E5S1\x01\0\0\0\xff\xff\xff\xff",
+            b"GGUF0000000000000000",
+        ] {
             assert!(Embedder::parse(bytes).is_err());
         }
         let mut truncated = b"E5S1".to_vec();

@@ -235,7 +235,11 @@ impl Platform {
     /// paths work without it, and the log says so).
     ///
     /// [`Embedder::locate`]: crate::embed::Embedder::locate
-    pub fn load_embedder(&self, configured: Option<&std::path::Path>, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    pub fn load_embedder(
+        &self,
+        configured: Option<&std::path::Path>,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<()> {
         let path = match configured {
             Some(p) => p.to_path_buf(),
             None => match crate::embed::Embedder::locate(data_dir) {

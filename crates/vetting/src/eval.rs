@@ -9,12 +9,20 @@ use fanloop_platform::i18n::Lang;
 use serde::Serialize;
 
 use crate::lexicon::{AliasKind, Matcher};
+use crate::report::{self, CandidatePost, Report, Verdict};
 use crate::stance::{self, Label};
 
 pub static LABELLED_TSV: &str = include_str!("../data/labelled_posts.tsv");
+/// 300 harder posts (slang, sarcasm, quotes and reported speech, mixed reviews, long posts),
+/// written independently of the rules, half `dev` and half `test`.
+pub static LABELLED_MORE_TSV: &str = include_str!("../data/labelled_posts_more.tsv");
 
 /// Macro-F1 on the frozen test split when the rules were last changed (`fanloop vetting eval`).
-pub const RECORDED_TEST_MACRO_F1: f64 = 0.96;
+/// The split grew on 2026-12-02 with 150 harder posts written independently (slang, sarcasm,
+/// reported speech); on it the rules score 0.81 (0.78 before reported speech was handled),
+/// while the dev split they were tuned on reads 0.95: the rules do not generalise to new
+/// wording well enough, and the figure says so.
+pub const RECORDED_TEST_MACRO_F1: f64 = 0.81;
 
 #[derive(Debug, Clone)]
 pub struct LabelledPost {
@@ -29,6 +37,7 @@ pub struct LabelledPost {
 pub fn labelled_set() -> Vec<LabelledPost> {
     LABELLED_TSV
         .lines()
+        .chain(LABELLED_MORE_TSV.lines())
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let cols: Vec<&str> = l.splitn(5, '\t').collect();
@@ -210,6 +219,132 @@ pub fn format(e: &Evaluation, split: &str, show_mistakes: bool) -> String {
     out
 }
 
+/// Candidate histories (20–45 posts each: haters of the brand or of its fans, with and without
+/// incidents, incident-only accounts, loyal fans, critical but fair reviewers, neutral
+/// reviewers, one angry post among many), written independently of the rules, each with the
+/// verdicts a reviewer would accept.  This is where the verdict is judged: at the level the
+/// user decides.
+pub static HISTORIES_TSV: &str = include_str!("../data/labelled_histories.tsv");
+
+#[derive(Debug, Clone)]
+pub struct History {
+    pub id: String,
+    pub split: String,
+    pub kind: String,
+    pub expected: Vec<Verdict>,
+    pub posts: Vec<String>,
+}
+
+pub fn histories() -> Vec<History> {
+    let mut out: Vec<History> = Vec::new();
+    for line in HISTORIES_TSV
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.splitn(6, '\t').collect();
+        let [id, split, kind, expected, _lang, text] = cols[..] else {
+            continue;
+        };
+        if out.last().is_none_or(|h| h.id != id) {
+            out.push(History {
+                id: id.to_string(),
+                split: split.to_string(),
+                kind: kind.to_string(),
+                expected: expected
+                    .split('|')
+                    .filter_map(|v| match v {
+                        "clear" => Some(Verdict::Clear),
+                        "review" => Some(Verdict::Review),
+                        "high_risk" => Some(Verdict::HighRisk),
+                        _ => None,
+                    })
+                    .collect(),
+                posts: Vec::new(),
+            });
+        }
+        if let Some(h) = out.last_mut() {
+            h.posts.push(text.to_string());
+        }
+    }
+    out
+}
+
+/// The report the product would give on one history (a post a day, no community posts).
+pub fn report_on(h: &History) -> Report {
+    let matcher = labelled_profile();
+    let start = 1_700_000_000_000i64;
+    let posts: Vec<CandidatePost> = h
+        .posts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| CandidatePost {
+            id: i as i64 + 1,
+            platform: "weibo".into(),
+            posted_at: start + i as i64 * 86_400_000,
+            text: text.clone(),
+            likes: 10,
+            reposts: 1,
+            comments: 2,
+            followers: Some(10_000),
+            url: None,
+        })
+        .collect();
+    report::build(
+        "Xiaomi",
+        &h.id,
+        &matcher,
+        &Matcher::default(),
+        &posts,
+        &[],
+        start + 400 * 86_400_000,
+    )
+}
+
+/// `fanloop vetting eval --histories`: one line per history, and the two counts that matter.
+pub fn format_histories(split: Option<&str>) -> (String, usize, usize) {
+    let mut out = String::new();
+    let (mut right, mut loyal_high) = (0, 0);
+    let all: Vec<History> = histories()
+        .into_iter()
+        .filter(|h| split.is_none_or(|s| h.split == s))
+        .collect();
+    for h in &all {
+        let r = report_on(h);
+        let ok = h.expected.contains(&r.verdict);
+        right += usize::from(ok);
+        if r.verdict == Verdict::HighRisk
+            && matches!(h.kind.as_str(), "loyal_fan" | "neutral_reviewer" | "critical_reviewer")
+        {
+            loyal_high += 1;
+        }
+        let _ = writeln!(
+            out,
+            "{} {:<34} {:<22} expected {:<14} got {:<10} brand h/n/s {}/{}/{} fans h/n/s {}/{}/{} incidents {}",
+            if ok { "ok  " } else { "MISS" },
+            h.id,
+            h.kind,
+            h.expected.iter().map(|v| v.as_str()).collect::<Vec<_>>().join("|"),
+            r.verdict.as_str(),
+            r.toward_brand.hostile,
+            r.toward_brand.neutral,
+            r.toward_brand.supportive,
+            r.toward_fans.hostile,
+            r.toward_fans.neutral,
+            r.toward_fans.supportive,
+            r.incidents
+                .iter()
+                .filter(|i| i.kind != crate::stance::IncidentKind::Insult)
+                .count(),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{right}/{} histories get an accepted verdict; loyal fans and fair reviewers flagged high risk: {loyal_high}",
+        all.len()
+    );
+    (out, right, loyal_high)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +364,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The verdict, judged where the user decides: no loyal fan or fair reviewer is ever high
+    /// risk, and the held-out histories keep the recorded number of accepted verdicts.
+    #[test]
+    fn candidate_histories_get_the_verdicts_a_reviewer_accepts() {
+        let all = histories();
+        assert!(all.len() >= 24 && all.iter().all(|h| h.posts.len() >= 20));
+        let (table, _, loyal_high) = format_histories(None);
+        assert_eq!(loyal_high, 0, "{table}");
+        let (table, right, _) = format_histories(Some("test"));
+        assert!(right >= 11, "held-out histories: {right}/12 accepted\n{table}");
     }
 
     #[test]

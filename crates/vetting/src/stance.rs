@@ -135,11 +135,103 @@ pub fn analyze(matcher: &Matcher, original: &str) -> Analysis {
     analyze_in(matcher, original, text::detect_lang(original))
 }
 
+/// Words that introduce what somebody else said ("有人说…", "someone called Mi Fans…",
+/// "quelqu'un a traité…"): the rest of that clause is their words, not the author's.
+const REPORTING_FRAMES: &[&str] = &[
+    "有人说",
+    "有人骂",
+    "有人称",
+    "有人叫",
+    "有人把",
+    "总有人说",
+    "老有人说",
+    "网友说",
+    "网友骂",
+    "网上有人",
+    "评论区有人",
+    "被人说",
+    "被说成",
+    "被骂",
+    "别人说",
+    "人家说",
+    "他们说",
+    "某博主称",
+    "博主称",
+    "someone called",
+    "someone calls",
+    "someone said",
+    "someone says",
+    "somebody called",
+    "somebody said",
+    "people call",
+    "people calling",
+    "people say",
+    "people said",
+    "they call",
+    "called us",
+    "calls us",
+    "call us",
+    "calling us",
+    "call mi fans",
+    "call xiaomi",
+    "quelqu'un a traité",
+    "quelqu'un a dit",
+    "quelqu'un traite",
+    "on traite",
+    "on dit que",
+    "des gens traiter",
+    "gens traitent",
+    "ont traité",
+    "on nous traite",
+    "les gens disent",
+    "traiter les fans",
+    "traitent les fans",
+];
+
+/// Byte ranges of `text` (normalised) that are somebody else's words: quotations (“…”, "…",
+/// 「…」, 『…』, «…») and the clause after a reporting frame.  Hostile or warm words there are
+/// quoted, not the author's: "有人说米粉都是脑残，我不同意" is not hostility toward the fans, and
+/// a "revolutionary" launch in scare quotes is not praise.
+fn reported_spans(text: &str, clauses: &[text::Clause]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (open, close) in [('"', '"'), ('「', '」'), ('『', '』'), ('«', '»'), ('《', '》')] {
+        let mut start: Option<usize> = None;
+        for (i, c) in text.char_indices() {
+            match start {
+                None if c == open => start = Some(i + c.len_utf8()),
+                Some(s) if c == close => {
+                    out.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    for frame in REPORTING_FRAMES {
+        let mut from = 0;
+        while let Some(pos) = text[from..].find(frame) {
+            let at = from + pos;
+            let end = clauses
+                .iter()
+                .find(|c| at >= c.start && at < c.end)
+                .map_or(text.len(), |c| c.end);
+            out.push((at, end.max(at + frame.len())));
+            from = at + frame.len();
+        }
+    }
+    out
+}
+
 pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
     let norm = text::normalize(original);
     let tokens = text::tokenize(&norm.text);
     let hits = matcher.find(&tokens, lang);
     let clauses = text::clauses(&norm.text);
+    let reported = reported_spans(&norm.text, &clauses);
+    let is_reported = |i: usize| -> bool {
+        let at = tokens[hits[i].start].start;
+        reported.iter().any(|(a, b)| at >= *a && at < *b)
+    };
     // The clause each hit starts in, looked up once.
     let clause_of_hit: Vec<Option<usize>> = hits
         .iter()
@@ -228,11 +320,20 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
             let h = &hits[i];
             let words = phrase(&tokens, h);
             let neg = negated(i);
-            if h.alias() == Some(AliasKind::FanSlur) {
+            let quoted = is_reported(i);
+            if h.alias() == Some(AliasKind::FanSlur) && !quoted {
                 signals.insult.push(words.clone());
             }
             for kind in &h.kinds {
                 let Kind::Term(c) = kind else { continue };
+                if quoted
+                    && matches!(
+                        c,
+                        Category::Insult | Category::Hostile | Category::Harsh | Category::Support
+                    )
+                {
+                    continue;
+                }
                 match (c, neg) {
                     (Category::Insult, false) => signals.insult.push(words.clone()),
                     (Category::Hostile, false) => signals.hostile.push(words.clone()),
@@ -318,7 +419,7 @@ pub fn analyze_in(matcher: &Matcher, original: &str, lang: Lang) -> Analysis {
         clauses: &clauses,
         clause_of_hit: &clause_of_hit,
     };
-    analysis.incidents = incidents(&parts, &targets_of_hit, &negated);
+    analysis.incidents = incidents(&parts, &targets_of_hit, &|i| negated(i) || is_reported(i));
     analysis.severity += analysis
         .incidents
         .iter()
