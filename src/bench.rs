@@ -348,7 +348,7 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
     let model = match model_path {
         Some(p) => Some(fanloop_platform::embed::Embedder::load(&p)?),
         None => {
-            println!("no embedding model: measuring the lexical matcher only (see README, Semantic matching)");
+            println!("no embedding model: measuring the lexical matcher only (see README, Optional: the sentence-embedding model; scripts/get-model.sh)");
             None
         }
     };

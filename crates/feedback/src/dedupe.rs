@@ -1,20 +1,17 @@
-//! Finding near-duplicate reports, in Chinese, English and French, with MinHash and LSH.
+//! Finding the reports that describe the same problem, in Chinese, English and French.
 //!
-//! Why this method: it needs no model download (nothing may be fetched at run time), is exact
-//! to reason about, and clusters 100,000 reports in seconds on two cores.  Each report becomes a
-//! set of features:
-//! - Chinese: character bigrams (no segmentation needed, robust to wording changes);
-//! - English/French: words of 3+ letters, lower-cased, accents folded, a trailing plural `s`
-//!   dropped, stop words removed;
-//! - product concepts: a hand-written trilingual glossary maps 电池 / battery / batterie to the
-//!   same `#battery` feature, so a Chinese and a French report of the same problem share features
-//!   even though they share no characters.
+//! A report becomes a [`Fingerprint`]: a MinHash signature of its words (Chinese character
+//! pairs, English and French words, and its component and symptom from [`crate::problem`]),
+//! its language, and — when the embedding model is installed — its multilingual-e5-small vector
+//! with its language's mean taken out.  [`Match`] scores a pair with a logistic model fitted on
+//! the dev split; [`Decision`] groups without asking only above the score at which grouping kept
+//! precision ≥ 0.95 on dev, and offers (the fan's "+1 this instead", the staff's merge) above a
+//! lower one.  A report is compared with each request as a whole ([`Group`]: the mean of its
+//! reports' vectors).  How well it works, and on which split: docs/duplicates.md.
 //!
-//! The Jaccard similarity of two feature sets is estimated by 128 MinHash values; LSH with 64
-//! bands of 2 rows makes a pair at similarity 0.3 collide in at least one band with probability
-//! 0.998 (1 − (1 − 0.3²)⁶⁴), so only colliding pairs are compared.  Clustering compares each
-//! member of a bucket with at most the 64 members before it, which keeps huge buckets (generic
-//! words every report shares) from turning the batch job quadratic.
+//! The LSH index ([`LshIndex`], [`DUPLICATE_THRESHOLD`]) is the lexical candidate finder the
+//! throughput benchmark measures at 100,000 reports; the request path ranks every live request
+//! of the product directly.
 
 use std::collections::{HashMap, HashSet};
 
@@ -451,12 +448,19 @@ pub fn centre(mut v: Vec<f32>, lang: Lang) -> Vec<f32> {
     v
 }
 
+/// Characters of a report that are embedded: the title and the start of the description (about
+/// one 512-token window), which say what the problem is; the rest costs time and adds little.
+pub const EMBEDDED_CHARS: usize = 1_000;
+
 impl Fingerprint {
     pub fn of_text(text: &str, embedder: Option<&Embedder>) -> Fingerprint {
         let signature = Signature::of_text(text);
         let profile = Profile::from_names(signature.concepts.iter().map(String::as_str));
         let lang = fanloop_platform::text::detect_lang(text);
-        let vector = embedder.map(|e| centre(e.embed(text, Kind::Passage), lang));
+        let vector = embedder.map(|e| {
+            let head: String = text.chars().take(EMBEDDED_CHARS).collect();
+            centre(e.embed(&head, Kind::Passage), lang)
+        });
         Fingerprint {
             signature,
             profile,
@@ -470,20 +474,21 @@ impl Fingerprint {
         format!("{};{}", self.signature.to_hex(), self.lang.code())
     }
 
-    /// A stored request or report: [`Fingerprint::stored_signature`] (older rows have no
-    /// language) and an optional (centred) vector.
+    /// A stored request or report: [`Fingerprint::stored_signature`] and an optional (centred)
+    /// vector.  `None` for a signature of an older format (no language, concepts of the old
+    /// glossary): the caller fingerprints the stored text again.
     pub fn from_stored(stored: &str, vector: Option<&[u8]>) -> Option<Fingerprint> {
         let mut parts = stored.splitn(3, ';');
         let hex = parts.next()?;
-        let concepts = parts.next().unwrap_or("");
-        let lang = parts.next().and_then(Lang::parse);
+        let concepts = parts.next()?;
+        let lang = Lang::parse(parts.next()?)?;
         let signature = Signature::from_hex(&format!("{hex};{concepts}"))?;
         let profile = Profile::from_names(signature.concepts.iter().map(String::as_str));
         Some(Fingerprint {
             signature,
             profile,
-            lang: lang.unwrap_or(Lang::Zh),
-            vector: vector.and_then(embed::from_bytes),
+            lang,
+            vector: vector.and_then(embed::from_bytes).map(|v| normalised(&v)),
         })
     }
 
@@ -602,7 +607,9 @@ impl Match {
         }
     }
 
-    /// A 0–1 figure for people: the model's probability that the two are one problem.
+    /// The score on a 0–1 scale for people (its logistic).  It is not a calibrated probability:
+    /// the model was fitted with both classes weighted equally, so 0.5 is "as alike as a typical
+    /// duplicate pair", and suggestions start near 0.68.
     pub fn likelihood(&self) -> f64 {
         1.0 / (1.0 + (-self.score).exp())
     }
@@ -614,52 +621,73 @@ impl Match {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub id: i64,
+    /// The vector here is the normalised mean, what comparisons use.
     pub fingerprint: Fingerprint,
+    /// Sum of the members' (normalised) vectors: means combine exactly through it.
+    sum: Option<Vec<f32>>,
     members: usize,
 }
 
+fn normalised(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    v.iter().map(|x| x / norm).collect()
+}
+
 impl Group {
+    /// A request of one report.
     pub fn new(id: i64, fingerprint: Fingerprint) -> Group {
+        let sum = fingerprint.vector.clone();
         Group {
             id,
             fingerprint,
+            sum,
             members: 1,
         }
     }
 
-    /// A stored request of `members` reports.
-    pub fn with_members(id: i64, fingerprint: Fingerprint, members: usize) -> Group {
+    /// A stored request of `members` reports whose stored vector is their plain (not
+    /// normalised) `mean`.
+    pub fn stored(id: i64, mut fingerprint: Fingerprint, mean: Option<Vec<f32>>, members: usize) -> Group {
+        let members = members.max(1);
+        fingerprint.vector = mean.as_deref().map(normalised);
+        let sum = mean.map(|m| m.iter().map(|x| x * members as f32).collect());
         Group {
             id,
             fingerprint,
-            members: members.max(1),
+            sum,
+            members,
         }
     }
 
-    /// Folds a member's vector into the request's mean.
+    /// What to store for the request: the plain mean of its reports' vectors.
+    pub fn mean_bytes(&self) -> Option<Vec<u8>> {
+        let n = self.members as f32;
+        self.sum
+            .as_ref()
+            .map(|s| embed::to_bytes(&s.iter().map(|x| x / n).collect::<Vec<f32>>()))
+    }
+
+    fn add(&mut self, sum: Option<&[f32]>, members: usize) {
+        match (&mut self.sum, sum) {
+            (Some(mine), Some(theirs)) if mine.len() == theirs.len() => {
+                mine.iter_mut().zip(theirs).for_each(|(m, x)| *m += x);
+            }
+            // A request stored before the model was installed takes its first vector.
+            (None, Some(theirs)) => self.sum = Some(theirs.to_vec()),
+            _ => {}
+        }
+        self.members += members;
+        self.fingerprint.vector = self.sum.as_deref().map(normalised);
+    }
+
+    /// Folds a new report into the request.
     pub fn absorb(&mut self, member: &Fingerprint) {
-        if let (Some(mean), Some(v)) = (&mut self.fingerprint.vector, &member.vector) {
-            let n = self.members as f32;
-            for (m, x) in mean.iter_mut().zip(v) {
-                *m = (*m * n + x) / (n + 1.0);
-            }
-            let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-            mean.iter_mut().for_each(|x| *x /= norm);
-        }
-        self.members += 1;
+        self.add(member.vector.as_deref(), 1);
     }
 
-    /// Folds another request into this one (means weighted by their reports).
+    /// Folds another request into this one.
     pub fn merge(&mut self, other: &Group) {
-        if let (Some(mean), Some(v)) = (&mut self.fingerprint.vector, &other.fingerprint.vector) {
-            let (n, k) = (self.members as f32, other.members as f32);
-            for (m, x) in mean.iter_mut().zip(v) {
-                *m = (*m * n + x * k) / (n + k);
-            }
-            let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-            mean.iter_mut().for_each(|x| *x /= norm);
-        }
-        self.members += other.members;
+        self.add(other.sum.as_deref(), other.members);
     }
 }
 
@@ -697,14 +725,15 @@ pub fn group(reports: &[Fingerprint]) -> Vec<usize> {
             }
         }
     }
-    let into = merge_groups(&mut groups);
+    let into = merge_groups(&mut groups, |_| true);
     out.into_iter().map(|g| into[g]).collect()
 }
 
 /// Merges `Same` groups, most similar pair first, until none is left; returns for each group
-/// the group it ended in.  Quadratic in the number of groups per round: for the batch job and
-/// the evaluation, not for a request path.
-pub fn merge_groups(groups: &mut [Group]) -> Vec<usize> {
+/// the group it ended in.  Only a `movable` group is folded into another (staff decisions on the
+/// rest stand), always into an earlier one.  Each round compares every pair: for the batch job
+/// and the evaluation, not for a request path.
+pub fn merge_groups(groups: &mut [Group], movable: impl Fn(usize) -> bool) -> Vec<usize> {
     let mut into: Vec<usize> = (0..groups.len()).collect();
     loop {
         let mut best: Option<(usize, usize, f64)> = None;
@@ -713,7 +742,7 @@ pub fn merge_groups(groups: &mut [Group]) -> Vec<usize> {
                 continue;
             }
             for j in i + 1..groups.len() {
-                if into[j] != j {
+                if into[j] != j || !movable(j) {
                     continue;
                 }
                 let m = Match::between(&groups[i].fingerprint, &groups[j].fingerprint);

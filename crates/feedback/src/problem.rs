@@ -44,7 +44,7 @@ macro_rules! entries {
 
 pub const COMPONENTS: &[Entry] = entries![
     "battery" Power ["电池", "电量", "续航", "待机", "掉电", "耗电", "费电", "battery", "batteries", "batterie", "autonomie", "standby", "veille", "percentage", "pourcentage"],
-    "charging" Power ["充电", "快充", "充电器", "充不进", "充满", "charg", "recharg", "chargeur", "wireless charg", "sans fil"],
+    "charging" Power ["充电", "快充", "充电器", "充不进", "充满", "charging", "charger", "charge$", "charges$", "charged", "recharg", "chargeur", "chargement", "en charge"],
     "camera" App ["相机", "摄像头", "拍照", "拍摄", "镜头", "录像", "录视频", "camera", "appareil photo", "photo app", "viewfinder", "shutter", "selfie", "objectif", "prise de vue", "take photo", "taking photo", "taking picture", "filmer", "recording video", "record video", "video recording"],
     "gallery" App ["相册", "图库", "gallery", "galerie", "album", "photos app", "corbeille", "recycle bin"],
     "keyboard" App ["键盘", "输入法", "打字", "keyboard", "clavier", "typing", "gboard", "autocorrect", "correcteur", "saisie"],
@@ -63,7 +63,7 @@ pub const COMPONENTS: &[Entry] = entries![
     "bluetooth" Radio ["蓝牙", "bluetooth", "bt$"],
     "wifi" Radio ["wifi", "wi fi", "wlan", "无线网", "路由器", "router", "routeur", "box internet"],
     "hotspot" Radio ["热点", "hotspot", "tethering", "partage de connexion", "point d acces"],
-    "cellular" Radio ["5g", "4g", "lte", "信号", "移动网络", "移动数据", "数据网络", "基站", "sim$", "sim card", "carte sim", "volte", "signal", "reseau mobile", "donnees mobiles", "mobile data", "mobile network", "cellular", "carrier", "operateur"],
+    "cellular" Radio ["5g", "4g", "lte", "信号", "移动网络", "移动数据", "数据网络", "基站", "sim$", "sim card", "carte sim", "volte", "signal$", "signaux", "reseau mobile", "donnees mobiles", "mobile data", "mobile network", "cellular", "carrier", "operateur"],
     "gps" Radio ["gps", "定位", "导航", "地图", "location", "navigation", "localisation", "maps", "waze"],
     "nfc" Radio ["nfc", "门禁卡", "公交卡", "交通卡", "刷卡", "支付", "付款", "payment", "paiement", "contactless", "sans contact", "google pay", "wallet", "tap to pay"],
     "fingerprint" Biometric ["指纹", "fingerprint", "empreinte"],
@@ -106,8 +106,8 @@ pub const SYMPTOMS: &[Entry] = entries![
     "freeze" Other ["卡死", "死机", "无响应", "没反应", "冻结", "freez", "frozen", "hang", "unresponsive", "not responding", "fige", "bloque", "ne repond"],
     "drain" Other ["耗电", "掉电", "费电", "掉得快", "不耐用", "撑不到", "续航差", "续航短", "续航下降", "续航变", "drain", "dies fast", "dies by", "doesn t last", "does not last", "barely lasts", "won t last", "se vide", "decharg", "tient pas", "tient plus", "ne dure"],
     "overheat" Other ["发热", "发烫", "过热", "烫手", "很烫", "好烫", "温度高", "hot$", "heat", "overheat", "warm", "burning", "chauffe", "surchauffe", "brulant", "chaud"],
-    "slow_charge" Other ["充电慢", "充得慢", "充满要", "充电速度", "快充不", "slow charg", "charges slow", "charging slow", "charging speed", "fast charg", "charge lente", "charge rapide", "lentement"],
-    "disconnect" Other ["断开", "断连", "断线", "掉线", "断网", "断流", "自动断", "老是断", "经常断", "disconnect", "drops out", "keeps dropping", "drop", "loses connection", "lose connection", "losing connection", "cuts out", "cut out", "connection lost", "deconnect", "coupe", "perd la connexion", "perd le", "decroche", "se deconnecte"],
+    "slow_charge" Other ["充电慢", "充得慢", "充满要", "充电速度", "快充不", "slow charg", "charges slow", "charging slow", "charging speed", "fast charg", "charge lente", "charge rapide", "charge lentement", "se charge lentement"],
+    "disconnect" Other ["断开", "断连", "断线", "掉线", "断网", "断流", "自动断", "老是断", "经常断", "disconnect", "drops out", "keeps dropping", "dropping", "dropped", "drops$", "drop$", "loses connection", "lose connection", "losing connection", "cuts out", "cut out", "connection lost", "deconnect", "coupe", "perd la connexion", "perd le", "decroche", "se deconnecte"],
     "cannot_connect" Other ["连不上", "搜不到", "找不到", "无法连接", "配对失败", "can t connect", "cannot connect", "won t connect", "not found", "doesn t show up", "can t find", "won t pair", "pairing fail", "impossible de connecter", "introuvable", "ne trouve"],
     "flicker" Other ["闪烁", "闪屏", "频闪", "flicker", "scintill", "clignot"],
     "inaccurate" Other ["不准", "不对", "错误", "偏差", "漂移", "乱跳", "跳来跳去", "wrong", "inaccurate", "incorrect", "drift", "jump", "off by", "faux", "fausse", "imprecis", "erron", "saute", "derive", "mauvais"],
@@ -134,12 +134,19 @@ pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(folded.len() + 2);
     out.push(' ');
     let mut last_space = true;
+    let mut last_han = false;
     for c in folded.chars() {
         let c = if c.is_alphanumeric() { c } else { ' ' };
+        let han = fanloop_platform::text::is_han(c);
+        // "打开wifi后", "开了HDR": a Latin word next to Chinese is still a word.
+        if c != ' ' && !last_space && han != last_han {
+            out.push(' ');
+        }
         if c == ' ' && last_space {
             continue;
         }
         last_space = c == ' ';
+        last_han = han;
         out.push(c);
     }
     if !last_space {
@@ -310,6 +317,11 @@ mod tests {
         }
         assert!(p("Wi-Fi keeps dropping").components.contains("wifi"));
         assert!(p("WiFi keeps dropping").components.contains("wifi"));
+        assert!(p("打开wifi后就断网").components.contains("wifi") && p("开了HDR拍照").components.contains("hdr"));
+        assert!(!p("La galerie s'ouvre lentement, les miniatures ne chargent pas")
+            .components
+            .contains("charging"));
+        assert!(!p("Je voulais signaler un bug").components.contains("cellular"));
         assert!(!p("the lagoon photo").symptoms.contains("lag"));
         assert!(p("the launcher lags").symptoms.contains("lag") && p("laggy keyboard").symptoms.contains("lag"));
     }

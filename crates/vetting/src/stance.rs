@@ -136,7 +136,8 @@ pub fn analyze(matcher: &Matcher, original: &str) -> Analysis {
 }
 
 /// Words that introduce what somebody else said ("有人说…", "someone called Mi Fans…",
-/// "quelqu'un a traité…"): the rest of that clause is their words, not the author's.
+/// "quelqu'un a traité…"): the rest of that clause is their words, not the author's.  Every
+/// frame names the other speaker; "I call Mi Fans idiots" is the author's own.
 const REPORTING_FRAMES: &[&str] = &[
     "有人说",
     "有人骂",
@@ -168,55 +169,73 @@ const REPORTING_FRAMES: &[&str] = &[
     "people say",
     "people said",
     "they call",
+    "they called",
     "called us",
     "calls us",
-    "call us",
     "calling us",
-    "call mi fans",
-    "call xiaomi",
     "quelqu'un a traité",
     "quelqu'un a dit",
     "quelqu'un traite",
-    "on traite",
-    "on dit que",
+    "on nous traite",
+    "les gens disent",
     "des gens traiter",
     "gens traitent",
     "ont traité",
-    "on nous traite",
-    "les gens disent",
-    "traiter les fans",
-    "traitent les fans",
 ];
 
+/// Longest quotation taken as somebody else's words, in characters: a stray or unpaired
+/// quotation mark must not silence the rest of a post.
+const MAX_QUOTE_CHARS: usize = 120;
+
 /// Byte ranges of `text` (normalised) that are somebody else's words: quotations (“…”, "…",
-/// 「…」, 『…』, «…») and the clause after a reporting frame.  Hostile or warm words there are
-/// quoted, not the author's: "有人说米粉都是脑残，我不同意" is not hostility toward the fans, and
-/// a "revolutionary" launch in scare quotes is not praise.
+/// 「…」, 『…』, «…», 《…》) within one sentence and up to [`MAX_QUOTE_CHARS`], and the clause
+/// after a reporting frame.  Hostile or warm words there are quoted, not the author's:
+/// "有人说米粉都是脑残，我不同意" is not hostility toward the fans, and a "revolutionary" launch in
+/// scare quotes is not praise.
 fn reported_spans(text: &str, clauses: &[text::Clause]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    let sentence_of = |at: usize| clauses.iter().find(|c| at >= c.start && at < c.end).map(|c| c.sentence);
     for (open, close) in [('"', '"'), ('「', '」'), ('『', '』'), ('«', '»'), ('《', '》')] {
-        let mut start: Option<usize> = None;
-        for (i, c) in text.char_indices() {
+        let mut start: Option<(usize, usize)> = None; // (byte after the mark, char index)
+        let mut previous: Option<char> = None;
+        for (n, (i, c)) in text.char_indices().enumerate() {
+            // 6.7" is inches, not a quotation mark.
+            let inch = c == '"' && previous.is_some_and(|p| p.is_ascii_digit());
+            previous = Some(c);
+            if inch {
+                continue;
+            }
             match start {
-                None if c == open => start = Some(i + c.len_utf8()),
-                Some(s) if c == close => {
-                    out.push((s, i));
+                Some((s, from)) if c == close => {
+                    let same_sentence = sentence_of(s) == sentence_of(i.saturating_sub(1));
+                    if same_sentence && n - from <= MAX_QUOTE_CHARS {
+                        out.push((s, i));
+                    }
                     start = None;
                 }
+                None if c == open => start = Some((i + c.len_utf8(), n)),
                 _ => {}
             }
         }
     }
     for frame in REPORTING_FRAMES {
+        let latin = !frame.chars().any(text::is_han);
         let mut from = 0;
         while let Some(pos) = text[from..].find(frame) {
             let at = from + pos;
+            let end_of_frame = at + frame.len();
+            from = end_of_frame;
+            let bounded = !latin
+                || (text[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+                    && text[end_of_frame..].chars().next().is_none_or(|c| !c.is_alphanumeric()));
+            if !bounded {
+                continue;
+            }
             let end = clauses
                 .iter()
                 .find(|c| at >= c.start && at < c.end)
                 .map_or(text.len(), |c| c.end);
-            out.push((at, end.max(at + frame.len())));
-            from = at + frame.len();
+            out.push((at, end.max(end_of_frame)));
         }
     }
     out
@@ -637,6 +656,33 @@ mod tests {
     fn both(text: &str) -> (Option<Stance>, Option<Stance>) {
         let a = analyze(&xiaomi(), text);
         (a.brand, a.fans)
+    }
+
+    #[test]
+    fn quoted_and_reported_insults_are_not_the_authors() {
+        let fans = |t: &str| analyze(&xiaomi(), t).fans;
+        assert_ne!(fans("有人说米粉都是脑残，我不同意。"), Some(Stance::Hostile));
+        assert_ne!(
+            fans("Someone called Mi Fans idiots in the comments. That's unfair."),
+            Some(Stance::Hostile)
+        );
+        assert_ne!(fans("有人骂“米粉都是脑残”，太过分了"), Some(Stance::Hostile));
+        // The author's own words stay the author's.
+        assert_eq!(fans("I call Mi Fans idiots, and I mean it."), Some(Stance::Hostile));
+        assert_eq!(
+            fans("Mi Fans are idiots. The 6.7\" screen is nice though."),
+            Some(Stance::Hostile)
+        );
+        assert_eq!(
+            fans("Mi Fans are \"special\" idiots, all of them"),
+            Some(Stance::Hostile)
+        );
+        // An unpaired quotation mark silences nothing.
+        assert_eq!(fans("\"Mi Fans are idiots"), Some(Stance::Hostile));
+        assert!(analyze(&xiaomi(), "有人说米粉都是脑残")
+            .incidents
+            .iter()
+            .all(|i| i.kind != IncidentKind::Insult));
     }
 
     #[test]
