@@ -64,8 +64,8 @@ test('staff vet a candidate: upload, row errors, a high-risk report in French', 
   await page.waitForSelector('[data-verdict]');
   assert.equal(await page.locator('[data-verdict]').getAttribute('data-verdict'), 'high_risk');
   const reasons = await page.locator('.reasons').textContent();
-  assert.match(reasons, /publications sont hostiles aux fans de la marque/, 'reasons in French');
-  assert.doesNotMatch(reasons, /posts are hostile/);
+  assert.match(reasons, /publications sur les fans de la marque leur sont hostiles/, 'reasons in French');
+  assert.doesNotMatch(reasons, /are hostile toward them/);
   const severe = await page.locator('[data-severe-post]').allTextContents();
   for (const quote of ['米粉都是脑残', 'Xiaomi fans are losers', 'des pigeons']) {
     assert.ok(severe.some((t) => t.includes(quote)), `quoted: ${quote}`);
