@@ -51,6 +51,8 @@ async fn prepare(args: &ReadBenchArgs) -> anyhow::Result<i64> {
                 &hash,
                 Role::Fan,
                 None,
+                None,
+                None,
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -37,6 +37,12 @@ pub struct Config {
     /// The sentence-embedding model file; `None` looks in `data_dir/models` and
     /// `FANLOOP_EMBED_MODEL`, and runs without one if neither has it.
     pub embed_model: Option<PathBuf>,
+    /// Outgoing mail (SMTP server, sender); without a server, mail waits in the outbox.
+    pub mail: fanloop_platform::mail::MailConfig,
+    /// The address people reach the site at, for links in mail.
+    pub public_url: String,
+    /// Members must confirm their address before they post, vote or buy.
+    pub require_verified_email: bool,
 }
 
 impl Config {
@@ -51,6 +57,9 @@ impl Config {
             redis_prefix: "fanloop".into(),
             cluster: Default::default(),
             embed_model: None,
+            mail: Default::default(),
+            public_url: "http://127.0.0.1:8080".into(),
+            require_verified_email: false,
         }
     }
 }
@@ -114,6 +123,9 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         WebConfig {
             secure_cookies: config.secure_cookies,
             csrf_key,
+            public_url: config.public_url.clone(),
+            require_verified_email: config.require_verified_email,
+            smtp_configured: config.mail.smtp_url.is_some(),
         },
         UI_BUNDLES,
     )?;
@@ -132,6 +144,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     } else {
         launches.start_background();
     }
+    launches.start_reminders();
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
         fanloop_launches::demo::load(&launches).await?;
@@ -141,6 +154,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         })
         .await?;
     }
+    // Every node runs a mail worker; claims keep them from sending a message twice.
+    fanloop_platform::mail::start(platform.clone(), &config.mail)?;
     let state = CommunityState {
         platform: platform.clone(),
         search,
@@ -163,6 +178,7 @@ struct ApiDoc;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(fanloop_platform::accounts_web::AccountsApi::openapi());
+    doc.merge(fanloop_platform::account_pages::AccountPagesApi::openapi());
     doc.merge(fanloop_community::api::CommunityApi::openapi());
     doc.merge(fanloop_feedback::api::FeedbackApi::openapi());
     doc.merge(fanloop_launches::api::LaunchesApi::openapi());

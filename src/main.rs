@@ -147,6 +147,19 @@ struct ServeArgs {
     /// Seconds a client has to send a request's head (also closes idle keep-alive connections).
     #[arg(long, env = "FANLOOP_HEADER_TIMEOUT", default_value_t = 10)]
     header_timeout: u64,
+    /// Send mail through this SMTP server: smtp://host:25 (plain), smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://user:pass@host:465. Without it mail waits in the outbox (/admin/mail).
+    #[arg(long, env = "FANLOOP_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The sender of every message, e.g. "fanloop <noreply@fans.example.com>".
+    #[arg(long, env = "FANLOOP_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// The address people reach the site at, for links in mail (default: http://<addr>).
+    #[arg(long, env = "FANLOOP_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Members must confirm their e-mail address before they post, vote or buy.
+    #[arg(long, env = "FANLOOP_REQUIRE_VERIFIED_EMAIL")]
+    require_verified_email: bool,
 }
 
 fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Config {
@@ -187,6 +200,9 @@ async fn main() -> anyhow::Result<()> {
                 fanloop_platform::web::WebConfig {
                     secure_cookies: false,
                     csrf_key: fanloop_platform::web::SecretKey::random(),
+                    public_url: "http://localhost".into(),
+                    require_verified_email: false,
+                    smtp_configured: false,
                 },
                 &[],
             )?;
@@ -294,6 +310,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     cfg.redis_url = args.redis_url.clone();
     cfg.redis_prefix = args.redis_prefix.clone();
+    cfg.mail = fanloop_platform::mail::MailConfig {
+        smtp_url: args.smtp_url.clone(),
+        from: args.mail_from.clone(),
+        poll: std::env::var("FANLOOP_MAIL_POLL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis),
+        lease: std::env::var("FANLOOP_MAIL_LEASE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis),
+    };
+    cfg.public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    cfg.require_verified_email = args.require_verified_email;
     cfg.cluster = fanloop_launches::cluster::ClusterOptions {
         lease: std::time::Duration::from_millis(args.node_lease_ms),
         redis_timeout: std::time::Duration::from_millis(args.redis_timeout_ms),

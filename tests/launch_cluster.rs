@@ -59,7 +59,7 @@ async fn fans(db: &fanloop_platform::Db, prefix: &str, n: usize, role: Role) -> 
     let mut out = Vec::new();
     for i in 0..n {
         let name = format!("{prefix}{i}");
-        let u = accounts::create_user(db, &name, &format!("{name}@example.com"), &hash, role, None)
+        let u = accounts::create_user(db, &name, &format!("{name}@example.com"), &hash, role, None, None, None)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         out.push(Fan {

@@ -151,6 +151,8 @@ async fn run_seed(seed: u64, db_url: &str) {
         &hash,
         Role::Admin,
         None,
+        None,
+        None,
     )
     .await
     .unwrap_or_else(|e| panic!("{e:?}"));
@@ -158,9 +160,18 @@ async fn run_seed(seed: u64, db_url: &str) {
     let mut fans = Vec::new();
     for i in 0..FANS {
         let name = format!("f{seed}x{i}");
-        let u = accounts::create_user(&db, &name, &format!("{name}@example.com"), &hash, Role::Fan, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let u = accounts::create_user(
+            &db,
+            &name,
+            &format!("{name}@example.com"),
+            &hash,
+            Role::Fan,
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
         fans.push((u.id, accounts::create_api_token(&db, u.id, "t").await.unwrap().1));
     }
     let c = reqwest::Client::builder().timeout(CLIENT_TIMEOUT).build().unwrap();

@@ -27,9 +27,18 @@ async fn accounts_fast(app: &TestApp, prefix: &str, n: usize) -> Vec<(i64, Strin
     let mut out = Vec::new();
     for i in 0..n {
         let name = format!("{prefix}{i}");
-        let user = accounts::create_user(db, &name, &format!("{name}@example.com"), &hash, Role::Fan, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let user = accounts::create_user(
+            db,
+            &name,
+            &format!("{name}@example.com"),
+            &hash,
+            Role::Fan,
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
         let (_, token) = accounts::create_api_token(db, user.id, "tests").await.unwrap();
         out.push((user.id, token));
     }
@@ -631,6 +640,8 @@ async fn two_nodes_with_redis_and_postgres_never_oversell() {
             &hash,
             Role::Fan,
             None,
+            None,
+            None,
         )
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
@@ -811,7 +822,7 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
     let mut tokens = Vec::new();
     let mut ids = Vec::new();
     for (name, role) in [("admin", Role::Admin), ("ann", Role::Fan), ("bob", Role::Fan)] {
-        let u = accounts::create_user(&db, name, &format!("{name}@example.com"), &hash, role, None)
+        let u = accounts::create_user(&db, name, &format!("{name}@example.com"), &hash, role, None, None, None)
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         ids.push(u.id);

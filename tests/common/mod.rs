@@ -77,15 +77,38 @@ impl TestApp {
         demo: bool,
         embed_model: Option<std::path::PathBuf>,
     ) -> Option<TestApp> {
+        Self::spawn_full(backend, demo, embed_model, None).await
+    }
+
+    /// An app that mails through `smtp_url` (`None`: no SMTP, mail waits in the outbox), with a
+    /// mail worker that looks every 100 ms.
+    pub async fn spawn_mail(backend: Backend, smtp_url: Option<String>) -> Option<TestApp> {
+        Self::spawn_full(backend, false, None, Some(smtp_url)).await
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        demo: bool,
+        embed_model: Option<std::path::PathBuf>,
+        mail: Option<Option<String>>,
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg_database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(fresh_pg_database().await?),
         };
+        let mail = fanloop_platform::mail::MailConfig {
+            smtp_url: mail.flatten(),
+            from: Some("fanloop tests <noreply@fanloop.test>".into()),
+            poll: Some(std::time::Duration::from_millis(100)),
+            lease: Some(std::time::Duration::from_secs(2)),
+        };
         let config = fanloop::Config {
             database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
             demo,
             embed_model,
+            mail,
+            public_url: "http://fanloop.test".into(),
             ..fanloop::Config::sqlite(dir.path())
         };
         let app = fanloop::build(&config).await.expect("build app");
@@ -409,5 +432,148 @@ impl OwnRedis {
 impl Drop for OwnRedis {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A real SMTP server (aiosmtpd, `scripts/smtp-sink.py`) that writes what it accepts to a
+/// folder. `None` (loudly) when Python's aiosmtpd is missing outside CI; under `CI=true` its
+/// absence fails the test.
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+/// A message as the SMTP server received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub message_id: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl ReceivedMail {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first link to `path_prefix` in the text part, as a path (`/account/reset/…`).
+    pub fn link(&self, path_prefix: &str) -> Option<String> {
+        let at = self.text.find(&format!("http://fanloop.test{path_prefix}"))?;
+        let rest = &self.text[at + "http://fanloop.test".len()..];
+        Some(rest.split_whitespace().next()?.to_string())
+    }
+}
+
+impl SmtpSink {
+    pub fn start(slow_rcpt_secs: f64) -> Option<SmtpSink> {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/smtp-sink.py");
+        let spawned = std::process::Command::new("python3")
+            .arg(script)
+            .arg(dir.path())
+            .args(["--slow-rcpt", &slow_rcpt_secs.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return Self::unavailable(&format!("python3 did not start: {e}")),
+        };
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let Ok(port) = line.trim().parse::<u16>() else {
+            let _ = child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return Self::unavailable(&format!("the SMTP sink did not start (pip install aiosmtpd): {err}"));
+        };
+        Some(SmtpSink {
+            child,
+            dir,
+            url: format!("smtp://127.0.0.1:{port}"),
+        })
+    }
+
+    fn unavailable(why: &str) -> Option<SmtpSink> {
+        if in_ci() {
+            panic!("a real SMTP server is required in CI: {why}");
+        }
+        eprintln!("\n!!!!!!!! SKIPPING mail test: {why}. CI runs it. !!!!!!!!\n");
+        None
+    }
+
+    /// Every message received so far, in order.
+    pub fn messages(&self) -> Vec<ReceivedMail> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| {
+                let raw = std::fs::read(p).unwrap();
+                let m = mail_parser::MessageParser::default()
+                    .parse(&raw)
+                    .expect("a MIME message");
+                ReceivedMail {
+                    to: m
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or_default()
+                        .to_string(),
+                    subject: m.subject().unwrap_or_default().to_string(),
+                    text: m.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+                    html: m.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
+                    message_id: m.message_id().unwrap_or_default().to_string(),
+                    headers: m
+                        .headers_raw()
+                        .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until at least `n` messages arrived (10 s at most), and returns them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<ReceivedMail> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = self.messages();
+            if got.len() >= n || std::time::Instant::now() > deadline {
+                assert!(
+                    got.len() >= n,
+                    "expected {n} messages, the SMTP server has {}: {got:#?}",
+                    got.len()
+                );
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Messages received for `to`.
+    pub fn to(&self, to: &str) -> Vec<ReceivedMail> {
+        self.messages().into_iter().filter(|m| m.to == to).collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use fanloop_platform::accounts::{self, User};
@@ -14,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::pages::{POSTS_PER_PAGE, THREADS_PER_PAGE};
-use crate::service::{self, CommunityState, LikeState, SearchHit, SearchPage};
-use crate::store::{self, Board, Flag, Post, ProfileStats, Revision, ThreadSummary, UserRef};
+use crate::service::{self, CommunityState, LikeState, Posted, SearchHit, SearchPage};
+use crate::store::{self, Board, Flag, HeldPost, Post, ProfileStats, Revision, ThreadSummary, UserRef};
 
 pub fn router() -> Router<CommunityState> {
     Router::new()
@@ -29,6 +30,8 @@ pub fn router() -> Router<CommunityState> {
         .route("/api/v1/posts/{id}/flags", post(flag_post))
         .route("/api/v1/moderation/flags", get(list_flags))
         .route("/api/v1/moderation/flags/{id}", post(resolve_flag))
+        .route("/api/v1/moderation/held", get(list_held))
+        .route("/api/v1/moderation/held/{id}", post(review_held))
         .route("/api/v1/search", get(search))
         .route("/api/v1/users/{username}", get(profile))
 }
@@ -36,10 +39,11 @@ pub fn router() -> Router<CommunityState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list_boards, create_board, board_threads, create_thread, get_thread, moderate_thread, create_reply, get_post, edit_post,
-          delete_post, post_revisions, like_post, unlike_post, flag_post, list_flags, resolve_flag, search, profile),
-    components(schemas(Board, ThreadSummary, Post, UserRef, Revision, Flag, ProfileStats, LikeState, SearchHit, SearchPage, ErrorBody,
+          delete_post, post_revisions, like_post, unlike_post, flag_post, list_flags, resolve_flag, search, profile,
+          list_held, review_held),
+    components(schemas(HeldReviewed, Board, ThreadSummary, Post, UserRef, Revision, Flag, ProfileStats, LikeState, SearchHit, SearchPage, ErrorBody,
         NewBoard, NewThreadRequest, ThreadCreated, ThreadPage, ThreadModeration, NewPostRequest, PostCreated, EditPostRequest,
-        FlagRequest, ResolveRequest, FlagPage, Profile, BoardThreads, Deletion)),
+        FlagRequest, ResolveRequest, FlagPage, Profile, BoardThreads, Deletion, HeldForReview, HeldPost, HeldDecision)),
     tags((name = "community", description = "Boards, threads, posts, likes, moderation and search"))
 )]
 pub struct CommunityApi;
@@ -121,24 +125,79 @@ pub struct ThreadCreated {
     pub url: String,
 }
 
+/// A new account's post with links, waiting for a moderator before it is published.
+#[derive(Serialize, ToSchema)]
+pub struct HeldForReview {
+    pub held_id: i64,
+    pub message: String,
+}
+
+fn held(id: i64) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(HeldForReview {
+            held_id: id,
+            message: "Held for review: a moderator publishes it soon (new accounts' posts with links).".into(),
+        }),
+    )
+        .into_response()
+}
+
 #[utoipa::path(post, path = "/api/v1/boards/{slug}/threads", tag = "community", params(("slug" = String, Path)), request_body = NewThreadRequest,
-    responses((status = 201, body = ThreadCreated), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ThreadCreated), (status = 202, body = HeldForReview, description = "held for a moderator"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "a new account's posts per day")),
     security(("bearer" = [])))]
 async fn create_thread(
     State(state): State<CommunityState>,
     ApiUser(me): ApiUser,
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<NewThreadRequest>,
-) -> Result<(StatusCode, Json<ThreadCreated>), ApiError> {
-    let (thread_id, post_id) = service::create_thread(&state, &me, &slug, &req.title, &req.body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ThreadCreated {
-            thread_id,
-            post_id,
-            url: format!("/t/{thread_id}"),
-        }),
-    ))
+) -> Result<Response, ApiError> {
+    match service::create_thread(&state, &me, &slug, &req.title, &req.body).await? {
+        Posted::Published((thread_id, post_id)) => Ok((
+            StatusCode::CREATED,
+            Json(ThreadCreated {
+                thread_id,
+                post_id,
+                url: format!("/t/{thread_id}"),
+            }),
+        )
+            .into_response()),
+        Posted::Held(id) => Ok(held(id)),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/moderation/held", tag = "community",
+    responses((status = 200, body = Vec<HeldPost>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_held(State(state): State<CommunityState>, ApiUser(me): ApiUser) -> Result<Json<Vec<HeldPost>>, ApiError> {
+    Ok(Json(service::held_posts(&state, &me).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct HeldDecision {
+    /// `true` publishes it as its author; `false` discards it.
+    pub approve: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HeldReviewed {
+    /// The thread it was published in (`None` when rejected).
+    pub thread_id: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/moderation/held/{id}", tag = "community", params(("id" = i64, Path)), request_body = HeldDecision,
+    responses((status = 200, body = HeldReviewed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn review_held(
+    State(state): State<CommunityState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<HeldDecision>,
+) -> Result<Json<HeldReviewed>, ApiError> {
+    let thread_id = service::review_held(&state, &me, id, req.approve).await?;
+    Ok(Json(HeldReviewed { thread_id }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -209,16 +268,22 @@ pub struct PostCreated {
 }
 
 #[utoipa::path(post, path = "/api/v1/threads/{id}/posts", tag = "community", params(("id" = i64, Path)), request_body = NewPostRequest,
-    responses((status = 201, body = PostCreated), (status = 403, body = ErrorBody, description = "thread locked"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = PostCreated), (status = 202, body = HeldForReview, description = "held for a moderator"),
+              (status = 403, body = ErrorBody, description = "thread locked"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "a new account's posts per day")),
     security(("bearer" = [])))]
 async fn create_reply(
     State(state): State<CommunityState>,
     ApiUser(me): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewPostRequest>,
-) -> Result<(StatusCode, Json<PostCreated>), ApiError> {
-    let post_id = service::reply(&state, &me, id, &req.body).await?;
-    Ok((StatusCode::CREATED, Json(PostCreated { post_id, thread_id: id })))
+) -> Result<Response, ApiError> {
+    match service::reply(&state, &me, id, &req.body).await? {
+        Posted::Published(post_id) => {
+            Ok((StatusCode::CREATED, Json(PostCreated { post_id, thread_id: id })).into_response())
+        }
+        Posted::Held(held_id) => Ok(held(held_id)),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "community", params(("id" = i64, Path)),

@@ -247,6 +247,59 @@ pub fn can_delete(actor_id: i64, role: Role, post: PostContext) -> bool {
     !post.deleted && (role.can_moderate() || actor_id == post.author_id)
 }
 
+/// What an account may post, in the spirit of Discourse's trust levels: a new fan's posts per
+/// day, links and images per post are limited and their first posts with links wait for a
+/// moderator; the limits loosen once the account has some history, and lift for beta testers,
+/// honorary developers and staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostingLimits {
+    pub posts_per_day: i64,
+    pub links_per_post: usize,
+    pub images_per_post: usize,
+    /// A post with a link is held for review.
+    pub hold_links: bool,
+}
+
+/// Posts an account needs, and hours since sign-up, before it stops being new.
+pub const NEW_ACCOUNT_POSTS: i64 = 3;
+pub const NEW_ACCOUNT_HOURS: i64 = 24;
+
+pub fn posting_limits(role: Role, account_age_ms: i64, published_posts: i64) -> Option<PostingLimits> {
+    if role.honor_rank() != 1 {
+        return None; // beta testers, honorary developers, staff (rank 0)
+    }
+    let new = published_posts < NEW_ACCOUNT_POSTS || account_age_ms < NEW_ACCOUNT_HOURS * 3_600_000;
+    Some(if new {
+        PostingLimits {
+            posts_per_day: 10,
+            links_per_post: 2,
+            images_per_post: 1,
+            hold_links: true,
+        }
+    } else {
+        PostingLimits {
+            posts_per_day: 50,
+            links_per_post: 10,
+            images_per_post: 10,
+            hold_links: false,
+        }
+    })
+}
+
+/// Links and images in a post: links to other sites counted on its rendered (sanitised) HTML
+/// (an `@mention` links to a profile here and does not count) and as bare addresses in its
+/// text (`https://…`, `www.…`), whichever is more; images on the HTML.
+pub fn links_and_images(markdown: &str, html: &str) -> (usize, usize) {
+    #[allow(clippy::expect_used)] // a constant pattern, checked by the limits tests
+    static BARE: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)https?://|www\.").expect("link regex"));
+    let anchors = ["href=\"http:", "href=\"https:", "href=\"mailto:", "href=\"//"]
+        .iter()
+        .map(|h| html.matches(h).count())
+        .sum::<usize>();
+    let bare = BARE.find_iter(markdown).count();
+    (anchors.max(bare), html.matches("<img ").count())
+}
+
 /// Locked threads accept replies from staff only (an official closing answer is common).
 pub fn can_reply(role: Role, thread_locked: bool) -> bool {
     !thread_locked || role.is_staff()
@@ -290,6 +343,33 @@ pub fn validate_slug(slug: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_and_images_are_counted_however_written() {
+        let count = |md: &str| links_and_images(md, &render_markdown(md));
+        assert_eq!(count("@admin please look, @小米粒"), (0, 0), "mentions are not links");
+        assert_eq!(
+            count("[a](https://a.example) and https://b.example and www.c.example"),
+            (3, 0)
+        );
+        assert_eq!(count("![x](https://a.example/1.png)"), (1, 1));
+        assert_eq!(count("[bad](javascript:alert(1))"), (0, 0));
+        assert_eq!(count("<a href=\"https://a.example\">raw</a>"), (1, 0));
+        assert_eq!(count("no links. 3.3 build"), (0, 0));
+        assert_eq!(count(""), (0, 0));
+    }
+
+    #[test]
+    fn limits_lift_with_trust() {
+        let day = 86_400_000;
+        let new = posting_limits(Role::Fan, 3_600_000, 0).unwrap();
+        assert!(new.hold_links && new.posts_per_day == 10 && new.links_per_post == 2);
+        let settled = posting_limits(Role::Fan, 3 * day, 10).unwrap();
+        assert!(!settled.hold_links && settled.posts_per_day > new.posts_per_day);
+        assert_eq!(posting_limits(Role::Fan, 3 * day, 1), Some(new), "too few posts yet");
+        assert_eq!(posting_limits(Role::BetaTester, 0, 0), None);
+        assert_eq!(posting_limits(Role::Staff, 0, 0), None);
+    }
 
     #[test]
     fn an_edit_is_marked_word_by_word_and_escaped() {

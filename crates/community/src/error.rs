@@ -25,6 +25,10 @@ fanloop_platform::error_table! {
         BoardTaken => ("taken", CONFLICT, "a board with this address exists", "已有使用该网址名的版块。", "Un forum utilise déjà cette adresse."),
         SearchTooLong => ("validation_failed", UNPROCESSABLE_ENTITY, "search text is at most 200 characters", "搜索内容最多 200 个字符。", "La recherche fait au plus 200 caractères."),
         SearchEmpty => ("validation_failed", UNPROCESSABLE_ENTITY, "q: 1–200 characters", "请输入 1–200 个字符的搜索内容。", "Recherche : 1 à 200 caractères."),
+        DailyLimit => ("rate_limited", TOO_MANY_REQUESTS, "New accounts can post {limit} times a day: please come back tomorrow.", "新账号每天最多发布 {limit} 条内容，请明天再来。", "Les nouveaux comptes publient au plus {limit} fois par jour : revenez demain."),
+        TooManyLinks => ("validation_failed", UNPROCESSABLE_ENTITY, "Your account can put at most {limit} links in a post for now.", "你的账号目前每条内容最多包含 {limit} 个链接。", "Votre compte peut mettre au plus {limit} liens par message pour l’instant."),
+        TooManyImages => ("validation_failed", UNPROCESSABLE_ENTITY, "Your account can put at most {limit} images in a post for now.", "你的账号目前每条内容最多包含 {limit} 张图片。", "Votre compte peut mettre au plus {limit} images par message pour l’instant."),
+        HeldNotFound => ("not_found", NOT_FOUND, "This post was already reviewed.", "该内容已审核。", "Ce message a déjà été examiné."),
     }
 }
 

@@ -15,7 +15,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use crate::domain;
-use crate::service::{self, CommunityState};
+use crate::service::{self, CommunityState, Posted};
 use crate::store;
 
 pub const THREADS_PER_PAGE: i64 = 25;
@@ -40,6 +40,7 @@ pub fn router() -> Router<CommunityState> {
         .route("/mod", get(mod_page))
         .route("/admin/boards", get(admin_boards_page).post(admin_boards_submit))
         .route("/mod/flags/{id}", post(resolve_submit))
+        .route("/mod/held/{id}", post(held_submit))
 }
 
 async fn home(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
@@ -99,8 +100,9 @@ async fn compose_submit(
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     match service::create_thread(&state, user, &slug, &form.title, &form.body).await {
-        Ok((thread_id, _)) => Ok(see_other(&format!("/t/{thread_id}"))),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Ok(Posted::Published((thread_id, _))) => Ok(see_other(&format!("/t/{thread_id}"))),
+        Ok(Posted::Held(_)) => held_page(&state, &viewer),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::TOO_MANY_REQUESTS => {
             let board = store::board_by_slug(&state.platform.db, &slug)
                 .await?
                 .ok_or_else(PageError::not_found)?;
@@ -109,10 +111,16 @@ async fn compose_submit(
                 "compose.html",
                 context! { board => board, error => e.text(viewer.lang), title => form.title, body => form.body },
             )?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            Ok((e.status, page).into_response())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Says that a post waits for a moderator (202: accepted, not yet published).
+fn held_page(state: &CommunityState, viewer: &Viewer) -> Result<Response, PageError> {
+    let page = state.platform.render(viewer, "held.html", context! {})?;
+    Ok((StatusCode::ACCEPTED, page).into_response())
 }
 
 async fn thread_page(
@@ -182,8 +190,9 @@ async fn reply_submit(
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
     match service::reply(&state, user, id, &form.body).await {
-        Ok(post_id) => Ok(see_other(&post_url(&state, id, post_id).await?)),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Ok(Posted::Published(post_id)) => Ok(see_other(&post_url(&state, id, post_id).await?)),
+        Ok(Posted::Held(_)) => held_page(&state, &viewer),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::TOO_MANY_REQUESTS => {
             let last_page = (store::post_count_in_thread(&state.platform.db, id).await? - 1) / POSTS_PER_PAGE + 1;
             let page = render_thread(
                 &state,
@@ -194,7 +203,7 @@ async fn reply_submit(
                 Some(form.body),
             )
             .await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            Ok((e.status, page).into_response())
         }
         Err(e) => Err(e.into()),
     }
@@ -450,10 +459,11 @@ async fn mod_page(
         return Err(PageError::forbidden());
     }
     let (flags, total) = store::open_flags(&state.platform.db, p.offset(FLAGS_PER_PAGE), FLAGS_PER_PAGE).await?;
+    let held = service::held_posts(&state, user).await?;
     state.platform.render(
         &viewer,
         "mod.html",
-        context! { flags => flags, pager => pager(p.number(), FLAGS_PER_PAGE, total) },
+        context! { flags => flags, held => held, pager => pager(p.number(), FLAGS_PER_PAGE, total) },
     )
 }
 
@@ -472,6 +482,27 @@ async fn resolve_submit(
     service::resolve_flag(&state, user, id, &form.action)
         .await
         .map_err(|e: ApiError| PageError::from(e))?;
+    Ok(see_other("/mod"))
+}
+
+#[derive(Deserialize)]
+pub struct HeldForm {
+    action: String,
+}
+
+async fn held_submit(
+    State(state): State<CommunityState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(form): CsrfForm<HeldForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    let approve = match form.action.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(fanloop_platform::CommonError::UnknownChoice.into()),
+    };
+    service::review_held(&state, user, id, approve).await?;
     Ok(see_other("/mod"))
 }
 

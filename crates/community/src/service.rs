@@ -40,13 +40,43 @@ async fn mentioned_ids(platform: &Platform, body: &str) -> anyhow::Result<Vec<i6
         .collect())
 }
 
+/// What became of a submitted post: published, or held for a moderator (its held id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted<T> {
+    Published(T),
+    Held(i64),
+}
+
+/// Applies the account's posting limits (see [`domain::posting_limits`]) to a post about to be
+/// published: `Err` over a limit, `Ok(Some(reason))` when it must wait for a moderator.
+async fn check_limits(p: &Platform, actor: &User, body: &str, html: &str) -> Result<Option<&'static str>, ApiError> {
+    use fanloop_platform::error::Arg;
+    let now = fanloop_platform::db::now_ms();
+    let (today, total) = store::post_counts(&p.db, actor.id, now - 86_400_000).await?;
+    let Some(limits) = domain::posting_limits(actor.role, now - actor.created_at, total) else {
+        return Ok(None);
+    };
+    let limit = |e: CommunityError, n: i64| ApiError::from_spec(e.spec(), vec![("limit", Arg::Text(n.to_string()))]);
+    if today >= limits.posts_per_day {
+        return Err(limit(CommunityError::DailyLimit, limits.posts_per_day));
+    }
+    let (links, images) = domain::links_and_images(body, html);
+    if links > limits.links_per_post {
+        return Err(limit(CommunityError::TooManyLinks, limits.links_per_post as i64));
+    }
+    if images > limits.images_per_post {
+        return Err(limit(CommunityError::TooManyImages, limits.images_per_post as i64));
+    }
+    Ok((limits.hold_links && links > 0).then_some("new account, post with links"))
+}
+
 pub async fn create_thread(
     state: &CommunityState,
     actor: &User,
     board_slug: &str,
     title: &str,
     body: &str,
-) -> Result<(i64, i64), ApiError> {
+) -> Result<Posted<(i64, i64)>, ApiError> {
     let p = &state.platform;
     let board = store::board_by_slug(&p.db, board_slug)
         .await?
@@ -54,26 +84,55 @@ pub async fn create_thread(
     let title = domain::validate_title(title).map_err(ApiError::from)?;
     let body = domain::validate_body(body).map_err(ApiError::from)?;
     let html = domain::render_markdown(&body);
-    let mentions: Vec<_> = mentioned_ids(p, &body)
+    if let Some(reason) = check_limits(p, actor, &body, &html).await? {
+        let id = store::hold_post(&p.db, actor.id, Some(board.id), None, Some(&title), &body, reason).await?;
+        return Ok(Posted::Held(id));
+    }
+    publish_thread(state, actor, board.id, &title, &body, &html)
+        .await
+        .map(Posted::Published)
+}
+
+async fn publish_thread(
+    state: &CommunityState,
+    actor: &User,
+    board_id: i64,
+    title: &str,
+    body: &str,
+    html: &str,
+) -> Result<(i64, i64), ApiError> {
+    let p = &state.platform;
+    let mentions: Vec<_> = mentioned_ids(p, body)
         .await?
         .into_iter()
         .filter(|id| *id != actor.id)
         .map(|id| (id, fanloop_platform::notifications::NotificationKind::Mention))
         .collect();
     let thread = NewThread {
-        board_id: board.id,
+        board_id,
         author_id: actor.id,
-        title: &title,
-        body: &body,
-        body_html: &html,
+        title,
+        body,
+        body_html: html,
         created_at: fanloop_platform::db::now_ms(),
     };
     let (thread_id, post_id) = store::create_thread(&p.db, &thread, &mentions, "").await?;
     reindex_post(state, post_id).await?;
+    p.wake_mail();
     Ok((thread_id, post_id))
 }
 
-pub async fn reply(state: &CommunityState, actor: &User, thread_id: i64, body: &str) -> Result<i64, ApiError> {
+pub async fn reply(state: &CommunityState, actor: &User, thread_id: i64, body: &str) -> Result<Posted<i64>, ApiError> {
+    reply_checked(state, actor, thread_id, body, true).await
+}
+
+async fn reply_checked(
+    state: &CommunityState,
+    actor: &User,
+    thread_id: i64,
+    body: &str,
+    limited: bool,
+) -> Result<Posted<i64>, ApiError> {
     let p = &state.platform;
     let thread = store::get_thread(&p.db, thread_id)
         .await?
@@ -84,6 +143,12 @@ pub async fn reply(state: &CommunityState, actor: &User, thread_id: i64, body: &
     }
     let body = domain::validate_body(body).map_err(ApiError::from)?;
     let html = domain::render_markdown(&body);
+    if limited {
+        if let Some(reason) = check_limits(p, actor, &body, &html).await? {
+            let id = store::hold_post(&p.db, actor.id, None, Some(thread_id), None, &body, reason).await?;
+            return Ok(Posted::Held(id));
+        }
+    }
     let plan = domain::plan_reply_notifications(
         thread.summary.author.id,
         actor.id,
@@ -102,7 +167,56 @@ pub async fn reply(state: &CommunityState, actor: &User, thread_id: i64, body: &
         .await?
         .ok_or_else(|| ApiError::not_found("thread"))?;
     reindex_post(state, post_id).await?;
-    Ok(post_id)
+    p.wake_mail();
+    Ok(Posted::Published(post_id))
+}
+
+/// Posts waiting for a moderator, oldest first.
+pub async fn held_posts(state: &CommunityState, actor: &User) -> Result<Vec<store::HeldPost>, ApiError> {
+    if !actor.role.can_moderate() {
+        return Err(CommunityError::ModeratorsQueue.into());
+    }
+    Ok(store::held_posts(&state.platform.db, 100).await?)
+}
+
+/// Publishes (as its author, now) or rejects a held post. Returns the published post's thread.
+pub async fn review_held(
+    state: &CommunityState,
+    actor: &User,
+    held_id: i64,
+    approve: bool,
+) -> Result<Option<i64>, ApiError> {
+    if !actor.role.can_moderate() {
+        return Err(CommunityError::ModeratorsQueue.into());
+    }
+    let db = &state.platform.db;
+    let held = store::held_post(db, held_id)
+        .await?
+        .ok_or_else(|| ApiError::from(CommunityError::HeldNotFound))?;
+    if !store::release_held(db, &held, actor.id, approve).await? {
+        return Err(CommunityError::HeldNotFound.into());
+    }
+    if !approve {
+        return Ok(None);
+    }
+    let author = accounts::find_by_id(db, held.author_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    match (held.thread_id, held.board_slug.as_deref()) {
+        (Some(thread_id), _) => {
+            reply_checked(state, &author, thread_id, &held.body, false).await?;
+            Ok(Some(thread_id))
+        }
+        (None, Some(slug)) => {
+            let board = store::board_by_slug(db, slug)
+                .await?
+                .ok_or_else(|| ApiError::not_found("board"))?;
+            let html = domain::render_markdown(&held.body);
+            let (thread_id, _) = publish_thread(state, &author, board.id, &held.title, &held.body, &html).await?;
+            Ok(Some(thread_id))
+        }
+        (None, None) => Err(ApiError::not_found("board")),
+    }
 }
 
 fn post_context(rec: &store::PostRecord) -> PostContext {
@@ -149,7 +263,8 @@ pub async fn delete_post(state: &CommunityState, actor: &User, post_id: i64) -> 
     if !domain::can_delete(actor.id, actor.role, post_context(&rec)) {
         return Err(CommunityError::NotYours.into());
     }
-    let deleted = store::delete_post(&state.platform.db, post_id).await?;
+    let moderator = (rec.post.author.id != actor.id).then_some(actor.id);
+    let deleted = store::delete_post(&state.platform.db, post_id, moderator).await?;
     let changes = match &deleted {
         Deleted::Post(id) => vec![Change::Delete(*id)],
         Deleted::Thread(ids) => ids.iter().map(|id| Change::Delete(*id)).collect(),
@@ -172,7 +287,7 @@ pub async fn moderate_thread(
         .await?
         .filter(|t| !t.deleted)
         .ok_or_else(|| ApiError::not_found("thread"))?;
-    store::set_thread_flag(&state.platform.db, thread_id, pinned, locked).await?;
+    store::set_thread_flag(&state.platform.db, thread_id, pinned, locked, actor.id).await?;
     Ok(())
 }
 

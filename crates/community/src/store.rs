@@ -487,13 +487,33 @@ pub enum Deleted {
     Thread(Vec<i64>),
 }
 
-pub async fn delete_post(db: &Db, post_id: i64) -> anyhow::Result<Deleted> {
+/// Deletes a post (an opening post deletes its thread). `moderator`: a staff member deleting
+/// someone else's post, written to the audit log in the same transaction.
+pub async fn delete_post(db: &Db, post_id: i64, moderator: Option<i64>) -> anyhow::Result<Deleted> {
     let mut tx = db.pool.begin().await?;
-    let row = sqlx::query("SELECT thread_id, is_first, deleted FROM posts WHERE id = $1")
-        .bind(post_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT p.thread_id, p.is_first, p.deleted, p.author_id, t.title FROM posts p JOIN threads t ON t.id = p.thread_id \
+         WHERE p.id = $1",
+    )
+    .bind(post_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let thread_id: i64 = row.get("thread_id");
+    if let Some(actor) = moderator {
+        fanloop_platform::audit::record(
+            &mut *tx,
+            &fanloop_platform::audit::Entry::new(
+                Some(actor),
+                "post.delete",
+                "post",
+                &post_id.to_string(),
+                &row.get::<String, _>("title"),
+                serde_json::json!({ "thread_id": thread_id, "author_id": row.get::<i64, _>("author_id"),
+                                    "whole_thread": row.get::<i64, _>("is_first") != 0 }),
+            ),
+        )
+        .await?;
+    }
     let outcome = if row.get::<i64, _>("is_first") != 0 {
         sqlx::query("UPDATE threads SET deleted = 1 WHERE id = $1")
             .bind(thread_id)
@@ -531,26 +551,47 @@ pub async fn delete_post(db: &Db, post_id: i64) -> anyhow::Result<Deleted> {
     Ok(outcome)
 }
 
+/// Pins or locks a thread, with the moderator's entry in the audit log.
 pub async fn set_thread_flag(
     db: &Db,
     thread_id: i64,
     pinned: Option<bool>,
     locked: Option<bool>,
+    actor: i64,
 ) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
     if let Some(p) = pinned {
         sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
             .bind(p as i64)
             .bind(thread_id)
-            .execute(&db.pool)
+            .execute(&mut *tx)
             .await?;
     }
     if let Some(l) = locked {
         sqlx::query("UPDATE threads SET locked = $1 WHERE id = $2")
             .bind(l as i64)
             .bind(thread_id)
-            .execute(&db.pool)
+            .execute(&mut *tx)
             .await?;
     }
+    let title: String = sqlx::query_scalar("SELECT title FROM threads WHERE id = $1")
+        .bind(thread_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(actor),
+            "thread.moderate",
+            "thread",
+            &thread_id.to_string(),
+            &title,
+            serde_json::json!({ "pinned": pinned, "locked": locked }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -681,6 +722,18 @@ pub async fn resolve_flag(db: &Db, flag_id: i64, moderator_id: i64, resolution: 
         .bind(post_id)
         .execute(&mut *tx)
         .await?;
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(moderator_id),
+            "flag.resolve",
+            "post",
+            &post_id.to_string(),
+            "",
+            serde_json::json!({ "flag_id": flag_id, "resolution": resolution }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(post_id))
 }
@@ -870,4 +923,126 @@ pub async fn live_post_count(db: &Db) -> anyhow::Result<i64> {
     )
     .fetch_one(&db.pool)
     .await?)
+}
+
+// ---------- posting limits and held posts ----------
+
+/// Posts the author published since `since` (ms), and all their published posts.
+pub async fn post_counts(db: &Db, author_id: i64, since: i64) -> anyhow::Result<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS recent, COUNT(*) AS total \
+         FROM posts WHERE author_id = $1",
+    )
+    .bind(author_id)
+    .bind(since)
+    .fetch_one(&db.pool)
+    .await?;
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM held_posts WHERE author_id = $1 AND created_at >= $2")
+        .bind(author_id)
+        .bind(since)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((row.get::<i64, _>("recent") + held, row.get("total")))
+}
+
+/// A post waiting for a moderator.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldPost {
+    pub id: i64,
+    pub author: String,
+    pub author_id: i64,
+    /// The board of a new thread, or `None` for a reply.
+    pub board_slug: Option<String>,
+    pub thread_id: Option<i64>,
+    /// The title of the new thread, or of the thread replied to.
+    pub title: String,
+    pub body: String,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+pub async fn hold_post(
+    db: &Db,
+    author_id: i64,
+    board_id: Option<i64>,
+    thread_id: Option<i64>,
+    title: Option<&str>,
+    body: &str,
+    reason: &str,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO held_posts (author_id, board_id, thread_id, title, body, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(author_id)
+    .bind(board_id)
+    .bind(thread_id)
+    .bind(title)
+    .bind(body)
+    .bind(reason)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await?)
+}
+
+const HELD_COLS: &str = "h.id, h.author_id, u.username AS author, b.slug AS board_slug, h.thread_id, \
+    COALESCE(h.title, t.title, '') AS title, h.body, h.reason, h.created_at FROM held_posts h \
+    JOIN users u ON u.id = h.author_id LEFT JOIN boards b ON b.id = h.board_id LEFT JOIN threads t ON t.id = h.thread_id";
+
+fn held_from_row(r: &sqlx::any::AnyRow) -> HeldPost {
+    HeldPost {
+        id: r.get("id"),
+        author: r.get("author"),
+        author_id: r.get("author_id"),
+        board_slug: fanloop_platform::db::opt_string(r, "board_slug"),
+        thread_id: fanloop_platform::db::opt_i64(r, "thread_id"),
+        title: r.get("title"),
+        body: r.get("body"),
+        reason: r.get("reason"),
+        created_at: r.get("created_at"),
+    }
+}
+
+pub async fn held_posts(db: &Db, limit: i64) -> anyhow::Result<Vec<HeldPost>> {
+    let rows = sqlx::query(&format!("SELECT {HELD_COLS} ORDER BY h.id LIMIT $1"))
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(held_from_row).collect())
+}
+
+pub async fn held_post(db: &Db, id: i64) -> anyhow::Result<Option<HeldPost>> {
+    let row = sqlx::query(&format!("SELECT {HELD_COLS} WHERE h.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(held_from_row))
+}
+
+/// Removes a held post (approved or rejected) with the moderator's audit entry; `false` if
+/// another moderator already decided it.
+pub async fn release_held(db: &Db, held: &HeldPost, moderator: i64, approved: bool) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let n = sqlx::query("DELETE FROM held_posts WHERE id = $1")
+        .bind(held.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(moderator),
+            if approved { "post.approve" } else { "post.reject" },
+            "user",
+            &held.author_id.to_string(),
+            &held.author,
+            serde_json::json!({ "title": held.title, "thread_id": held.thread_id, "board": held.board_slug }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }

@@ -568,13 +568,13 @@ pub async fn merge(state: &FeedbackState, actor: &User, from: i64, into: i64) ->
     if a.product_slug != b.product_slug {
         return Err(FeedbackError::OtherProduct.into());
     }
-    store::merge(&state.platform.db, from, into).await?;
+    store::merge(&state.platform.db, from, into, Some(actor.id)).await?;
     live_request(state, into, Some(actor)).await
 }
 
 pub async fn split(state: &FeedbackState, actor: &User, report_id: i64) -> Result<i64, ApiError> {
     require_staff(actor)?;
-    store::split(&state.platform.db, report_id)
+    store::split(&state.platform.db, report_id, actor.id)
         .await?
         .ok_or_else(|| ApiError::not_found("report"))
 }
@@ -756,7 +756,7 @@ pub async fn recluster(state: &FeedbackState, product_slug: &str) -> Result<usiz
     let mut merged = 0;
     for (r, leader) in rows.iter().zip(into) {
         if r.id != leader {
-            store::merge(db, r.id, leader).await?;
+            store::merge(db, r.id, leader, None).await?;
             merged += 1;
         }
     }

@@ -897,6 +897,18 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(actor_id),
+            "feedback.status",
+            "request",
+            &request_id.to_string(),
+            title,
+            serde_json::json!({ "from": from.as_str(), "to": to.as_str(), "build_id": build_id, "reason": reason }),
+        ),
+    )
+    .await?;
     let people: Vec<i64> = sqlx::query_scalar(
         "SELECT user_id FROM votes WHERE request_id = $1 UNION SELECT author_id FROM reports WHERE request_id = $1",
     )
@@ -922,9 +934,27 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
     Ok(true)
 }
 
-/// Moves the reports and votes of `from` into `into` and marks `from` merged.
-pub async fn merge(db: &Db, from: i64, into: i64) -> anyhow::Result<()> {
+/// Moves the reports and votes of `from` into `into` and marks `from` merged; `actor` is the
+/// staff member who did it (`None`: the automatic regrouping), written to the audit log.
+pub async fn merge(db: &Db, from: i64, into: i64, actor: Option<i64>) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    let title: String = sqlx::query_scalar("SELECT title FROM requests WHERE id = $1")
+        .bind(from)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            actor,
+            "feedback.merge",
+            "request",
+            &from.to_string(),
+            &title,
+            serde_json::json!({ "into": into }),
+        ),
+    )
+    .await?;
     sqlx::query("UPDATE reports SET request_id = $1 WHERE request_id = $2")
         .bind(into)
         .bind(from)
@@ -955,7 +985,7 @@ pub async fn merge(db: &Db, from: i64, into: i64) -> anyhow::Result<()> {
 }
 
 /// Takes one report out of its request into a request of its own (undoing a wrong grouping).
-pub async fn split(db: &Db, report_id: i64) -> anyhow::Result<Option<i64>> {
+pub async fn split(db: &Db, report_id: i64, actor: i64) -> anyhow::Result<Option<i64>> {
     let mut tx = db.pool.begin().await?;
     let row = sqlx::query(
         "SELECT request_id, product_id, area_id, kind, title, signature, embedding, author_id FROM reports WHERE id = $1",
@@ -993,6 +1023,18 @@ pub async fn split(db: &Db, report_id: i64) -> anyhow::Result<Option<i64>> {
     add_vote(&mut tx, new_id, row.get("author_id"), now).await?;
     recount(&mut tx, old).await?;
     recount(&mut tx, new_id).await?;
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(actor),
+            "feedback.split",
+            "report",
+            &report_id.to_string(),
+            &row.get::<String, _>("title"),
+            serde_json::json!({ "from": old, "into": new_id }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(new_id))
 }

@@ -65,6 +65,23 @@ impl LaunchState {
         self.hub.start_expiry();
     }
 
+    /// Reminds reservers half an hour before a drop opens (every node looks; one claims each).
+    pub fn start_reminders(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(20));
+            loop {
+                tick.tick().await;
+                if state.platform.db.pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = send_reminders(&state, now_ms()).await {
+                    tracing::warn!("launch reminders: {e:#}");
+                }
+            }
+        });
+    }
+
     /// Multi-node mode: sales go through Redis + the database.  This node renews its lease, and
     /// every second, alongside the others, expires unpaid orders, settles decisions left in
     /// flight by dead nodes and tells Redis of orders it missed, in every drop that needs it.
@@ -376,7 +393,7 @@ pub async fn run_draw(state: &LaunchState, actor: &User, slug: &str) -> Result<D
         SaleMode::Open => unreachable!("checked above"),
     };
     let admission: HashMap<i64, i64> = ordered.iter().copied().collect();
-    store::save_admission(db, d.id, &ordered).await?;
+    store::save_admission(db, d.id, &ordered, Some(actor.id)).await?;
     if state.cluster.is_none() {
         state.hub.handle(&d).await?.set_admission(admission.clone()).await?;
     }
@@ -646,19 +663,26 @@ pub async fn issue_fcodes(
             actor.id,
         )
         .await?;
-        // The holder learns of it; the code itself is handed over by staff (it is shown once).
-        notifications::notify(
-            &db.pool,
-            &NewNotification {
-                user_id: user.id,
-                kind: NotificationKind::FcodeIssued,
-                actor_id: Some(actor.id),
-                subject: &d.name,
-                link: &format!("/drops/{}", d.slug),
-                detail: None,
-            },
-        )
-        .await?;
+        // The holder learns of it on the site; by mail (their choice) the letter carries the
+        // code itself, once. The notification is then marked mailed, so it is not mailed again.
+        let notification = NewNotification {
+            user_id: user.id,
+            kind: NotificationKind::FcodeIssued,
+            actor_id: Some(actor.id),
+            subject: &d.name,
+            link: &format!("/drops/{}", d.slug),
+            detail: None,
+        };
+        match fcode_letter(state, &user, &d, &code).await? {
+            Some(letter) => {
+                let mut tx = db.pool.begin().await?;
+                fanloop_platform::mail::enqueue(&mut *tx, &letter, &state.platform.mail_host()).await?;
+                notifications::notify_with_mail_state(&mut *tx, &notification, "mailed").await?;
+                tx.commit().await?;
+                state.platform.wake_mail();
+            }
+            None => notifications::notify(&db.pool, &notification).await?,
+        }
         out.push(IssuedCode {
             username: user.username,
             code,
@@ -666,4 +690,76 @@ pub async fn issue_fcodes(
         });
     }
     Ok(out)
+}
+
+/// The letter that carries an F-code, when its holder gets F-code news by e-mail now and has a
+/// proven address.
+async fn fcode_letter(
+    state: &LaunchState,
+    user: &fanloop_platform::accounts::User,
+    d: &Drop,
+    code: &str,
+) -> anyhow::Result<Option<fanloop_platform::mail::Outgoing>> {
+    use fanloop_platform::mail::{args, Delivery, Letter};
+    let p = &state.platform;
+    if !user.email_verified {
+        return Ok(None);
+    }
+    let delivery = fanloop_platform::mail::preferences(&p.db, user.id)
+        .await?
+        .into_iter()
+        .find(|(k, _)| *k == NotificationKind::FcodeIssued)
+        .map(|(_, d)| d);
+    if delivery != Some(Delivery::Email) {
+        return Ok(None);
+    }
+    let Some(details) = accounts::details(&p.db, user.id).await? else {
+        return Ok(None);
+    };
+    if details.email.to_ascii_lowercase().ends_with(".invalid") {
+        return Ok(None);
+    }
+    let lang = details
+        .locale
+        .as_deref()
+        .and_then(fanloop_platform::i18n::Lang::parse)
+        .unwrap_or(fanloop_platform::i18n::Lang::Zh);
+    let fill = |key: &str| {
+        fanloop_platform::i18n::fill(&p.t(lang, key), &args(&[("drop", &d.name), ("name", &user.username)]))
+    };
+    let letter = Letter {
+        greeting: fill("mail.greeting"),
+        paragraphs: vec![fill("mail.fcode_intro"), fill("mail.fcode_keep")],
+        code: Some(code.to_string()),
+        action: Some((p.t(lang, "mail.open"), p.absolute(&format!("/drops/{}", d.slug)))),
+        ..Letter::default()
+    };
+    Ok(Some(p.compose(
+        fanloop_platform::mail::To {
+            lang,
+            user_id: Some(user.id),
+            address: &details.email,
+        },
+        "fcode_issued",
+        fill("mail.fcode_subject"),
+        letter,
+        Some("fcode_issued"),
+    )?))
+}
+
+/// Notifies the reservers of every drop opening within half an hour (once per drop).
+pub async fn send_reminders(state: &LaunchState, now: i64) -> anyhow::Result<u64> {
+    const LEAD_MS: i64 = 30 * 60_000;
+    let db = &state.platform.db;
+    let mut total = 0;
+    for (id, name, slug, _opens_at) in store::drops_to_remind(db, now, LEAD_MS).await? {
+        if let Some(n) = store::remind_reservers(db, id, &name, &slug, now).await? {
+            tracing::info!("reminded {n} reservers that {slug} opens soon");
+            total += n;
+        }
+    }
+    if total > 0 {
+        state.platform.wake_mail();
+    }
+    Ok(total)
 }

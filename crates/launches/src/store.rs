@@ -1031,9 +1031,27 @@ pub async fn reservation_count(db: &Db, drop_id: i64) -> anyhow::Result<i64> {
     )
 }
 
-/// Stores the draw's result and reveals the seed, atomically.
-pub async fn save_admission(db: &Db, drop_id: i64, order: &[(i64, i64)]) -> anyhow::Result<()> {
+/// Stores the draw's result and reveals the seed, atomically; `actor` ran it (`None`: the
+/// scheduled draw), written to the audit log.
+pub async fn save_admission(db: &Db, drop_id: i64, order: &[(i64, i64)], actor: Option<i64>) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    let name: String = sqlx::query_scalar("SELECT name FROM drops WHERE id = $1")
+        .bind(drop_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            actor,
+            "launch.draw",
+            "drop",
+            &drop_id.to_string(),
+            &name,
+            serde_json::json!({ "admitted": order.len() }),
+        ),
+    )
+    .await?;
     sqlx::query("DELETE FROM admissions WHERE drop_id = $1")
         .bind(drop_id)
         .execute(&mut *tx)
@@ -1121,6 +1139,18 @@ pub async fn create_fcode(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(issued_by),
+            "fcode.issue",
+            "fcode",
+            &id.to_string(),
+            hint,
+            serde_json::json!({ "drop_id": drop_id, "issued_to": issued_to, "transferable": transferable }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -1185,6 +1215,18 @@ pub async fn revoke_fcode(db: &Db, id: i64, actor: i64) -> anyhow::Result<bool> 
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        fanloop_platform::audit::record(
+            &mut *tx,
+            &fanloop_platform::audit::Entry::new(
+                Some(actor),
+                "fcode.revoke",
+                "fcode",
+                &id.to_string(),
+                "",
+                serde_json::json!({}),
+            ),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(n == 1)
@@ -1291,4 +1333,50 @@ pub async fn order_events(db: &Db, drop_id: i64, since: i64, until: i64) -> anyh
             value_cents: r.get("value"),
         })
         .collect())
+}
+
+/// Drops opening within `lead_ms` whose reservers have not been reminded yet: (id, name, slug, opens_at).
+pub async fn drops_to_remind(db: &Db, now: i64, lead_ms: i64) -> anyhow::Result<Vec<(i64, String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, name, slug, opens_at FROM drops WHERE reminder_sent_at IS NULL AND opens_at > $1 AND opens_at <= $2",
+    )
+    .bind(now)
+    .bind(now + lead_ms)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("name"), r.get("slug"), r.get("opens_at")))
+        .collect())
+}
+
+/// Claims a drop's reminder and notifies every reserver, in one transaction (one statement for
+/// all of them: a launch may have 50,000). `None` when another node claimed it first.
+pub async fn remind_reservers(db: &Db, drop_id: i64, name: &str, slug: &str, now: i64) -> anyhow::Result<Option<u64>> {
+    let mut tx = db.pool.begin().await?;
+    let claimed = sqlx::query("UPDATE drops SET reminder_sent_at = $1 WHERE id = $2 AND reminder_sent_at IS NULL")
+        .bind(now)
+        .bind(drop_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if claimed == 0 {
+        return Ok(None);
+    }
+    // The notification rows as `notifications::notify` writes them (a kind turned off is skipped).
+    let n = sqlx::query(
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
+         SELECT r.user_id, 'launch_reminder', NULL, $2, $3, NULL, $4 FROM reservations r WHERE r.drop_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM notification_prefs p WHERE p.user_id = r.user_id \
+         AND p.kind = 'launch_reminder' AND p.delivery = 'off')",
+    )
+    .bind(drop_id)
+    .bind(name)
+    .bind(format!("/drops/{slug}"))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(Some(n))
 }

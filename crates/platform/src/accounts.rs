@@ -19,10 +19,21 @@ pub struct User {
     pub team: Option<String>,
     pub bio: String,
     pub created_at: i64,
+    /// Whether the account's address was proven by a mailed link.
+    #[serde(skip)]
+    pub email_verified: bool,
+    /// Until when the account is suspended (cannot sign in), if it is now.
+    #[serde(skip)]
+    pub suspended_until: Option<i64>,
+    /// Until when the account is silenced (read-only), if it is now.
+    #[serde(skip)]
+    pub silenced_until: Option<i64>,
 }
 
 impl User {
     fn from_row(row: &AnyRow) -> User {
+        let now = now_ms();
+        let current = |col: &str| crate::db::opt_i64(row, col).filter(|until| *until > now);
         User {
             id: row.get("id"),
             username: row.get("username"),
@@ -30,11 +41,22 @@ impl User {
             team: opt_string(row, "team"),
             bio: row.get("bio"),
             created_at: row.get("created_at"),
+            email_verified: crate::db::opt_i64(row, "email_verified_at").is_some(),
+            suspended_until: current("suspended_until"),
+            silenced_until: current("silenced_until"),
         }
+    }
+
+    /// Suspended now.
+    pub fn is_suspended(&self) -> bool {
+        self.suspended_until.is_some()
     }
 }
 
-const USER_COLS: &str = "id, username, role, team, bio, created_at";
+const USER_COLS: &str = "id, username, role, team, bio, created_at, email_verified_at, suspended_until, silenced_until";
+/// [`USER_COLS`] of the table aliased `u`.
+const U_COLS: &str = "u.id, u.username, u.role, u.team, u.bio, u.created_at, u.email_verified_at, \
+                      u.suspended_until, u.silenced_until";
 
 #[derive(Debug)]
 pub enum CreateUserError {
@@ -97,8 +119,18 @@ pub async fn backfill_username_skeletons(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A verification letter to write with a new account, in the same transaction.
+pub struct VerificationMail {
+    /// The raw token its link carries (only its hash is stored).
+    pub token: String,
+    pub mail: crate::mail::Outgoing,
+    pub message_host: String,
+}
+
 /// Creates an account. The username is stored NFKC-normalised; one that is the same as, or
-/// looks like, an existing name is [`CreateUserError::Taken`].
+/// looks like, an existing name is [`CreateUserError::Taken`]. With `verification`, the link's
+/// token and the letter are written in the same transaction as the account.
+#[allow(clippy::too_many_arguments)]
 pub async fn create_user(
     db: &Db,
     username: &str,
@@ -106,11 +138,15 @@ pub async fn create_user(
     password_hash: &str,
     role: Role,
     team: Option<&str>,
+    locale: Option<&str>,
+    verification: Option<VerificationMail>,
 ) -> Result<User, CreateUserError> {
     let username = normalize_username(username);
+    let other = |e: sqlx::Error| CreateUserError::Other(e.into());
+    let mut tx = db.pool.begin().await.map_err(other)?;
     let row = sqlx::query(&format!(
-        "INSERT INTO users (username, email, password_hash, role, team, created_at, username_skeleton) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLS}"
+        "INSERT INTO users (username, email, password_hash, role, team, created_at, username_skeleton, locale) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {USER_COLS}"
     ))
     .bind(&username)
     .bind(email)
@@ -119,7 +155,8 @@ pub async fn create_user(
     .bind(team)
     .bind(now_ms())
     .bind(username_skeleton(&username))
-    .fetch_one(&db.pool)
+    .bind(locale)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -128,7 +165,41 @@ pub async fn create_user(
             CreateUserError::Other(e.into())
         }
     })?;
-    Ok(User::from_row(&row))
+    let user = User::from_row(&row);
+    if let Some(v) = verification {
+        insert_account_token(&mut tx, user.id, TokenPurpose::VerifyEmail, email, &v.token)
+            .await
+            .map_err(CreateUserError::Other)?;
+        let mail = crate::mail::Outgoing {
+            user_id: Some(user.id),
+            ..v.mail
+        };
+        crate::mail::enqueue(&mut *tx, &mail, &v.message_host)
+            .await
+            .map_err(CreateUserError::Other)?;
+    }
+    tx.commit().await.map_err(other)?;
+    Ok(user)
+}
+
+/// Marks an account's address proven (the demo's accounts, tools).
+pub async fn mark_email_verified(db: &Db, user_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Sets when an account joined (the demo's members joined before its history starts).
+pub async fn set_joined(db: &Db, user_id: i64, created_at: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET created_at = $1 WHERE id = $2")
+        .bind(created_at)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 /// Whether an account already uses this e-mail address (case-insensitive).
@@ -240,7 +311,7 @@ pub async fn set_role(
         .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(old) = old else { return Ok(None) };
+    let Some(old_role) = old else { return Ok(None) };
     let team = if role.is_staff() {
         team.map(str::trim).filter(|t| !t.is_empty())
     } else {
@@ -259,14 +330,27 @@ pub async fn set_role(
     )
     .bind(user_id)
     .bind(changed_by)
-    .bind(old)
+    .bind(&old_role)
     .bind(role.as_str())
     .bind(team)
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
+    let user = User::from_row(&row);
+    crate::audit::record(
+        &mut *tx,
+        &crate::audit::Entry::new(
+            Some(changed_by),
+            "user.role",
+            "user",
+            &user_id.to_string(),
+            &user.username,
+            serde_json::json!({ "from": old_role, "to": role.as_str(), "team": team }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Some(User::from_row(&row)))
+    Ok(Some(user))
 }
 
 pub async fn set_password(db: &Db, user_id: i64, password_hash: &str) -> anyhow::Result<()> {
@@ -278,18 +362,441 @@ pub async fn set_password(db: &Db, user_id: i64, password_hash: &str) -> anyhow:
     Ok(())
 }
 
-/// Starts a browser session; returns the raw token for the cookie.
-pub async fn create_session(db: &Db, user_id: i64) -> anyhow::Result<String> {
-    let token = auth::new_token();
-    let now = now_ms();
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(auth::token_hash(&token))
+/// The hash an account's password is checked against.
+pub async fn password_hash(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
-        .bind(now)
-        .bind(now + SESSION_DAYS * 86_400_000)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+/// A new password, from the settings page: every other device is signed out.
+pub async fn change_password(
+    db: &Db,
+    user_id: i64,
+    password_hash: &str,
+    keep_session: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    end_other_sessions(&mut *tx, user_id, keep_session).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What the settings page shows of an account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountDetails {
+    pub email: String,
+    pub email_verified: bool,
+    pub locale: Option<String>,
+    pub digest_every: String,
+    pub suspended_reason: Option<String>,
+    pub silenced_reason: Option<String>,
+    pub suspended_until: Option<i64>,
+    pub silenced_until: Option<i64>,
+}
+
+pub async fn details(db: &Db, user_id: i64) -> anyhow::Result<Option<AccountDetails>> {
+    let row = sqlx::query(
+        "SELECT email, email_verified_at, locale, digest_every, suspended_reason, silenced_reason, suspended_until, \
+         silenced_until FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let now = now_ms();
+    Ok(row.map(|r| AccountDetails {
+        email: r.get("email"),
+        email_verified: crate::db::opt_i64(&r, "email_verified_at").is_some(),
+        locale: opt_string(&r, "locale"),
+        digest_every: r.get("digest_every"),
+        suspended_reason: opt_string(&r, "suspended_reason"),
+        silenced_reason: opt_string(&r, "silenced_reason"),
+        suspended_until: crate::db::opt_i64(&r, "suspended_until").filter(|u| *u > now),
+        silenced_until: crate::db::opt_i64(&r, "silenced_until").filter(|u| *u > now),
+    }))
+}
+
+/// The language mail is written in, and the digest's rhythm.
+pub async fn set_mail_settings(db: &Db, user_id: i64, locale: &str, digest_every: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET locale = $1, digest_every = $2 WHERE id = $3")
+        .bind(locale)
+        .bind(digest_every)
+        .bind(user_id)
         .execute(&db.pool)
         .await?;
+    Ok(())
+}
+
+// ---------- links mailed to an address ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl TokenPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::ResetPassword => "reset_password",
+        }
+    }
+
+    /// How long a link works: 30 minutes for a reset, 3 days to verify an address.
+    pub fn lifetime_ms(self) -> i64 {
+        match self {
+            TokenPurpose::VerifyEmail => 3 * 86_400_000,
+            TokenPurpose::ResetPassword => 30 * 60_000,
+        }
+    }
+}
+
+/// Stores the hash of a link's token; earlier links of the same purpose stop working.
+pub async fn insert_account_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    purpose: TokenPurpose,
+    email: &str,
+    token: &str,
+) -> anyhow::Result<()> {
+    let now = now_ms();
+    sqlx::query("UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(auth::token_hash(token))
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(email)
+    .bind(now)
+    .bind(now + purpose.lifetime_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Uses a link's token once: its account and address if it is valid, unused and not expired.
+async fn take_account_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token: &str,
+    purpose: TokenPurpose,
+) -> anyhow::Result<Option<(i64, String)>> {
+    let now = now_ms();
+    let row = sqlx::query(
+        "UPDATE account_tokens SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL \
+         AND expires_at > $1 RETURNING user_id, email",
+    )
+    .bind(now)
+    .bind(auth::token_hash(token))
+    .bind(purpose.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| (r.get("user_id"), r.get("email"))))
+}
+
+/// Whether a link's token would work now (the reset form is shown only for one that does).
+pub async fn account_token_valid(db: &Db, token: &str, purpose: TokenPurpose) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(auth::token_hash(token))
+    .bind(purpose.as_str())
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Sets a new password from a reset link: the link is used up, every session ends, and the
+/// address is proven (the link reached it). `None`: the link is unknown, used or expired.
+pub async fn reset_password(db: &Db, token: &str, password_hash: &str) -> anyhow::Result<Option<i64>> {
+    let mut tx = db.pool.begin().await?;
+    let Some((user_id, email)) = take_account_token(&mut tx, token, TokenPurpose::ResetPassword).await? else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) \
+         WHERE id = $3 AND lower(email) = lower($4)",
+    )
+    .bind(password_hash)
+    .bind(now_ms())
+    .bind(user_id)
+    .bind(&email)
+    .execute(&mut *tx)
+    .await?;
+    end_other_sessions(&mut *tx, user_id, None).await?;
+    tx.commit().await?;
+    Ok(Some(user_id))
+}
+
+/// What opening a verification link did.
+#[derive(Debug)]
+pub enum Verified {
+    /// The account's address is proven.
+    Address { user_id: i64 },
+    /// The account moved to the new address the link was sent to (`old` should be told).
+    Changed { user_id: i64, old: String, new: String },
+    /// The link is unknown, used or expired.
+    Invalid,
+    /// Another account took the address meanwhile.
+    Taken,
+}
+
+pub async fn verify_email(db: &Db, token: &str) -> anyhow::Result<Verified> {
+    let mut tx = db.pool.begin().await?;
+    let Some((user_id, email)) = take_account_token(&mut tx, token, TokenPurpose::VerifyEmail).await? else {
+        return Ok(Verified::Invalid);
+    };
+    let Some(old): Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(Verified::Invalid);
+    };
+    let done = sqlx::query("UPDATE users SET email = $1, email_verified_at = $2 WHERE id = $3")
+        .bind(&email)
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await;
+    match done {
+        Err(e) if is_unique_violation(&e) => return Ok(Verified::Taken),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    tx.commit().await?;
+    Ok(if old.eq_ignore_ascii_case(&email) {
+        Verified::Address { user_id }
+    } else {
+        Verified::Changed {
+            user_id,
+            old,
+            new: email,
+        }
+    })
+}
+
+/// Writes a link's token and its letter in one transaction (a verification or a reset).
+pub async fn mail_link(
+    db: &Db,
+    user_id: i64,
+    purpose: TokenPurpose,
+    email: &str,
+    token: &str,
+    mail: &crate::mail::Outgoing,
+    message_host: &str,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    insert_account_token(&mut tx, user_id, purpose, email, token).await?;
+    crate::mail::enqueue(&mut *tx, mail, message_host).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The account an address (or a username) designates, with its address and language.
+pub async fn find_for_reset(db: &Db, login: &str) -> anyhow::Result<Option<(User, String, Option<String>)>> {
+    let login = normalize_username(login);
+    if login.is_empty() || login.contains('\0') {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLS}, email, locale FROM users WHERE lower(email) = lower($1) OR lower(username) = lower($1)"
+    ))
+    .bind(&login)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| (User::from_row(&r), r.get("email"), opt_string(&r, "locale"))))
+}
+
+// ---------- moderation ----------
+
+/// What a moderator does to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sanction {
+    /// Cannot sign in; sessions end and tokens stop working at once.
+    Suspend,
+    /// Read-only: can sign in and read, not write.
+    Silence,
+}
+
+impl Sanction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sanction::Suspend => "suspend",
+            Sanction::Silence => "silence",
+        }
+    }
+}
+
+/// Suspends or silences until `until` (or with `None`, lifts it), recording it in the audit log
+/// in the same transaction. `false`: no such account.
+pub async fn sanction(
+    db: &Db,
+    actor: &User,
+    target: &User,
+    sanction: Sanction,
+    until: Option<i64>,
+    reason: &str,
+) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await?;
+    let sql = match sanction {
+        Sanction::Suspend => "UPDATE users SET suspended_until = $1, suspended_reason = $2 WHERE id = $3",
+        Sanction::Silence => "UPDATE users SET silenced_until = $1, silenced_reason = $2 WHERE id = $3",
+    };
+    let done = sqlx::query(sql)
+        .bind(until)
+        .bind(until.map(|_| reason))
+        .bind(target.id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if sanction == Sanction::Suspend && until.is_some() {
+        end_other_sessions(&mut *tx, target.id, None).await?;
+    }
+    let action = match (sanction, until) {
+        (Sanction::Suspend, Some(_)) => "user.suspend",
+        (Sanction::Suspend, None) => "user.unsuspend",
+        (Sanction::Silence, Some(_)) => "user.silence",
+        (Sanction::Silence, None) => "user.unsilence",
+    };
+    let detail = match until {
+        Some(u) => serde_json::json!({ "until": u, "reason": reason }),
+        None => serde_json::json!({}),
+    };
+    crate::audit::record(
+        &mut *tx,
+        &crate::audit::Entry::new(
+            Some(actor.id),
+            action,
+            "user",
+            &target.id.to_string(),
+            &target.username,
+            detail,
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Why and until when an account is suspended, for the sign-in page.
+pub async fn suspension(db: &Db, user_id: i64) -> anyhow::Result<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT suspended_until, suspended_reason FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    let now = now_ms();
+    Ok(row.and_then(|r| {
+        let until = crate::db::opt_i64(&r, "suspended_until").filter(|u| *u > now)?;
+        Some((until, opt_string(&r, "suspended_reason").unwrap_or_default()))
+    }))
+}
+
+/// The device a session was opened from, for the sessions page.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Starts a browser session; returns the raw token for the cookie.
+pub async fn create_session(db: &Db, user_id: i64, device: &Device) -> anyhow::Result<String> {
+    let token = auth::new_token();
+    let now = now_ms();
+    let agent = device
+        .user_agent
+        .as_deref()
+        .map(|a| crate::text::single_line(a).chars().take(300).collect::<String>());
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, user_agent, ip, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $3)",
+    )
+    .bind(auth::token_hash(&token))
+    .bind(user_id)
+    .bind(now)
+    .bind(now + SESSION_DAYS * 86_400_000)
+    .bind(agent)
+    .bind(device.ip.as_deref())
+    .execute(&db.pool)
+    .await?;
     Ok(token)
+}
+
+/// A signed-in device, for the sessions page. `id` is the hash of its token (which cannot be
+/// turned back into a cookie).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: Option<i64>,
+    pub current: bool,
+}
+
+pub async fn list_sessions(db: &Db, user_id: i64, current_token: Option<&str>) -> anyhow::Result<Vec<SessionInfo>> {
+    let current = current_token.map(auth::token_hash);
+    let rows = sqlx::query(
+        "SELECT token_hash, user_agent, ip, created_at, last_seen_at FROM sessions \
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY COALESCE(last_seen_at, created_at) DESC",
+    )
+    .bind(user_id)
+    .bind(now_ms())
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id: String = r.get("token_hash");
+            SessionInfo {
+                current: current.as_deref() == Some(id.as_str()),
+                id,
+                user_agent: opt_string(r, "user_agent"),
+                ip: opt_string(r, "ip"),
+                created_at: r.get("created_at"),
+                last_seen_at: crate::db::opt_i64(r, "last_seen_at"),
+            }
+        })
+        .collect())
+}
+
+/// Signs one of the member's devices out; `false` if it is not theirs.
+pub async fn end_session(db: &Db, user_id: i64, session_id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash = $2")
+        .bind(user_id)
+        .bind(session_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Signs every device of the member out, but the one whose raw token is `keep`.
+pub async fn end_other_sessions<'e, E>(executor: E, user_id: i64, keep: Option<&str>) -> anyhow::Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let keep = keep.map(auth::token_hash).unwrap_or_default();
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep)
+        .execute(executor)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> {
@@ -298,15 +805,29 @@ pub async fn session_user(db: &Db, token: &str) -> anyhow::Result<Option<User>> 
 
 /// The signed-in account of a session and its chosen time zone, if any.
 pub async fn session_viewer(db: &Db, token: &str) -> anyhow::Result<Option<(User, Option<String>)>> {
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at, u.time_zone FROM sessions s \
-         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {U_COLS}, u.time_zone, s.last_seen_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
+    ))
     .bind(auth::token_hash(token))
     .bind(now_ms())
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.map(|r| (User::from_row(&r), r.get("time_zone"))))
+    let Some(row) = row else { return Ok(None) };
+    let user = User::from_row(&row);
+    if user.is_suspended() {
+        return Ok(None);
+    }
+    // The sessions page shows when each device was last seen, to the minute.
+    let now = now_ms();
+    if crate::db::opt_i64(&row, "last_seen_at").is_none_or(|at| now - at >= 60_000) {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(auth::token_hash(token))
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(Some((user, row.get("time_zone"))))
 }
 
 /// Sets (or with `None`, clears: follow the browser) an account's time zone.
@@ -381,10 +902,10 @@ pub async fn revoke_api_token(db: &Db, user_id: i64, token_id: i64) -> anyhow::R
 /// a flash sale's first request from each of a million tokens must not each cost a write.
 pub async fn api_token_user(db: &Db, token: &str, uses: &TokenUses) -> anyhow::Result<Option<User>> {
     let hash = auth::token_hash(token);
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.team, u.bio, u.created_at, t.last_used_at FROM api_tokens t \
-         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {U_COLS}, t.last_used_at FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+    ))
     .bind(&hash)
     .fetch_optional(&db.pool)
     .await?;
@@ -478,7 +999,7 @@ async fn users_by_token_hash(
 ) -> anyhow::Result<std::collections::HashMap<String, (User, Option<i64>)>> {
     let list = db.json_list("$1", false);
     let sql = format!(
-        "SELECT t.token_hash, t.last_used_at, u.id, u.username, u.role, u.team, u.bio, u.created_at FROM api_tokens t \
+        "SELECT t.token_hash, t.last_used_at, {U_COLS} FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.token_hash IN ({list})"
     );
     let rows = sqlx::query(&sql)

@@ -39,6 +39,7 @@ pub fn router() -> Router<Platform> {
         .route("/api/v1/users/{username}/role", put(api_set_role))
         .route("/api/v1/notifications", get(api_notifications))
         .route("/api/v1/notifications/read", post(api_notifications_read))
+        .merge(crate::account_pages::router())
 }
 
 #[derive(OpenApi)]
@@ -73,8 +74,21 @@ fn check_login_rate(
 }
 
 /// Opens a session and sends the browser on to `next` with the session cookie set.
-async fn start_session(platform: &Platform, user_id: i64, next: &str) -> Result<Response, PageError> {
-    let token = accounts::create_session(&platform.db, user_id).await?;
+pub(crate) async fn start_session(
+    platform: &Platform,
+    user_id: i64,
+    headers: &HeaderMap,
+    ip: &str,
+    next: &str,
+) -> Result<Response, PageError> {
+    let device = accounts::Device {
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        ip: Some(ip.to_string()),
+    };
+    let token = accounts::create_session(&platform.db, user_id, &device).await?;
     let mut response = see_other(next);
     let (name, value) = session_cookie_header(platform, &token);
     response.headers_mut().append(name, value);
@@ -142,8 +156,9 @@ impl Refused {
     }
 }
 
-/// The first account created on an empty instance becomes its administrator.
-async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, Refused> {
+/// The first account created on an empty instance becomes its administrator. A letter asking to
+/// confirm the address is written with the account, in the language of the sign-up.
+async fn register(platform: &Platform, req: &SignupRequest, lang: Lang) -> Result<User, Refused> {
     let username = accounts::normalize_username(&req.username);
     let username = username.as_str();
     let email = req.email.trim();
@@ -159,8 +174,30 @@ async fn register(platform: &Platform, req: &SignupRequest) -> Result<User, Refu
         Ok(_) => Role::Fan,
         Err(e) => return Err(Refused::Internal(ApiError::internal(e))),
     };
-    match accounts::create_user(&platform.db, username, email, &hash, role, None).await {
-        Ok(user) => Ok(user),
+    let token = auth::new_token();
+    let letter = crate::account_pages::verification_letter(platform, lang, username, email, &token, false)
+        .map_err(|e| Refused::Internal(ApiError::internal(e)))?;
+    let verification = accounts::VerificationMail {
+        token,
+        mail: letter,
+        message_host: platform.mail_host(),
+    };
+    let created = accounts::create_user(
+        &platform.db,
+        username,
+        email,
+        &hash,
+        role,
+        None,
+        Some(lang.code()),
+        Some(verification),
+    )
+    .await;
+    match created {
+        Ok(user) => {
+            platform.wake_mail();
+            Ok(user)
+        }
         Err(CreateUserError::Taken) => {
             // The name first: when it is taken, nothing is said about the address, so the form
             // cannot be used to learn whether someone's e-mail is registered without an account
@@ -200,6 +237,8 @@ async fn signup_page(
 async fn signup_submit(
     State(platform): State<Platform>,
     viewer: Viewer,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> Result<Response, PageError> {
     let req = SignupRequest {
@@ -208,8 +247,8 @@ async fn signup_submit(
         password: form.password,
     };
     let next = web::safe_next(form.next.as_deref());
-    match register(&platform, &req).await {
-        Ok(user) => start_session(&platform, user.id, &next).await,
+    match register(&platform, &req, viewer.lang).await {
+        Ok(user) => start_session(&platform, user.id, &headers, &ip, &next).await,
         Err(Refused::Internal(e)) => Err(e.into()),
         Err(Refused::Fields(fields)) => {
             let status = if fields.iter().any(|(_, e)| e.spec().status == StatusCode::CONFLICT) {
@@ -241,9 +280,10 @@ async fn signup_submit(
     responses((status = 201, body = User), (status = 409, body = ErrorBody, description = "username or email taken"), (status = 422, body = ErrorBody)))]
 async fn api_signup(
     State(platform): State<Platform>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    match register(&platform, &req).await {
+    match register(&platform, &req, web::request_lang(&headers)).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(user))),
         Err(refused) => Err(refused.into_api()),
     }
@@ -279,6 +319,7 @@ async fn signin_submit(
     State(platform): State<Platform>,
     ClientIp(ip): ClientIp,
     viewer: Viewer,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<SigninForm>,
 ) -> Result<Response, PageError> {
     let next = web::safe_next(form.next.as_deref());
@@ -304,7 +345,18 @@ async fn signin_submit(
         return Ok(response);
     }
     match accounts::check_password(candidate, &form.password).await? {
-        Some(user) => start_session(&platform, user.id, &next).await,
+        // A suspended member is told why and until when (only with the right password).
+        Some(user) if user.is_suspended() => {
+            let (until, reason) = accounts::suspension(&platform.db, user.id).await?.unwrap_or_default();
+            let text = web::suspended_error(until, reason).text(viewer.lang);
+            let page = platform.render(
+                &viewer,
+                "signin.html",
+                context! { error => text, login => form.login.clone(), next => next.clone() },
+            )?;
+            Ok((StatusCode::FORBIDDEN, page).into_response())
+        }
+        Some(user) => start_session(&platform, user.id, &headers, &ip, &next).await,
         None => fail(
             StatusCode::UNAUTHORIZED,
             CommonOrAccount::Account(AccountError::BadLogin),
@@ -369,6 +421,13 @@ async fn api_create_token(
     let user = accounts::check_password(candidate, &req.password)
         .await?
         .ok_or_else(|| ApiError::from(AccountError::BadLogin))?;
+    if let Some(until) = user.suspended_until {
+        let reason = accounts::suspension(&platform.db, user.id)
+            .await?
+            .map(|(_, r)| r)
+            .unwrap_or_default();
+        return Err(web::suspended_error(until, reason));
+    }
     let (info, token) = accounts::create_api_token(&platform.db, user.id, &name).await?;
     Ok((StatusCode::CREATED, Json(TokenCreated { token, info, user })))
 }
@@ -378,8 +437,24 @@ pub struct TokenForm {
     name: String,
 }
 
-async fn settings_page(State(platform): State<Platform>, viewer: Viewer) -> Result<Html<String>, PageError> {
-    render_settings(&platform, &viewer, None).await
+#[derive(Deserialize, Default)]
+struct SettingsQuery {
+    /// Set after a change, to say it was saved.
+    password: Option<String>,
+    reset: Option<String>,
+}
+
+async fn settings_page(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<SettingsQuery>,
+) -> Result<Html<String>, PageError> {
+    settings_with(
+        &platform,
+        &viewer,
+        context! { password_changed => q.password.is_some(), after_reset => q.reset.is_some() },
+    )
+    .await
 }
 
 async fn render_settings(
@@ -387,7 +462,19 @@ async fn render_settings(
     viewer: &Viewer,
     new_token: Option<String>,
 ) -> Result<Html<String>, PageError> {
+    settings_with(platform, viewer, context! { new_token => new_token }).await
+}
+
+/// The settings page with `extra` in its context (a form's error and what was typed).
+pub(crate) async fn settings_with(
+    platform: &Platform,
+    viewer: &Viewer,
+    extra: minijinja::Value,
+) -> Result<Html<String>, PageError> {
     let user = viewer.require_user()?;
+    let details = accounts::details(&platform.db, user.id)
+        .await?
+        .ok_or_else(PageError::sign_in)?;
     let tokens = accounts::list_api_tokens(&platform.db, user.id).await?;
     let chosen = viewer.profile_zone.clone();
     let mut zones: Vec<String> = crate::locale::COMMON_ZONES.iter().map(|z| z.to_string()).collect();
@@ -404,7 +491,8 @@ async fn render_settings(
     platform.render(
         viewer,
         "settings.html",
-        context! { tokens => tokens, new_token => new_token, zones => zones, chosen_zone => chosen },
+        context! { tokens => tokens, zones => zones, chosen_zone => chosen, details => details,
+        require_verified => platform.config.require_verified_email, ..extra },
     )
 }
 

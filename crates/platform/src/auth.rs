@@ -152,6 +152,19 @@ impl SignupProblem {
     }
 }
 
+/// An address mail can be sent to: one `@`, a dotted domain, no spaces or control characters.
+pub fn valid_email(email: &str) -> bool {
+    email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Usernames may use CJK characters (fans sign up with Chinese names), letters, digits, `_`, `-`
 /// and `.`, but no spaces or `@` so that `@mentions` stay unambiguous. Every problem is returned,
 /// one per field at most, so a form can show them all at once.
@@ -166,12 +179,7 @@ pub fn validate_signup(username: &str, email: &str, password: &str) -> Result<()
     {
         problems.push(SignupProblem::UsernameChars);
     }
-    let email_ok = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !email_ok {
+    if !valid_email(email) {
         problems.push(SignupProblem::EmailInvalid);
     }
     if password.chars().count() < 8 {

@@ -328,6 +328,18 @@ crate::error_table! {
         SelfDemote => ("last_admin_guard", CONFLICT, "administrators cannot demote themselves", "管理员不能取消自己的管理员身份。", "Un administrateur ne peut pas se rétrograder lui-même."),
         TeamTooLong => ("validation_failed", UNPROCESSABLE_ENTITY, "team name is at most 64 characters", "团队名称最多 64 个字符。", "Nom d’équipe : 64 caractères au plus."),
         UnknownZone => ("validation_failed", UNPROCESSABLE_ENTITY, "unknown time zone: pick one from the list", "未知时区，请从列表中选择。", "Fuseau horaire inconnu : choisissez-en un dans la liste."),
+        Suspended => ("suspended", FORBIDDEN, "This account is suspended until {until}. Reason: {reason}", "该账号已被停用，直到 {until}。原因：{reason}", "Ce compte est suspendu jusqu’au {until}. Motif : {reason}"),
+        Silenced => ("silenced", FORBIDDEN, "Your account is read-only until {until}. Reason: {reason}", "你的账号在 {until} 之前只能浏览，不能发言或购买。原因：{reason}", "Votre compte est en lecture seule jusqu’au {until}. Motif : {reason}"),
+        VerifyFirst => ("email_unverified", FORBIDDEN, "Confirm your e-mail address first: open the link we mailed you, or send a new one from Settings.", "请先验证邮箱：打开我们发给你的邮件中的链接，或在“设置”里重新发送。", "Confirmez d’abord votre adresse : ouvrez le lien envoyé par e-mail, ou renvoyez-le depuis les Paramètres."),
+        WrongPassword => ("bad_credentials", UNPROCESSABLE_ENTITY, "The current password is wrong.", "当前密码不正确。", "Le mot de passe actuel est incorrect."),
+        PasswordsDiffer => ("validation_failed", UNPROCESSABLE_ENTITY, "The two new passwords are not the same.", "两次输入的新密码不一致。", "Les deux nouveaux mots de passe diffèrent."),
+        LinkInvalid => ("link_invalid", GONE, "This link was already used or has expired. Ask for a new one.", "该链接已使用或已过期，请重新申请。", "Ce lien a déjà servi ou a expiré. Demandez-en un nouveau."),
+        SameEmail => ("validation_failed", UNPROCESSABLE_ENTITY, "This is already your address.", "这已经是你的邮箱地址。", "C’est déjà votre adresse."),
+        ReasonNeeded => ("validation_failed", UNPROCESSABLE_ENTITY, "Give a reason (1–500 characters): the member reads it.", "请填写原因（1–500 个字符），对方会看到。", "Indiquez un motif (1 à 500 caractères) : le membre le lira."),
+        BadUntil => ("validation_failed", UNPROCESSABLE_ENTITY, "Pick an end date in the future (within ten years).", "请选择一个未来的结束日期（十年以内）。", "Choisissez une date de fin future (dans les dix ans)."),
+        NotStaffTarget => ("forbidden", FORBIDDEN, "Staff accounts cannot be suspended or silenced: change their role first.", "不能停用或禁言工作人员账号，请先修改其角色。", "Un compte de l’équipe ne peut être suspendu ni réduit au silence : changez d’abord son rôle."),
+        ModeratorsOnly => ("forbidden", FORBIDDEN, "Only moderators and administrators do this.", "只有版主和管理员可以执行此操作。", "Seuls les modérateurs et administrateurs peuvent faire cela."),
+        UnknownDelivery => ("validation_failed", UNPROCESSABLE_ENTITY, "Unknown choice: reload the page and pick one from the list.", "未知选项，请刷新页面后从列表中选择。", "Choix inconnu : rechargez la page et choisissez dans la liste."),
     }
 }
 

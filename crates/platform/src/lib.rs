@@ -1,14 +1,17 @@
 //! fanloop's platform: storage, accounts, sessions, notifications, i18n and the web shell that
 //! every pillar (community, feedback, launches, vetting, listening) builds on.
 
+pub mod account_pages;
 pub mod accounts;
 pub mod accounts_web;
+pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod embed;
 pub mod error;
 pub mod i18n;
 pub mod locale;
+pub mod mail;
 pub mod notifications;
 pub mod ratelimit;
 pub mod text;

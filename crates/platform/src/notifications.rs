@@ -22,6 +22,8 @@ pub enum NotificationKind {
     CampaignWinner,
     /// Staff gave you an F-code for a launch.
     FcodeIssued,
+    /// A drop you reserved opens soon.
+    LaunchReminder,
 }
 
 impl NotificationKind {
@@ -35,7 +37,25 @@ impl NotificationKind {
             NotificationKind::Promoted => "promoted",
             NotificationKind::CampaignWinner => "campaign_winner",
             NotificationKind::FcodeIssued => "fcode_issued",
+            NotificationKind::LaunchReminder => "launch_reminder",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<NotificationKind> {
+        use NotificationKind::*;
+        [
+            Reply,
+            Mention,
+            StaffAnswer,
+            RoleChanged,
+            StatusChanged,
+            Promoted,
+            CampaignWinner,
+            FcodeIssued,
+            LaunchReminder,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -43,7 +63,7 @@ impl NotificationKind {
 pub struct Notification {
     pub id: i64,
     /// `reply`, `mention`, `staff_answer`, `role_changed`, `status_changed`, `promoted`,
-    /// `campaign_winner` or `fcode_issued`.
+    /// `campaign_winner`, `fcode_issued` or `launch_reminder`.
     pub kind: String,
     pub actor: Option<String>,
     pub subject: String,
@@ -67,8 +87,12 @@ pub async fn notify<'e, E>(executor: E, n: &NewNotification<'_>) -> anyhow::Resu
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    // A kind the member turned off is not written at all (one statement: `executor` may be
+    // the caller's transaction, used once).
     sqlx::query(
-        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS \
+         (SELECT 1 FROM notification_prefs WHERE user_id = $1 AND kind = $2 AND delivery = 'off')",
     )
     .bind(n.user_id)
     .bind(n.kind.as_str())
@@ -77,6 +101,30 @@ where
     .bind(n.link)
     .bind(n.detail)
     .bind(now_ms())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// [`notify`] with the mail worker's decision already made (`mailed`: the caller wrote the
+/// letter itself, in the same transaction).
+pub async fn notify_with_mail_state<'e, E>(executor: E, n: &NewNotification<'_>, mail_state: &str) -> anyhow::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at, mail_state) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS \
+         (SELECT 1 FROM notification_prefs WHERE user_id = $1 AND kind = $2 AND delivery = 'off')",
+    )
+    .bind(n.user_id)
+    .bind(n.kind.as_str())
+    .bind(n.actor_id)
+    .bind(n.subject)
+    .bind(n.link)
+    .bind(n.detail)
+    .bind(now_ms())
+    .bind(mail_state)
     .execute(executor)
     .await?;
     Ok(())

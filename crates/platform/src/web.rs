@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::{self, User};
 use crate::auth;
 use crate::db::Db;
-use crate::error::{ApiError, CommonError, ErrorPage, PageError};
+use crate::error::{AccountError, ApiError, Arg, CommonError, ErrorPage, PageError};
 use crate::i18n::{Catalog, Lang, MessageTable};
 use crate::notifications;
 use crate::ratelimit::RateLimiter;
@@ -44,6 +44,12 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The installation's key for CSRF tokens (the same on every node).
     pub csrf_key: SecretKey,
+    /// The address the site is reached at, for links in mail (`https://fans.example.com`).
+    pub public_url: String,
+    /// Members must prove their address before they post, vote or buy.
+    pub require_verified_email: bool,
+    /// Whether mail leaves (an SMTP server is configured) or waits in the outbox.
+    pub smtp_configured: bool,
 }
 
 /// Key material that never shows in logs.
@@ -100,6 +106,11 @@ pub struct PlatformInner {
     pub tokens: Option<accounts::TokenResolver>,
     /// The sentence-embedding model, when installed (see `embed`); set once at start.
     embedder: std::sync::OnceLock<Arc<crate::embed::Embedder>>,
+    /// Wakes the mail worker when mail or a notification was just written.
+    pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Password-reset requests per address of the requester, and per account asked about.
+    pub reset_ip_limiter: Arc<RateLimiter>,
+    pub reset_account_limiter: Arc<RateLimiter>,
 }
 
 impl Platform {
@@ -216,6 +227,9 @@ impl Platform {
             token_uses,
             tokens,
             embedder: std::sync::OnceLock::new(),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
+            reset_ip_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(900))),
+            reset_account_limiter: Arc::new(RateLimiter::new(3, Duration::from_secs(900))),
         })))
     }
 
@@ -497,7 +511,12 @@ fn refuse_cross_site_write(req: &Request) -> Option<Response> {
         .headers()
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
-    if !cross_site || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // A one-click unsubscribe (RFC 8058) may come from a webmail's page: its signed link is
+    // its proof, and it can only turn mail off.
+    if !cross_site
+        || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || req.uri().path().starts_with("/unsubscribe/")
+    {
         return None;
     }
     Some(if req.uri().path().starts_with("/api/") {
@@ -610,7 +629,7 @@ async fn render_error_page(
             path,
         }
     } else {
-        Viewer::load(platform, headers, csrf, path).await.ok()?
+        Viewer::load(platform, headers, &Method::GET, csrf, path).await.ok()?
     };
     let sign_in = status == 401 && viewer.user.is_none();
     let title_key = match status {
@@ -702,8 +721,63 @@ where
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        Viewer::load(&platform, &parts.headers, csrf, path).await
+        Viewer::load(&platform, &parts.headers, &parts.method, csrf, path).await
     }
+}
+
+/// Paths where a silenced or unverified member may still write: their own account (sign out,
+/// settings, notifications, verification, language).
+pub fn account_path(path: &str) -> bool {
+    const OWN: [&str; 10] = [
+        "/signout",
+        "/settings",
+        "/notifications",
+        "/account/",
+        "/unsubscribe/",
+        "/lang/",
+        "/api/v1/me",
+        "/api/v1/notifications",
+        "/api/v1/tokens",
+        "/api/v1/account/",
+    ];
+    OWN.iter().any(|p| path.starts_with(p))
+}
+
+/// Why `user` may not write at `path` now, if they may not: silenced (read-only), or an
+/// address not yet proven where the installation requires it. Checked for every write of
+/// every pillar where the caller is identified, so no handler can forget it.
+pub async fn write_refusal(platform: &Platform, user: &User, path: &str) -> Result<Option<ApiError>, ApiError> {
+    if account_path(path) {
+        return Ok(None);
+    }
+    if let Some(until) = user.silenced_until {
+        let reason = accounts::details(&platform.db, user.id)
+            .await?
+            .and_then(|d| d.silenced_reason)
+            .unwrap_or_default();
+        return Ok(Some(ApiError::from_spec(
+            AccountError::Silenced.spec(),
+            vec![
+                ("until", Arg::Text(format!("{} UTC", format_datetime(until)))),
+                ("reason", Arg::Text(reason)),
+            ],
+        )));
+    }
+    if platform.config.require_verified_email && !user.email_verified {
+        return Ok(Some(AccountError::VerifyFirst.into()));
+    }
+    Ok(None)
+}
+
+/// The error for a suspended account's credentials.
+pub fn suspended_error(until: i64, reason: String) -> ApiError {
+    ApiError::from_spec(
+        AccountError::Suspended.spec(),
+        vec![
+            ("until", Arg::Text(format!("{} UTC", format_datetime(until)))),
+            ("reason", Arg::Text(reason)),
+        ],
+    )
 }
 
 impl Viewer {
@@ -711,6 +785,7 @@ impl Viewer {
     pub async fn load(
         platform: &Platform,
         headers: &HeaderMap,
+        method: &Method,
         csrf: String,
         path: String,
     ) -> Result<Viewer, PageError> {
@@ -742,6 +817,14 @@ impl Viewer {
             Some(u) => notifications::unread_count(&platform.db, u.id).await?,
             None => 0,
         };
+        if let Some(u) = &user {
+            if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+                let bare = path.split('?').next().unwrap_or("");
+                if let Some(refusal) = write_refusal(platform, u, bare).await? {
+                    return Err(refusal.into());
+                }
+            }
+        }
         Ok(Viewer {
             user,
             lang,
@@ -786,6 +869,20 @@ where
                 Some(resolver) => resolver.resolve(token).await?,
                 None => accounts::api_token_user(&platform.db, token, &platform.token_uses).await?,
             };
+            if let Some(user) = &user {
+                if let Some(until) = user.suspended_until {
+                    let reason = accounts::suspension(&platform.db, user.id)
+                        .await?
+                        .map(|(_, r)| r)
+                        .unwrap_or_default();
+                    return Err(suspended_error(until, reason));
+                }
+                if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+                    if let Some(refusal) = write_refusal(&platform, user, parts.uri.path()).await? {
+                        return Err(refusal);
+                    }
+                }
+            }
             return match user {
                 Some(user) => Ok(ApiCaller(Some(user))),
                 None => Err(ApiError::new(
@@ -814,6 +911,9 @@ where
                     "missing or wrong X-CSRF-Token header for a cookie-authenticated request",
                 )
                 .with_code("csrf_failed"));
+            }
+            if let Some(refusal) = write_refusal(&platform, &user, parts.uri.path()).await? {
+                return Err(refusal);
             }
         }
         Ok(ApiCaller(Some(user)))

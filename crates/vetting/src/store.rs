@@ -404,6 +404,24 @@ pub async fn add_review(
     note: &str,
     reviewer_id: i64,
 ) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    let handle: String = sqlx::query_scalar("SELECT handle FROM vet_candidates WHERE id = $1")
+        .bind(candidate_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+    fanloop_platform::audit::record(
+        &mut *tx,
+        &fanloop_platform::audit::Entry::new(
+            Some(reviewer_id),
+            "vetting.decision",
+            "candidate",
+            &candidate_id.to_string(),
+            &handle,
+            serde_json::json!({ "brand_id": brand_id, "suggested": suggested, "decision": decision, "note": note }),
+        ),
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO vet_reviews (brand_id, candidate_id, suggested, decision, note, reviewer_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -415,8 +433,9 @@ pub async fn add_review(
     .bind(note)
     .bind(reviewer_id)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
