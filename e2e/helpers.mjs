@@ -19,12 +19,12 @@ const freePort = () => new Promise((resolve) => {
 });
 
 /** Starts the debug binary (or FANLOOP_BIN) and resolves once /healthz answers. */
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   const binary = process.env.FANLOOP_BIN || join(here, '..', 'target', 'debug', 'fanloop');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const data = mkdtempSync(join(tmpdir(), 'fanloop-e2e-'));
-  const server = spawn(binary, ['serve', '--no-demo', '--addr', `127.0.0.1:${port}`, '--data', data], { stdio: 'inherit' });
+  const server = spawn(binary, ['serve', '--no-demo', '--addr', `127.0.0.1:${port}`, '--data', data, ...extraArgs], { stdio: 'inherit' });
   for (let i = 0; i < 600; i++) {
     try { if ((await fetch(base + '/healthz')).ok) return { server, base }; } catch {}
     await new Promise((r) => setTimeout(r, 100));
@@ -66,4 +66,54 @@ export async function signIn(browser, base, name, locale = 'en-US') {
   await page.click('main button[type=submit]');
   await page.waitForURL(base + '/');
   return { context, page };
+}
+
+/** A real SMTP server (scripts/smtp-sink.py, aiosmtpd) writing what it accepts to a folder. */
+export async function startSmtpSink() {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'fanloop-mail-'));
+  const proc = spawn('python3', [join(here, '..', 'scripts', 'smtp-sink.py'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    proc.stdout.once('data', (d) => resolve(parseInt(String(d).trim(), 10)));
+    proc.once('exit', () => reject(new Error('the SMTP sink did not start (pip install aiosmtpd)')));
+  });
+  /** Every message so far: { raw, text } with the text part decoded. */
+  const messages = () => readdirSync(dir).filter((f) => f.endsWith('.eml')).sort()
+    .map((f) => { const raw = readFileSync(join(dir, f), 'latin1'); return { raw, text: decodeParts(raw) }; });
+  /** Waits for the newest message whose decoded text contains `needle` and a link to `path`;
+   *  returns that link's path. */
+  const linkIn = async (needle, path) => {
+    for (let i = 0; i < 100; i++) {
+      const m = messages().reverse().find((x) => x.text.includes(needle) && x.text.includes(path));
+      if (m) {
+        return m.text.slice(m.text.indexOf(path)).split(/\s/)[0];
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no mail containing ${needle}`);
+  };
+  return { url: `smtp://127.0.0.1:${port}`, messages, linkIn, stop: () => proc.kill() };
+}
+
+/** The decoded text of every MIME part (base64 and quoted-printable), joined. */
+function decodeParts(raw) {
+  const out = [];
+  for (const part of raw.split(/\r?\n--/)) {
+    const split = part.search(/\r?\n\r?\n/);
+    if (split < 0) continue;
+    const head = part.slice(0, split).toLowerCase();
+    const body = part.slice(split).trim();
+    if (head.includes('base64')) out.push(Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8'));
+    else if (head.includes('quoted-printable')) {
+      const bytes = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      out.push(bytes.toString('utf8'));
+    } else out.push(Buffer.from(body, 'latin1').toString('utf8'));
+  }
+  return out.join('\n');
+}
+
+/** Fails when the page is wider than its viewport (a phone layout must not scroll sideways). */
+export async function assertFits(page, what) {
+  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  assert.ok(scroll <= inner, `${what}: ${scroll}px wide on a ${inner}px screen`);
 }

@@ -3,8 +3,8 @@
 
 Every message it accepts is written to DIR as <n>.eml (the raw message, as received) before
 the server answers 250, so a test reads exactly what was accepted. With --slow-rcpt S it waits
-S seconds before accepting each recipient: a client killed during that wait never reached DATA,
-as when a real server is slow.
+S seconds before accepting each recipient, with DIR/rcpt.busy present meanwhile: a client killed
+during that wait never reached DATA, as when a real server is slow.
 
 Usage: smtp-sink.py DIR [--slow-rcpt S]; prints the port it listens on, then serves until killed.
 """
@@ -27,7 +27,11 @@ class Sink:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.slow_rcpt:
+            # `rcpt.busy` exists while a client waits here (a test kills it then).
+            busy = os.path.join(self.directory, "rcpt.busy")
+            open(busy, "w").close()
             await asyncio.sleep(self.slow_rcpt)
+            os.remove(busy)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

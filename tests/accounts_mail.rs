@@ -233,6 +233,35 @@ async fn lifecycle(app: &TestApp, sink: &SmtpSink) {
         .await
         .unwrap();
     assert!(settings.contains("mi.new@example.com"));
+    // Another account's address gets the same answer as a free one, and no letter.
+    let before_taken = sink.messages().len();
+    let (s, body) = submit(
+        app,
+        &fan,
+        "/settings",
+        "/settings/email",
+        &[("email", "ADMIN@example.com"), ("current", "newpassword1")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), before_taken, "nothing tells whose address it is");
+    // A reset now goes to the current address.
+    let (s, _) = submit(
+        app,
+        &app.browser(),
+        "/account/forgot",
+        "/account/forgot",
+        &[("login", "小米粒")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let fresh = sink.wait_for(before_taken + 1).await;
+    assert_eq!(
+        fresh.last().unwrap().to,
+        "mi.new@example.com",
+        "the reset goes to the current address"
+    );
 
     // A mention reaches the fan by mail, in Chinese, with one-click unsubscribe (RFC 8058).
     let admin_token = app.token_for("admin", "password123").await;
@@ -252,8 +281,7 @@ async fn lifecycle(app: &TestApp, sink: &SmtpSink) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{t}");
-    let before = sink.messages().len();
-    let all = sink.wait_for(before.max(6)).await;
+    let all = sink.wait_for(before_taken + 2).await;
     let mention = all.iter().rev().find(|m| m.to == "mi.new@example.com").unwrap().clone();
     assert!(mention.subject.starts_with("admin 提到了你"), "{}", mention.subject);
     assert!(mention.text.contains("Night mode feedback"));
@@ -285,9 +313,16 @@ async fn lifecycle(app: &TestApp, sink: &SmtpSink) {
         .text()
         .await
         .unwrap();
+    let mention_select = prefs
+        .split("name=\"kind.mention\"")
+        .nth(1)
+        .unwrap()
+        .split("</select>")
+        .next()
+        .unwrap();
     assert!(
-        prefs.contains("name=\"kind.mention\" value=\"site\" checked"),
-        "mentions now on the site only"
+        mention_select.contains("value=\"site\" selected"),
+        "mentions now on the site only: {mention_select}"
     );
     // A forged link does nothing.
     let forged = path.replace("mention", "reply");
@@ -671,7 +706,7 @@ async fn a_node_killed_mid_send_loses_no_mail_and_sends_none_twice() {
             .arg(dir.path())
             .args(["--smtp-url", &sink.url, "--public-url", "http://fanloop.test"])
             .env("FANLOOP_MAIL_POLL_MS", "100")
-            .env("FANLOOP_MAIL_LEASE_MS", "1500")
+            .env("FANLOOP_MAIL_LEASE_MS", "6000")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -690,10 +725,16 @@ async fn a_node_killed_mid_send_loses_no_mail_and_sends_none_twice() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
     }
-    // Each message takes ≥ 0.4 s at the server; kill the node in the middle of the run.
+    // Each message waits 0.4 s at the server before its recipient is accepted; the node is
+    // killed in that wait, mid-conversation, before the server accepted the message.
+    let busy = sink.dir.path().join("rcpt.busy");
     let mut kills = 0;
     while sink.messages().len() < N && kills < 3 {
-        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300 + 400 * kills)).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !busy.exists() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         node.kill().unwrap();
         node.wait().unwrap();
         kills += 1;
@@ -801,9 +842,38 @@ async fn new_account_limits(app: &TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND, "decided once");
     let (_, log) = app.get("/api/v1/audit?action=post.approve", Some(&admin)).await;
     assert_eq!(log[0]["actor"], "admin");
+    // A rejected one is gone from the queue; links cannot be added by editing either.
+    let (s, held2) = app
+        .post(
+            "/api/v1/boards/x2/threads",
+            &fan,
+            json!({"title": "spam", "body": "buy at https://spam.example"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/moderation/held/{}", held2["held_id"]),
+            &admin,
+            json!({"approve": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, queue) = app.get("/api/v1/moderation/held", Some(&admin)).await;
+    assert_eq!(queue.as_array().unwrap().len(), 0, "{queue}");
+    let post_id = plain["post_id"].as_i64().unwrap();
+    let (s, body) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/posts/{post_id}"),
+            Some(&fan),
+            Some(json!({"body": "first post, now with https://spam.example"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
-    // Ten posts a day: the next is refused with 429.
-    for i in 0..8 {
+    // Ten posts a day (held ones count, rejected too): the next is refused with 429.
+    for i in 0..7 {
         let (s, b) = app
             .post(
                 &format!("/api/v1/threads/{thread_id}/posts"),

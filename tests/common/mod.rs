@@ -101,7 +101,7 @@ impl TestApp {
             smtp_url: mail.flatten(),
             from: Some("fanloop tests <noreply@fanloop.test>".into()),
             poll: Some(std::time::Duration::from_millis(100)),
-            lease: Some(std::time::Duration::from_secs(2)),
+            lease: Some(std::time::Duration::from_secs(10)),
         };
         let config = fanloop::Config {
             database_url: pg_database.as_ref().map(|(_, url)| url.clone()),
@@ -548,9 +548,9 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits until at least `n` messages arrived (10 s at most), and returns them all.
+    /// Waits until at least `n` messages arrived (30 s at most), and returns them all.
     pub async fn wait_for(&self, n: usize) -> Vec<ReceivedMail> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let got = self.messages();
             if got.len() >= n || std::time::Instant::now() > deadline {

@@ -28,6 +28,7 @@ fanloop_platform::error_table! {
         DailyLimit => ("rate_limited", TOO_MANY_REQUESTS, "New accounts can post {limit} times a day: please come back tomorrow.", "新账号每天最多发布 {limit} 条内容，请明天再来。", "Les nouveaux comptes publient au plus {limit} fois par jour : revenez demain."),
         TooManyLinks => ("validation_failed", UNPROCESSABLE_ENTITY, "Your account can put at most {limit} links in a post for now.", "你的账号目前每条内容最多包含 {limit} 个链接。", "Votre compte peut mettre au plus {limit} liens par message pour l’instant."),
         TooManyImages => ("validation_failed", UNPROCESSABLE_ENTITY, "Your account can put at most {limit} images in a post for now.", "你的账号目前每条内容最多包含 {limit} 张图片。", "Votre compte peut mettre au plus {limit} images par message pour l’instant."),
+        NoNewLinksInEdits => ("validation_failed", UNPROCESSABLE_ENTITY, "New accounts cannot add links by editing: post them in a new message, which a moderator reviews.", "新账号不能通过编辑添加链接，请在新帖中发布（将由版主审核）。", "Les nouveaux comptes ne peuvent pas ajouter de liens en modifiant : publiez-les dans un nouveau message, examiné par un modérateur."),
         HeldNotFound => ("not_found", NOT_FOUND, "This post was already reviewed.", "该内容已审核。", "Ce message a déjà été examiné."),
     }
 }

@@ -70,6 +70,30 @@ async fn check_limits(p: &Platform, actor: &User, body: &str, html: &str) -> Res
     Ok((limits.hold_links && links > 0).then_some("new account, post with links"))
 }
 
+/// An edit meets the same link and image limits as a new post, and a new account cannot add
+/// links by editing (they would skip the review a new post with links gets).
+async fn check_edit_limits(p: &Platform, actor: &User, before: &str, body: &str, html: &str) -> Result<(), ApiError> {
+    use fanloop_platform::error::Arg;
+    let now = fanloop_platform::db::now_ms();
+    let (_, total) = store::post_counts(&p.db, actor.id, now).await?;
+    let Some(limits) = domain::posting_limits(actor.role, now - actor.created_at, total) else {
+        return Ok(());
+    };
+    let limit = |e: CommunityError, n: usize| ApiError::from_spec(e.spec(), vec![("limit", Arg::Text(n.to_string()))]);
+    let (links, images) = domain::links_and_images(body, html);
+    if links > limits.links_per_post {
+        return Err(limit(CommunityError::TooManyLinks, limits.links_per_post));
+    }
+    if images > limits.images_per_post {
+        return Err(limit(CommunityError::TooManyImages, limits.images_per_post));
+    }
+    let (links_before, _) = domain::links_and_images(before, &domain::render_markdown(before));
+    if limits.hold_links && links > links_before {
+        return Err(CommunityError::NoNewLinksInEdits.into());
+    }
+    Ok(())
+}
+
 pub async fn create_thread(
     state: &CommunityState,
     actor: &User,
@@ -138,7 +162,8 @@ async fn reply_checked(
         .await?
         .filter(|t| !t.deleted)
         .ok_or_else(|| ApiError::not_found("thread"))?;
-    if !domain::can_reply(actor.role, thread.summary.locked) {
+    // (`limited` false: a moderator approved it; a lock added since does not undo that.)
+    if limited && !domain::can_reply(actor.role, thread.summary.locked) {
         return Err(CommunityError::Locked.into());
     }
     let body = domain::validate_body(body).map_err(ApiError::from)?;
@@ -193,19 +218,41 @@ pub async fn review_held(
     let held = store::held_post(db, held_id)
         .await?
         .ok_or_else(|| ApiError::from(CommunityError::HeldNotFound))?;
-    if !store::release_held(db, &held, actor.id, approve).await? {
-        return Err(CommunityError::HeldNotFound.into());
-    }
     if !approve {
+        if !store::decide_held(db, &held, actor.id, false).await? {
+            return Err(CommunityError::HeldNotFound.into());
+        }
         return Ok(None);
     }
+    // Published first, then taken out of the queue: a post that cannot be published (its
+    // thread deleted meanwhile) stays in the queue instead of being lost.
+    if !store::claim_held(db, held_id, fanloop_platform::db::now_ms()).await? {
+        return Err(CommunityError::HeldNotFound.into());
+    }
+    let published = publish_held(state, &held).await;
+    match published {
+        Ok(thread_id) => {
+            store::decide_held(db, &held, actor.id, true).await?;
+            Ok(Some(thread_id))
+        }
+        Err(e) => {
+            store::unclaim_held(db, held_id).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Publishes a held post as its author, now. A moderator approving a reply to a thread locked
+/// since is taken as wanting it published.
+async fn publish_held(state: &CommunityState, held: &store::HeldPost) -> Result<i64, ApiError> {
+    let db = &state.platform.db;
     let author = accounts::find_by_id(db, held.author_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     match (held.thread_id, held.board_slug.as_deref()) {
         (Some(thread_id), _) => {
             reply_checked(state, &author, thread_id, &held.body, false).await?;
-            Ok(Some(thread_id))
+            Ok(thread_id)
         }
         (None, Some(slug)) => {
             let board = store::board_by_slug(db, slug)
@@ -213,7 +260,7 @@ pub async fn review_held(
                 .ok_or_else(|| ApiError::not_found("board"))?;
             let html = domain::render_markdown(&held.body);
             let (thread_id, _) = publish_thread(state, &author, board.id, &held.title, &held.body, &html).await?;
-            Ok(Some(thread_id))
+            Ok(thread_id)
         }
         (None, None) => Err(ApiError::not_found("board")),
     }
@@ -253,6 +300,7 @@ pub async fn edit_post(
         None => None,
     };
     let html = domain::render_markdown(&body);
+    check_edit_limits(p, actor, &rec.post.body, &body, &html).await?;
     store::edit_post(&p.db, post_id, actor.id, &body, &html, title.as_deref()).await?;
     reindex_post(state, post_id).await?;
     Ok(())

@@ -930,8 +930,8 @@ pub async fn live_post_count(db: &Db) -> anyhow::Result<i64> {
 /// Posts the author published since `since` (ms), and all their published posts.
 pub async fn post_counts(db: &Db, author_id: i64, since: i64) -> anyhow::Result<(i64, i64)> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS recent, COUNT(*) AS total \
-         FROM posts WHERE author_id = $1",
+        "SELECT COALESCE(SUM(CASE WHEN created_at >= $2 THEN 1 ELSE 0 END), 0) AS recent, \
+         COALESCE(SUM(CASE WHEN deleted = 0 THEN 1 ELSE 0 END), 0) AS total FROM posts WHERE author_id = $1",
     )
     .bind(author_id)
     .bind(since)
@@ -1004,30 +1004,66 @@ fn held_from_row(r: &sqlx::any::AnyRow) -> HeldPost {
 }
 
 pub async fn held_posts(db: &Db, limit: i64) -> anyhow::Result<Vec<HeldPost>> {
-    let rows = sqlx::query(&format!("SELECT {HELD_COLS} ORDER BY h.id LIMIT $1"))
-        .bind(limit)
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {HELD_COLS} WHERE h.rejected_at IS NULL ORDER BY h.id LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
     Ok(rows.iter().map(held_from_row).collect())
 }
 
 pub async fn held_post(db: &Db, id: i64) -> anyhow::Result<Option<HeldPost>> {
-    let row = sqlx::query(&format!("SELECT {HELD_COLS} WHERE h.id = $1"))
+    let row = sqlx::query(&format!("SELECT {HELD_COLS} WHERE h.id = $1 AND h.rejected_at IS NULL"))
         .bind(id)
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.as_ref().map(held_from_row))
 }
 
-/// Removes a held post (approved or rejected) with the moderator's audit entry; `false` if
-/// another moderator already decided it.
-pub async fn release_held(db: &Db, held: &HeldPost, moderator: i64, approved: bool) -> anyhow::Result<bool> {
+/// Takes a held post for publishing: `false` if another moderator holds it (for a minute) or
+/// it was decided already.
+pub async fn claim_held(db: &Db, id: i64, now: i64) -> anyhow::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE held_posts SET claimed_at = $1 WHERE id = $2 AND rejected_at IS NULL \
+         AND (claimed_at IS NULL OR claimed_at < $3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - 60_000)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Gives a claimed held post back (publishing it failed): it stays in the queue.
+pub async fn unclaim_held(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE held_posts SET claimed_at = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends a held post's wait, with the moderator's audit entry: approved (published by the
+/// caller, the row goes) or rejected (the row stays, marked, out of the queue). `false` if it
+/// was decided already.
+pub async fn decide_held(db: &Db, held: &HeldPost, moderator: i64, approved: bool) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await?;
-    let n = sqlx::query("DELETE FROM held_posts WHERE id = $1")
-        .bind(held.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let n = if approved {
+        sqlx::query("DELETE FROM held_posts WHERE id = $1")
+            .bind(held.id)
+            .execute(&mut *tx)
+            .await?
+    } else {
+        sqlx::query("UPDATE held_posts SET rejected_at = $1 WHERE id = $2 AND rejected_at IS NULL")
+            .bind(now_ms())
+            .bind(held.id)
+            .execute(&mut *tx)
+            .await?
+    }
+    .rows_affected();
     if n == 0 {
         return Ok(false);
     }

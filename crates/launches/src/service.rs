@@ -702,7 +702,7 @@ async fn fcode_letter(
 ) -> anyhow::Result<Option<fanloop_platform::mail::Outgoing>> {
     use fanloop_platform::mail::{args, Delivery, Letter};
     let p = &state.platform;
-    if !user.email_verified {
+    if !user.email_verified || user.is_suspended() {
         return Ok(None);
     }
     let delivery = fanloop_platform::mail::preferences(&p.db, user.id)

@@ -42,6 +42,7 @@ pub fn router() -> Router<Platform> {
         .route("/admin/audit", get(audit_page))
         .route("/admin/users/{id}", get(moderate_page))
         .route("/admin/users/{id}/sanction", post(sanction_submit))
+        .route("/admin/users/{id}/verify-email", post(verify_email_submit))
         .route("/api/v1/account/password-reset", post(api_password_reset))
         .route("/api/v1/audit", get(api_audit))
         .route(
@@ -262,7 +263,25 @@ async fn request_reset(platform: &Platform, ip: &str, login: &str, lang: Lang) -
     {
         return Ok(());
     }
-    let lang = mail_lang(locale.as_deref(), lang);
+    // The letter is written after the answer, so a known address does not answer later than an
+    // unknown one.
+    let platform = platform.clone();
+    tokio::spawn(async move {
+        if let Err(e) = write_reset_letter(&platform, &user, &email, locale.as_deref(), lang).await {
+            tracing::error!("writing a password-reset letter: {e:#}");
+        }
+    });
+    Ok(())
+}
+
+async fn write_reset_letter(
+    platform: &Platform,
+    user: &User,
+    email: &str,
+    locale: Option<&str>,
+    lang: Lang,
+) -> anyhow::Result<()> {
+    let lang = mail_lang(locale, lang);
     let token = auth::new_token();
     let link = platform.absolute(&format!("/account/reset/{token}"));
     let letter = Letter {
@@ -278,7 +297,7 @@ async fn request_reset(platform: &Platform, ip: &str, login: &str, lang: Lang) -
         mail::To {
             lang,
             user_id: Some(user.id),
-            address: &email,
+            address: email,
         },
         "reset_password",
         platform.t(lang, "mail.reset_subject"),
@@ -289,7 +308,7 @@ async fn request_reset(platform: &Platform, ip: &str, login: &str, lang: Lang) -
         &platform.db,
         user.id,
         TokenPurpose::ResetPassword,
-        &email,
+        email,
         &token,
         &m,
         &platform.mail_host(),
@@ -383,6 +402,15 @@ fn check_new_password(password: &str, confirm: &str) -> Result<(), AccountError>
     Ok(())
 }
 
+/// Guesses at the current password (from a borrowed session) share the sign-in budget of the
+/// account.
+fn check_current_password_rate(platform: &Platform, me: &User) -> Result<(), PageError> {
+    platform
+        .login_account_limiter
+        .check(&format!("account:{}", me.id))
+        .map_err(|wait| ApiError::rate_limited(wait).into())
+}
+
 async fn hash(password: &str) -> Result<String, ApiError> {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || auth::hash_password(&password))
@@ -450,6 +478,7 @@ async fn password_submit(
     if let Err(e) = check_new_password(&form.password, &form.confirm) {
         return fail(e).await;
     }
+    check_current_password_rate(&platform, me)?;
     let stored = accounts::password_hash(&platform.db, me.id)
         .await?
         .ok_or_else(PageError::sign_in)?;
@@ -503,6 +532,10 @@ async fn email_submit(
     if details.email.eq_ignore_ascii_case(&email) {
         return fail(AccountError::SameEmail).await;
     }
+    check_current_password_rate(&platform, me)?;
+    if let Err(wait) = platform.reset_account_limiter.check(&format!("email:{}", me.id)) {
+        return Err(ApiError::rate_limited(wait).into());
+    }
     let stored = accounts::password_hash(&platform.db, me.id)
         .await?
         .ok_or_else(PageError::sign_in)?;
@@ -513,11 +546,10 @@ async fn email_submit(
     if !ok {
         return fail(AccountError::WrongPassword).await;
     }
+    // An address another account uses gets the same answer and no letter: the form must not
+    // tell a member which addresses are registered.
     if accounts::email_registered(&platform.db, &email).await? {
-        return fail(AccountError::EmailTaken).await;
-    }
-    if let Err(wait) = platform.reset_account_limiter.check(&format!("email:{}", me.id)) {
-        return Err(ApiError::rate_limited(wait).into());
+        return message(&platform, &viewer, "verify.sent_title", "email.sent", StatusCode::OK);
     }
     let lang = mail_lang(details.locale.as_deref(), viewer.lang);
     let token = auth::new_token();
@@ -883,6 +915,25 @@ async fn render_moderation(
         context! { target => web::user_badge(&target), target_id => id, details => details, history => history,
         staff_target => target.role.is_staff(), ..extra },
     )
+}
+
+/// A moderator vouches for a member's address (an installation without SMTP, a member whose
+/// mail does not arrive); recorded in the audit log.
+async fn verify_email_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    if !me.role.can_moderate() {
+        return Err(AccountError::ModeratorsOnly.into());
+    }
+    let target = accounts::find_by_id(&platform.db, id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    accounts::vouch_for_email(&platform.db, me.id, &target).await?;
+    Ok(see_other(&format!("/admin/users/{id}")))
 }
 
 #[derive(Deserialize)]

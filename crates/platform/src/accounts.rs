@@ -192,6 +192,34 @@ pub async fn mark_email_verified(db: &Db, user_id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A moderator marks an account's address proven, with the audit entry, in one transaction.
+pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(target.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+        .bind(now_ms())
+        .bind(target.id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(
+        &mut *tx,
+        &crate::audit::Entry::new(
+            Some(moderator),
+            "user.verify_email",
+            "user",
+            &target.id.to_string(),
+            &target.username,
+            serde_json::json!({ "email": email }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Sets when an account joined (the demo's members joined before its history starts).
 pub async fn set_joined(db: &Db, user_id: i64, created_at: i64) -> anyhow::Result<()> {
     sqlx::query("UPDATE users SET created_at = $1 WHERE id = $2")
@@ -526,7 +554,9 @@ pub async fn reset_password(db: &Db, token: &str, password_hash: &str) -> anyhow
     let Some((user_id, email)) = take_account_token(&mut tx, token, TokenPurpose::ResetPassword).await? else {
         return Ok(None);
     };
-    sqlx::query(
+    // Only while the account still has the address the link went to: a link mailed to an
+    // address the account has since left must not open it.
+    let changed = sqlx::query(
         "UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) \
          WHERE id = $3 AND lower(email) = lower($4)",
     )
@@ -535,7 +565,11 @@ pub async fn reset_password(db: &Db, token: &str, password_hash: &str) -> anyhow
     .bind(user_id)
     .bind(&email)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(None); // dropped: the transaction rolls back, the token stays as it was
+    }
     end_other_sessions(&mut *tx, user_id, None).await?;
     tx.commit().await?;
     Ok(Some(user_id))
@@ -576,6 +610,16 @@ pub async fn verify_email(db: &Db, token: &str) -> anyhow::Result<Verified> {
         Err(e) if is_unique_violation(&e) => return Ok(Verified::Taken),
         Err(e) => return Err(e.into()),
         Ok(_) => {}
+    }
+    if !old.eq_ignore_ascii_case(&email) {
+        // Reset links mailed to the old address stop working with it.
+        sqlx::query(
+            "UPDATE account_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'reset_password' AND used_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(if old.eq_ignore_ascii_case(&email) {

@@ -218,6 +218,11 @@ pub fn digest_period_ms(every: &str) -> i64 {
     }
 }
 
+/// SQL: the digest of the member `u` is due at `$1` (now): a day or a week (see
+/// [`digest_period_ms`]) after the last one, or after joining.
+const DIGEST_DUE: &str = "COALESCE(u.digest_sent_at, u.created_at) <= $1 - \
+    (CASE WHEN u.digest_every = 'daily' THEN 86400000 ELSE 604800000 END)";
+
 // ---------- unsubscribe links ----------
 
 /// What a one-click unsubscribe link turns off: one kind of notification, or the digest.
@@ -267,8 +272,20 @@ pub async fn apply_unsubscribe(db: &Db, u: &Unsubscribe) -> anyhow::Result<()> {
                 set_preference(&mut *tx, u.user_id, kind, Delivery::Site).await?;
             }
         }
+        // What already waits for the next digest is not mailed either.
+        sqlx::query("UPDATE notifications SET mail_state = 'site' WHERE user_id = $1 AND mail_state = 'digest'")
+            .bind(u.user_id)
+            .execute(&mut *tx)
+            .await?;
     } else if let Some(kind) = PREFERENCE_KINDS.iter().find(|k| k.as_str() == u.kind) {
         set_preference(&mut *tx, u.user_id, *kind, Delivery::Site).await?;
+        sqlx::query(
+            "UPDATE notifications SET mail_state = 'site' WHERE user_id = $1 AND kind = $2 AND mail_state = 'digest'",
+        )
+        .bind(u.user_id)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -495,13 +512,27 @@ pub struct MailWorker {
 
 const MAX_ATTEMPTS: i64 = 10;
 
+/// SQL: once a message carrying a one-time link or an F-code is sent (or given up), its body
+/// is dropped from the outbox: the database keeps only the hashes of such secrets.
+const FORGET_SECRETS: &str = "body_text = CASE WHEN kind IN ('verify_email', 'reset_password', 'fcode_issued') \
+    THEN '(removed once sent: it held a one-time link or code)' ELSE body_text END, \
+    body_html = CASE WHEN kind IN ('verify_email', 'reset_password', 'fcode_issued') THEN '' ELSE body_html END";
+
 impl MailWorker {
     pub fn new(platform: Platform, config: &MailConfig) -> anyhow::Result<MailWorker> {
+        // A send (connect, greeting, EHLO, MAIL, RCPT, DATA, the message, QUIT: about eight
+        // waits) must end within the lease, or another node would send the message again: each
+        // wait gets at most an eighth of it.
+        let lease = config
+            .lease
+            .unwrap_or(Duration::from_secs(120))
+            .max(Duration::from_secs(1));
+        let step = (lease / 8).min(Duration::from_secs(20));
         let transport = match &config.smtp_url {
             Some(url) => Some(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("--smtp-url is not usable: {e}"))?
-                    .timeout(Some(Duration::from_secs(20)))
+                    .timeout(Some(step))
                     .build(),
             ),
             None => None,
@@ -520,7 +551,7 @@ impl MailWorker {
             transport,
             from,
             poll: config.poll.unwrap_or(Duration::from_secs(5)),
-            lease_ms: config.lease.unwrap_or(Duration::from_secs(120)).as_millis() as i64,
+            lease_ms: lease.as_millis() as i64,
         })
     }
 
@@ -638,28 +669,37 @@ impl MailWorker {
     async fn mail_digests(&self) -> anyhow::Result<()> {
         let db = &self.platform.db;
         let now = now_ms();
-        let users = sqlx::query(
-            "SELECT DISTINCT u.id, u.username, u.email, u.locale, u.digest_every, u.digest_sent_at, u.created_at \
-             FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.mail_state = 'digest' LIMIT 200",
-        )
+        let due: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT DISTINCT u.id FROM notifications n JOIN users u ON u.id = n.user_id \
+             WHERE n.mail_state = 'digest' AND {DIGEST_DUE} LIMIT 200"
+        ))
+        .bind(now)
         .fetch_all(&db.pool)
         .await?;
-        for u in &users {
-            let every: String = u.get("digest_every");
-            let last = opt_i64(u, "digest_sent_at").unwrap_or(u.get("created_at"));
-            if now - last < digest_period_ms(&every) {
-                continue;
-            }
-            self.write_digest(u.get("id"), now).await?;
+        for user_id in due {
+            self.write_digest(user_id, now).await?;
         }
         Ok(())
     }
 
-    /// Writes one member's digest now (whatever its schedule); `false` when nothing waits.
-    pub async fn write_digest(&self, user_id: i64, now: i64) -> anyhow::Result<bool> {
+    /// Writes one member's digest if it is due; `false` when it is not (or another node took
+    /// it: the claim on `digest_sent_at` is made in the transaction that writes the letter).
+    async fn write_digest(&self, user_id: i64, now: i64) -> anyhow::Result<bool> {
         let p = &self.platform;
         let mut tx = p.db.pool.begin().await?;
-        let Some(u) = sqlx::query("SELECT username, email, locale FROM users WHERE id = $1")
+        let claimed = sqlx::query(&format!(
+            "UPDATE users SET digest_sent_at = $1 WHERE id = $2 AND {}",
+            DIGEST_DUE.replace("u.", "")
+        ))
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            return Ok(false);
+        }
+        let Some(u) = sqlx::query("SELECT username, email, locale, suspended_until FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -679,17 +719,13 @@ impl MailWorker {
             .unwrap_or(Lang::Zh);
         let unread: Vec<_> = items.iter().filter(|n| opt_i64(n, "read_at").is_none()).collect();
         for n in &items {
-            sqlx::query("UPDATE notifications SET mail_state = 'digested' WHERE id = $1")
+            sqlx::query("UPDATE notifications SET mail_state = 'digested' WHERE id = $1 AND mail_state = 'digest'")
                 .bind(n.get::<i64, _>("id"))
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE users SET digest_sent_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        if !unread.is_empty() {
+        let suspended = opt_i64(&u, "suspended_until").is_some_and(|until| until > now);
+        if !unread.is_empty() && !suspended {
             let username: String = u.get("username");
             let count = unread.len().to_string();
             let letter = Letter {
@@ -772,10 +808,10 @@ impl MailWorker {
             let attempts: i64 = row.get::<i64, _>("attempts") + 1;
             match self.send_one(transport, &row).await {
                 Ok(response) => {
-                    sqlx::query(
+                    sqlx::query(&format!(
                         "UPDATE outbox SET sent_at = $1, smtp_response = $2, attempts = $3, claimed_until = NULL, \
-                         last_error = NULL WHERE id = $4",
-                    )
+                         last_error = NULL, {FORGET_SECRETS} WHERE id = $4"
+                    ))
                     .bind(now_ms())
                     .bind(response)
                     .bind(attempts)
@@ -788,10 +824,15 @@ impl MailWorker {
                     let give_up = permanent || attempts >= MAX_ATTEMPTS;
                     // 30 s, 1 min, 2 min, … up to 6 h.
                     let backoff = (30_000i64 << (attempts - 1).min(10)).min(6 * 3_600_000);
-                    sqlx::query(
+                    let forget = if give_up {
+                        FORGET_SECRETS
+                    } else {
+                        "body_text = body_text"
+                    };
+                    sqlx::query(&format!(
                         "UPDATE outbox SET attempts = $1, last_error = $2, claimed_until = NULL, next_attempt_at = $3, \
-                         failed_at = $4 WHERE id = $5",
-                    )
+                         failed_at = $4, {forget} WHERE id = $5"
+                    ))
                     .bind(attempts)
                     .bind(error.chars().take(500).collect::<String>())
                     .bind(now_ms() + backoff)

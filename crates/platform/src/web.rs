@@ -763,7 +763,8 @@ pub async fn write_refusal(platform: &Platform, user: &User, path: &str) -> Resu
             ],
         )));
     }
-    if platform.config.require_verified_email && !user.email_verified {
+    // Staff are exempt: an administrator of an installation without SMTP must still run it.
+    if platform.config.require_verified_email && !user.email_verified && !user.role.is_staff() {
         return Ok(Some(AccountError::VerifyFirst.into()));
     }
     Ok(None)

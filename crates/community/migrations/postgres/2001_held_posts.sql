@@ -8,6 +8,10 @@ CREATE TABLE held_posts (
     title TEXT,
     body TEXT NOT NULL,
     reason TEXT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- A moderator publishing it now (a lease, so two cannot publish it twice).
+    claimed_at BIGINT,
+    -- Rejected: kept (it still counts toward the author's posts of the day), not listed.
+    rejected_at BIGINT
 );
 CREATE INDEX held_posts_author ON held_posts (author_id);

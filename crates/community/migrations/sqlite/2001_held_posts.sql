@@ -8,6 +8,10 @@ CREATE TABLE held_posts (
     title TEXT,
     body TEXT NOT NULL,
     reason TEXT NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    -- A moderator publishing it now (a lease, so two cannot publish it twice).
+    claimed_at INTEGER,
+    -- Rejected: kept (it still counts toward the author's posts of the day), not listed.
+    rejected_at INTEGER
 );
 CREATE INDEX held_posts_author ON held_posts (author_id);

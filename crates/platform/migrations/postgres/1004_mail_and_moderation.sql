@@ -2,6 +2,9 @@
 
 -- When the address was proven (a link mailed to it was opened); NULL: not yet.
 ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
+-- Accounts that existed before addresses were proven keep working as they did: their address
+-- counts as proven (an installation that requires proven addresses would lock them all out).
+UPDATE users SET email_verified_at = created_at;
 -- Suspended: cannot sign in, sessions and tokens stop working. Silenced: read-only.
 ALTER TABLE users ADD COLUMN suspended_until BIGINT;
 ALTER TABLE users ADD COLUMN suspended_reason TEXT;
