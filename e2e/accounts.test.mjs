@@ -114,3 +114,47 @@ test('a moderator suspends a member from the phone; the audit log shows it', asy
   await page.screenshot({ path: join(shots, 'accounts-05-outbox-zh.png'), fullPage: true });
   await context.close();
 });
+
+test('the composer on a phone: @ suggestions, live preview, a draft kept across a reload, quoting', async () => {
+  const adminToken = (await api('POST', '/api/v1/tokens', { login: 'admin', password: 'password123' })).token;
+  await api('POST', '/api/v1/boards', { slug: 'x2', name: 'X2', description: '讨论' }, adminToken);
+  await api('PUT', '/api/v1/users/claire/role', { role: 'beta_tester' }, adminToken);
+  const context = await browser.newContext({ ...phone, locale: 'zh-CN', extraHTTPHeaders: { 'Accept-Language': 'zh-CN' } });
+  const page = await context.newPage();
+  await page.goto(base + '/signin');
+  await page.fill('input[name=login]', 'claire');
+  await page.fill('input[name=password]', 'nouveau-mot-1');
+  await page.click('main button[type=submit]');
+  await page.waitForURL(base + '/');
+  await page.goto(base + '/b/x2/new');
+  await page.fill('input[name=title]', '夜景对焦');
+  const area = page.locator('textarea[name=body]');
+  await area.click();
+  await area.pressSequentially('**对焦**慢，@adm', { delay: 20 });
+  const option = page.locator('[data-mention-list] li', { hasText: '@admin' });
+  await option.waitFor();
+  await area.press('ArrowDown');
+  await area.press('Enter');
+  assert.match(await area.inputValue(), /@admin $/);
+  await page.click('[data-preview-toggle]');
+  await page.locator('[data-preview] strong', { hasText: '对焦' }).waitFor();
+  await assertFits(page, 'composer');
+  await page.screenshot({ path: join(shots, 'accounts-06-composer-zh.png'), fullPage: true });
+
+  await page.reload();
+  assert.match(await page.locator('textarea[name=body]').inputValue(), /\*\*对焦\*\*慢，@admin/, 'draft restored');
+  assert.ok(await page.getByText('已恢复草稿').isVisible());
+  assert.equal(await page.locator('input[name=title]').inputValue(), '夜景对焦', 'the title too');
+  await page.click('main button[type=submit]');
+  await page.waitForURL(/\/t\/\d+/);
+  await page.goto(base + '/b/x2/new');
+  assert.equal(await page.locator('textarea[name=body]').inputValue(), '', 'the draft went with the post');
+
+  // Quote the opening post into a reply (no selection: the whole post).
+  await page.goBack();
+  const quote = page.locator('a[data-quote]').first();
+  assert.ok(await quote.isVisible(), `a quote link on ${page.url()}`);
+  await Promise.all([page.waitForURL(/quote=/), quote.click()]);
+  assert.match(await page.locator('#reply-body').inputValue(), /^> \*\*对焦\*\*慢/);
+  await context.close();
+});

@@ -30,6 +30,8 @@ pub fn router() -> Router<CommunityState> {
         .route("/api/v1/posts/{id}/flags", post(flag_post))
         .route("/api/v1/moderation/flags", get(list_flags))
         .route("/api/v1/moderation/flags/{id}", post(resolve_flag))
+        .route("/api/v1/markdown/preview", post(preview_markdown))
+        .route("/api/v1/users/suggest", get(suggest_users))
         .route("/api/v1/moderation/held", get(list_held))
         .route("/api/v1/moderation/held/{id}", post(review_held))
         .route("/api/v1/search", get(search))
@@ -40,8 +42,8 @@ pub fn router() -> Router<CommunityState> {
 #[openapi(
     paths(list_boards, create_board, board_threads, create_thread, get_thread, moderate_thread, create_reply, get_post, edit_post,
           delete_post, post_revisions, like_post, unlike_post, flag_post, list_flags, resolve_flag, search, profile,
-          list_held, review_held),
-    components(schemas(HeldReviewed, Board, ThreadSummary, Post, UserRef, Revision, Flag, ProfileStats, LikeState, SearchHit, SearchPage, ErrorBody,
+          list_held, review_held, preview_markdown, suggest_users),
+    components(schemas(PreviewRequest, Preview, UserSuggestion, HeldReviewed, Board, ThreadSummary, Post, UserRef, Revision, Flag, ProfileStats, LikeState, SearchHit, SearchPage, ErrorBody,
         NewBoard, NewThreadRequest, ThreadCreated, ThreadPage, ThreadModeration, NewPostRequest, PostCreated, EditPostRequest,
         FlagRequest, ResolveRequest, FlagPage, Profile, BoardThreads, Deletion, HeldForReview, HeldPost, HeldDecision)),
     tags((name = "community", description = "Boards, threads, posts, likes, moderation and search"))
@@ -489,4 +491,70 @@ async fn profile(
         stats,
         recent_threads,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PreviewRequest {
+    /// Markdown, as a post would be written.
+    #[schema(max_length = 20000)]
+    pub body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    /// The sanitised HTML a post with this body would show.
+    pub html: String,
+}
+
+/// The composer's live preview: the same rendering and sanitising as a published post.
+#[utoipa::path(post, path = "/api/v1/markdown/preview", tag = "community", request_body = PreviewRequest,
+    responses((status = 200, body = Preview), (status = 422, body = ErrorBody)))]
+async fn preview_markdown(ApiJson(req): ApiJson<PreviewRequest>) -> Result<Json<Preview>, ApiError> {
+    if req.body.chars().count() > 20_000 {
+        return Err(CommunityError::BodyTooLong.into());
+    }
+    let body = req.body;
+    let html = tokio::task::spawn_blocking(move || crate::domain::render_markdown(&body))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(Preview { html }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestQuery {
+    /// The start of a username (what follows `@`).
+    #[param(min_length = 1, max_length = 32)]
+    pub q: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserSuggestion {
+    pub username: String,
+    pub is_staff: bool,
+    pub team: Option<String>,
+}
+
+/// Usernames starting with `q`, for `@` completion in the composer (at most 8).
+#[utoipa::path(get, path = "/api/v1/users/suggest", tag = "community", params(SuggestQuery),
+    responses((status = 200, body = Vec<UserSuggestion>), (status = 422, body = ErrorBody)))]
+async fn suggest_users(
+    State(state): State<CommunityState>,
+    ApiQuery(q): ApiQuery<SuggestQuery>,
+) -> Result<Json<Vec<UserSuggestion>>, ApiError> {
+    let n = q.q.chars().count();
+    if n == 0 || n > 32 {
+        return Err(ApiError::validation("q: 1–32 characters"));
+    }
+    let users = accounts::find_by_prefix(&state.platform.db, &q.q, 8).await?;
+    Ok(Json(
+        users
+            .into_iter()
+            .map(|u| UserSuggestion {
+                is_staff: u.role.is_staff(),
+                team: u.team,
+                username: u.username,
+            })
+            .collect(),
+    ))
 }

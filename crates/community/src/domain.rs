@@ -247,6 +247,24 @@ pub fn can_delete(actor_id: i64, role: Role, post: PostContext) -> bool {
     !post.deleted && (role.can_moderate() || actor_id == post.author_id)
 }
 
+/// A post quoted in a reply: each line behind `> `, then who wrote it.
+pub fn quote(author: &str, body: &str) -> String {
+    let mut out: String = body
+        .trim()
+        .lines()
+        .map(|line| {
+            if line.is_empty() {
+                ">".to_string()
+            } else {
+                format!("> {line}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push_str(&format!("\n> — @{author}\n\n"));
+    out
+}
+
 /// What an account may post, in the spirit of Discourse's trust levels: a new fan's posts per
 /// day, links and images per post are limited and their first posts with links wait for a
 /// moderator; the limits loosen once the account has some history, and lift for beta testers,

@@ -123,13 +123,31 @@ fn held_page(state: &CommunityState, viewer: &Viewer) -> Result<Response, PageEr
     Ok((StatusCode::ACCEPTED, page).into_response())
 }
 
+#[derive(Deserialize, Default)]
+pub struct ThreadQuery {
+    #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
+    page: Option<i64>,
+    /// A post to quote in the reply box (the quote button without JavaScript).
+    #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
+    quote: Option<i64>,
+}
+
 async fn thread_page(
     State(state): State<CommunityState>,
     viewer: Viewer,
     PagePath(id): PagePath<i64>,
-    PageQuery(p): PageQuery<PageParam>,
+    PageQuery(q): PageQuery<ThreadQuery>,
 ) -> Result<Html<String>, PageError> {
-    render_thread(&state, &viewer, id, p.number(), None, None).await
+    let page = PageParam { page: q.page }.number();
+    let quoted = match q.quote {
+        Some(post_id) => service::load_post(&state, post_id)
+            .await
+            .ok()
+            .filter(|rec| rec.post.thread_id == id && !rec.post.deleted)
+            .map(|rec| domain::quote(&rec.post.author.username, &rec.post.body)),
+        None => None,
+    };
+    render_thread(&state, &viewer, id, page, None, quoted).await
 }
 
 async fn render_thread(

@@ -265,6 +265,34 @@ pub async fn find_by_username(db: &Db, username: &str) -> anyhow::Result<Option<
     Ok(row.as_ref().map(User::from_row))
 }
 
+/// Up to `limit` accounts whose name starts with `prefix` (any case), shortest names first: the
+/// composer's `@` suggestions. Suspended accounts are left out.
+pub async fn find_by_prefix(db: &Db, prefix: &str, limit: i64) -> anyhow::Result<Vec<User>> {
+    let prefix = normalize_username(prefix);
+    if prefix.is_empty() || prefix.contains('\0') {
+        return Ok(Vec::new());
+    }
+    // LIKE's wildcards in a name are literal here.
+    let pattern = format!(
+        "{}%",
+        prefix
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows = sqlx::query(&format!(
+        "SELECT {USER_COLS} FROM users WHERE lower(username) LIKE $1 ESCAPE '\\' \
+         AND (suspended_until IS NULL OR suspended_until < $2) ORDER BY length(username), username LIMIT $3"
+    ))
+    .bind(pattern)
+    .bind(now_ms())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(User::from_row).collect())
+}
+
 /// Users named in a list (for @mentions); unknown names are ignored.
 pub async fn find_by_usernames(db: &Db, names: &[String]) -> anyhow::Result<Vec<User>> {
     let mut users = Vec::new();

@@ -150,3 +150,129 @@ document.addEventListener('change', function (ev) {
     });
   });
 })();
+
+// Composer: drafts kept in this browser until sent, a live preview rendered by the server (the
+// same sanitising as a published post), @ suggestions, and quoting a selected passage.
+(function () {
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.content : '';
+  document.querySelectorAll('textarea[data-composer]').forEach(function (area) {
+    var form = area.form;
+    if (!form) return;
+    var key = 'fl-draft:' + area.dataset.composer;
+    var tools = form.querySelector('[data-composer-tools]');
+    var preview = form.querySelector('[data-preview]');
+    var list = form.querySelector('[data-mention-list]');
+    var note = form.querySelector('[data-draft-note]');
+    var toggle = form.querySelector('[data-preview-toggle]');
+    if (tools) tools.hidden = false;
+    var title = form.querySelector('input[name=title]');
+    try {
+      var saved = localStorage.getItem(key);
+      if (saved && !area.value.trim()) { area.value = saved; if (note) note.hidden = false; }
+      var savedTitle = localStorage.getItem(key + ':title');
+      if (title && savedTitle && !title.value.trim()) title.value = savedTitle;
+    } catch (e) {}
+    if (title) {
+      title.addEventListener('input', function () {
+        try { localStorage.setItem(key + ':title', title.value); } catch (e) {}
+      });
+    }
+    var timer;
+    function render() {
+      fetch('/api/v1/markdown/preview', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({ body: area.value }),
+      }).then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
+        .then(function (b) { preview.innerHTML = b.html; })
+        .catch(function () {});
+    }
+    if (toggle && preview) {
+      toggle.addEventListener('click', function () {
+        preview.hidden = !preview.hidden;
+        toggle.setAttribute('aria-expanded', String(!preview.hidden));
+        if (!preview.hidden) render();
+      });
+    }
+    var typed = 0;
+    function pick(name) {
+      var pos = area.selectionStart;
+      area.value = area.value.slice(0, pos - typed) + name + ' ' + area.value.slice(pos);
+      var at = pos - typed + name.length + 1;
+      area.focus();
+      area.setSelectionRange(at, at);
+      list.hidden = true;
+      area.dispatchEvent(new Event('input'));
+    }
+    function suggest() {
+      if (!list) return;
+      var upto = area.value.slice(0, area.selectionStart);
+      var m = /(?:^|[^\w@])@([\p{L}\p{N}_.\-]{1,32})$/u.exec(upto);
+      if (!m) { list.hidden = true; return; }
+      typed = m[1].length;
+      fetch('/api/v1/users/suggest?q=' + encodeURIComponent(m[1]), { credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (users) {
+          list.innerHTML = '';
+          users.forEach(function (u) {
+            var li = document.createElement('li');
+            li.setAttribute('role', 'option');
+            li.setAttribute('aria-selected', 'false');
+            li.textContent = '@' + u.username + (u.team ? ' · ' + u.team : '');
+            li.addEventListener('mousedown', function (ev) { ev.preventDefault(); pick(u.username); });
+            list.appendChild(li);
+          });
+          list.hidden = users.length === 0;
+        }).catch(function () {});
+    }
+    area.addEventListener('input', function () {
+      try {
+        if (area.value.trim()) localStorage.setItem(key, area.value); else localStorage.removeItem(key);
+      } catch (e) {}
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (preview && !preview.hidden) render();
+        suggest();
+      }, 250);
+    });
+    area.addEventListener('keydown', function (ev) {
+      if (!list || list.hidden) return;
+      var items = Array.prototype.slice.call(list.querySelectorAll('li'));
+      var i = items.findIndex(function (li) { return li.getAttribute('aria-selected') === 'true'; });
+      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        ev.preventDefault();
+        i = ev.key === 'ArrowDown' ? (i + 1) % items.length : (i - 1 + items.length) % items.length;
+        items.forEach(function (li, j) { li.setAttribute('aria-selected', String(j === i)); });
+      } else if ((ev.key === 'Enter' || ev.key === 'Tab') && i >= 0) {
+        ev.preventDefault();
+        pick(items[i].textContent.slice(1).split(' · ')[0]);
+      } else if (ev.key === 'Escape') {
+        list.hidden = true;
+      }
+    });
+    form.addEventListener('submit', function () {
+      try { localStorage.removeItem(key); localStorage.removeItem(key + ':title'); } catch (e) {}
+    });
+  });
+
+  // Quote: a passage selected in a post goes into the reply box; without a selection (or
+  // without JavaScript) the link quotes the whole post.
+  document.addEventListener('click', function (ev) {
+    var a = ev.target.closest && ev.target.closest('a[data-quote]');
+    if (!a) return;
+    var area = document.querySelector('textarea[data-composer^="reply:"]');
+    var post = document.getElementById('p' + a.dataset.quote);
+    var sel = window.getSelection();
+    if (!area || !post || !sel || sel.isCollapsed || !post.contains(sel.anchorNode)) return;
+    var text = sel.toString().trim();
+    if (!text) return;
+    ev.preventDefault();
+    var quoted = text.split('\n').map(function (l) { return l ? '> ' + l : '>'; }).join('\n') +
+      '\n> — @' + a.dataset.quoteAuthor + '\n\n';
+    area.value = (area.value.trim() ? area.value.replace(/\s*$/, '\n\n') : '') + quoted;
+    area.focus();
+    area.dispatchEvent(new Event('input'));
+    area.scrollIntoView({ block: 'center' });
+  });
+})();
