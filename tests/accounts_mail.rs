@@ -471,6 +471,34 @@ async fn moderation(app: &TestApp, _sink: &SmtpSink) {
         StatusCode::OK
     );
 
+    // The bio: too long is refused with what was typed kept; then shown on the profile.
+    let long = "长".repeat(501);
+    let (s, body) = submit(app, &browser, "/settings", "/settings/profile", &[("bio", &long)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains(&long));
+    let (s, _) = submit(
+        app,
+        &browser,
+        "/settings",
+        "/settings/profile",
+        &[("bio", "米粉，摄影爱好者\n<b>hi</b>")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let profile = app
+        .api()
+        .get(app.url("/u/troll"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        profile.contains("米粉，摄影爱好者") && profile.contains("&lt;b&gt;hi"),
+        "escaped"
+    );
+
     // Silence: reads work, writes are refused with the reason, settings still work.
     let (s, body) = app
         .call(

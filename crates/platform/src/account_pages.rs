@@ -29,6 +29,7 @@ pub fn router() -> Router<Platform> {
         .route("/account/reset/{token}", get(reset_page).post(reset_submit))
         .route("/settings/verify", post(resend_verification_submit))
         .route("/settings/password", post(password_submit))
+        .route("/settings/profile", post(profile_submit))
         .route("/settings/email", post(email_submit))
         .route("/settings/sessions", get(sessions_page))
         .route("/settings/sessions/end", post(end_session_submit))
@@ -570,6 +571,35 @@ async fn email_submit(
     .await?;
     platform.wake_mail();
     message(&platform, &viewer, "verify.sent_title", "email.sent", StatusCode::OK)
+}
+
+// ---------- profile ----------
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    #[serde(default)]
+    bio: String,
+}
+
+/// The bio on the member's profile: at most 500 characters, line breaks kept.
+async fn profile_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    let bio = crate::text::multiline(form.bio.trim());
+    if bio.chars().count() > 500 {
+        let page = crate::accounts_web::settings_with(
+            &platform,
+            &viewer,
+            context! { bio_error => AccountError::BioTooLong.spec().text(viewer.lang), bio => form.bio },
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    accounts::set_bio(&platform.db, me.id, &bio).await?;
+    Ok(see_other("/settings?profile=1"))
 }
 
 // ---------- sessions ----------

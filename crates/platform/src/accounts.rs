@@ -220,6 +220,16 @@ pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::
     Ok(())
 }
 
+/// Sets the bio shown on the member's profile.
+pub async fn set_bio(db: &Db, user_id: i64, bio: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET bio = $1 WHERE id = $2")
+        .bind(bio)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// Sets when an account joined (the demo's members joined before its history starts).
 pub async fn set_joined(db: &Db, user_id: i64, created_at: i64) -> anyhow::Result<()> {
     sqlx::query("UPDATE users SET created_at = $1 WHERE id = $2")

@@ -442,6 +442,7 @@ struct SettingsQuery {
     /// Set after a change, to say it was saved.
     password: Option<String>,
     reset: Option<String>,
+    profile: Option<String>,
 }
 
 async fn settings_page(
@@ -452,7 +453,8 @@ async fn settings_page(
     settings_with(
         &platform,
         &viewer,
-        context! { password_changed => q.password.is_some(), after_reset => q.reset.is_some() },
+        context! { password_changed => q.password.is_some(), after_reset => q.reset.is_some(),
+        profile_saved => q.profile.is_some() },
     )
     .await
 }
@@ -491,7 +493,7 @@ pub(crate) async fn settings_with(
     platform.render(
         viewer,
         "settings.html",
-        context! { tokens => tokens, zones => zones, chosen_zone => chosen, details => details,
+        context! { tokens => tokens, zones => zones, chosen_zone => chosen, details => details, my_bio => user.bio.clone(),
         require_verified => platform.config.require_verified_email, ..extra },
     )
 }

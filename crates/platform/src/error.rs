@@ -339,6 +339,7 @@ crate::error_table! {
         BadUntil => ("validation_failed", UNPROCESSABLE_ENTITY, "Pick an end date in the future (within ten years).", "请选择一个未来的结束日期（十年以内）。", "Choisissez une date de fin future (dans les dix ans)."),
         NotStaffTarget => ("forbidden", FORBIDDEN, "Staff accounts cannot be suspended or silenced: change their role first.", "不能停用或禁言工作人员账号，请先修改其角色。", "Un compte de l’équipe ne peut être suspendu ni réduit au silence : changez d’abord son rôle."),
         ModeratorsOnly => ("forbidden", FORBIDDEN, "Only moderators and administrators do this.", "只有版主和管理员可以执行此操作。", "Seuls les modérateurs et administrateurs peuvent faire cela."),
+        BioTooLong => ("validation_failed", UNPROCESSABLE_ENTITY, "The bio is at most 500 characters.", "个人简介最多 500 个字符。", "La présentation fait au plus 500 caractères."),
         UnknownDelivery => ("validation_failed", UNPROCESSABLE_ENTITY, "Unknown choice: reload the page and pick one from the list.", "未知选项，请刷新页面后从列表中选择。", "Choix inconnu : rechargez la page et choisissez dans la liste."),
     }
 }
