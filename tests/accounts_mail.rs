@@ -1029,3 +1029,151 @@ async fn launch_mail(app: &TestApp, sink: &SmtpSink) {
 }
 
 with_mail!(fcode_letters_and_launch_reminders, launch_mail);
+
+/// Watching a thread, unread counts, the "new since your last visit" line, and bookmarks.
+async fn watching_and_bookmarks(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/boards",
+            &admin,
+            json!({"slug": "x2", "name": "X2", "description": "d"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let author = app.user("author").await;
+    app.user("reader").await;
+    let (s, t) = app
+        .post(
+            "/api/v1/boards/x2/threads",
+            &author,
+            json!({"title": "Battery report", "body": "first"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let thread = t["thread_id"].as_i64().unwrap();
+    let (reader, _) = app.browser_as("reader", "password123").await;
+    let page = reader
+        .get(app.url(&format!("/t/{thread}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("new-marker"), "nothing new on a first visit");
+    let (s, _) = submit(
+        app,
+        &reader,
+        &format!("/t/{thread}"),
+        &format!("/t/{thread}/watch"),
+        &[("on", "1")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = submit(
+        app,
+        &reader,
+        &format!("/t/{thread}"),
+        &format!("/t/{thread}/bookmark"),
+        &[("on", "1")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // Two replies by the author: the watcher is notified of each; the board shows 2 new.
+    for body in ["second", "third"] {
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/threads/{thread}/posts"),
+                &author,
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let reader_token = app.token_for("reader", "password123").await;
+    let (_, notes) = app.get("/api/v1/notifications", Some(&reader_token)).await;
+    let replies = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "reply")
+        .count();
+    assert_eq!(replies, 2, "{notes}");
+    let board = reader.get(app.url("/b/x2")).send().await.unwrap().text().await.unwrap();
+    assert!(board.contains("2 new"), "unread count on the board");
+    let bookmarks = reader
+        .get(app.url("/bookmarks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(bookmarks.contains("Battery report") && bookmarks.contains("2 new"));
+
+    // The thread shows where the reader left off; once read, nothing is new.
+    let page = reader
+        .get(app.url(&format!("/t/{thread}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = page.find("new-marker").expect("a new-since marker");
+    assert!(
+        page[marker..].contains("second") && !page[marker..].contains(">first<"),
+        "before the first new post"
+    );
+    let board = reader.get(app.url("/b/x2")).send().await.unwrap().text().await.unwrap();
+    assert!(!board.contains(" new</a>"), "read now");
+
+    // Unwatched and unbookmarked: no more notifications, no bookmark.
+    let (s, _) = submit(
+        app,
+        &reader,
+        &format!("/t/{thread}"),
+        &format!("/t/{thread}/watch"),
+        &[("on", "0")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = submit(
+        app,
+        &reader,
+        &format!("/t/{thread}"),
+        &format!("/t/{thread}/bookmark"),
+        &[("on", "0")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/threads/{thread}/posts"),
+            &author,
+            json!({"body": "fourth"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, notes) = app.get("/api/v1/notifications", Some(&reader_token)).await;
+    let replies = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "reply")
+        .count();
+    assert_eq!(replies, 2);
+    let bookmarks = reader
+        .get(app.url("/bookmarks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!bookmarks.contains("Battery report"));
+}
+
+both_backends!(watching_unread_and_bookmarks, watching_and_bookmarks);

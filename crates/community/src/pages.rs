@@ -28,6 +28,9 @@ pub fn router() -> Router<CommunityState> {
         .route("/b/{slug}/new", get(compose_page).post(compose_submit))
         .route("/t/{id}", get(thread_page))
         .route("/t/{id}/reply", post(reply_submit))
+        .route("/t/{id}/watch", post(watch_submit))
+        .route("/t/{id}/bookmark", post(bookmark_submit))
+        .route("/bookmarks", get(bookmarks_page))
         .route("/t/{id}/moderate", post(moderate_submit))
         .route("/p/{id}", get(post_link))
         .route("/p/{id}/edit", get(edit_page).post(edit_submit))
@@ -46,9 +49,12 @@ pub fn router() -> Router<CommunityState> {
 async fn home(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
     let boards = store::list_boards(&state.platform.db).await?;
     let latest = store::latest_threads(&state.platform.db, 20).await?;
-    state
-        .platform
-        .render(&viewer, "home.html", context! { boards => boards, latest => latest })
+    let unread = unread_for(state_db(&state), &viewer, latest.iter().map(|t| t.id)).await?;
+    state.platform.render(
+        &viewer,
+        "home.html",
+        context! { boards => boards, latest => latest, unread_posts => unread },
+    )
 }
 
 async fn board_page(
@@ -62,10 +68,11 @@ async fn board_page(
         .await?
         .ok_or_else(PageError::not_found)?;
     let (threads, total) = store::list_threads(db, board.id, p.offset(THREADS_PER_PAGE), THREADS_PER_PAGE).await?;
+    let unread = unread_for(state_db(&state), &viewer, threads.iter().map(|t| t.id)).await?;
     state.platform.render(
         &viewer,
         "board.html",
-        context! { board => board, threads => threads, pager => pager(p.number(), THREADS_PER_PAGE, total) },
+        context! { board => board, threads => threads, unread_posts => unread, pager => pager(p.number(), THREADS_PER_PAGE, total) },
     )
 }
 
@@ -115,6 +122,76 @@ async fn compose_submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn state_db(state: &CommunityState) -> &fanloop_platform::Db {
+    &state.platform.db
+}
+
+/// Unread posts per thread for a signed-in reader (threads they opened before).
+async fn unread_for(
+    db: &fanloop_platform::Db,
+    viewer: &Viewer,
+    ids: impl Iterator<Item = i64>,
+) -> Result<std::collections::BTreeMap<String, i64>, PageError> {
+    let Some(u) = &viewer.user else {
+        return Ok(Default::default());
+    };
+    let ids: Vec<i64> = ids.collect();
+    Ok(store::unread_counts(db, u.id, &ids)
+        .await?
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    on: String,
+}
+
+/// Watch a thread (every reply notifies you) or stop.
+async fn watch_submit(
+    State(state): State<CommunityState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(form): CsrfForm<ToggleForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    store::get_thread(&state.platform.db, id)
+        .await?
+        .filter(|t| !t.deleted)
+        .ok_or_else(PageError::not_found)?;
+    store::set_watching(&state.platform.db, user.id, id, form.on == "1").await?;
+    Ok(see_other(&format!("/t/{id}")))
+}
+
+/// Bookmark a thread or remove the bookmark.
+async fn bookmark_submit(
+    State(state): State<CommunityState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(form): CsrfForm<ToggleForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    store::get_thread(&state.platform.db, id)
+        .await?
+        .filter(|t| !t.deleted)
+        .ok_or_else(PageError::not_found)?;
+    store::set_bookmark(&state.platform.db, user.id, id, form.on == "1").await?;
+    Ok(see_other(&format!("/t/{id}")))
+}
+
+async fn bookmarks_page(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    let user = viewer.require_user()?;
+    let threads = store::bookmarks(&state.platform.db, user.id, 200).await?;
+    let unread = unread_for(state_db(&state), &viewer, threads.iter().map(|t| t.id)).await?;
+    state.platform.render(
+        &viewer,
+        "bookmarks.html",
+        context! { threads => threads, unread_posts => unread },
+    )
 }
 
 /// Says that a post waits for a moderator (202: accepted, not yet published).
@@ -179,6 +256,23 @@ async fn render_thread(
     let me_id = viewer.user.as_ref().map(|u| u.id).unwrap_or(0);
     let can_moderate = viewer.user.as_ref().is_some_and(|u| u.role.can_moderate());
     let post_count = store::post_count_in_thread(db, id).await?;
+    // Where the reader left off (the marker goes before the first post newer than that), then
+    // what this page shows counts as read.
+    let (last_read, watching, bookmarked) = match &viewer.user {
+        Some(u) => {
+            let state = store::reading_state(db, u.id, id).await?;
+            if let Some(newest) = posts.iter().map(|p| p.id).max() {
+                store::mark_read(db, u.id, id, newest).await?;
+            }
+            state
+        }
+        None => (0, false, false),
+    };
+    // The first post this reader has not seen, on a thread they opened before.
+    let new_from = (last_read > 0)
+        .then(|| posts.iter().map(|p| p.id).filter(|id| *id > last_read).min())
+        .flatten()
+        .unwrap_or(0);
     state.platform.render(
         viewer,
         "thread.html",
@@ -191,6 +285,9 @@ async fn render_thread(
             me_id => me_id,
             error => error,
             draft => draft,
+            new_from => new_from,
+            watching => watching,
+            bookmarked => bookmarked,
         },
     )
 }

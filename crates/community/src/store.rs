@@ -387,7 +387,19 @@ pub async fn create_reply(
     .fetch_one(&mut *tx)
     .await?;
     let link = format!("/t/{}#p{post_id}", r.thread_id);
-    for (user_id, kind) in notify {
+    // Watchers hear of every reply (once: not when the plan already tells them, not the author).
+    let watchers: Vec<i64> =
+        sqlx::query_scalar("SELECT user_id FROM thread_reads WHERE thread_id = $1 AND watching = 1")
+            .bind(r.thread_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut notify: Vec<(i64, NotificationKind)> = notify.to_vec();
+    for w in watchers {
+        if w != r.author_id && !notify.iter().any(|(u, _)| *u == w) {
+            notify.push((w, NotificationKind::Reply));
+        }
+    }
+    for (user_id, kind) in &notify {
         notifications::notify(
             &mut *tx,
             &NewNotification {
@@ -1081,4 +1093,102 @@ pub async fn decide_held(db: &Db, held: &HeldPost, moderator: i64, approved: boo
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+// ---------- reading state: last read, watching, bookmarks ----------
+
+/// A member's state in a thread: (last post read, watching, bookmarked).
+pub async fn reading_state(db: &Db, user_id: i64, thread_id: i64) -> anyhow::Result<(i64, bool, bool)> {
+    let row = sqlx::query(
+        "SELECT last_read_post_id, watching, bookmarked_at FROM thread_reads WHERE user_id = $1 AND thread_id = $2",
+    )
+    .bind(user_id)
+    .bind(thread_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(match row {
+        Some(r) => (
+            r.get("last_read_post_id"),
+            r.get::<i64, _>("watching") != 0,
+            opt_i64(&r, "bookmarked_at").is_some(),
+        ),
+        None => (0, false, false),
+    })
+}
+
+/// Records that the member read the thread up to `post_id` (never moving backwards).
+pub async fn mark_read(db: &Db, user_id: i64, thread_id: i64, post_id: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO thread_reads (user_id, thread_id, last_read_post_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, thread_id) DO UPDATE SET last_read_post_id = CASE \
+         WHEN excluded.last_read_post_id > thread_reads.last_read_post_id THEN excluded.last_read_post_id \
+         ELSE thread_reads.last_read_post_id END",
+    )
+    .bind(user_id)
+    .bind(thread_id)
+    .bind(post_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_watching(db: &Db, user_id: i64, thread_id: i64, on: bool) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO thread_reads (user_id, thread_id, watching) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, thread_id) DO UPDATE SET watching = excluded.watching",
+    )
+    .bind(user_id)
+    .bind(thread_id)
+    .bind(on as i64)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_bookmark(db: &Db, user_id: i64, thread_id: i64, on: bool) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO thread_reads (user_id, thread_id, bookmarked_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, thread_id) DO UPDATE SET bookmarked_at = excluded.bookmarked_at",
+    )
+    .bind(user_id)
+    .bind(thread_id)
+    .bind(on.then(now_ms))
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Posts the member has not read in each of `thread_ids` they have opened before (threads never
+/// opened are left out: they are new as a whole).
+pub async fn unread_counts(
+    db: &Db,
+    user_id: i64,
+    thread_ids: &[i64],
+) -> anyhow::Result<std::collections::HashMap<i64, i64>> {
+    if thread_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let list = db.json_list("$2", true);
+    let rows = sqlx::query(&format!(
+        "SELECT p.thread_id, COUNT(*) AS unread FROM posts p JOIN thread_reads r ON r.thread_id = p.thread_id AND r.user_id = $1 \
+         WHERE p.thread_id IN ({list}) AND p.id > r.last_read_post_id AND p.deleted = 0 GROUP BY p.thread_id"
+    ))
+    .bind(user_id)
+    .bind(serde_json::to_string(thread_ids)?)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("thread_id"), r.get("unread"))).collect())
+}
+
+/// The member's bookmarked threads, newest bookmark first.
+pub async fn bookmarks(db: &Db, user_id: i64, limit: i64) -> anyhow::Result<Vec<ThreadSummary>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {THREAD_COLS} {THREAD_FROM} JOIN thread_reads r ON r.thread_id = t.id AND r.user_id = $1 \
+         WHERE r.bookmarked_at IS NOT NULL AND t.deleted = 0 ORDER BY r.bookmarked_at DESC LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(thread_from_row).collect())
 }
