@@ -938,6 +938,11 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
 /// staff member who did it (`None`: the automatic regrouping), written to the audit log.
 pub async fn merge(db: &Db, from: i64, into: i64, actor: Option<i64>) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE reports SET request_id = $1 WHERE request_id = $2")
+        .bind(into)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
     let title: String = sqlx::query_scalar("SELECT title FROM requests WHERE id = $1")
         .bind(from)
         .fetch_optional(&mut *tx)
@@ -955,11 +960,6 @@ pub async fn merge(db: &Db, from: i64, into: i64, actor: Option<i64>) -> anyhow:
         ),
     )
     .await?;
-    sqlx::query("UPDATE reports SET request_id = $1 WHERE request_id = $2")
-        .bind(into)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "INSERT INTO votes (request_id, user_id, created_at) SELECT $1, user_id, created_at FROM votes WHERE request_id = $2 \
          ON CONFLICT (request_id, user_id) DO NOTHING",

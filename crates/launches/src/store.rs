@@ -1035,6 +1035,10 @@ pub async fn reservation_count(db: &Db, drop_id: i64) -> anyhow::Result<i64> {
 /// scheduled draw), written to the audit log.
 pub async fn save_admission(db: &Db, drop_id: i64, order: &[(i64, i64)], actor: Option<i64>) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    sqlx::query("DELETE FROM admissions WHERE drop_id = $1")
+        .bind(drop_id)
+        .execute(&mut *tx)
+        .await?;
     let name: String = sqlx::query_scalar("SELECT name FROM drops WHERE id = $1")
         .bind(drop_id)
         .fetch_optional(&mut *tx)
@@ -1052,10 +1056,6 @@ pub async fn save_admission(db: &Db, drop_id: i64, order: &[(i64, i64)], actor: 
         ),
     )
     .await?;
-    sqlx::query("DELETE FROM admissions WHERE drop_id = $1")
-        .bind(drop_id)
-        .execute(&mut *tx)
-        .await?;
     for (position, (user, at)) in order.iter().enumerate() {
         sqlx::query("INSERT INTO admissions (drop_id, user_id, position, admitted_at) VALUES ($1, $2, $3, $4)")
             .bind(drop_id)

@@ -855,7 +855,8 @@ async fn audit_page(
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditQuery),
-    responses((status = 200, body = Vec<AuditEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "a filter longer than 64 characters")),
     security(("bearer" = [])))]
 async fn api_audit(
     State(platform): State<Platform>,
@@ -864,6 +865,10 @@ async fn api_audit(
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     if !me.role.can_moderate() {
         return Err(AccountError::ModeratorsOnly.into());
+    }
+    let too_long = |v: &Option<String>| v.as_deref().is_some_and(|s| s.chars().count() > 64);
+    if too_long(&q.action) || too_long(&q.actor) {
+        return Err(ApiError::validation("action and actor: at most 64 characters"));
     }
     Ok(Json(audit::list(&platform.db, &audit_filter(&q), 100).await?))
 }

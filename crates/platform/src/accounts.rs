@@ -194,15 +194,17 @@ pub async fn mark_email_verified(db: &Db, user_id: i64) -> anyhow::Result<()> {
 
 /// A moderator marks an account's address proven, with the audit entry, in one transaction.
 pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::Result<()> {
+    // A write first: SQLite then takes the write lock at once instead of failing a read
+    // snapshot that another writer moved past.
     let mut tx = db.pool.begin().await?;
-    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(target.id)
-        .fetch_one(&mut *tx)
-        .await?;
     sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
         .bind(now_ms())
         .bind(target.id)
         .execute(&mut *tx)
+        .await?;
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(target.id)
+        .fetch_one(&mut *tx)
         .await?;
     crate::audit::record(
         &mut *tx,
@@ -373,6 +375,12 @@ pub async fn set_role(
     changed_by: i64,
 ) -> anyhow::Result<Option<User>> {
     let mut tx = db.pool.begin().await?;
+    // A write first (changing nothing): SQLite takes the write lock now, so the read below
+    // cannot be overtaken by another writer before this transaction writes.
+    sqlx::query("UPDATE users SET role = role WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     let old: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&mut *tx)

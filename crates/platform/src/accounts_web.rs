@@ -15,8 +15,8 @@ use crate::error::{AccountError, ApiError, CommonError, ErrorBody, PageError};
 use crate::i18n::Lang;
 use crate::notifications::{self, NewNotification, Notification, NotificationKind};
 use crate::web::{
-    self, see_other, set_cookie, ApiJson, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, EmptyForm, NextParam,
-    PageParam, PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
+    self, see_other, set_cookie, ApiJson, ApiJsonStrict, ApiPath, ApiQuery, ApiUser, ClientIp, CsrfForm, EmptyForm,
+    NextParam, PageParam, PagePath, PageQuery, Platform, Viewer, LANG_COOKIE, SESSION_COOKIE,
 };
 
 pub fn router() -> Router<Platform> {
@@ -119,8 +119,8 @@ pub struct SignupRequest {
         max_length = 254
     )]
     pub email: String,
-    /// At least 8 characters.
-    #[schema(min_length = 8, max_length = 256)]
+    /// At least 8 characters; no NUL character.
+    #[schema(min_length = 8, max_length = 256, pattern = r"^[^\x00]*$")]
     pub password: String,
 }
 
@@ -277,11 +277,12 @@ async fn signup_submit(
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = SignupRequest,
-    responses((status = 201, body = User), (status = 409, body = ErrorBody, description = "username or email taken"), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = User), (status = 400, body = ErrorBody, description = "a NUL character in the body"),
+              (status = 409, body = ErrorBody, description = "username or email taken"), (status = 422, body = ErrorBody)))]
 async fn api_signup(
     State(platform): State<Platform>,
     headers: HeaderMap,
-    ApiJson(req): ApiJson<SignupRequest>,
+    ApiJsonStrict(req): ApiJsonStrict<SignupRequest>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     match register(&platform, &req, web::request_lang(&headers)).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(user))),
@@ -386,6 +387,8 @@ async fn signout(
 pub struct TokenRequest {
     /// Username or email.
     pub login: String,
+    /// No NUL character.
+    #[schema(pattern = r"^[^\x00]*$")]
     pub password: String,
     /// A label to recognise the token by, e.g. "release script".
     #[schema(pattern = r"[^\s\x00-\x1f\x7f-\x9f]", max_length = 64)]
@@ -413,7 +416,7 @@ fn token_name(name: Option<&str>) -> Result<String, ApiError> {
 async fn api_create_token(
     State(platform): State<Platform>,
     ClientIp(ip): ClientIp,
-    ApiJson(req): ApiJson<TokenRequest>,
+    ApiJsonStrict(req): ApiJsonStrict<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     let name = token_name(req.name.as_deref())?;
     let candidate = accounts::find_login(&platform.db, &req.login).await?;

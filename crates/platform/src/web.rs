@@ -959,6 +959,45 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        parse_json_object(&bytes).map(ApiJson)
+    }
+}
+
+/// [`ApiJson`] for credentials (sign-up, tokens): a NUL character in the `password` field is
+/// refused with 400 instead of dropped, so a password is never silently shortened (NULs
+/// elsewhere are dropped as everywhere).
+pub struct ApiJsonStrict<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJsonStrict<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        if has_json_nul(&bytes) {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(malformed_json)?;
+            if value
+                .get("password")
+                .and_then(|p| p.as_str())
+                .is_some_and(|p| p.contains('\0'))
+            {
+                return Err(ApiError::bad_request(
+                    "nul_character",
+                    "a password cannot contain a NUL character (\\u0000)",
+                ));
+            }
+        }
+        parse_json_object(&bytes).map(ApiJsonStrict)
+    }
+}
+
+/// A request's body if it says it is JSON: 415 otherwise, 413 past the size limit.
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -982,7 +1021,7 @@ where
             };
             ApiError::new(status, code, rejection.body_text())
         })?;
-        parse_json_object(&bytes).map(ApiJson)
+        Ok(bytes)
     }
 }
 

@@ -405,6 +405,19 @@ pub async fn add_review(
     reviewer_id: i64,
 ) -> anyhow::Result<()> {
     let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO vet_reviews (brand_id, candidate_id, suggested, decision, note, reviewer_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(brand_id)
+    .bind(candidate_id)
+    .bind(suggested)
+    .bind(decision)
+    .bind(note)
+    .bind(reviewer_id)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     let handle: String = sqlx::query_scalar("SELECT handle FROM vet_candidates WHERE id = $1")
         .bind(candidate_id)
         .fetch_optional(&mut *tx)
@@ -421,19 +434,6 @@ pub async fn add_review(
             serde_json::json!({ "brand_id": brand_id, "suggested": suggested, "decision": decision, "note": note }),
         ),
     )
-    .await?;
-    sqlx::query(
-        "INSERT INTO vet_reviews (brand_id, candidate_id, suggested, decision, note, reviewer_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(brand_id)
-    .bind(candidate_id)
-    .bind(suggested)
-    .bind(decision)
-    .bind(note)
-    .bind(reviewer_id)
-    .bind(now_ms())
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
