@@ -403,13 +403,22 @@ fn check_new_password(password: &str, confirm: &str) -> Result<(), AccountError>
     Ok(())
 }
 
-/// Guesses at the current password (from a borrowed session) share the sign-in budget of the
-/// account.
-fn check_current_password_rate(platform: &Platform, me: &User) -> Result<(), PageError> {
+/// Whether `current` is the member's password. Guesses (from a borrowed session) share the
+/// account's sign-in budget: past it, 429.
+async fn current_password_ok(platform: &Platform, me: &User, current: &str) -> Result<bool, PageError> {
     platform
         .login_account_limiter
         .check(&format!("account:{}", me.id))
-        .map_err(|wait| ApiError::rate_limited(wait).into())
+        .map_err(ApiError::rate_limited)?;
+    let stored = accounts::password_hash(&platform.db, me.id)
+        .await?
+        .ok_or_else(PageError::sign_in)?;
+    let current = current.to_string();
+    Ok(
+        tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
+            .await
+            .map_err(ApiError::internal)?,
+    )
 }
 
 async fn hash(password: &str) -> Result<String, ApiError> {
@@ -479,15 +488,7 @@ async fn password_submit(
     if let Err(e) = check_new_password(&form.password, &form.confirm) {
         return fail(e).await;
     }
-    check_current_password_rate(&platform, me)?;
-    let stored = accounts::password_hash(&platform.db, me.id)
-        .await?
-        .ok_or_else(PageError::sign_in)?;
-    let current = form.current.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
+    if !current_password_ok(&platform, me, &form.current).await? {
         return fail(AccountError::WrongPassword).await;
     }
     let hashed = hash(&form.password).await?;
@@ -533,18 +534,10 @@ async fn email_submit(
     if details.email.eq_ignore_ascii_case(&email) {
         return fail(AccountError::SameEmail).await;
     }
-    check_current_password_rate(&platform, me)?;
     if let Err(wait) = platform.reset_account_limiter.check(&format!("email:{}", me.id)) {
         return Err(ApiError::rate_limited(wait).into());
     }
-    let stored = accounts::password_hash(&platform.db, me.id)
-        .await?
-        .ok_or_else(PageError::sign_in)?;
-    let current = form.current.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
+    if !current_password_ok(&platform, me, &form.current).await? {
         return fail(AccountError::WrongPassword).await;
     }
     // An address another account uses gets the same answer and no letter: the form must not

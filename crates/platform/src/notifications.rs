@@ -83,32 +83,26 @@ pub struct NewNotification<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// Tells a member of something; the mail worker then decides whether it is mailed.
 pub async fn notify<'e, E>(executor: E, n: &NewNotification<'_>) -> anyhow::Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    // A kind the member turned off is not written at all (one statement: `executor` may be
-    // the caller's transaction, used once).
-    sqlx::query(
-        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS \
-         (SELECT 1 FROM notification_prefs WHERE user_id = $1 AND kind = $2 AND delivery = 'off')",
-    )
-    .bind(n.user_id)
-    .bind(n.kind.as_str())
-    .bind(n.actor_id)
-    .bind(n.subject)
-    .bind(n.link)
-    .bind(n.detail)
-    .bind(now_ms())
-    .execute(executor)
-    .await?;
-    Ok(())
+    write(executor, n, None).await
 }
 
 /// [`notify`] with the mail worker's decision already made (`mailed`: the caller wrote the
 /// letter itself, in the same transaction).
 pub async fn notify_with_mail_state<'e, E>(executor: E, n: &NewNotification<'_>, mail_state: &str) -> anyhow::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    write(executor, n, Some(mail_state)).await
+}
+
+/// One statement (`executor` may be the caller's transaction, used once); a kind the member
+/// turned off is not written at all.
+async fn write<'e, E>(executor: E, n: &NewNotification<'_>, mail_state: Option<&str>) -> anyhow::Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
