@@ -614,6 +614,21 @@ impl MailWorker {
                 Delivery::Digest if reachable => "digest",
                 _ => "site",
             };
+            // A notification that cannot become a letter must not hold up the others (they come
+            // in id order): it stays on the site. A database error ends the pass instead, and
+            // the notification is tried again on the next.
+            let mut letter = None;
+            if state == "mailed" {
+                match self.notification_mail(r) {
+                    Ok(m) => letter = Some(m),
+                    Err(e) => tracing::warn!("notification {id} not mailed: {e:#}"),
+                }
+            }
+            let state = if letter.is_some() || state != "mailed" {
+                state
+            } else {
+                "site"
+            };
             let mut tx = db.pool.begin().await?;
             let claimed = sqlx::query("UPDATE notifications SET mail_state = $1 WHERE id = $2 AND mail_state IS NULL")
                 .bind(state)
@@ -621,9 +636,8 @@ impl MailWorker {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if claimed == 1 && state == "mailed" {
-                let mail = self.notification_mail(r)?;
-                enqueue(&mut *tx, &mail, &self.platform.mail_host()).await?;
+            if let (1, Some(mail)) = (claimed, &letter) {
+                enqueue(&mut *tx, mail, &self.platform.mail_host()).await?;
             }
             tx.commit().await?;
         }
@@ -677,7 +691,11 @@ impl MailWorker {
         .fetch_all(&db.pool)
         .await?;
         for user_id in due {
-            self.write_digest(user_id, now).await?;
+            // One member's digest that fails does not hold up the others' (it is tried again
+            // on the next pass).
+            if let Err(e) = self.write_digest(user_id, now).await {
+                tracing::warn!("digest of member {user_id}: {e:#}");
+            }
         }
         Ok(())
     }
