@@ -49,7 +49,7 @@ pub fn router() -> Router<CommunityState> {
 async fn home(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
     let boards = store::list_boards(&state.platform.db).await?;
     let latest = store::latest_threads(&state.platform.db, 20).await?;
-    let unread = unread_for(state_db(&state), &viewer, latest.iter().map(|t| t.id)).await?;
+    let unread = unread_for(&state.platform.db, &viewer, latest.iter().map(|t| t.id)).await?;
     state.platform.render(
         &viewer,
         "home.html",
@@ -68,7 +68,7 @@ async fn board_page(
         .await?
         .ok_or_else(PageError::not_found)?;
     let (threads, total) = store::list_threads(db, board.id, p.offset(THREADS_PER_PAGE), THREADS_PER_PAGE).await?;
-    let unread = unread_for(state_db(&state), &viewer, threads.iter().map(|t| t.id)).await?;
+    let unread = unread_for(&state.platform.db, &viewer, threads.iter().map(|t| t.id)).await?;
     state.platform.render(
         &viewer,
         "board.html",
@@ -122,10 +122,6 @@ async fn compose_submit(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn state_db(state: &CommunityState) -> &fanloop_platform::Db {
-    &state.platform.db
 }
 
 /// Unread posts per thread for a signed-in reader (threads they opened before).
@@ -186,7 +182,7 @@ async fn bookmark_submit(
 async fn bookmarks_page(State(state): State<CommunityState>, viewer: Viewer) -> Result<Html<String>, PageError> {
     let user = viewer.require_user()?;
     let threads = store::bookmarks(&state.platform.db, user.id, 200).await?;
-    let unread = unread_for(state_db(&state), &viewer, threads.iter().map(|t| t.id)).await?;
+    let unread = unread_for(&state.platform.db, &viewer, threads.iter().map(|t| t.id)).await?;
     state.platform.render(
         &viewer,
         "bookmarks.html",
@@ -261,7 +257,8 @@ async fn render_thread(
     let (last_read, watching, bookmarked) = match &viewer.user {
         Some(u) => {
             let state = store::reading_state(db, u.id, id).await?;
-            if let Some(newest) = posts.iter().map(|p| p.id).max() {
+            // A write only when the page shows something newer than what was read.
+            if let Some(newest) = posts.iter().map(|p| p.id).max().filter(|n| *n > state.0) {
                 store::mark_read(db, u.id, id, newest).await?;
             }
             state

@@ -210,16 +210,8 @@ where
     Ok(())
 }
 
-/// How often a member's digest goes out.
-pub fn digest_period_ms(every: &str) -> i64 {
-    match every {
-        "daily" => 86_400_000,
-        _ => 7 * 86_400_000,
-    }
-}
-
-/// SQL: the digest of the member `u` is due at `$1` (now): a day or a week (see
-/// [`digest_period_ms`]) after the last one, or after joining.
+/// SQL: the digest of the member `u` is due at `$1` (now): a day (`daily`) or a week after the
+/// last one, or after joining.
 const DIGEST_DUE: &str = "COALESCE(u.digest_sent_at, u.created_at) <= $1 - \
     (CASE WHEN u.digest_every = 'daily' THEN 86400000 ELSE 604800000 END)";
 
