@@ -102,9 +102,10 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
         latest = latest.max(fanloop_platform::db::opt_i64(&row, "m").unwrap_or(0));
     }
     let until = if latest == 0 { now } else { latest };
-    let last_bucket = until.div_euclid(bucket_ms);
-    let first_bucket = last_bucket - buckets as i64 + 1;
-    let since = first_bucket * bucket_ms;
+    // Buckets end at `until`, so the last one is always a whole hour (or day) of posts: a
+    // burst ten minutes old is not split by the top of the hour, and at 13:02 "the last hour"
+    // does not mean two minutes.
+    let since = until - buckets as i64 * bucket_ms + 1;
     let mut posts: Vec<(i64, String)> = Vec::new();
     let mut truncated = false;
     for (at, text, from) in &tables {
@@ -123,7 +124,7 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
     let trends = tokio::task::spawn_blocking(move || {
         let mut counts = Counts::default();
         for (at, text) in &posts {
-            counts.add_post(at.div_euclid(bucket_ms) - first_bucket, text);
+            counts.add_post((at - since).div_euclid(bucket_ms), text);
         }
         let mut series: HashMap<String, Vec<u32>> = HashMap::new();
         for ((bucket, term), n) in counts.terms {
@@ -134,7 +135,7 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
         let totals: Vec<u32> = (0..buckets as i64)
             .map(|b| counts.totals.get(&b).copied().unwrap_or(0))
             .collect();
-        trending::rank(&series, &totals, first_bucket, bucket_ms, detect, &cfg, 40)
+        trending::rank(&series, &totals, since, bucket_ms, detect, &cfg, 40)
     })
     .await
     .map_err(ApiError::internal)?;

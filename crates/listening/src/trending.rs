@@ -254,12 +254,12 @@ pub struct Trend {
     pub burst_started_at: Option<i64>,
 }
 
-/// Ranks terms over `window` buckets ending at `last_bucket`: bursting terms first (by score),
-/// then the most frequent in the last `detect` buckets.
+/// Ranks terms over the buckets of `series` (the first starting at `start_ms`): bursting terms
+/// first (by score), then the most frequent in the last `detect` buckets.
 pub fn rank(
     series: &HashMap<String, Vec<u32>>,
     totals: &[u32],
-    first_bucket: i64,
+    start_ms: i64,
     bucket_ms: i64,
     detect: usize,
     cfg: &BurstConfig,
@@ -285,7 +285,7 @@ pub fn rank(
                 total: counts[n.saturating_sub(detect)..].iter().sum(),
                 series: counts.clone(),
                 burst: best.map(|(_, b)| b),
-                burst_started_at: first.map(|i| (first_bucket + i as i64) * bucket_ms),
+                burst_started_at: first.map(|i| start_ms + i as i64 * bucket_ms),
             }
         })
         .filter(|t| t.total > 0)
