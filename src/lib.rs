@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_sale;
+pub mod ops;
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use fanloop_community::search::SearchIndex;
+use fanloop_community::search_sync::{SearchSync, SyncStatus};
 use fanloop_community::{demo, store, CommunityState};
 use fanloop_platform::web::{Platform, SecretKey, WebConfig};
 use fanloop_platform::{ApiError, Db, PageError};
@@ -70,6 +72,8 @@ pub struct App {
     pub launches: fanloop_launches::LaunchState,
     /// Set when this start loaded the demo community.
     pub demo: Option<demo::DemoCredentials>,
+    /// How this node's search index follows the store.
+    pub search_status: std::sync::Arc<SyncStatus>,
 }
 
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
@@ -107,16 +111,23 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let search = SearchIndex::open(&config.data_dir.join("search-index"))?;
     let load_demo = config.demo && fanloop_platform::accounts::user_count(&db).await? == 0;
     let demo_credentials = if load_demo { Some(demo::load(&db).await?) } else { None };
-    // The index is derived data: if it disagrees with the store (first start, a crash between the
-    // two commits, a restored backup), rebuild it before serving.
-    let live = store::live_post_count(&db).await?;
-    if search.num_docs() != live as u64 {
-        tracing::info!(
-            "search index has {} documents, store has {live} posts: rebuilding",
-            search.num_docs()
-        );
-        search.rebuild(&db).await?;
+    // The index is derived data: it resumes following the store's change log where its last
+    // commit stopped (or is rebuilt), and is caught up before the node serves.
+    let search_sync = SearchSync::catch_up(&db, &search).await?;
+    // A single node is the only writer: if the index still disagrees with the store (a restored
+    // backup, an index folder copied from elsewhere), rebuild it.
+    if db.backend == fanloop_platform::db::Backend::Sqlite {
+        let live = store::live_post_count(&db).await?;
+        if search.num_docs() != live as u64 {
+            tracing::info!(
+                "search index has {} documents, store has {live} posts: rebuilding",
+                search.num_docs()
+            );
+            search.rebuild(&db).await?;
+        }
     }
+    let search_status = search_sync.status();
+    search_sync.spawn(config.database_url.clone());
     let csrf_key = SecretKey(fanloop_platform::accounts::instance_secret(&db, "csrf").await?.into());
     let platform = Platform::new(
         db,
@@ -132,11 +143,16 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     platform.add_profile_panel(std::sync::Arc::new(fanloop_feedback::pages::CreditsPanel));
     platform.load_embedder(config.embed_model.as_deref(), &config.data_dir)?;
     let mut launches = fanloop_launches::LaunchState::new(platform.clone());
+    let mut shared_counters = None;
     if let Some(url) = &config.redis_url {
         anyhow::ensure!(
             platform.db.backend == fanloop_platform::db::Backend::Postgres,
             "several nodes (a Redis URL) need a shared PostgreSQL database"
         );
+        // Sign-in and reset limits hold for the cluster, not per node.
+        let counters = fanloop_platform::ratelimit::SharedCounters::connect(url, &config.redis_prefix).await?;
+        platform.share_limits(&counters);
+        shared_counters = Some(counters);
         let cluster =
             fanloop_launches::cluster::Cluster::connect(url, &config.redis_prefix, platform.db.clone(), config.cluster)
                 .await?;
@@ -145,6 +161,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         launches.start_background();
     }
     launches.start_reminders();
+    fanloop_feedback::service::start_regrouping(fanloop_feedback::FeedbackState::new(platform.clone()));
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
         fanloop_launches::demo::load(&launches).await?;
@@ -161,10 +178,19 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         search,
     };
     Ok(App {
-        router: router(state.clone(), launches.clone()),
+        router: router(
+            state.clone(),
+            launches.clone(),
+            ops::Ops {
+                db: state.platform.db.clone(),
+                search: search_status.clone(),
+                redis: shared_counters,
+            },
+        ),
         state,
         launches,
         demo: demo_credentials,
+        search_status,
     })
 }
 
@@ -267,7 +293,7 @@ fn add_shared_error_responses(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) -> Router {
+pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState, ops: ops::Ops) -> Router {
     let platform = state.platform.clone();
     let feedback = fanloop_feedback::FeedbackState::new(platform.clone());
     let vetting = fanloop_vetting::VettingState {
@@ -288,6 +314,7 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) ->
         .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
         .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(ops::routes(ops))
         .route("/api/v1/openapi.json", get(move || async move { Json(spec.clone()) }))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -299,6 +326,8 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState) ->
         // Pages and JSON gzip-compressed for clients that accept it (a phone on a slow network);
         // the default predicate leaves small bodies, images and event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
+        // Outermost: every request gets its id, its log line and its count, panics included.
+        .layer(axum::middleware::from_fn(fanloop_platform::ops::observe))
 }
 
 /// A handler that panics answers 500 as its caller expects it (an HTML page for a page, JSON

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod pages;
 pub mod search;
+pub mod search_sync;
 pub mod service;
 pub mod store;
 pub mod ui;

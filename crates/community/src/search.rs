@@ -18,6 +18,8 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 use tantivy::collector::{Count, TopDocs};
@@ -271,9 +273,11 @@ pub enum Change {
 }
 
 enum Op {
-    Apply(Vec<Change>, oneshot::Sender<()>),
-    /// Replace everything with the documents arriving on the channel, committed once at the end.
-    Rebuild(mpsc::Receiver<Vec<IndexDoc>>, oneshot::Sender<anyhow::Result<u64>>),
+    /// Changes, and the change-log position they bring the index to (if they come from the log).
+    Apply(Vec<Change>, Option<i64>, oneshot::Sender<()>),
+    /// Replace everything with the documents arriving on the channel, committed once at the end
+    /// with the given change-log position.
+    Rebuild(mpsc::Receiver<Vec<IndexDoc>>, i64, oneshot::Sender<anyhow::Result<u64>>),
 }
 
 #[derive(Clone)]
@@ -281,6 +285,10 @@ pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
     ops: std::sync::mpsc::Sender<Op>,
+    /// How far into the store's change log (`search_changes.seq`) the committed index is; -1
+    /// while the index has never followed the log.  Saved in each commit's payload, so it
+    /// always describes what is on disk.
+    cursor: Arc<AtomicI64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -342,20 +350,31 @@ impl SearchIndex {
 
     fn start(index: Index, fields: Fields) -> anyhow::Result<SearchIndex> {
         index.tokenizers().register(ANALYZER, analyzer());
+        let saved = index.load_metas()?.payload;
+        let cursor = Arc::new(AtomicI64::new(
+            saved.as_deref().and_then(|p| p.trim().parse().ok()).unwrap_or(-1),
+        ));
         let writer: IndexWriter = index
             .writer(64_000_000)
             .context("opening the search index writer (is another fanloop using this data folder?)")?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (tx, rx) = std::sync::mpsc::channel();
         let worker_reader: IndexReader = reader.clone();
+        let worker_cursor = cursor.clone();
         std::thread::Builder::new()
             .name("search-writer".into())
-            .spawn(move || writer_loop(writer, worker_reader, fields, rx))?;
+            .spawn(move || writer_loop(writer, worker_reader, fields, worker_cursor, rx))?;
         Ok(SearchIndex {
             reader,
             fields,
             ops: tx,
+            cursor,
         })
+    }
+
+    /// The change-log position of the committed index, `None` if it never followed the log.
+    pub fn cursor(&self) -> Option<i64> {
+        Some(self.cursor.load(Ordering::Acquire)).filter(|c| *c >= 0)
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -364,19 +383,31 @@ impl SearchIndex {
 
     /// Applies changes; returns once they are committed and visible to searches.
     pub async fn apply(&self, changes: Vec<Change>) -> anyhow::Result<()> {
+        self.apply_at(changes, None).await
+    }
+
+    /// Applies changes read from the change log and records `cursor` as the index's position in
+    /// it, in the same commit.
+    pub async fn apply_at(&self, changes: Vec<Change>, cursor: Option<i64>) -> anyhow::Result<()> {
         let (ack, done) = oneshot::channel();
         self.ops
-            .send(Op::Apply(changes, ack))
+            .send(Op::Apply(changes, cursor, ack))
             .map_err(|_| anyhow::anyhow!("search writer stopped"))?;
         done.await.map_err(|_| anyhow::anyhow!("search writer stopped"))
     }
 
-    /// Replaces the whole index with the store's live posts.
+    /// Replaces the whole index with the store's live posts, and sets its change-log position
+    /// to where the log stood a safe while before the rebuild began (see
+    /// [`crate::store::search_log_floor`]), so the follower re-applies whatever the rebuild
+    /// may have missed.
     pub async fn rebuild(&self, db: &fanloop_platform::Db) -> anyhow::Result<u64> {
+        let floor =
+            crate::store::search_log_floor(db, fanloop_platform::db::now_ms() - crate::search_sync::IN_FLIGHT_MS)
+                .await?;
         let (batches, receiver) = mpsc::channel(4);
         let (ack, done) = oneshot::channel();
         self.ops
-            .send(Op::Rebuild(receiver, ack))
+            .send(Op::Rebuild(receiver, floor, ack))
             .map_err(|_| anyhow::anyhow!("search writer stopped"))?;
         let mut after = 0;
         loop {
@@ -529,9 +560,22 @@ fn to_document(f: &Fields, d: &IndexDoc) -> TantivyDocument {
     document
 }
 
-fn writer_loop(mut writer: IndexWriter, reader: IndexReader, f: Fields, ops: std::sync::mpsc::Receiver<Op>) {
-    let commit = |writer: &mut IndexWriter| -> anyhow::Result<()> {
-        writer.commit()?;
+fn writer_loop(
+    mut writer: IndexWriter,
+    reader: IndexReader,
+    f: Fields,
+    cursor: Arc<AtomicI64>,
+    ops: std::sync::mpsc::Receiver<Op>,
+) {
+    // Every commit carries the change-log position (a commit without a payload would forget it).
+    let commit = |writer: &mut IndexWriter, at: Option<i64>| -> anyhow::Result<()> {
+        let position = at.unwrap_or_else(|| cursor.load(Ordering::Acquire));
+        let mut prepared = writer.prepare_commit()?;
+        if position >= 0 {
+            prepared.set_payload(&position.to_string());
+        }
+        prepared.commit()?;
+        cursor.store(position, Ordering::Release);
         reader.reload()?;
         Ok(())
     };
@@ -545,7 +589,7 @@ fn writer_loop(mut writer: IndexWriter, reader: IndexReader, f: Fields, ops: std
             },
         };
         match op {
-            Op::Rebuild(mut batches, ack) => {
+            Op::Rebuild(mut batches, position, ack) => {
                 let result = (|| -> anyhow::Result<u64> {
                     writer.delete_all_documents()?;
                     let mut n = 0;
@@ -555,7 +599,7 @@ fn writer_loop(mut writer: IndexWriter, reader: IndexReader, f: Fields, ops: std
                         }
                         n += batch.len() as u64;
                     }
-                    commit(&mut writer)?;
+                    commit(&mut writer, Some(position))?;
                     Ok(n)
                 })();
                 if result.is_err() {
@@ -563,15 +607,17 @@ fn writer_loop(mut writer: IndexWriter, reader: IndexReader, f: Fields, ops: std
                 }
                 let _ = ack.send(result);
             }
-            Op::Apply(changes, ack) => {
+            Op::Apply(changes, position, ack) => {
                 // Group commit: whatever else is already queued goes into the same commit.
                 let mut acks = vec![ack];
                 let mut pending = vec![changes];
+                let mut position = position;
                 while acks.len() < 256 {
                     match ops.try_recv() {
-                        Ok(Op::Apply(more, ack)) => {
+                        Ok(Op::Apply(more, at, ack)) => {
                             pending.push(more);
                             acks.push(ack);
+                            position = at.or(position);
                         }
                         Ok(other) => {
                             backlog.push_back(other);
@@ -593,7 +639,7 @@ fn writer_loop(mut writer: IndexWriter, reader: IndexReader, f: Fields, ops: std
                         }
                     }
                 }
-                if let Err(e) = commit(&mut writer) {
+                if let Err(e) = commit(&mut writer, position) {
                     tracing::error!("search index commit failed: {e:#}");
                 }
                 for ack in acks {

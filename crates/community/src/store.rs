@@ -823,6 +823,104 @@ pub async fn index_doc(db: &Db, post_id: i64) -> anyhow::Result<Option<IndexDoc>
     Ok(row.as_ref().map(index_doc_from_row))
 }
 
+/// The live posts among `post_ids` (deleted ones are simply absent).
+pub async fn index_docs(db: &Db, post_ids: &[i64]) -> anyhow::Result<Vec<IndexDoc>> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = db.json_list("$1", true);
+    let rows = sqlx::query(&format!(
+        "SELECT {INDEX_COLS} WHERE p.id IN ({list}) AND p.deleted = 0 AND t.deleted = 0"
+    ))
+    .bind(serde_json::to_string(post_ids)?)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(index_doc_from_row).collect())
+}
+
+/// One entry of the search change log: post `post_id` changed; `at` is when it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchChange {
+    pub seq: i64,
+    pub post_id: i64,
+    pub at: i64,
+}
+
+/// Change-log entries after `seq`, oldest first.
+pub async fn search_changes_after(db: &Db, seq: i64, limit: i64) -> anyhow::Result<Vec<SearchChange>> {
+    let rows = sqlx::query("SELECT seq, post_id, at FROM search_changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| SearchChange {
+            seq: r.get("seq"),
+            post_id: r.get("post_id"),
+            at: r.get("at"),
+        })
+        .collect())
+}
+
+/// The newest change-log position (0 for an empty log).
+pub async fn search_log_head(db: &Db) -> anyhow::Result<i64> {
+    let row = sqlx::query("SELECT MAX(seq) AS head FROM search_changes")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(opt_i64(&row, "head").unwrap_or(0))
+}
+
+/// A position every entry written before `before_ms` is at or under: where an index built
+/// from the store now can start following the log.  (Entries written later are re-applied,
+/// which is harmless: applying one re-reads the post.)
+pub async fn search_log_floor(db: &Db, before_ms: i64) -> anyhow::Result<i64> {
+    let row = sqlx::query(
+        "SELECT (SELECT MAX(seq) FROM search_changes WHERE at < $1) AS old, \
+         (SELECT upto FROM search_changes_pruned WHERE id = 1) AS pruned",
+    )
+    .bind(before_ms)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(opt_i64(&row, "old")
+        .unwrap_or(0)
+        .max(opt_i64(&row, "pruned").unwrap_or(0)))
+}
+
+/// The last pruned position: an index whose cursor is below it has missed changes for good.
+pub async fn search_log_pruned(db: &Db) -> anyhow::Result<i64> {
+    let row = sqlx::query("SELECT upto FROM search_changes_pruned WHERE id = 1")
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.get("upto")).unwrap_or(0))
+}
+
+/// Deletes the change-log entries written before `before_ms` and records how far it pruned.
+pub async fn prune_search_log(db: &Db, before_ms: i64) -> anyhow::Result<u64> {
+    // Written before it is read (a SQLite transaction that reads first may not be allowed to write).
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO search_changes_pruned (id, upto) \
+         SELECT 1, COALESCE(MAX(seq), 0) FROM search_changes WHERE at < $1 \
+         ON CONFLICT (id) DO UPDATE SET upto = CASE WHEN search_changes_pruned.upto > excluded.upto \
+         THEN search_changes_pruned.upto ELSE excluded.upto END",
+    )
+    .bind(before_ms)
+    .execute(&mut *tx)
+    .await?;
+    let upto: i64 = sqlx::query("SELECT upto FROM search_changes_pruned WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?
+        .get("upto");
+    let deleted = sqlx::query("DELETE FROM search_changes WHERE seq <= $1")
+        .bind(upto)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
+}
+
 /// Display data for search hits, in one round trip; deleted posts are dropped.
 pub struct HitInfo {
     pub post_id: i64,

@@ -738,6 +738,32 @@ pub async fn award_vote(state: &FeedbackState, actor: &User, team: &str) -> Resu
     Ok(())
 }
 
+/// Regroups every product's requests every hour (a job: one node of the cluster does it).
+pub fn start_regrouping(state: FeedbackState) {
+    let db = state.platform.db.clone();
+    fanloop_platform::jobs::spawn(
+        db,
+        fanloop_platform::jobs::Schedule {
+            name: "feedback.regroup",
+            every: std::time::Duration::from_secs(3_600),
+            lease: std::time::Duration::from_secs(900),
+            delay_first: true,
+        },
+        move || {
+            let state = state.clone();
+            async move {
+                let mut merged = 0;
+                for p in store::list_products(&state.platform.db).await? {
+                    merged += recluster(&state, &p.slug)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("regrouping {}: {e:?}", p.slug))?;
+                }
+                Ok(format!("{merged} requests merged"))
+            }
+        },
+    );
+}
+
 /// Regroups a product's requests: requests whose wholes the matcher finds to be the same
 /// problem (with confidence) are merged, most similar first.  Only untriaged (`new`) requests
 /// are folded into others; staff decisions on the rest stand.  Returns how many were merged.

@@ -297,6 +297,7 @@ async fn run(
                         Err(_) => break,
                     }
                 }
+                GROUP_COMMIT.observe(batch.len() as f64);
                 let mut decisions = Vec::with_capacity(batch.len());
                 let mut undos = Vec::new();
                 let mut accepted = Vec::new();
@@ -395,3 +396,15 @@ async fn run(
         }
     }
 }
+
+/// Purchases decided and written per database transaction on a single node.
+static GROUP_COMMIT: std::sync::LazyLock<fanloop_platform::ops::prometheus::Histogram> =
+    std::sync::LazyLock::new(|| {
+        fanloop_platform::ops::histogram_vec(
+            "fanloop_sale_group_commit_size",
+            "Purchases written per transaction by a single node's sale loop.",
+            &[],
+            vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
+        )
+        .with_label_values(&[] as &[&str])
+    });

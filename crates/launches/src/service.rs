@@ -65,21 +65,26 @@ impl LaunchState {
         self.hub.start_expiry();
     }
 
-    /// Reminds reservers half an hour before a drop opens (every node looks; one claims each).
+    /// Reminds reservers half an hour before a drop opens: a job, so one node of the cluster
+    /// looks every 20 s (and each drop is also claimed, so a reminder is never sent twice).
     pub fn start_reminders(&self) {
         let state = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(20));
-            loop {
-                tick.tick().await;
-                if state.platform.db.pool.is_closed() {
-                    break;
+        fanloop_platform::jobs::spawn(
+            self.platform.db.clone(),
+            fanloop_platform::jobs::Schedule {
+                name: "launches.reminders",
+                every: Duration::from_secs(20),
+                lease: Duration::from_secs(120),
+                delay_first: false,
+            },
+            move || {
+                let state = state.clone();
+                async move {
+                    let n = send_reminders(&state, now_ms()).await?;
+                    Ok(format!("{n} reminders"))
                 }
-                if let Err(e) = send_reminders(&state, now_ms()).await {
-                    tracing::warn!("launch reminders: {e:#}");
-                }
-            }
-        });
+            },
+        );
     }
 
     /// Multi-node mode: sales go through Redis + the database.  This node renews its lease, and
@@ -504,7 +509,7 @@ pub async fn purchase(
     {
         return Err(LaunchError::BadIdempotencyKey.into());
     }
-    if let Err(wait) = state.purchase_limiter.check(&user.id.to_string()) {
+    if let Err(wait) = state.purchase_limiter.check(&user.id.to_string()).await {
         return Err(ApiError::rate_limited(wait));
     }
     let db = &state.platform.db;
@@ -545,9 +550,17 @@ pub async fn purchase(
         err
     };
     let decision = decided.map_err(|e| {
+        SALE_DECISIONS.with_label_values(&["not_stored"]).inc();
         tracing::warn!("purchase in drop {} not stored: {e:#}", d.id);
         not_stored(LaunchError::NotStored)
     })?;
+    SALE_DECISIONS
+        .with_label_values(&[match &decision {
+            Decision::Accepted(_) => "accepted",
+            Decision::Replayed(_) => "replayed",
+            Decision::Rejected(_) => "rejected",
+        }])
+        .inc();
     match decision {
         // Whatever the engine or Redis says, an answer only ever carries the caller's own order.
         Decision::Accepted(o) => match store::order(db, o.order_id).await? {
@@ -579,6 +592,15 @@ pub async fn purchase(
         Decision::Rejected(r) => Err(rejection_error(&r)),
     }
 }
+
+static SALE_DECISIONS: std::sync::LazyLock<fanloop_platform::ops::prometheus::IntCounterVec> =
+    std::sync::LazyLock::new(|| {
+        fanloop_platform::ops::counter_vec(
+            "fanloop_sale_decisions_total",
+            "Purchase attempts decided, by outcome (`not_stored`: answered 503 to retry).",
+            &["decision"],
+        )
+    });
 
 pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Order, ApiError> {
     let db = &state.platform.db;

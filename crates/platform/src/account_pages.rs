@@ -40,6 +40,7 @@ pub fn router() -> Router<Platform> {
         )
         .route("/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe_submit))
         .route("/admin/mail", get(outbox_page))
+        .route("/admin/jobs", get(jobs_page))
         .route("/admin/audit", get(audit_page))
         .route("/admin/users/{id}", get(moderate_page))
         .route("/admin/users/{id}/sanction", post(sanction_submit))
@@ -207,7 +208,7 @@ async fn resend_verification_submit(
     if details.email_verified {
         return Ok(see_other("/settings"));
     }
-    if let Err(wait) = platform.reset_account_limiter.check(&format!("verify:{}", me.id)) {
+    if let Err(wait) = platform.reset_account_limiter.check(&format!("verify:{}", me.id)).await {
         return Err(ApiError::rate_limited(wait).into());
     }
     let lang = mail_lang(details.locale.as_deref(), viewer.lang);
@@ -247,7 +248,11 @@ async fn forgot_page(State(platform): State<Platform>, viewer: Viewer) -> Result
 /// whether or not an account matches, so the form tells nobody which addresses are registered;
 /// requests are limited per requesting address and per account.
 async fn request_reset(platform: &Platform, ip: &str, login: &str, lang: Lang) -> Result<(), ApiError> {
-    platform.reset_ip_limiter.check(ip).map_err(ApiError::rate_limited)?;
+    platform
+        .reset_ip_limiter
+        .check(ip)
+        .await
+        .map_err(ApiError::rate_limited)?;
     let login = login.trim();
     if login.is_empty() || login.chars().count() > 254 {
         return Err(AccountError::EmailInvalid.into());
@@ -259,6 +264,7 @@ async fn request_reset(platform: &Platform, ip: &str, login: &str, lang: Lang) -
     if platform
         .reset_account_limiter
         .check(&format!("reset:{}", user.id))
+        .await
         .is_err()
         || user.is_suspended()
     {
@@ -409,6 +415,7 @@ async fn current_password_ok(platform: &Platform, me: &User, current: &str) -> R
     platform
         .login_account_limiter
         .check(&format!("account:{}", me.id))
+        .await
         .map_err(ApiError::rate_limited)?;
     let stored = accounts::password_hash(&platform.db, me.id)
         .await?
@@ -534,7 +541,7 @@ async fn email_submit(
     if details.email.eq_ignore_ascii_case(&email) {
         return fail(AccountError::SameEmail).await;
     }
-    if let Err(wait) = platform.reset_account_limiter.check(&format!("email:{}", me.id)) {
+    if let Err(wait) = platform.reset_account_limiter.check(&format!("email:{}", me.id)).await {
         return Err(ApiError::rate_limited(wait).into());
     }
     if !current_password_ok(&platform, me, &form.current).await? {
@@ -796,6 +803,19 @@ async fn outbox_page(
         context! { items => items, waiting => waiting, sent => sent, failed => failed,
         smtp => platform.config.smtp_configured,
         pager => web::pager(p.number(), 50, waiting + sent + failed) },
+    )
+}
+
+async fn jobs_page(State(platform): State<Platform>, viewer: Viewer) -> Result<Html<String>, PageError> {
+    let me = viewer.require_user()?;
+    if !me.role.is_admin() {
+        return Err(PageError::forbidden());
+    }
+    let jobs = crate::jobs::list(&platform.db).await?;
+    platform.render(
+        &viewer,
+        "admin_jobs.html",
+        context! { jobs => jobs, node => crate::jobs::NODE.as_str() },
     )
 }
 

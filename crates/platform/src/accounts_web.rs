@@ -58,19 +58,19 @@ pub struct AccountsApi;
 /// per-account budget is ten times looser than the per-(account, address) one, so that a
 /// stranger guessing from one address cannot lock the owner out, while guesses spread over many
 /// addresses stay bounded.
-fn check_login_rate(
+async fn check_login_rate(
     platform: &Platform,
     ip: &str,
     login: &str,
     candidate: Option<&accounts::LoginCandidate>,
 ) -> Result<(), u64> {
-    platform.login_ip_limiter.check(ip)?;
+    platform.login_ip_limiter.check(ip).await?;
     let account = match candidate {
         Some(c) => format!("account:{}", c.user.id),
         None => format!("unknown:{}", accounts::normalize_username(login).to_lowercase()),
     };
-    platform.login_limiter.check(&format!("{account}|{ip}"))?;
-    platform.login_account_limiter.check(&account)
+    platform.login_limiter.check(&format!("{account}|{ip}")).await?;
+    platform.login_account_limiter.check(&account).await
 }
 
 /// Opens a session and sends the browser on to `next` with the session cookie set.
@@ -337,7 +337,7 @@ async fn signin_submit(
         Ok((status, page).into_response())
     };
     let candidate = accounts::find_login(&platform.db, &form.login).await?;
-    if let Err(wait) = check_login_rate(&platform, &ip, &form.login, candidate.as_ref()) {
+    if let Err(wait) = check_login_rate(&platform, &ip, &form.login, candidate.as_ref()).await {
         let mut response = fail(
             StatusCode::TOO_MANY_REQUESTS,
             CommonOrAccount::Common(CommonError::RateLimited),
@@ -420,7 +420,9 @@ async fn api_create_token(
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     let name = token_name(req.name.as_deref())?;
     let candidate = accounts::find_login(&platform.db, &req.login).await?;
-    check_login_rate(&platform, &ip, &req.login, candidate.as_ref()).map_err(ApiError::rate_limited)?;
+    check_login_rate(&platform, &ip, &req.login, candidate.as_ref())
+        .await
+        .map_err(ApiError::rate_limited)?;
     let user = accounts::check_password(candidate, &req.password)
         .await?
         .ok_or_else(|| ApiError::from(AccountError::BadLogin))?;

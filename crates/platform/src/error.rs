@@ -13,6 +13,9 @@ pub struct ErrorBody {
     pub error: String,
     /// Human-readable explanation.
     pub message: String,
+    /// The request's id (also in the `x-request-id` header): quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 pub use axum::http::StatusCode as Status;
@@ -283,6 +286,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: self.code.to_string(),
             message: self.message,
+            request_id: crate::ops::request_id(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {

@@ -114,6 +114,19 @@ pub struct PlatformInner {
 }
 
 impl Platform {
+    /// Shares the abuse limits (sign-in, password reset) across nodes through Redis.
+    pub fn share_limits(&self, counters: &crate::ratelimit::SharedCounters) {
+        for limiter in [
+            &self.login_limiter,
+            &self.login_ip_limiter,
+            &self.login_account_limiter,
+            &self.reset_ip_limiter,
+            &self.reset_account_limiter,
+        ] {
+            limiter.share(counters.clone());
+        }
+    }
+
     pub fn new(db: Db, config: WebConfig, bundles: &[&UiBundle]) -> anyhow::Result<Platform> {
         let mut catalog = Catalog::default();
         for bundle in bundles {
@@ -219,17 +232,17 @@ impl Platform {
             db,
             templates: Arc::new(env),
             catalog,
-            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(300))),
-            login_ip_limiter: Arc::new(RateLimiter::new(300, Duration::from_secs(300))),
-            login_account_limiter: Arc::new(RateLimiter::new(100, Duration::from_secs(300))),
+            login_limiter: Arc::new(RateLimiter::named("login", 10, Duration::from_secs(300))),
+            login_ip_limiter: Arc::new(RateLimiter::named("login_ip", 300, Duration::from_secs(300))),
+            login_account_limiter: Arc::new(RateLimiter::named("login_account", 100, Duration::from_secs(300))),
             config: Arc::new(config),
             profile_panels: Arc::default(),
             token_uses,
             tokens,
             embedder: std::sync::OnceLock::new(),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
-            reset_ip_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(900))),
-            reset_account_limiter: Arc::new(RateLimiter::new(3, Duration::from_secs(900))),
+            reset_ip_limiter: Arc::new(RateLimiter::named("reset_ip", 10, Duration::from_secs(900))),
+            reset_account_limiter: Arc::new(RateLimiter::named("reset_account", 3, Duration::from_secs(900))),
         })))
     }
 
@@ -650,6 +663,7 @@ async fn render_error_page(
                 message => page.text(viewer.lang),
                 sign_in => sign_in,
                 next => viewer.path.clone(),
+                request_id => crate::ops::request_id(),
             },
         )
         .map_err(|e| tracing::error!("the error page could not be rendered: {:?}", e.error))

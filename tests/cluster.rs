@@ -1,0 +1,348 @@
+//! Three nodes of the real binary on one PostgreSQL and Redis act as one site: a post written
+//! on one node is found by search on the others within 2 s (edits and deletions too); the
+//! sign-in limit holds for the cluster, not per node; a job runs once, not once per node; a
+//! node killed with SIGKILL and restarted catches up from where its index stopped, without a
+//! rebuild; `/metrics` and `/readyz` answer.  Runs with `CI=true`; a plain local `cargo test`
+//! skips loudly without PostgreSQL or Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Node {
+    base: String,
+    port: u16,
+    data: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn start(db_url: &str, redis_url: &str, prefix: &str, data: &Path, port: u16) -> Node {
+        std::fs::create_dir_all(data).unwrap();
+        let log = std::fs::File::create(data.join("node.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_fanloop"))
+            .args(["serve", "--no-demo", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .args([
+                "--database-url",
+                db_url,
+                "--redis-url",
+                redis_url,
+                "--redis-prefix",
+                prefix,
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start fanloop");
+        Node {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            data: data.to_path_buf(),
+            child: Some(child),
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.data.join("node.log")).unwrap_or_default()
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn call(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client().request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let s = r.status();
+    let text = r.text().await.unwrap();
+    (s, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The post ids search finds for `q` on a node.
+async fn found(base: &str, q: &str) -> Vec<i64> {
+    let (s, v) = call(base, reqwest::Method::GET, &format!("/api/v1/search?q={q}"), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["post_id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Waits until search for `q` on `base` gives `want`; returns how long it took.
+async fn converge(base: &str, q: &str, want: &[i64]) -> Duration {
+    let started = Instant::now();
+    loop {
+        let mut got = found(base, q).await;
+        got.sort();
+        if got == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{base}: search for {q} gives {got:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn metric(base: &str, line_prefix: &str) -> Option<f64> {
+    let text = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(line_prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_act_as_one_site() {
+    let Some((_name, db_url)) = common::fresh_pg_database().await else {
+        return;
+    };
+    let Some(redis_url) = common::redis_url().await else {
+        return;
+    };
+    let prefix = format!("fanloop-test-{}:", &fanloop_platform::auth::new_token()[..10]);
+    let dir = tempfile::tempdir().unwrap();
+    // The first node creates the schema; the others start on it.
+    let mut nodes = vec![Node::start(
+        &db_url,
+        &redis_url,
+        &prefix,
+        &dir.path().join("a"),
+        common::free_port(),
+    )];
+    common::wait_healthy(&nodes[0].base).await;
+    for name in ["b", "c"] {
+        nodes.push(Node::start(
+            &db_url,
+            &redis_url,
+            &prefix,
+            &dir.path().join(name),
+            common::free_port(),
+        ));
+    }
+    for n in &nodes {
+        common::wait_healthy(&n.base).await;
+    }
+    let (a, b, c) = (nodes[0].base.clone(), nodes[1].base.clone(), nodes[2].base.clone());
+    for n in &nodes {
+        let (s, v) = call(&n.base, reqwest::Method::GET, "/readyz", None, None).await;
+        assert_eq!((s, v["ready"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+        assert_eq!(v["redis"], true, "{v}");
+    }
+
+    // The first account (the administrator) signs up on A and gets a token on B.
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/users",
+        None,
+        Some(json!({"username": "ops_admin", "email": "ops@example.com", "password": "password123"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &b,
+        reqwest::Method::POST,
+        "/api/v1/tokens",
+        None,
+        Some(json!({"login": "ops_admin", "password": "password123", "name": "t"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let admin = v["token"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &c,
+        reqwest::Method::POST,
+        "/api/v1/boards",
+        Some(&admin),
+        Some(json!({"slug": "general", "name": "General"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    // A post on A is found on B and C within 2 s.
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/boards/general/threads",
+        Some(&admin),
+        Some(json!({"title": "集群搜索测试", "body": "夜景模式 quasarflux 在三个节点上"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let post = v["post_id"].as_i64().unwrap();
+    let thread = v["thread_id"].as_i64().unwrap();
+    for base in [&b, &c] {
+        let took = converge(base, "quasarflux", &[post]).await;
+        assert!(took < Duration::from_secs(2), "{base} took {took:?}");
+    }
+    // An edit on B and a reply on C reach every node; a deletion on C leaves every index.
+    let (s, v) = call(
+        &b,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/posts/{post}"),
+        Some(&admin),
+        Some(json!({"body": "夜景模式 nebulith 在三个节点上"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = call(
+        &c,
+        reqwest::Method::POST,
+        &format!("/api/v1/threads/{thread}/posts"),
+        Some(&admin),
+        Some(json!({"body": "回复 nebulith too"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let reply = v["post_id"].as_i64().unwrap();
+    let mut both = vec![post, reply];
+    both.sort();
+    for base in [&a, &b, &c] {
+        let took = converge(base, "nebulith", &both).await;
+        assert!(took < Duration::from_secs(2), "{base} took {took:?}");
+        assert!(
+            found(base, "quasarflux").await.is_empty(),
+            "{base} still finds the old text"
+        );
+    }
+    let (s, v) = call(
+        &c,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/posts/{reply}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(s.is_success(), "{s} {v}");
+    for base in [&a, &b, &c] {
+        let took = converge(base, "nebulith", &[post]).await;
+        assert!(took < Duration::from_secs(2), "{base} took {took:?}");
+    }
+
+    // The sign-in limit (10 attempts per account and address in 5 minutes) holds for the
+    // cluster: after the sign-in on B above, nine guesses spread over three nodes are answered
+    // and then every node refuses (per node, each would have allowed ten).
+    let guess = |base: String| async move {
+        call(
+            &base,
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            None,
+            Some(json!({"login": "ops_admin", "password": "wrong-password", "name": "t"})),
+        )
+        .await
+        .0
+    };
+    for i in 0..9 {
+        let base = [&a, &b, &c][i % 3].clone();
+        assert_eq!(guess(base).await, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    for base in [&a, &b, &c] {
+        assert_eq!(guess(base.clone()).await, StatusCode::TOO_MANY_REQUESTS, "{base}");
+    }
+
+    // A job that is due at start ran once, not once per node.
+    let db = fanloop_platform::Db::connect(&db_url).await.unwrap();
+    let runs: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT runs FROM jobs WHERE name = 'search.prune_log'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap(),
+        "runs",
+    );
+    assert_eq!(runs, 1, "the hourly job ran {runs} times on three nodes");
+
+    // C is killed; posts written meanwhile are on C as soon as it is back, without a rebuild.
+    nodes[2].kill9();
+    let mut written = Vec::new();
+    for i in 0..5 {
+        let node = &[&a, &b][i % 2];
+        let (s, v) = call(
+            node,
+            reqwest::Method::POST,
+            "/api/v1/boards/general/threads",
+            Some(&admin),
+            Some(json!({"title": format!("停机期间 {i}"), "body": "写于节点停机期间 zephyrion"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        written.push(v["post_id"].as_i64().unwrap());
+    }
+    written.sort();
+    let (port, data) = (nodes[2].port, nodes[2].data.clone());
+    nodes[2] = Node::start(&db_url, &redis_url, &prefix, &data, port);
+    common::wait_healthy(&c).await;
+    let took = converge(&c, "zephyrion", &written).await;
+    assert!(
+        took < Duration::from_millis(500),
+        "caught up before serving, yet took {took:?}"
+    );
+    assert_eq!(
+        metric(&c, "fanloop_search_index{what=\"rebuilds\"}").await,
+        Some(0.0),
+        "the restarted node rebuilt its index: {}",
+        nodes[2].log()
+    );
+    assert_eq!(metric(&c, "fanloop_search_index{what=\"lag\"}").await, Some(0.0));
+    assert!(metric(
+        &a,
+        "fanloop_http_requests_total{method=\"GET\",route=\"/api/v1/search\",status=\"200\"}"
+    )
+    .await
+    .is_some_and(|n| n >= 1.0));
+
+    // A request id comes back on every answer and in JSON errors.
+    let r = client().get(format!("{a}/api/v1/posts/999999")).send().await.unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["request_id"], id.as_str(), "{body}");
+}
