@@ -1,6 +1,7 @@
 //! Wires the pillars into one server: storage, migrations, search, demo data, routes and the
 //! OpenAPI document.  `main.rs` is only the command line around this.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_sale;
 pub mod ops;

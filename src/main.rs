@@ -13,6 +13,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "fanloop", version, about, long_about = None)]
 struct Cli {
+    /// A TOML file of settings, named like the long options (`addr = "0.0.0.0:8080"`,
+    /// `database_url = "postgres://…"`).  Options on the command line come first, then
+    /// FANLOOP_* environment variables, then this file.
+    #[arg(long, env = "FANLOOP_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
@@ -25,6 +30,25 @@ enum Command {
     Serve(ServeArgs),
     /// Rebuild the full-text search index from the store.
     Reindex(StoreArgs),
+    /// Copy the embedded SQLite store to a new file, online (the server may keep running).
+    Backup {
+        /// The data folder (as for serve).
+        #[arg(long = "data", env = "FANLOOP_DATA", default_value = "data")]
+        data: PathBuf,
+        /// The file to write (must not exist yet).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the embedded SQLite store with a backup (stop the server first); the search
+    /// index is rebuilt at the next start.
+    Restore {
+        /// The data folder (as for serve).
+        #[arg(long = "data", env = "FANLOOP_DATA", default_value = "data")]
+        data: PathBuf,
+        /// The backup file to restore.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Regroup a product's new feedback requests that duplicate earlier ones (batch job).
     Recluster {
         #[command(flatten)]
@@ -119,7 +143,7 @@ struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
     /// Do not load the demo community into an empty store.
-    #[arg(long)]
+    #[arg(long, env = "FANLOOP_NO_DEMO")]
     no_demo: bool,
     /// Mark cookies Secure (use when serving over HTTPS).
     #[arg(long, env = "FANLOOP_SECURE_COOKIES")]
@@ -172,8 +196,67 @@ fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Confi
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Reads the settings file named by `--config` or `FANLOOP_CONFIG` into the environment, under
+/// each option's FANLOOP_* name, where neither the environment nor the command line set it:
+/// the command line wins over the environment, which wins over the file.  An unknown key or a
+/// value that is not a string, number or boolean is an error naming the keys there are.
+fn load_config_file() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let args: Vec<String> = std::env::args().collect();
+    let path = args
+        .windows(2)
+        .find(|w| w[0] == "--config")
+        .map(|w| w[1].clone())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--config=").map(str::to_string))
+        })
+        .or_else(|| std::env::var("FANLOOP_CONFIG").ok());
+    let Some(path) = path else { return Ok(()) };
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("reading the settings file {path}: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let mut known = std::collections::BTreeMap::new();
+    for arg in Cli::command().get_arguments() {
+        if let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) {
+            if long != "config" {
+                known.insert(long.replace('-', "_"), env.to_string_lossy().into_owned());
+            }
+        }
+    }
+    for (key, value) in table {
+        let Some(env) = known.get(&key.replace('-', "_")) else {
+            anyhow::bail!(
+                "{path}: unknown setting `{key}`; settings are: {}",
+                known.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(x) => x.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => anyhow::bail!(
+                "{path}: `{key}` must be a string, a number or true/false, not {}",
+                other.type_str()
+            ),
+        };
+        if std::env::var_os(env).is_none() {
+            // Before any other thread exists (the runtime starts after this).
+            std::env::set_var(env, value);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    load_config_file()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -190,6 +273,20 @@ async fn main() -> anyhow::Result<()> {
             let index = fanloop_community::search::SearchIndex::open(&cfg.data_dir.join("search-index"))?;
             let n = index.rebuild(&db).await?;
             println!("reindexed {n} posts");
+            Ok(())
+        }
+        Some(Command::Backup { data, to }) => {
+            let summary = fanloop::backup::backup(&data, &to).await?;
+            println!("backed up {} to {}: {summary}", data.display(), to.display());
+            Ok(())
+        }
+        Some(Command::Restore { data, from }) => {
+            let summary = fanloop::backup::restore(&data, &from).await?;
+            println!(
+                "restored {} into {}: {summary}; the previous store is kept beside it as fanloop.db.before-restore-*; the search index is rebuilt at the next start",
+                from.display(),
+                data.display()
+            );
             Ok(())
         }
         Some(Command::Recluster { store, product }) => {
@@ -331,6 +428,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         lease: std::time::Duration::from_millis(args.node_lease_ms),
         redis_timeout: std::time::Duration::from_millis(args.redis_timeout_ms),
         commit_timeout: std::time::Duration::from_millis(args.commit_timeout_ms),
+    };
+    // One server per data folder: a second one, or a restore, would corrupt what it serves.
+    let _data_lock = match cfg.database_url {
+        None => Some(fanloop::backup::lock_data_dir(&cfg.data_dir)?),
+        Some(_) => None,
     };
     let app = fanloop::build(&cfg).await?;
     if let Some(demo) = &app.demo {

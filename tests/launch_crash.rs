@@ -1,4 +1,5 @@
-//! Kill the real server with SIGKILL in the middle of a sale, restart it, and check against the
+//! Stop the real server in the middle of a sale — SIGKILL, or SIGTERM (a graceful stop: it
+//! stops accepting, answers what is in flight and exits) — restart it, and check against the
 //! client's ledger that every acknowledged order survived and no invariant broke.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -54,6 +55,15 @@ async fn my_statuses(c: &reqwest::Client, base: &str, fans: &[String]) -> Vec<Va
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_mid_sale_loses_no_acknowledged_order() {
+    stop_mid_sale(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_mid_sale_exits_cleanly_and_loses_no_acknowledged_order() {
+    stop_mid_sale(true).await;
+}
+
+async fn stop_mid_sale(graceful: bool) {
     const STOCK: i64 = 3_000;
     const LIMIT: i64 = 25;
     let dir = tempfile::tempdir().unwrap();
@@ -114,15 +124,31 @@ async fn sigkill_mid_sale_loses_no_acknowledged_order() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    server.kill().unwrap(); // SIGKILL mid-sale
-    server.wait().unwrap();
+    if graceful {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let started = std::time::Instant::now();
+        let status = server.wait().unwrap();
+        assert!(status.success(), "a SIGTERM ends the server cleanly: {status}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "it stopped within {:?}",
+            started.elapsed()
+        );
+    } else {
+        server.kill().unwrap(); // SIGKILL mid-sale
+        server.wait().unwrap();
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.unwrap();
     }
     let acknowledged: usize = ledger.lock().await.values().map(Vec::len).sum();
-    assert!(acknowledged > 0, "the kill happened during the sale");
+    assert!(acknowledged > 0, "the stop happened during the sale");
 
     let mut server = start(dir.path(), port);
     wait_healthy(&base).await;
@@ -153,8 +179,8 @@ async fn sigkill_mid_sale_loses_no_acknowledged_order() {
         STOCK,
         "sold + remaining = initial after recovery"
     );
-    eprintln!("killed after {acknowledged} acknowledged orders; {sold} sold at recovery");
-    assert!(sold < STOCK, "the kill came before the sell-out");
+    eprintln!("stopped (graceful: {graceful}) after {acknowledged} acknowledged orders; {sold} sold at recovery");
+    assert!(sold < STOCK, "the stop came before the sell-out");
 
     // The sale goes on after the restart and sells out exactly.
     let mut buyers = Vec::new();

@@ -88,11 +88,14 @@ impl SearchSync {
     pub async fn catch_up(db: &Db, index: &SearchIndex) -> anyhow::Result<SearchSync> {
         let status = Arc::new(SyncStatus::default());
         let pruned = store::search_log_pruned(db).await?;
+        let head = store::search_log_head(db).await?.max(pruned);
         match index.cursor() {
-            Some(position) if position >= pruned => {}
+            // Inside the log: resume.  Below what was pruned, the index missed changes for
+            // good; past the head, the store went back in time (a restored backup).
+            Some(position) if position >= pruned && position <= head => {}
             cursor => {
                 tracing::info!(
-                    "search index position {cursor:?} is not in the change log (pruned up to {pruned}): rebuilding"
+                    "search index position {cursor:?} is not in the change log (pruned up to {pruned}, head {head}): rebuilding"
                 );
                 let n = index.rebuild(db).await?;
                 status.rebuilds.fetch_add(1, Ordering::Relaxed);

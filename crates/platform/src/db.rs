@@ -83,7 +83,7 @@ impl Db {
             .connect(url)
             .await
             .with_context(|| format!("connecting to {}", redact(url)))?;
-        if backend == Backend::Sqlite {
+        if backend == Backend::Sqlite && !url.contains("mode=ro") {
             // WAL lets readers proceed while one writer commits; it persists in the file.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
