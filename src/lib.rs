@@ -77,20 +77,22 @@ pub struct App {
     pub search_status: std::sync::Arc<SyncStatus>,
 }
 
+/// Every crate's migrations, in the order they run.
+pub const MIGRATION_SETS: &[&fanloop_platform::db::Migrations] = &[
+    &fanloop_platform::MIGRATIONS,
+    &fanloop_community::MIGRATIONS,
+    &fanloop_feedback::MIGRATIONS,
+    &fanloop_launches::MIGRATIONS,
+    &fanloop_vetting::MIGRATIONS,
+    &fanloop_listening::MIGRATIONS,
+];
+
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let db = match &config.database_url {
         Some(url) => Db::connect(url).await?,
         None => Db::open_sqlite(&config.data_dir).await?,
     };
-    db.migrate(&[
-        &fanloop_platform::MIGRATIONS,
-        &fanloop_community::MIGRATIONS,
-        &fanloop_feedback::MIGRATIONS,
-        &fanloop_launches::MIGRATIONS,
-        &fanloop_vetting::MIGRATIONS,
-        &fanloop_listening::MIGRATIONS,
-    ])
-    .await?;
+    db.migrate(MIGRATION_SETS).await?;
     fanloop_platform::accounts::backfill_username_skeletons(&db).await?;
     Ok(db)
 }
