@@ -1,5 +1,5 @@
 //! Listening and campaigns.  Trending terms and hashtags with burst detection over forum and
-//! imported posts (`trending` and `simulate` are pure; `service` reads a window's posts; `web` is
+//! imported posts (`trending` and `simulate` are pure; `service` reads a window's posts through `store`; `web` is
 //! the page and the API), and hashtag campaigns with fan entries, votes, winners and a dashboard
 //! of targets against actuals (`campaigns`).
 
@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod error;
 pub mod service;
 pub mod simulate;
+pub mod store;
 pub mod trending;
 pub mod ui;
 pub mod web;

@@ -9,7 +9,6 @@ use fanloop_platform::db::now_ms;
 use fanloop_platform::web::Platform;
 use fanloop_platform::ApiError;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::trending::{self, BurstConfig, Counts, Trend};
@@ -83,43 +82,17 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
         Granularity::Day => (DAY_MS, 21, 7, BurstConfig::DAILY),
     };
     let now = now_ms();
-    // Each table read: (time column, text column, table and filter).  Campaign entries are
-    // on-site posts under a hashtag, read with the forum: a challenge taking off trends.
-    let mut tables: Vec<(&str, &str, &str)> = Vec::new();
-    if q.source != Source::Imported {
-        tables.push(("created_at", "body", "posts WHERE deleted = 0"));
-        tables.push(("created_at", "body", "campaign_entries WHERE hidden = 0"));
-    }
-    if q.source != Source::Forum {
-        tables.push(("posted_at", "text", "vet_posts WHERE 1 = 1"));
-    }
-    let mut latest = 0i64;
-    for (at, _, from) in &tables {
-        let row = sqlx::query(&format!("SELECT MAX({at}) AS m FROM {from} AND {at} <= $1"))
-            .bind(now)
-            .fetch_one(&db.pool)
-            .await?;
-        latest = latest.max(fanloop_platform::db::opt_i64(&row, "m").unwrap_or(0));
-    }
-    let until = if latest == 0 { now } else { latest };
+    let sources = crate::store::Sources {
+        forum: q.source != Source::Imported,
+        imported: q.source != Source::Forum,
+    };
+    let latest = crate::store::latest_post_at(db, sources, now).await?;
+    let until = latest.unwrap_or(now);
     // Buckets end at `until`, so the last one is always a whole hour (or day) of posts: a
     // burst ten minutes old is not split by the top of the hour, and at 13:02 "the last hour"
     // does not mean two minutes.
     let since = until - buckets as i64 * bucket_ms + 1;
-    let mut posts: Vec<(i64, String)> = Vec::new();
-    let mut truncated = false;
-    for (at, text, from) in &tables {
-        let rows = sqlx::query(&format!(
-            "SELECT {at} AS at, {text} AS text FROM {from} AND {at} >= $1 AND {at} <= $2 ORDER BY {at} DESC LIMIT $3"
-        ))
-        .bind(since)
-        .bind(until)
-        .bind(MAX_POSTS_PER_SOURCE)
-        .fetch_all(&db.pool)
-        .await?;
-        truncated |= rows.len() as i64 == MAX_POSTS_PER_SOURCE;
-        posts.extend(rows.iter().map(|r| (r.get("at"), r.get("text"))));
-    }
+    let (posts, truncated) = crate::store::posts_between(db, sources, since, until, MAX_POSTS_PER_SOURCE).await?;
     let n_posts = posts.len();
     let trends = tokio::task::spawn_blocking(move || {
         let mut counts = Counts::default();
