@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fits the duplicate matcher's logistic model on the dev split's pairs.
 
-    fanloop bench dedupe --dump-dev-pairs /tmp/dev-pairs.tsv
+    fanloop-bench dedupe --dump-dev-pairs /tmp/dev-pairs.tsv
     python3 scripts/fit_duplicates.py /tmp/dev-pairs.tsv
 
 Prints the weights and the two thresholds to copy into crates/feedback/src/dedupe.rs

@@ -2,8 +2,6 @@
 //! OpenAPI document.  `main.rs` is only the command line around this.
 
 pub mod backup;
-pub mod bench;
-pub mod bench_sale;
 pub mod ops;
 
 use std::path::PathBuf;

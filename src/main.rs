@@ -63,33 +63,6 @@ enum Command {
     /// Partner vetting tools.
     #[command(subcommand)]
     Vetting(VettingCommand),
-    /// Load benchmarks (see BENCHMARKS.md).
-    #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Read path: thread pages and search over a generated community of N posts, over HTTP.
-    Read(fanloop::bench::ReadBenchArgs),
-    /// Duplicate detection: precision/recall on the labelled set, and clustering throughput.
-    Dedupe(fanloop::bench::DedupeBenchArgs),
-    /// The reference launch (1.3M accounts, 50,000 units) over HTTP, against three stock backends.
-    Sale(fanloop::bench_sale::SaleBenchArgs),
-    /// Burst detection on a generated stream with injected bursts: precision, recall, time to
-    /// detect, against a naive hour-over-hour baseline.
-    Trending {
-        /// Hours of stream.
-        #[arg(long, default_value_t = 504)]
-        hours: usize,
-        /// Average posts per hour (before the daily rhythm and surges).
-        #[arg(long, default_value_t = 300)]
-        posts_per_hour: u32,
-        #[arg(long, default_value_t = 30)]
-        bursts: usize,
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
 }
 
 #[derive(Subcommand)]
@@ -352,49 +325,6 @@ async fn run() -> anyhow::Result<()> {
             println!("\ncandidate histories ({split}): the verdict a reviewer would accept?");
             let (table, _, _) = fanloop_vetting::eval::format_histories((split != "all").then_some(split.as_str()));
             print!("{table}");
-            Ok(())
-        }
-        Some(Command::Bench(BenchCommand::Read(args))) => fanloop::bench::run_read(args).await,
-        Some(Command::Bench(BenchCommand::Dedupe(args))) => fanloop::bench::run_dedupe(args),
-        Some(Command::Bench(BenchCommand::Sale(args))) => fanloop::bench_sale::run(args).await,
-        Some(Command::Bench(BenchCommand::Trending {
-            hours,
-            posts_per_hour,
-            bursts,
-            seed,
-        })) => {
-            let started = std::time::Instant::now();
-            let e = fanloop_listening::simulate::evaluate(&fanloop_listening::simulate::StreamSpec {
-                hours,
-                posts_per_hour,
-                bursts,
-                surges: 4,
-                seed,
-            });
-            println!(
-                "stream: {hours} hours, {} posts, {} distinct terms, {} injected bursts, 4 site-wide surges ({:.1} s)",
-                e.posts,
-                e.terms,
-                e.bursts.len(),
-                started.elapsed().as_secs_f64()
-            );
-            println!(
-                "{:<24} {:>9} {:>7} {:>7} {:>16} {:>15}",
-                "detector", "precision", "recall", "events", "mean h to detect", "max h to detect"
-            );
-            for (name, s) in [
-                ("fanloop (Poisson, share)", &e.fanloop),
-                ("naive (3x last hour)", &e.naive),
-            ] {
-                println!(
-                    "{name:<24} {:>9.3} {:>7.3} {:>7} {:>16.2} {:>15}",
-                    s.precision, s.recall, s.events, s.mean_hours_to_detect, s.max_hours_to_detect
-                );
-            }
-            println!(
-                "precision ratio fanloop/naive: {:.2}x",
-                e.fanloop.precision / e.naive.precision.max(1e-9)
-            );
             Ok(())
         }
     }

@@ -46,10 +46,12 @@ async fn sqlite_schema(db: &fanloop_platform::Db) -> (Schema, Vec<String>) {
         if IGNORED_TABLES.contains(&name.as_str()) {
             continue;
         }
-        let cols = sqlx::query(&format!("SELECT name, type, \"notnull\" AS nn, pk FROM pragma_table_info('{name}')"))
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+        let cols = sqlx::query(&format!(
+            "SELECT name, type, \"notnull\" AS nn, pk FROM pragma_table_info('{name}')"
+        ))
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
         let entry = schema.entry(name).or_default();
         for c in cols {
             // A primary key column is never NULL in PostgreSQL; SQLite does not say so.
@@ -117,7 +119,11 @@ async fn both_migration_sets_build_the_same_schema() {
     let (lite, lite_indexes) = sqlite_schema(&sqlite).await;
     let (post, post_indexes) = postgres_schema(&pg).await;
     let mut problems = Vec::new();
-    for table in lite.keys().chain(post.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for table in lite
+        .keys()
+        .chain(post.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         match (lite.get(table), post.get(table)) {
             (Some(a), Some(b)) => {
                 for col in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {

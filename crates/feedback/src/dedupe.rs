@@ -411,7 +411,7 @@ pub struct Fingerprint {
     pub vector: Option<Vec<f32>>,
 }
 
-/// The mean embedding of the `dev` reports in each language (`fanloop bench dedupe
+/// The mean embedding of the `dev` reports in each language (`fanloop-bench dedupe
 /// --write-language-means`).  A raw cosine mostly says "same language": two unrelated Chinese
 /// reports score higher than a Chinese report and its English translation.  Taking each
 /// language's mean out leaves what the text says (on dev, the rank agreement of cosine with
@@ -509,7 +509,7 @@ pub enum Decision {
 }
 
 /// A logistic model over what two reports share, fitted on every pair of the `dev` split
-/// (`scripts/fit_duplicates.py` over `fanloop bench dedupe --dump-dev-pairs`), and its two thresholds.
+/// (`scripts/fit_duplicates.py` over `fanloop-bench dedupe --dump-dev-pairs`), and its two thresholds.
 #[derive(Debug, Clone, Copy)]
 pub struct Model {
     /// Centred cosine of the embeddings (0 without the model).
@@ -947,7 +947,7 @@ mod tests {
         );
     }
 
-    /// Guards the recorded quality (BENCHMARKS.md, `fanloop bench dedupe`) on both splits: a
+    /// Guards the recorded quality (BENCHMARKS.md, `fanloop-bench dedupe`) on both splits: a
     /// change that loses precision, recall or the right suggestions fails here.  The floors on
     /// the held-out split guard against regressions; nothing is tuned on it.
     #[test]

@@ -1,4 +1,4 @@
-//! `fanloop bench read`: the read path (thread pages and search) over real HTTP on loopback,
+//! `fanloop-bench read`: the read path (thread pages and search) over real HTTP on loopback,
 //! against a generated community, with `/healthz` measured in the same run as the baseline.
 
 use std::path::PathBuf;
@@ -29,8 +29,8 @@ pub struct ReadBenchArgs {
 const POSTS_PER_THREAD: usize = 20;
 
 async fn prepare(args: &ReadBenchArgs) -> anyhow::Result<i64> {
-    let config = crate::Config::sqlite(args.data.clone());
-    let db = crate::open_db(&config).await?;
+    let config = fanloop::Config::sqlite(args.data.clone());
+    let db = fanloop::open_db(&config).await?;
     let existing = store::live_post_count(&db).await?;
     if existing as usize >= args.posts {
         println!("reusing {existing} posts in {}", args.data.display());
@@ -186,16 +186,16 @@ async fn run_scenario(base: &str, args: &ReadBenchArgs, make_path: PathMaker) ->
 
 pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
     println!(
-        "fanloop bench read: {} posts, {} requests per scenario, {} connections",
+        "fanloop-bench read: {} posts, {} requests per scenario, {} connections",
         args.posts, args.requests, args.concurrency
     );
     let max_thread = prepare(&args).await?;
-    let config = crate::Config::sqlite(args.data.clone());
-    let app = crate::build(&config).await?;
+    let config = fanloop::Config::sqlite(args.data.clone());
+    let app = fanloop::build(&config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(app.router, listener, async {
+    let server = tokio::spawn(fanloop::serve(app.router, listener, async {
         let _ = stopped.await;
     }));
     let terms: Vec<&str> = [
@@ -359,7 +359,7 @@ pub fn run_dedupe(args: DedupeBenchArgs) -> anyhow::Result<()> {
             anyhow::bail!("--write-language-means needs the model");
         };
         let mut out = String::from(
-            "# lang\tmean of the e5-small embeddings of the dev reports in that language (fanloop bench dedupe --write-language-means)\n",
+            "# lang\tmean of the e5-small embeddings of the dev reports in that language (fanloop-bench dedupe --write-language-means)\n",
         );
         for lang in ["zh", "en", "fr"] {
             let mut sum = vec![0f64; m.dim()];

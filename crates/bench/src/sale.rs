@@ -1,4 +1,4 @@
-//! `fanloop bench sale`: the reference event (1.3 million accounts for 50,000 phones) replayed
+//! `fanloop-bench sale`: the reference event (1.3 million accounts for 50,000 phones) replayed
 //! over real HTTP on loopback against three stock backends behind the same HTTP server, in the
 //! same run:
 //!
@@ -346,8 +346,8 @@ async fn prepare(
         )),
         "engine" => {
             let _ = std::fs::remove_dir_all(&args.data);
-            let config = crate::Config::sqlite(args.data.clone());
-            let db = crate::open_db(&config).await?;
+            let config = fanloop::Config::sqlite(args.data.clone());
+            let db = fanloop::open_db(&config).await?;
             // Orders reference accounts: create them all in one statement.
             sqlx::query(&format!(
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) \
@@ -436,7 +436,7 @@ async fn prepare(
 
 /// A full fanloop server with the bench's accounts, tokens and drop.
 struct ApiTarget {
-    app: crate::App,
+    app: fanloop::App,
     secret: String,
     variant: i64,
     drop_id: i64,
@@ -524,7 +524,7 @@ async fn drop_pg_database(admin_url: &str, name: &str) {
 async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarget> {
     let dir = args.data.join(format!("api-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut config = crate::Config::sqlite(dir);
+    let mut config = fanloop::Config::sqlite(dir);
     let mut pg_database = None;
     match name {
         "engine" => {}
@@ -539,7 +539,7 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
         }
         other => anyhow::bail!("the api path has no backend {other} (engine, postgres, redis)"),
     }
-    let app = crate::build(&config).await?;
+    let app = fanloop::build(&config).await?;
     let db = app.state.platform.db.clone();
     let secret = auth::new_token()[..12].to_string();
     let started = Instant::now();
@@ -585,7 +585,7 @@ fn report(name: &str, args: &SaleBenchArgs, r: &RunResult, durable: u64, cpu: Du
 
 pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
     println!(
-        "fanloop bench sale: {} accounts, {} units, {} connections, {} request(s) in flight per connection, HTTP/1.1 on loopback",
+        "fanloop-bench sale: {} accounts, {} units, {} connections, {} request(s) in flight per connection, HTTP/1.1 on loopback",
         args.accounts, args.stock, args.connections, args.pipeline.max(1)
     );
     let paths: Vec<&str> = args.path.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
@@ -639,10 +639,10 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let router = target.app.router.clone();
-            let server = tokio::spawn(crate::serve_with(
+            let server = tokio::spawn(fanloop::serve_with(
                 router,
                 listener,
-                crate::ServeLimits {
+                fanloop::ServeLimits {
                     max_connections: args.connections * 2 + 100,
                     ..Default::default()
                 },
