@@ -30,9 +30,9 @@ enum Command {
     /// Burst detection on a generated stream with injected bursts: precision, recall, time to
     /// detect, against a naive hour-over-hour baseline.
     Trending {
-        /// Hours of stream.
-        #[arg(long, default_value_t = 504)]
-        hours: usize,
+        /// Hours of stream (at least 96: three days of history come before the first burst).
+        #[arg(long, default_value_t = 504, value_parser = clap::value_parser!(u64).range(96..=100_000))]
+        hours: u64,
         /// Average posts per hour (before the daily rhythm and surges).
         #[arg(long, default_value_t = 300)]
         posts_per_hour: u32,
@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             seed,
         } => {
             let started = std::time::Instant::now();
+            let hours = hours as usize;
             let e = fanloop_listening::simulate::evaluate(&fanloop_listening::simulate::StreamSpec {
                 hours,
                 posts_per_hour,
