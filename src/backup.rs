@@ -138,17 +138,35 @@ pub async fn restore(data_dir: &Path, from: &Path) -> anyhow::Result<Summary> {
     let _lock = lock_data_dir(data_dir)?;
     let store = store_path(data_dir);
     let stamp = fanloop_platform::db::now_ms();
-    for suffix in ["", "-wal", "-shm"] {
-        let current = PathBuf::from(format!("{}{suffix}", store.display()));
-        if current.exists() {
-            let kept = PathBuf::from(format!("{}.before-restore-{stamp}{suffix}", store.display()));
-            std::fs::rename(&current, &kept).with_context(|| format!("moving {} aside", current.display()))?;
-        }
-    }
+    // The copy is made (and on disk) before anything of the current store is touched: if it
+    // fails (a full disk), the data folder is as it was.
     let partial = data_dir.join(format!("fanloop.db.restoring-{stamp}"));
-    std::fs::copy(from, &partial).with_context(|| format!("copying {}", from.display()))?;
-    File::open(&partial)?.sync_all()?;
-    std::fs::rename(&partial, &store)?;
+    let copied = std::fs::copy(from, &partial).and_then(|_| File::open(&partial)?.sync_all());
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e).with_context(|| format!("copying {} into {}", from.display(), data_dir.display()));
+    }
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut swap = || -> std::io::Result<()> {
+        for suffix in ["", "-wal", "-shm"] {
+            let current = PathBuf::from(format!("{}{suffix}", store.display()));
+            if current.exists() {
+                let kept = PathBuf::from(format!("{}.before-restore-{stamp}{suffix}", store.display()));
+                std::fs::rename(&current, &kept)?;
+                moved.push((kept, current));
+            }
+        }
+        std::fs::rename(&partial, &store)?;
+        File::open(data_dir)?.sync_all()
+    };
+    if let Err(e) = swap() {
+        // Put the current store back as it was.
+        for (kept, current) in moved.iter().rev() {
+            let _ = std::fs::rename(kept, current);
+        }
+        let _ = std::fs::remove_file(&partial);
+        return Err(e).context("putting the backup in place (the current store was left as it was)");
+    }
     let index = data_dir.join("search-index");
     if index.exists() {
         std::fs::remove_dir_all(&index).with_context(|| format!("removing {}", index.display()))?;

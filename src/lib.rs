@@ -114,9 +114,9 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let demo_credentials = if load_demo { Some(demo::load(&db).await?) } else { None };
     // The index is derived data: it resumes following the store's change log where its last
     // commit stopped (or is rebuilt), and is caught up before the node serves.
-    let search_sync = SearchSync::catch_up(&db, &search).await?;
-    // A single node is the only writer: if the index still disagrees with the store (a restored
-    // backup, an index folder copied from elsewhere), rebuild it.
+    let mut search_sync = SearchSync::catch_up(&db, &search).await?;
+    // A single node is the only writer: if the index still disagrees with the store (an index
+    // folder copied from elsewhere), rebuild it.
     if db.backend == fanloop_platform::db::Backend::Sqlite {
         let live = store::live_post_count(&db).await?;
         if search.num_docs() != live as u64 {
@@ -125,6 +125,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
                 search.num_docs()
             );
             search.rebuild(&db).await?;
+            search_sync.rebuilt();
         }
     }
     let search_status = search_sync.status();
@@ -177,6 +178,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let state = CommunityState {
         platform: platform.clone(),
         search,
+        search_sync: search_status.clone(),
     };
     Ok(App {
         router: router(

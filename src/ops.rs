@@ -61,7 +61,7 @@ static GAUGES: Lazy<Gauges> = Lazy::new(|| {
         probe,
         search: ops::gauge_vec(
             "fanloop_search_index",
-            "This node's search index: `lag` entries of the change log not yet applied, `position`, `head`, `applied` since start, `rebuilds` since start, `documents`.",
+            "This node's search index: `lag` entries of the change log not yet applied, `position`, `head`, `applied` since start, `rebuilds` since start.",
             &["what"],
         ),
         outbox: ops::gauge_vec("fanloop_mail_outbox", "Mail in the outbox, by state.", &["state"]),

@@ -102,6 +102,10 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_post() {
     let acked = acked.lock().unwrap().clone();
     let before: Vec<i64> = acked.iter().filter(|(_, at)| *at < began).map(|(id, _)| *id).collect();
     let after = acked.len() - before.len();
+    eprintln!(
+        "{} posts acknowledged before the backup began, {after} during or after it",
+        before.len()
+    );
     assert!(
         before.len() >= 10 && after >= 1,
         "{} posts before the backup, {after} during or after",

@@ -222,6 +222,7 @@ async fn three_nodes_act_as_one_site() {
     let thread = v["thread_id"].as_i64().unwrap();
     for base in [&b, &c] {
         let took = converge(base, "quasarflux", &[post]).await;
+        eprintln!("a new post on A is found on {base} after {took:?}");
         assert!(took < Duration::from_secs(2), "{base} took {took:?}");
     }
     // An edit on B and a reply on C reach every node; a deletion on C leaves every index.
@@ -248,6 +249,7 @@ async fn three_nodes_act_as_one_site() {
     both.sort();
     for base in [&a, &b, &c] {
         let took = converge(base, "nebulith", &both).await;
+        eprintln!("an edit on B and a reply on C are found on {base} after {took:?}");
         assert!(took < Duration::from_secs(2), "{base} took {took:?}");
         assert!(
             found(base, "quasarflux").await.is_empty(),
@@ -322,6 +324,7 @@ async fn three_nodes_act_as_one_site() {
     nodes[2] = Node::start(&db_url, &redis_url, &prefix, &data, port);
     common::wait_healthy(&c).await;
     let took = converge(&c, "zephyrion", &written).await;
+    eprintln!("the restarted node found the 5 posts written while it was down after {took:?}");
     assert!(
         took < Duration::from_millis(500),
         "caught up before serving, yet took {took:?}"

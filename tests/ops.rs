@@ -1,4 +1,5 @@
-//! What an operator touches on one node: the settings file (below flags and environment),
+//! What an operator touches on one node: the settings file (flags, then the environment, win
+//! over it),
 //! `/metrics` in Prometheus text format, `/readyz`, and the request id on error pages.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,17 +15,21 @@ async fn a_settings_file_configures_the_server_and_metrics_are_scraped() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let file = dir.path().join("fanloop.toml");
+    // The file names one port and folder; the command line and the environment override them.
     std::fs::write(
         &file,
         format!(
-            "# fanloop settings\naddr = \"127.0.0.1:{port}\"\ndata = \"{}\"\nno-demo = true\nheader_timeout = 5\n",
-            dir.path().join("data").display()
+            "# fanloop settings\naddr = \"127.0.0.1:{}\"\ndata = \"{}\"\nno-demo = true\nheader_timeout = 5\n",
+            free_port(),
+            dir.path().join("file-data").display()
         ),
     )
     .unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_fanloop"))
         .arg("--config")
         .arg(&file)
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .env("FANLOOP_DATA", dir.path().join("data"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -33,7 +38,11 @@ async fn a_settings_file_configures_the_server_and_metrics_are_scraped() {
     wait_healthy(&base).await;
     assert!(
         dir.path().join("data/fanloop.db").is_file(),
-        "the data folder came from the file"
+        "the environment's data folder"
+    );
+    assert!(
+        !dir.path().join("file-data").exists(),
+        "the environment wins over the file"
     );
     let boards: serde_json::Value = reqwest::get(format!("{base}/api/v1/boards"))
         .await

@@ -18,8 +18,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use tantivy::collector::{Count, TopDocs};
@@ -272,12 +271,43 @@ pub enum Change {
     Delete(i64),
 }
 
+/// A place in the store's change log: an entry's number and the time it was written (which
+/// tells this log from another one that reuses the numbers, such as a restored database's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    pub seq: i64,
+    pub at: i64,
+}
+
+impl LogPosition {
+    fn payload(self) -> String {
+        format!("{}:{}", self.seq, self.at)
+    }
+
+    fn parse(payload: &str) -> Option<LogPosition> {
+        let (seq, at) = payload.trim().split_once(':')?;
+        Some(LogPosition {
+            seq: seq.parse().ok()?,
+            at: at.parse().ok()?,
+        })
+    }
+}
+
+/// A piece of a rebuild: documents, or the end (without it the rebuild was cut short).
+enum Batch {
+    Docs(Vec<IndexDoc>),
+    End,
+}
+
+/// What the writer answers: the commit's error, as text (one error goes to many waiters).
+type Ack = oneshot::Sender<Result<(), String>>;
+
 enum Op {
     /// Changes, and the change-log position they bring the index to (if they come from the log).
-    Apply(Vec<Change>, Option<i64>, oneshot::Sender<()>),
+    Apply(Vec<Change>, Option<LogPosition>, Ack),
     /// Replace everything with the documents arriving on the channel, committed once at the end
     /// with the given change-log position.
-    Rebuild(mpsc::Receiver<Vec<IndexDoc>>, i64, oneshot::Sender<anyhow::Result<u64>>),
+    Rebuild(mpsc::Receiver<Batch>, LogPosition, oneshot::Sender<anyhow::Result<u64>>),
 }
 
 #[derive(Clone)]
@@ -285,10 +315,10 @@ pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
     ops: std::sync::mpsc::Sender<Op>,
-    /// How far into the store's change log (`search_changes.seq`) the committed index is; -1
+    /// How far into the store's change log (`search_changes`) the committed index is; `None`
     /// while the index has never followed the log.  Saved in each commit's payload, so it
     /// always describes what is on disk.
-    cursor: Arc<AtomicI64>,
+    cursor: Arc<Mutex<Option<LogPosition>>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -351,9 +381,7 @@ impl SearchIndex {
     fn start(index: Index, fields: Fields) -> anyhow::Result<SearchIndex> {
         index.tokenizers().register(ANALYZER, analyzer());
         let saved = index.load_metas()?.payload;
-        let cursor = Arc::new(AtomicI64::new(
-            saved.as_deref().and_then(|p| p.trim().parse().ok()).unwrap_or(-1),
-        ));
+        let cursor = Arc::new(Mutex::new(saved.as_deref().and_then(LogPosition::parse)));
         let writer: IndexWriter = index
             .writer(64_000_000)
             .context("opening the search index writer (is another fanloop using this data folder?)")?;
@@ -373,8 +401,8 @@ impl SearchIndex {
     }
 
     /// The change-log position of the committed index, `None` if it never followed the log.
-    pub fn cursor(&self) -> Option<i64> {
-        Some(self.cursor.load(Ordering::Acquire)).filter(|c| *c >= 0)
+    pub fn cursor(&self) -> Option<LogPosition> {
+        *self.cursor.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -387,13 +415,15 @@ impl SearchIndex {
     }
 
     /// Applies changes read from the change log and records `cursor` as the index's position in
-    /// it, in the same commit.
-    pub async fn apply_at(&self, changes: Vec<Change>, cursor: Option<i64>) -> anyhow::Result<()> {
+    /// it, in the same commit.  An error means nothing of it was committed.
+    pub async fn apply_at(&self, changes: Vec<Change>, cursor: Option<LogPosition>) -> anyhow::Result<()> {
         let (ack, done) = oneshot::channel();
         self.ops
             .send(Op::Apply(changes, cursor, ack))
             .map_err(|_| anyhow::anyhow!("search writer stopped"))?;
-        done.await.map_err(|_| anyhow::anyhow!("search writer stopped"))
+        done.await
+            .map_err(|_| anyhow::anyhow!("search writer stopped"))?
+            .map_err(|e| anyhow::anyhow!("search index commit failed: {e}"))
     }
 
     /// Replaces the whole index with the store's live posts, and sets its change-log position
@@ -401,9 +431,7 @@ impl SearchIndex {
     /// [`crate::store::search_log_floor`]), so the follower re-applies whatever the rebuild
     /// may have missed.
     pub async fn rebuild(&self, db: &fanloop_platform::Db) -> anyhow::Result<u64> {
-        let floor =
-            crate::store::search_log_floor(db, fanloop_platform::db::now_ms() - crate::search_sync::IN_FLIGHT_MS)
-                .await?;
+        let floor = crate::store::search_log_floor(db, crate::search_sync::IN_FLIGHT_MS).await?;
         let (batches, receiver) = mpsc::channel(4);
         let (ack, done) = oneshot::channel();
         self.ops
@@ -414,10 +442,13 @@ impl SearchIndex {
             let docs = crate::store::index_docs_after(db, after, 5_000).await?;
             let Some(last) = docs.last() else { break };
             after = last.post_id;
-            if batches.send(docs).await.is_err() {
+            if batches.send(Batch::Docs(docs)).await.is_err() {
                 break;
             }
         }
+        // Only a rebuild that read everything ends with this; one cut short (an error above,
+        // or this future dropped) is rolled back by the writer.
+        let _ = batches.send(Batch::End).await;
         drop(batches);
         done.await.map_err(|_| anyhow::anyhow!("search writer stopped"))?
     }
@@ -564,18 +595,18 @@ fn writer_loop(
     mut writer: IndexWriter,
     reader: IndexReader,
     f: Fields,
-    cursor: Arc<AtomicI64>,
+    cursor: Arc<Mutex<Option<LogPosition>>>,
     ops: std::sync::mpsc::Receiver<Op>,
 ) {
     // Every commit carries the change-log position (a commit without a payload would forget it).
-    let commit = |writer: &mut IndexWriter, at: Option<i64>| -> anyhow::Result<()> {
-        let position = at.unwrap_or_else(|| cursor.load(Ordering::Acquire));
+    let commit = |writer: &mut IndexWriter, at: Option<LogPosition>| -> anyhow::Result<()> {
+        let position = at.or(*cursor.lock().unwrap_or_else(|e| e.into_inner()));
         let mut prepared = writer.prepare_commit()?;
-        if position >= 0 {
-            prepared.set_payload(&position.to_string());
+        if let Some(p) = position {
+            prepared.set_payload(&p.payload());
         }
         prepared.commit()?;
-        cursor.store(position, Ordering::Release);
+        *cursor.lock().unwrap_or_else(|e| e.into_inner()) = position;
         reader.reload()?;
         Ok(())
     };
@@ -593,11 +624,17 @@ fn writer_loop(
                 let result = (|| -> anyhow::Result<u64> {
                     writer.delete_all_documents()?;
                     let mut n = 0;
-                    while let Some(batch) = batches.blocking_recv() {
-                        for d in &batch {
-                            writer.add_document(to_document(&f, d))?;
+                    loop {
+                        match batches.blocking_recv() {
+                            Some(Batch::Docs(batch)) => {
+                                for d in &batch {
+                                    writer.add_document(to_document(&f, d))?;
+                                }
+                                n += batch.len() as u64;
+                            }
+                            Some(Batch::End) => break,
+                            None => anyhow::bail!("the rebuild was cut short"),
                         }
-                        n += batch.len() as u64;
                     }
                     commit(&mut writer, Some(position))?;
                     Ok(n)
@@ -612,6 +649,7 @@ fn writer_loop(
                 let mut acks = vec![ack];
                 let mut pending = vec![changes];
                 let mut position = position;
+                let mut failed: Option<String> = None;
                 while acks.len() < 256 {
                     match ops.try_recv() {
                         Ok(Op::Apply(more, at, ack)) => {
@@ -631,7 +669,7 @@ fn writer_loop(
                         Change::Upsert(d) => {
                             writer.delete_term(Term::from_field_u64(f.post_id, d.post_id as u64));
                             if let Err(e) = writer.add_document(to_document(&f, &d)) {
-                                tracing::error!("indexing post {}: {e}", d.post_id);
+                                failed.get_or_insert_with(|| format!("indexing post {}: {e}", d.post_id));
                             }
                         }
                         Change::Delete(id) => {
@@ -639,11 +677,20 @@ fn writer_loop(
                         }
                     }
                 }
-                if let Err(e) = commit(&mut writer, position) {
-                    tracing::error!("search index commit failed: {e:#}");
+                // Nothing is half-applied: on any error the batch is rolled back and every
+                // waiter is told, so the follower keeps its position and tries again.
+                let result = match failed {
+                    Some(e) => Err(e),
+                    None => commit(&mut writer, position).map_err(|e| format!("{e:#}")),
+                };
+                if let Err(e) = &result {
+                    tracing::error!("search index: {e}");
+                    if let Err(e) = writer.rollback() {
+                        tracing::error!("search index rollback: {e}");
+                    }
                 }
                 for ack in acks {
-                    let _ = ack.send(());
+                    let _ = ack.send(result.clone());
                 }
             }
         }
@@ -676,6 +723,36 @@ mod tests {
         let mut v: Vec<i64> = index.search(&q).unwrap().hits.iter().map(|h| h.post_id).collect();
         v.sort();
         v
+    }
+
+    /// A rebuild whose documents stop coming without the end marker (its reader failed) leaves
+    /// the index and its position as they were.
+    #[tokio::test]
+    async fn a_rebuild_cut_short_changes_nothing() {
+        let index = SearchIndex::in_memory().unwrap();
+        index
+            .apply(vec![Change::Upsert(doc(1, 1, Some("camera"), "camera notes"))])
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::channel(4);
+        let (ack, done) = oneshot::channel();
+        index
+            .ops
+            .send(Op::Rebuild(rx, LogPosition { seq: 9, at: 9 }, ack))
+            .unwrap();
+        tx.send(Batch::Docs(vec![doc(2, 1, None, "lens only")])).await.unwrap();
+        drop(tx);
+        assert!(done.await.unwrap().is_err());
+        assert_eq!(ids(&index, "camera", None), vec![1]);
+        assert!(ids(&index, "lens", None).is_empty());
+        assert_eq!(index.cursor(), None);
+        // The writer still works afterwards, and records a position it is given.
+        index
+            .apply_at(vec![Change::Delete(1)], Some(LogPosition { seq: 3, at: 7 }))
+            .await
+            .unwrap();
+        assert!(ids(&index, "camera", None).is_empty());
+        assert_eq!(index.cursor(), Some(LogPosition { seq: 3, at: 7 }));
     }
 
     #[tokio::test]

@@ -9,26 +9,33 @@
 //!
 //! On PostgreSQL, sequence numbers are handed out before commit, so an entry can appear after
 //! higher ones did.  The position only moves past a missing number once an entry after it is
-//! [`IN_FLIGHT_MS`] old (the missing one belonged to a transaction open that long, or rolled
-//! back); entries above the position that were already applied are remembered and not applied
-//! twice.  Applying an entry re-reads the post, so applying one again is harmless.
+//! [`IN_FLIGHT_MS`] old by the database's clock (the missing one belonged to a transaction open
+//! that long, or rolled back); entries above the position that were already applied are
+//! remembered and not applied twice, and the missing ones are looked for again at each step.
+//! Applying an entry re-reads the post, so applying one again is harmless.  The position is
+//! saved with the entry's time, so an index never resumes in another log that reuses the
+//! numbers (a restored database): it rebuilds.
 //!
 //! PostgreSQL wakes the followers with `NOTIFY fanloop_search` from the same triggers; without
-//! it (SQLite, or a lost listener) they look every second.  The node that wrote also applies
-//! its own change at once, so an author finds their post on the next page.
+//! it (SQLite, or a lost listener) they look every second.  The node that wrote does not apply
+//! its change itself (it could overwrite a newer version written elsewhere meanwhile): it wakes
+//! its follower and waits, up to 3 s, until the follower has applied the change, so an author
+//! finds their post on the next page.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fanloop_platform::db::{now_ms, Backend, Db};
 use tokio::sync::Notify;
 
-use crate::search::{Change, SearchIndex};
+use crate::search::{Change, LogPosition, SearchIndex};
 use crate::store;
 
-/// How long a transaction may hold a change-log number before committing it.
+/// How long a transaction may hold a change-log number before committing it (by the
+/// database's clock).  An entry that commits later than this is not applied by other nodes
+/// until the post changes again (or the index is rebuilt).
 pub const IN_FLIGHT_MS: i64 = 60_000;
 /// Entries read per step.
 const BATCH: i64 = 5_000;
@@ -37,7 +44,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// Entries are kept this long; a node down for longer rebuilds its index when it returns.
 pub const KEEP_LOG_MS: i64 = 7 * 86_400_000;
 
-/// What a follower reports, for `/metrics` and `/readyz`.
+/// What a follower reports, for `/metrics` and `/readyz`, and what writers wait on.
 #[derive(Default)]
 pub struct SyncStatus {
     /// The newest change-log entry seen in the store.
@@ -52,7 +59,10 @@ pub struct SyncStatus {
     pub caught_up: AtomicBool,
     /// Full rebuilds since start.
     pub rebuilds: AtomicI64,
+    /// The position and the entries above it already applied, as of the last step.
+    done: Mutex<(i64, BTreeSet<i64>)>,
     wake: Notify,
+    progress: Notify,
 }
 
 impl SyncStatus {
@@ -70,6 +80,27 @@ impl SyncStatus {
     pub fn wake(&self) {
         self.wake.notify_one();
     }
+
+    fn has_applied(&self, seq: i64) -> bool {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        seq <= done.0 || done.1.contains(&seq)
+    }
+
+    /// Waits (at most `timeout`) until entry `seq` is applied to this node's index: a member
+    /// who just posted finds the post on the next page.  `false` if it was not in time.
+    pub async fn wait_for(&self, seq: i64, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let progressed = self.progress.notified();
+            if self.has_applied(seq) {
+                return true;
+            }
+            self.wake();
+            if tokio::time::timeout_at(deadline, progressed).await.is_err() {
+                return self.has_applied(seq);
+            }
+        }
+    }
 }
 
 /// One node's follower of the change log.
@@ -77,33 +108,38 @@ pub struct SearchSync {
     db: Db,
     index: SearchIndex,
     status: Arc<SyncStatus>,
-    position: i64,
+    position: LogPosition,
     /// Entries above `position` already applied.
     applied: BTreeSet<i64>,
 }
 
 impl SearchSync {
     /// Brings the index up to date before the node serves: rebuilds it when it never followed
-    /// the log or missed pruned entries, then applies everything after its position.
+    /// this log, missed pruned entries, or is ahead of the log (a restored database), then
+    /// applies everything after its position.
     pub async fn catch_up(db: &Db, index: &SearchIndex) -> anyhow::Result<SearchSync> {
         let status = Arc::new(SyncStatus::default());
         let pruned = store::search_log_pruned(db).await?;
         let head = store::search_log_head(db).await?.max(pruned);
-        match index.cursor() {
-            // Inside the log: resume.  Below what was pruned, the index missed changes for
-            // good; past the head, the store went back in time (a restored backup).
-            Some(position) if position >= pruned && position <= head => {}
-            cursor => {
-                tracing::info!(
-                    "search index position {cursor:?} is not in the change log (pruned up to {pruned}, head {head}): rebuilding"
-                );
-                let n = index.rebuild(db).await?;
-                status.rebuilds.fetch_add(1, Ordering::Relaxed);
-                tracing::info!("search index rebuilt: {n} posts");
-            }
+        let resumable = match index.cursor() {
+            None => false,
+            Some(p) if p.seq < pruned || p.seq > head => false,
+            // A pruned (or empty) log holds nothing to compare with.
+            Some(p) if p.seq == pruned => true,
+            // The entry must be the one the index saw: a restored database reuses numbers.
+            Some(p) => store::search_log_entry(db, p.seq).await? == Some(p.at),
+        };
+        if !resumable {
+            tracing::info!(
+                "search index position {:?} is not in this change log (pruned up to {pruned}, head {head}): rebuilding",
+                index.cursor()
+            );
+            let n = index.rebuild(db).await?;
+            status.rebuilds.fetch_add(1, Ordering::Relaxed);
+            tracing::info!("search index rebuilt: {n} posts");
         }
-        let position = index.cursor().unwrap_or(0);
-        status.position.store(position, Ordering::Relaxed);
+        let position = index.cursor().unwrap_or(LogPosition { seq: 0, at: 0 });
+        status.position.store(position.seq, Ordering::Relaxed);
         let mut sync = SearchSync {
             db: db.clone(),
             index: index.clone(),
@@ -128,6 +164,13 @@ impl SearchSync {
 
     pub fn status(&self) -> Arc<SyncStatus> {
         self.status.clone()
+    }
+
+    /// Counts a rebuild made outside the follower (the single node's start-up check).
+    pub fn rebuilt(&mut self) {
+        self.status.rebuilds.fetch_add(1, Ordering::Relaxed);
+        self.position = self.index.cursor().unwrap_or(LogPosition { seq: 0, at: 0 });
+        self.applied.clear();
     }
 
     /// Follows the log for as long as the process runs.  `listen_url` (PostgreSQL) is used to
@@ -163,7 +206,6 @@ impl SearchSync {
                     Ok((_, more)) => more,
                     Err(e) => {
                         tracing::warn!("following the search change log: {e:#}");
-                        tokio::time::sleep(POLL).await;
                         false
                     }
                 };
@@ -174,20 +216,37 @@ impl SearchSync {
         });
     }
 
-    /// Applies the next entries; returns how many and whether more are waiting.
+    /// Applies the next entries; returns how many and whether more are waiting.  On an error
+    /// nothing moves: the same entries are tried again.
     async fn step(&mut self) -> anyhow::Result<(usize, bool)> {
-        let rows = store::search_changes_after(&self.db, self.position, BATCH).await?;
+        let top = self.applied.last().copied().unwrap_or(self.position.seq);
+        // Entries under the newest applied one that were missing (in flight) last time…
+        let mut rows = if top > self.position.seq {
+            store::search_changes_between(&self.db, self.position.seq, top).await?
+        } else {
+            Vec::new()
+        };
+        // …and new ones.
+        let newer = store::search_changes_after(&self.db, top, BATCH).await?;
+        let more = newer.len() as i64 == BATCH;
+        rows.extend(newer);
         let fresh: Vec<&store::SearchChange> = rows.iter().filter(|c| !self.applied.contains(&c.seq)).collect();
-        let horizon = now_ms() - IN_FLIGHT_MS;
         let mut position = self.position;
+        let mut horizon: Option<i64> = None;
         for c in &rows {
-            // A missing number below `c` belongs to a transaction that began before `c` was
-            // written: past the horizon, it is given up on (rolled back, or far too slow).
-            if c.seq == position + 1 || c.at < horizon {
-                position = c.seq;
-            } else {
-                break;
+            if c.seq != position.seq + 1 {
+                // A missing number below `c` belongs to a transaction that began before `c` was
+                // written: once `c` is older than the horizon (by the database's clock), it is
+                // given up on (rolled back, or far too slow).
+                let h = match horizon {
+                    Some(h) => h,
+                    None => *horizon.insert(store::search_log_clock(&self.db).await? - IN_FLIGHT_MS),
+                };
+                if c.at >= h {
+                    break;
+                }
             }
+            position = LogPosition { seq: c.seq, at: c.at };
         }
         if !fresh.is_empty() || position != self.position {
             let ids: Vec<i64> = fresh
@@ -204,15 +263,16 @@ impl SearchSync {
         }
         self.applied.extend(fresh.iter().map(|c| c.seq));
         self.position = position;
-        self.applied = self.applied.split_off(&(position + 1));
-        let head = rows.last().map_or(position, |c| c.seq);
+        self.applied = self.applied.split_off(&(position.seq + 1));
+        let head = rows.last().map_or(position.seq, |c| c.seq);
         let s = &self.status;
+        *s.done.lock().unwrap_or_else(|e| e.into_inner()) = (position.seq, self.applied.clone());
         s.head.fetch_max(head, Ordering::Relaxed);
-        s.position.store(position, Ordering::Relaxed);
+        s.position.store(position.seq, Ordering::Relaxed);
         s.applied.fetch_add(fresh.len() as i64, Ordering::Relaxed);
         s.last_ok_at.store(now_ms(), Ordering::Relaxed);
-        let more = !fresh.is_empty() && rows.len() as i64 == BATCH;
         s.caught_up.store(!more, Ordering::Relaxed);
+        s.progress.notify_waiters();
         Ok((fresh.len(), more))
     }
 }
@@ -274,7 +334,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(sync.step().await.unwrap(), (2, false));
-        assert_eq!(sync.position, base + 1, "held below the gap at {}", base + 2);
+        assert_eq!(sync.position.seq, base + 1, "held below the gap at {}", base + 2);
         assert_eq!(sync.step().await.unwrap(), (0, false), "nothing is applied twice");
         // The late transaction commits: its entry is applied and the position moves past both.
         sqlx::query("INSERT INTO search_changes (seq, post_id, at) VALUES ($1, 999998, $2)")
@@ -284,8 +344,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync.step().await.unwrap(), (1, false));
-        assert_eq!(sync.position, base + 3);
-        assert_eq!(index.cursor(), Some(base + 3), "the position is in the index's commit");
+        assert_eq!(sync.position.seq, base + 3);
+        assert_eq!(
+            index.cursor().map(|p| p.seq),
+            Some(base + 3),
+            "the position is in the index's commit"
+        );
         // A gap whose successor is older than the horizon is given up on.
         sqlx::query("INSERT INTO search_changes (seq, post_id, at) VALUES ($1, 999997, $2)")
             .bind(base + 5)
@@ -294,6 +358,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync.step().await.unwrap(), (1, false));
-        assert_eq!(sync.position, base + 5);
+        assert_eq!(sync.position.seq, base + 5);
     }
 }

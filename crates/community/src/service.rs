@@ -9,13 +9,16 @@ use utoipa::ToSchema;
 
 use crate::domain::{self, PostContext};
 use crate::error::CommunityError;
-use crate::search::{Change, SearchIndex, SearchQuery};
+use crate::search::{SearchIndex, SearchQuery};
+use crate::search_sync::SyncStatus;
 use crate::store::{self, Deleted, NewReply, NewThread, UserRef};
 
 #[derive(Clone)]
 pub struct CommunityState {
     pub platform: Platform,
     pub search: SearchIndex,
+    /// This node's follower of the store's change log (see `search_sync`).
+    pub search_sync: std::sync::Arc<SyncStatus>,
 }
 
 impl FromRef<CommunityState> for Platform {
@@ -24,11 +27,25 @@ impl FromRef<CommunityState> for Platform {
     }
 }
 
-async fn reindex_post(state: &CommunityState, post_id: i64) -> anyhow::Result<()> {
-    match store::index_doc(&state.platform.db, post_id).await? {
-        Some(doc) => state.search.apply(vec![Change::Upsert(doc)]).await,
-        None => state.search.apply(vec![Change::Delete(post_id)]).await,
+/// How long a write waits for its change to reach this node's search index.
+const SEARCH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Waits until this node's index has applied the latest change to `post_ids`, so the author
+/// finds it on the next page.  The change goes through the change log like every other node's
+/// (applying it directly could overwrite a newer version another node wrote meanwhile).  A
+/// follower that is behind delays nothing for long: past the wait, the change is applied
+/// when the follower gets to it.
+async fn reindex_posts(state: &CommunityState, post_ids: &[i64]) -> anyhow::Result<()> {
+    if let Some(seq) = store::search_log_latest_for(&state.platform.db, post_ids).await? {
+        if !state.search_sync.wait_for(seq, SEARCH_WAIT).await {
+            tracing::warn!("search has not applied change {seq} after {SEARCH_WAIT:?}; it will");
+        }
     }
+    Ok(())
+}
+
+async fn reindex_post(state: &CommunityState, post_id: i64) -> anyhow::Result<()> {
+    reindex_posts(state, &[post_id]).await
 }
 
 async fn mentioned_ids(platform: &Platform, body: &str) -> anyhow::Result<Vec<i64>> {
@@ -313,11 +330,11 @@ pub async fn delete_post(state: &CommunityState, actor: &User, post_id: i64) -> 
     }
     let moderator = (rec.post.author.id != actor.id).then_some(actor.id);
     let deleted = store::delete_post(&state.platform.db, post_id, moderator).await?;
-    let changes = match &deleted {
-        Deleted::Post(id) => vec![Change::Delete(*id)],
-        Deleted::Thread(ids) => ids.iter().map(|id| Change::Delete(*id)).collect(),
+    let ids = match &deleted {
+        Deleted::Post(id) => vec![*id],
+        Deleted::Thread(ids) => ids.clone(),
     };
-    state.search.apply(changes).await?;
+    reindex_posts(state, &ids).await?;
     Ok(deleted)
 }
 

@@ -846,21 +846,51 @@ pub struct SearchChange {
     pub at: i64,
 }
 
-/// Change-log entries after `seq`, oldest first.
+fn search_change(r: &AnyRow) -> SearchChange {
+    SearchChange {
+        seq: r.get("seq"),
+        post_id: r.get("post_id"),
+        at: r.get("at"),
+    }
+}
+
+/// The database's clock in milliseconds (the change log's `at` comes from it, so ages are
+/// measured against it, not against a node's clock).
+fn db_now(db: &Db) -> &'static str {
+    match db.backend {
+        fanloop_platform::db::Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        fanloop_platform::db::Backend::Postgres => {
+            "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)"
+        }
+    }
+}
+
+/// Change-log entries after `seq`, oldest first, at most `limit`.
 pub async fn search_changes_after(db: &Db, seq: i64, limit: i64) -> anyhow::Result<Vec<SearchChange>> {
     let rows = sqlx::query("SELECT seq, post_id, at FROM search_changes WHERE seq > $1 ORDER BY seq LIMIT $2")
         .bind(seq)
         .bind(limit)
         .fetch_all(&db.pool)
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| SearchChange {
-            seq: r.get("seq"),
-            post_id: r.get("post_id"),
-            at: r.get("at"),
-        })
-        .collect())
+    Ok(rows.iter().map(search_change).collect())
+}
+
+/// Change-log entries in `(after, upto]`, oldest first.
+pub async fn search_changes_between(db: &Db, after: i64, upto: i64) -> anyhow::Result<Vec<SearchChange>> {
+    let rows = sqlx::query("SELECT seq, post_id, at FROM search_changes WHERE seq > $1 AND seq <= $2 ORDER BY seq")
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(search_change).collect())
+}
+
+/// The database's clock now, in milliseconds.
+pub async fn search_log_clock(db: &Db) -> anyhow::Result<i64> {
+    let row = sqlx::query(&format!("SELECT {} AS now", db_now(db)))
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.get("now"))
 }
 
 /// The newest change-log position (0 for an empty log).
@@ -871,20 +901,50 @@ pub async fn search_log_head(db: &Db) -> anyhow::Result<i64> {
     Ok(opt_i64(&row, "head").unwrap_or(0))
 }
 
-/// A position every entry written before `before_ms` is at or under: where an index built
-/// from the store now can start following the log.  (Entries written later are re-applied,
-/// which is harmless: applying one re-reads the post.)
-pub async fn search_log_floor(db: &Db, before_ms: i64) -> anyhow::Result<i64> {
-    let row = sqlx::query(
-        "SELECT (SELECT MAX(seq) FROM search_changes WHERE at < $1) AS old, \
-         (SELECT upto FROM search_changes_pruned WHERE id = 1) AS pruned",
-    )
-    .bind(before_ms)
+/// When entry `seq` was written, if it is in the log.
+pub async fn search_log_entry(db: &Db, seq: i64) -> anyhow::Result<Option<i64>> {
+    let row = sqlx::query("SELECT at FROM search_changes WHERE seq = $1")
+        .bind(seq)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.get("at")))
+}
+
+/// The newest entry of the change log by `post_ids`, if any: an author's write waits until
+/// search has applied it.
+pub async fn search_log_latest_for(db: &Db, post_ids: &[i64]) -> anyhow::Result<Option<i64>> {
+    if post_ids.is_empty() {
+        return Ok(None);
+    }
+    let list = db.json_list("$1", true);
+    let row = sqlx::query(&format!(
+        "SELECT MAX(seq) AS seq FROM search_changes WHERE post_id IN ({list})"
+    ))
+    .bind(serde_json::to_string(post_ids)?)
     .fetch_one(&db.pool)
     .await?;
-    Ok(opt_i64(&row, "old")
-        .unwrap_or(0)
-        .max(opt_i64(&row, "pruned").unwrap_or(0)))
+    Ok(opt_i64(&row, "seq"))
+}
+
+/// A position every entry written more than `in_flight_ms` ago (by the database's clock) is
+/// at or under: where an index built from the store now can start following the log.
+/// (Entries written later are re-applied, which is harmless: applying one re-reads the post.)
+pub async fn search_log_floor(db: &Db, in_flight_ms: i64) -> anyhow::Result<crate::search::LogPosition> {
+    let row = sqlx::query(&format!(
+        "SELECT seq, at FROM search_changes WHERE at < {} - $1 ORDER BY seq DESC LIMIT 1",
+        db_now(db)
+    ))
+    .bind(in_flight_ms)
+    .fetch_optional(&db.pool)
+    .await?;
+    let pruned = search_log_pruned(db).await?;
+    Ok(match row {
+        Some(r) if r.get::<i64, _>("seq") > pruned => crate::search::LogPosition {
+            seq: r.get("seq"),
+            at: r.get("at"),
+        },
+        _ => crate::search::LogPosition { seq: pruned, at: 0 },
+    })
 }
 
 /// The last pruned position: an index whose cursor is below it has missed changes for good.

@@ -66,10 +66,12 @@ where
             }
             match claim(&db, schedule).await {
                 Ok(true) => {
-                    let outcome = match tokio::time::timeout(schedule.lease, work()).await {
+                    // Three quarters of the lease: the run is over before another node may take
+                    // the job, even with some clock difference between the nodes.
+                    let outcome = match tokio::time::timeout(schedule.lease * 3 / 4, work()).await {
                         Ok(Ok(line)) => Ok(line),
                         Ok(Err(e)) => Err(format!("{e:#}")),
-                        Err(_) => Err(format!("did not finish within {:?}", schedule.lease)),
+                        Err(_) => Err(format!("did not finish within {:?}", schedule.lease * 3 / 4)),
                     };
                     if let Err(e) = &outcome {
                         tracing::warn!("job {}: {e}", schedule.name);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use once_cell::sync::Lazy;
@@ -89,7 +89,13 @@ fn incoming_id(req: &Request) -> Arc<str> {
 /// the route and status, and counts it.
 pub async fn observe(req: Request, next: Next) -> Response {
     let id = incoming_id(&req);
-    let method = req.method().clone();
+    // A made-up method must not make a new series of every metric.
+    let method = match *req.method() {
+        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS => {
+            req.method().as_str().to_string()
+        }
+        _ => "OTHER".to_string(),
+    };
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -104,10 +110,10 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let status = response.status();
     HTTP_REQUESTS
-        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .with_label_values(&[&method, &route, status.as_str()])
         .inc();
     HTTP_SECONDS
-        .with_label_values(&[method.as_str(), &route])
+        .with_label_values(&[&method, &route])
         .observe(elapsed.as_secs_f64());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);

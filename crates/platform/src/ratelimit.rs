@@ -34,7 +34,7 @@ pub struct SharedCounters {
 }
 
 impl SharedCounters {
-    /// Connects to Redis; keys are `{prefix}rl:{limiter}:{key}`.
+    /// Connects to Redis; keys are `{prefix}:rl:{limiter}:{key}`.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<SharedCounters> {
         let client = redis::Client::open(url)?;
         let config = redis::aio::ConnectionManagerConfig::new()
@@ -97,7 +97,7 @@ impl RateLimiter {
     /// Counts an attempt for `key`; `Err(seconds)` says how long until the next attempt is allowed.
     pub async fn check(&self, key: &str) -> Result<(), u64> {
         if let Some(shared) = self.shared.get() {
-            let redis_key = format!("{}rl:{}:{key}", shared.prefix, self.name);
+            let redis_key = format!("{}:rl:{}:{key}", shared.prefix, self.name);
             let mut conn = shared.conn.clone();
             let mut invocation = shared.script.key(redis_key);
             invocation.arg(self.window.as_millis() as u64).arg(self.limit);

@@ -7,6 +7,7 @@ CREATE TABLE search_changes (
     at BIGINT NOT NULL DEFAULT (floor(extract(epoch FROM clock_timestamp()) * 1000))::BIGINT
 );
 CREATE INDEX search_changes_at ON search_changes (at);
+CREATE INDEX search_changes_post ON search_changes (post_id, seq);
 
 -- Changes up to `upto` were pruned: an index whose cursor is older must be rebuilt.
 CREATE TABLE search_changes_pruned (

@@ -6,6 +6,7 @@ CREATE TABLE search_changes (
     at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
 );
 CREATE INDEX search_changes_at ON search_changes (at);
+CREATE INDEX search_changes_post ON search_changes (post_id, seq);
 
 -- Changes up to `upto` were pruned: an index whose cursor is older must be rebuilt.
 CREATE TABLE search_changes_pruned (
