@@ -146,9 +146,16 @@ pub async fn restore(data_dir: &Path, from: &Path) -> anyhow::Result<Summary> {
         let _ = std::fs::remove_file(&partial);
         return Err(e).with_context(|| format!("copying {} into {}", from.display(), data_dir.display()));
     }
+    // The current store is kept under a second name (a hard link: `fanloop.db` itself never
+    // disappears), its WAL moved aside, and then the backup replaces `fanloop.db` in one
+    // rename.  A crash at any point leaves a `fanloop.db` in place and the old one kept.
+    let kept_main = PathBuf::from(format!("{}.before-restore-{stamp}", store.display()));
     let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut swap = || -> std::io::Result<()> {
-        for suffix in ["", "-wal", "-shm"] {
+        if store.exists() {
+            std::fs::hard_link(&store, &kept_main)?;
+        }
+        for suffix in ["-wal", "-shm"] {
             let current = PathBuf::from(format!("{}{suffix}", store.display()));
             if current.exists() {
                 let kept = PathBuf::from(format!("{}.before-restore-{stamp}{suffix}", store.display()));
@@ -160,10 +167,11 @@ pub async fn restore(data_dir: &Path, from: &Path) -> anyhow::Result<Summary> {
         File::open(data_dir)?.sync_all()
     };
     if let Err(e) = swap() {
-        // Put the current store back as it was.
+        // Put the current store back as it was (its main file was never moved).
         for (kept, current) in moved.iter().rev() {
             let _ = std::fs::rename(kept, current);
         }
+        let _ = std::fs::remove_file(&kept_main);
         let _ = std::fs::remove_file(&partial);
         return Err(e).context("putting the backup in place (the current store was left as it was)");
     }

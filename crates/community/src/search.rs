@@ -746,12 +746,18 @@ mod tests {
         assert_eq!(ids(&index, "camera", None), vec![1]);
         assert!(ids(&index, "lens", None).is_empty());
         assert_eq!(index.cursor(), None);
-        // The writer still works afterwards, and records a position it is given.
+        // The next commit carries nothing of the rebuild: neither its emptying of the index
+        // nor its documents.  (The checks above cannot tell: the reader reloads on commit.)
         index
-            .apply_at(vec![Change::Delete(1)], Some(LogPosition { seq: 3, at: 7 }))
+            .apply_at(
+                vec![Change::Upsert(doc(3, 1, None, "tripod"))],
+                Some(LogPosition { seq: 3, at: 7 }),
+            )
             .await
             .unwrap();
-        assert!(ids(&index, "camera", None).is_empty());
+        assert_eq!(ids(&index, "camera", None), vec![1]);
+        assert!(ids(&index, "lens", None).is_empty());
+        assert_eq!(ids(&index, "tripod", None), vec![3]);
         assert_eq!(index.cursor(), Some(LogPosition { seq: 3, at: 7 }));
     }
 

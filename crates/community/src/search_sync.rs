@@ -11,7 +11,8 @@
 //! higher ones did.  The position only moves past a missing number once an entry after it is
 //! [`IN_FLIGHT_MS`] old by the database's clock (the missing one belonged to a transaction open
 //! that long, or rolled back); entries above the position that were already applied are
-//! remembered and not applied twice, and the missing ones are looked for again at each step.
+//! remembered and not applied twice, and the missing ones are looked for again at each step
+//! (for [`LATE_MS`] after the position moved past them).
 //! Applying an entry re-reads the post, so applying one again is harmless.  The position is
 //! saved with the entry's time, so an index never resumes in another log that reuses the
 //! numbers (a restored database): it rebuilds.
@@ -33,10 +34,15 @@ use tokio::sync::Notify;
 use crate::search::{Change, LogPosition, SearchIndex};
 use crate::store;
 
-/// How long a transaction may hold a change-log number before committing it (by the
-/// database's clock).  An entry that commits later than this is not applied by other nodes
-/// until the post changes again (or the index is rebuilt).
+/// How long a transaction may hold a change-log number before the position moves past it (by
+/// the database's clock).  A number given up on is still looked for, for [`LATE_MS`].
 pub const IN_FLIGHT_MS: i64 = 60_000;
+/// How long numbers the position moved past are still looked for (a transaction blocked on a
+/// lock for minutes that then commits).  An entry later still is applied when its post changes
+/// again, or at the next rebuild.
+pub const LATE_MS: i64 = 15 * 60_000;
+/// Gaps wider than this are not looked for one by one (a sequence moved by hand, say).
+const MAX_TRACKED_GAP: i64 = 1_000;
 /// Entries read per step.
 const BATCH: i64 = 5_000;
 /// How often a follower looks without being woken.
@@ -59,8 +65,9 @@ pub struct SyncStatus {
     pub caught_up: AtomicBool,
     /// Full rebuilds since start.
     pub rebuilds: AtomicI64,
-    /// The position and the entries above it already applied, as of the last step.
-    done: Mutex<(i64, BTreeSet<i64>)>,
+    /// The position, the entries above it already applied, and the numbers under it still
+    /// missing, as of the last step.
+    done: Mutex<(i64, BTreeSet<i64>, BTreeSet<i64>)>,
     wake: Notify,
     progress: Notify,
 }
@@ -83,7 +90,7 @@ impl SyncStatus {
 
     fn has_applied(&self, seq: i64) -> bool {
         let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        seq <= done.0 || done.1.contains(&seq)
+        (seq <= done.0 && !done.2.contains(&seq)) || done.1.contains(&seq)
     }
 
     /// Waits (at most `timeout`) until entry `seq` is applied to this node's index: a member
@@ -111,6 +118,9 @@ pub struct SearchSync {
     position: LogPosition,
     /// Entries above `position` already applied.
     applied: BTreeSet<i64>,
+    /// Numbers under `position` that were missing when it moved past them, and when (ms):
+    /// looked for at each step until [`LATE_MS`] has passed.
+    late: std::collections::BTreeMap<i64, i64>,
 }
 
 impl SearchSync {
@@ -146,6 +156,7 @@ impl SearchSync {
             status,
             position,
             applied: BTreeSet::new(),
+            late: Default::default(),
         };
         let started = std::time::Instant::now();
         let mut applied = 0;
@@ -171,6 +182,10 @@ impl SearchSync {
         self.status.rebuilds.fetch_add(1, Ordering::Relaxed);
         self.position = self.index.cursor().unwrap_or(LogPosition { seq: 0, at: 0 });
         self.applied.clear();
+        self.late.clear();
+        self.status.position.store(self.position.seq, Ordering::Relaxed);
+        *self.status.done.lock().unwrap_or_else(|e| e.into_inner()) =
+            (self.position.seq, BTreeSet::new(), BTreeSet::new());
     }
 
     /// Follows the log for as long as the process runs.  `listen_url` (PostgreSQL) is used to
@@ -230,7 +245,20 @@ impl SearchSync {
         let newer = store::search_changes_after(&self.db, top, BATCH).await?;
         let more = newer.len() as i64 == BATCH;
         rows.extend(newer);
-        let fresh: Vec<&store::SearchChange> = rows.iter().filter(|c| !self.applied.contains(&c.seq)).collect();
+        // Numbers the position moved past that have turned up since (very late commits).
+        let now = now_ms();
+        self.late.retain(|_, since| now - *since < LATE_MS);
+        let late_rows = if self.late.is_empty() {
+            Vec::new()
+        } else {
+            let seqs: Vec<i64> = self.late.keys().copied().collect();
+            store::search_changes_in(&self.db, &seqs).await?
+        };
+        let fresh: Vec<&store::SearchChange> = rows
+            .iter()
+            .filter(|c| !self.applied.contains(&c.seq))
+            .chain(late_rows.iter())
+            .collect();
         let mut position = self.position;
         let mut horizon: Option<i64> = None;
         for c in &rows {
@@ -244,6 +272,11 @@ impl SearchSync {
                 };
                 if c.at >= h {
                     break;
+                }
+                if c.seq - position.seq - 1 <= MAX_TRACKED_GAP {
+                    for missing in position.seq + 1..c.seq {
+                        self.late.insert(missing, now);
+                    }
                 }
             }
             position = LogPosition { seq: c.seq, at: c.at };
@@ -261,12 +294,17 @@ impl SearchSync {
             changes.extend(ids.iter().filter(|id| !live.contains(id)).map(|id| Change::Delete(*id)));
             self.index.apply_at(changes, Some(position)).await?;
         }
-        self.applied.extend(fresh.iter().map(|c| c.seq));
+        self.applied
+            .extend(fresh.iter().map(|c| c.seq).filter(|s| *s > position.seq));
+        for c in &late_rows {
+            self.late.remove(&c.seq);
+        }
         self.position = position;
         self.applied = self.applied.split_off(&(position.seq + 1));
         let head = rows.last().map_or(position.seq, |c| c.seq);
         let s = &self.status;
-        *s.done.lock().unwrap_or_else(|e| e.into_inner()) = (position.seq, self.applied.clone());
+        *s.done.lock().unwrap_or_else(|e| e.into_inner()) =
+            (position.seq, self.applied.clone(), self.late.keys().copied().collect());
         s.head.fetch_max(head, Ordering::Relaxed);
         s.position.store(position.seq, Ordering::Relaxed);
         s.applied.fetch_add(fresh.len() as i64, Ordering::Relaxed);
@@ -358,6 +396,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync.step().await.unwrap(), (1, false));
+        assert_eq!(sync.position.seq, base + 5);
+        let status = sync.status();
+        assert!(
+            !status.has_applied(base + 4),
+            "a number given up on is not reported applied"
+        );
+        assert!(status.has_applied(base + 5) && status.has_applied(base + 3));
+        // Its transaction commits minutes late: the entry is still applied, once.
+        sqlx::query("INSERT INTO search_changes (seq, post_id, at) VALUES ($1, 999996, $2)")
+            .bind(base + 4)
+            .bind(now_ms() - 2 * IN_FLIGHT_MS)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync.step().await.unwrap(), (1, false));
+        assert!(status.has_applied(base + 4));
+        assert_eq!(sync.step().await.unwrap(), (0, false));
         assert_eq!(sync.position.seq, base + 5);
     }
 }

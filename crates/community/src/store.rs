@@ -885,6 +885,21 @@ pub async fn search_changes_between(db: &Db, after: i64, upto: i64) -> anyhow::R
     Ok(rows.iter().map(search_change).collect())
 }
 
+/// The change-log entries with these numbers (those that exist).
+pub async fn search_changes_in(db: &Db, seqs: &[i64]) -> anyhow::Result<Vec<SearchChange>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = db.json_list("$1", true);
+    let rows = sqlx::query(&format!(
+        "SELECT seq, post_id, at FROM search_changes WHERE seq IN ({list}) ORDER BY seq"
+    ))
+    .bind(serde_json::to_string(seqs)?)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(search_change).collect())
+}
+
 /// The database's clock now, in milliseconds.
 pub async fn search_log_clock(db: &Db) -> anyhow::Result<i64> {
     let row = sqlx::query(&format!("SELECT {} AS now", db_now(db)))
