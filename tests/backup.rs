@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, start_binary, wait_healthy};
+use common::{free_port, signup_token, start_binary, wait_healthy};
 use serde_json::{json, Value};
 
 fn fanloop(args: &[&str], data: &std::path::Path) -> std::process::Output {
@@ -24,26 +24,6 @@ fn fanloop(args: &[&str], data: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
-async fn token(c: &reqwest::Client, base: &str) -> String {
-    let r = c
-        .post(format!("{base}/api/v1/users"))
-        .json(&json!({"username": "keeper", "email": "keeper@example.com", "password": "password123"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let t: Value = c
-        .post(format!("{base}/api/v1/tokens"))
-        .json(&json!({"login": "keeper", "password": "password123"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    t["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_taken_under_writes_restores_every_acknowledged_post() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,7 +33,7 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_post() {
     let mut server = start_binary(&data, port);
     wait_healthy(&base).await;
     let c = reqwest::Client::new();
-    let admin = token(&c, &base).await;
+    let admin = signup_token(&c, &base, "keeper").await;
     let r = c
         .post(format!("{base}/api/v1/boards"))
         .bearer_auth(&admin)

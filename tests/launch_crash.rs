@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{free_port, start_binary as start, wait_healthy};
+use common::{free_port, signup_token as token, start_binary as start, wait_healthy};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,26 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-
-async fn token(c: &reqwest::Client, base: &str, name: &str) -> String {
-    let r = c
-        .post(format!("{base}/api/v1/users"))
-        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "password123"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let t: Value = c
-        .post(format!("{base}/api/v1/tokens"))
-        .json(&json!({"login": name, "password": "password123"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    t["token"].as_str().unwrap().to_string()
-}
 
 /// Every fan's view of the sale: their orders and units bought.
 async fn my_statuses(c: &reqwest::Client, base: &str, fans: &[String]) -> Vec<Value> {

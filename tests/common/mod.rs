@@ -315,6 +315,27 @@ pub fn start_binary(data: &std::path::Path, port: u16) -> std::process::Child {
         .expect("start fanloop")
 }
 
+/// Signs `name` up on the server at `base` (password `password123`) and returns an API token.
+pub async fn signup_token(c: &reqwest::Client, base: &str, name: &str) -> String {
+    let r = c
+        .post(format!("{base}/api/v1/users"))
+        .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: serde_json::Value = c
+        .post(format!("{base}/api/v1/tokens"))
+        .json(&json!({"login": name, "password": "password123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["token"].as_str().unwrap().to_string()
+}
+
 pub async fn wait_healthy(base: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::time::Instant::now() < deadline {
