@@ -571,6 +571,16 @@ pub async fn set_thread_flag(
     locked: Option<bool>,
     actor: i64,
 ) -> anyhow::Result<()> {
+    if pinned.is_none() && locked.is_none() {
+        return Ok(());
+    }
+    // Read before the transaction: on SQLite a transaction that reads before it writes can be
+    // refused at its first write ("database is locked") when another write committed meanwhile.
+    let title: String = sqlx::query_scalar("SELECT title FROM threads WHERE id = $1")
+        .bind(thread_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .unwrap_or_default();
     let mut tx = db.pool.begin().await?;
     if let Some(p) = pinned {
         sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
@@ -586,11 +596,6 @@ pub async fn set_thread_flag(
             .execute(&mut *tx)
             .await?;
     }
-    let title: String = sqlx::query_scalar("SELECT title FROM threads WHERE id = $1")
-        .bind(thread_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or_default();
     fanloop_platform::audit::record(
         &mut *tx,
         &fanloop_platform::audit::Entry::new(

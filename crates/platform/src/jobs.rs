@@ -100,6 +100,16 @@ async fn register(db: &Db, name: &str, first_run_at: i64) -> anyhow::Result<()> 
 /// Takes the job's lease if it is due and nobody holds it.
 async fn claim(db: &Db, s: Schedule) -> anyhow::Result<bool> {
     let now = now_ms();
+    // Looked at first, so that a job not yet due costs a read, not a write (on SQLite every
+    // write takes the store's one write lock).
+    let row = sqlx::query("SELECT next_run_at, lease_until FROM jobs WHERE name = $1")
+        .bind(s.name)
+        .fetch_optional(&db.pool)
+        .await?;
+    let due = row.is_some_and(|r| r.get::<i64, _>("next_run_at") <= now && r.get::<i64, _>("lease_until") < now);
+    if !due {
+        return Ok(false);
+    }
     let won = sqlx::query(
         "UPDATE jobs SET holder = $2, lease_until = $3, last_started_at = $4 \
          WHERE name = $1 AND next_run_at <= $4 AND lease_until < $4",
