@@ -593,27 +593,7 @@ async fn two_nodes_with_redis_and_postgres_never_oversell() {
         dirs.push(dir);
     }
     let c = reqwest::Client::new();
-    let signup = |name: String, base: String| {
-        let c = c.clone();
-        async move {
-            c.post(format!("{base}/api/v1/users"))
-                .json(&json!({"username": name, "email": format!("{name}@example.com"), "password": "password123"}))
-                .send()
-                .await
-                .unwrap();
-            let t: Value = c
-                .post(format!("{base}/api/v1/tokens"))
-                .json(&json!({"login": name, "password": "password123"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            t["token"].as_str().unwrap().to_string()
-        }
-    };
-    let admin = signup("admin".into(), nodes[0].0.clone()).await;
+    let admin = common::signup_token(&c, &nodes[0].0, "admin").await;
     let now = now_ms();
     let d: Value = c
         .post(format!("{}/api/v1/drops", nodes[0].0))
