@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { startServer, startSmtpSink, apiClient, launchChromium, assertFits, shots } from './helpers.mjs';
 
 let server, browser, base, sink, api, account;
@@ -156,5 +157,93 @@ test('the composer on a phone: @ suggestions, live preview, a draft kept across 
   assert.ok(await quote.isVisible(), `a quote link on ${page.url()}`);
   await Promise.all([page.waitForURL(/quote=/), quote.click()]);
   assert.match(await page.locator('#reply-body').inputValue(), /^> \*\*对焦\*\*慢/);
+  await context.close();
+});
+
+/** A `w` × `h` PNG (a gradient), written here so the test needs no file. */
+function makePng(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; ihdr[9] = 2; // 8 bits, RGB
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    const row = Buffer.alloc(1 + 3 * w);
+    for (let x = 0; x < w; x++) { row[1 + 3 * x] = (x * 255 / w) | 0; row[2 + 3 * x] = (y * 255 / h) | 0; row[3 + 3 * x] = 140; }
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('pictures on a phone in French: a display name, an avatar, and a picture added from the composer', async () => {
+  const adminToken = (await api('POST', '/api/v1/tokens', { login: 'admin', password: 'password123' })).token;
+  await api('POST', '/api/v1/boards', { slug: 'photos', name: 'Photos', description: 'Vos photos' }, adminToken);
+  await account('amelie');
+  const context = await browser.newContext({ ...phone, locale: 'fr-FR', extraHTTPHeaders: { 'Accept-Language': 'fr-FR' } });
+  const page = await context.newPage();
+  await page.goto(local('/signin'));
+  await page.fill('input[name=login]', 'amelie');
+  await page.fill('input[name=password]', 'password123');
+  await page.click('main button[type=submit]');
+  await page.waitForURL(local('/'));
+
+  // A display name that passes for the administrator is refused, in French, and kept.
+  await page.goto(local('/settings'));
+  await page.fill('#display_name', 'Admin');
+  await page.click('form[action="/settings/profile"] button[type=submit]');
+  await page.locator('#display_name-error').waitFor();
+  assert.match(await page.locator('#display_name-error').innerText(), /ressemble au nom d’un autre membre/);
+  assert.equal(await page.locator('#display_name').inputValue(), 'Admin', 'what was typed stays');
+  await page.fill('#display_name', 'Amélie R.');
+  await page.click('form[action="/settings/profile"] button[type=submit]');
+  await page.waitForURL(/profile=1/);
+
+  // An avatar from the phone's pictures.
+  await page.setInputFiles('#avatar-file', { name: 'moi.png', mimeType: 'image/png', buffer: makePng(600, 400) });
+  await page.click('form[action="/settings/avatar"] button[type=submit]');
+  await page.waitForURL(/avatar=1/);
+  const avatar = page.locator('#avatar img.avatar');
+  await avatar.waitFor();
+  assert.equal(await avatar.evaluate((img) => img.naturalWidth), 256, 'the centre square, 256 px');
+  await assertFits(page, 'settings with an avatar');
+  await page.screenshot({ path: join(shots, 'accounts-08-avatar-fr.png'), fullPage: true });
+
+  // A picture from the composer's button: its markdown goes into the text, the post shows it.
+  await page.goto(local('/b/photos/new'));
+  await page.fill('input[name=title]', 'Coucher de soleil');
+  await page.fill('textarea[name=body]', 'Mode nuit, sans trépied.');
+  assert.ok(await page.locator('[data-image-button]').isVisible(), 'the picture button shows with JavaScript');
+  await page.setInputFiles('[data-image-input]', { name: 'soleil.png', mimeType: 'image/png', buffer: makePng(2400, 1200) });
+  await page.waitForFunction(() => /!\[soleil\.png\]\(\/uploads\/[0-9a-f]{24}\/thumb\)/.test(document.querySelector('textarea[name=body]').value));
+  // A file that is not a picture: the reason, in French, and nothing inserted.
+  await page.setInputFiles('[data-image-input]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('bonjour') });
+  await page.locator('[data-image-status]', { hasText: 'seules les images PNG' }).waitFor();
+  await page.click('main button[type=submit]');
+  await page.waitForURL(/\/t\/\d+/);
+  const shown = page.locator('.post-body img').first();
+  await shown.waitFor();
+  assert.equal(await shown.evaluate((img) => img.naturalWidth), 640, 'the thumbnail, 640 px');
+  assert.ok(await page.locator('.post .author .display-name', { hasText: 'Amélie R.' }).first().isVisible());
+  assert.ok(await page.locator('.post img.avatar.small').first().isVisible(), 'the avatar beside the post');
+  await assertFits(page, 'a post with a picture');
+  await page.screenshot({ path: join(shots, 'accounts-09-picture-post-fr.png'), fullPage: true });
   await context.close();
 });

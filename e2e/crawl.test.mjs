@@ -42,7 +42,7 @@ const CHROME = '.alert, [role=alert], .field-error, .error-card, label, th, butt
 // Words that occur in English sentences but not in French or Chinese ones.
 const ENGLISH = /\b(the|must|cannot|this|with|exists|still|unknown|needs|should|already|please|only|before|after|your|you|not|is|are|was|has|have)\b/gi;
 // Catalog keys look like `area.name`; the areas in use.
-const RAW_KEY = /^(nav|admin|fb|ln|vet|cp|ls|tokens|notif|mod|err|thread|role|post|field|signup|search|profile|home|board|signin|page|compose|vetting|vet_report|vet_brand|triage|trending|submit|settings|footer|award|roadmap|changelog)\.[a-z0-9_.]+$/;
+const RAW_KEY = /^(nav|admin|fb|ln|vet|cp|ls|tokens|notif|mod|err|thread|role|post|field|signup|search|profile|home|board|signin|page|compose|vetting|vet_report|vet_brand|triage|trending|submit|settings|footer|award|roadmap|changelog|uploads|avatar|watch|moderate)\.[a-z0-9_.]+$/;
 
 let server, base, browser, passwords;
 
@@ -119,7 +119,7 @@ async function discover(who) {
   const { context, page } = await contextFor(who, 'en', { width: 1200, height: 900 }, false);
   // Every kind of page first, then whatever the links lead to.
   const everyone = ['/', '/f', '/f/aurora-x2', '/f/aurora-x2/roadmap', '/awards', '/drops', '/campaigns', '/search?q=%E7%9B%B8%E6%9C%BA', '/b/aurora-x2'];
-  const members = who.role === 'anonymous' ? [] : ['/notifications', '/settings', '/orders', '/f/aurora-x2/new', '/b/aurora-x2/new'];
+  const members = who.role === 'anonymous' ? [] : ['/notifications', '/settings', '/uploads', '/orders', '/f/aurora-x2/new', '/b/aurora-x2/new'];
   const staffPages = who.role === 'staff' || who.role === 'admin'
     ? ['/trending', '/vetting', '/f/aurora-x2/triage', '/requests/1/merge', '/drops/new', '/drops/aurora-x3-launch/manage'] : [];
   const adminPages = who.role === 'admin' ? ['/mod', '/admin/users', '/admin/boards'] : [];

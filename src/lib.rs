@@ -208,6 +208,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(fanloop_platform::accounts_web::AccountsApi::openapi());
     doc.merge(fanloop_platform::account_pages::AccountPagesApi::openapi());
+    doc.merge(fanloop_platform::uploads_web::UploadsApi::openapi());
     doc.merge(fanloop_community::api::CommunityApi::openapi());
     doc.merge(fanloop_feedback::api::FeedbackApi::openapi());
     doc.merge(fanloop_launches::api::LaunchesApi::openapi());

@@ -1177,3 +1177,570 @@ async fn watching_and_bookmarks(app: &TestApp) {
 }
 
 both_backends!(watching_unread_and_bookmarks, watching_and_bookmarks);
+
+/// A multipart form with the page's CSRF token and one file.
+async fn send_picture(
+    app: &TestApp,
+    browser: &Client,
+    page: &str,
+    action: &str,
+    name: &str,
+    data: Vec<u8>,
+) -> (StatusCode, String) {
+    let csrf = csrf_of(app, browser, page).await;
+    let form = reqwest::multipart::Form::new().text("_csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(data).file_name(name.to_string()),
+    );
+    let r = browser.post(app.url(action)).multipart(form).send().await.unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = r.text().await.unwrap();
+    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{action}: {body}");
+    (
+        status,
+        if status == StatusCode::SEE_OTHER {
+            location
+        } else {
+            body
+        },
+    )
+}
+
+/// Sends `data` to the upload API as `token`.
+async fn upload(app: &TestApp, token: &str, name: &str, data: Vec<u8>) -> (StatusCode, Value) {
+    let r = app
+        .api()
+        .post(app.url(&format!("/api/v1/uploads?name={name}")))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(data)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{text}");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Pictures in posts, avatars and display names: a phone photo is turned upright, resized and
+/// stripped of its GPS position; what is not a picture is refused with the reason in the
+/// reader's language; a display name cannot pass for another member.
+async fn pictures_and_profiles(app: &TestApp) {
+    use fanloop_platform::images::{test_jpeg_with_exif, test_png};
+    let admin = app.user("admin").await;
+    let fan = app.user("pic_fan").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/boards",
+            &admin,
+            json!({"slug": "pics", "name": "Pics", "description": "d"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // A phone photo held sideways, with its GPS position.
+    let photo = test_jpeg_with_exif(3000, 2000, 6);
+    assert!(contains(&photo, b"GPS 31.2N"));
+    let (s, info) = upload(app, &fan, "trip%20photo.jpg", photo).await;
+    assert_eq!(s, StatusCode::CREATED, "{info}");
+    assert_eq!(
+        (info["width"].as_i64(), info["height"].as_i64()),
+        (Some(1067), Some(1600)),
+        "upright, 1,600 px at most"
+    );
+    assert_eq!(info["name"], "trip photo.jpg");
+    let key = info["key"].as_str().unwrap().to_string();
+    for (path, longest) in [
+        (format!("/uploads/{key}"), 1600),
+        (format!("/uploads/{key}/thumb"), 640),
+    ] {
+        let r = app.api().get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/jpeg");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "private, max-age=86400",
+            "no shared cache keeps a deleted picture"
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        let bytes = r.bytes().await.unwrap();
+        assert!(
+            !contains(&bytes, b"GPS 31.2N") && !contains(&bytes, b"Exif"),
+            "{path}: metadata gone"
+        );
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(img.height(), longest, "{path}");
+        assert!(img.width() < img.height(), "{path} upright");
+    }
+    // Not pictures, or not usable: clear 4xx with a code, nothing stored.
+    let png = test_png(64, 64, false);
+    let bomb = fanloop_platform::images::test_png_header(10_000, 10_000); // 100 megapixels
+    for (data, status, code) in [
+        (
+            b"GIF89a but not really".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            b"<svg onload=alert(1)>".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_image",
+        ),
+        (Vec::new(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        (
+            png[..40].to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (bomb, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), // "too big", from the header
+        (
+            vec![0xFF; 9 * 1024 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ] {
+        let (s, e) = upload(app, &fan, "x.png", data).await;
+        assert_eq!((s, e["error"].as_str()), (status, Some(code)), "{e}");
+    }
+    let (s, _) = app.call(reqwest::Method::POST, "/api/v1/uploads", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, mine) = app.get("/api/v1/uploads", Some(&fan)).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "refused files are not kept: {mine}");
+
+    // The markdown shows the thumbnail in a post, linked to the larger picture.
+    let body = format!("Sunset at the lake\n\n{}", info["markdown"].as_str().unwrap());
+    let (s, t) = app
+        .post(
+            "/api/v1/boards/pics/threads",
+            &fan,
+            json!({"title": "Night mode sample", "body": body}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let thread = t["thread_id"].as_i64().unwrap();
+    let page = app
+        .api()
+        .get(app.url(&format!("/t/{thread}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("<a href=\"/uploads/{key}\" rel=\"nofollow noopener ugc\"><img src=\"/uploads/{key}/thumb\" alt=\"trip photo.jpg\"")),
+        "{}",
+        &page[page.find("post-body").unwrap_or(0)..][..600.min(page.len() - page.find("post-body").unwrap_or(0))]
+    );
+
+    // Without JavaScript: the pictures page takes the file and gives the line to paste.
+    let (fan_browser, _) = app.browser_as("pic_fan", "password123").await;
+    let (s, location) = send_picture(app, &fan_browser, "/uploads", "/uploads", "chart.png", png.clone()).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{location}");
+    let page = fan_browser
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"added-md\"") && page.contains("[![chart.png]("),
+        "the line to paste"
+    );
+    // A refused file: the reason next to the field, in the reader's language.
+    fan_browser.get(app.url("/lang/zh")).send().await.unwrap();
+    let (s, page) = send_picture(
+        app,
+        &fan_browser,
+        "/uploads",
+        "/uploads",
+        "notes.txt",
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        page.contains("id=\"upload-error\"") && page.contains("只能上传 PNG、JPEG、GIF 或 WebP 图片"),
+        "zh reason"
+    );
+
+    // An avatar: the centre square; it shows on the profile and beside the posts.
+    let (s, location) = send_picture(
+        app,
+        &fan_browser,
+        "/settings",
+        "/settings/avatar",
+        "me.png",
+        test_png(900, 400, false),
+    )
+    .await;
+    assert_eq!(
+        (s, location.as_str()),
+        (StatusCode::SEE_OTHER, "/settings?avatar=1#avatar")
+    );
+    let (_, me) = app.get("/api/v1/me", Some(&fan)).await;
+    let avatar = me["avatar_url"].as_str().unwrap().to_string();
+    let small = app
+        .api()
+        .get(app.url(&avatar))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let img = image::load_from_memory(&small).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 64));
+    let large = app
+        .api()
+        .get(app.url(&avatar.replace("/thumb", "")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(image::load_from_memory(&large).unwrap().width(), 256);
+    let page = app
+        .api()
+        .get(app.url(&format!("/t/{thread}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // (Templates escape `/` in attributes as `&#x2f;`.)
+    let avatar_key = avatar.split('/').nth(2).unwrap();
+    assert!(
+        page.contains(&format!(
+            "class=\"avatar small\" src=\"&#x2f;uploads&#x2f;{avatar_key}&#x2f;thumb\""
+        )),
+        "beside the post"
+    );
+    // A new avatar replaces the old one, whose address stops working.
+    let (s, _) = send_picture(
+        app,
+        &fan_browser,
+        "/settings",
+        "/settings/avatar",
+        "me2.png",
+        test_png(300, 300, true),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let r = app.api().get(app.url(&avatar)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "the old avatar is gone");
+    let (s, page) = send_picture(
+        app,
+        &fan_browser,
+        "/settings",
+        "/settings/avatar",
+        "me.gif",
+        b"GIF89a".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("id=\"avatar-error\""), "the reason next to the field");
+    let (s, _) = submit(app, &fan_browser, "/settings", "/settings/avatar/remove", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, me) = app.get("/api/v1/me", Some(&fan)).await;
+    assert!(me["avatar_url"].is_null(), "{me}");
+
+    // Display names: shown beside the @username; never another member's name; kept when refused.
+    let (s, _) = submit(
+        app,
+        &fan_browser,
+        "/settings",
+        "/settings/profile",
+        &[("display_name", " 李雷\u{200B} Li "), ("bio", "")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let page = app
+        .api()
+        .get(app.url(&format!("/t/{thread}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<span class=\"display-name\">李雷 Li</span> <span class=\"handle\">@pic_fan</span>"));
+    for (name, said) in [
+        ("ＡＤＭＩＮ", "和其他成员的名字太像"),
+        (&"长".repeat(41) as &str, "最多 40 个字符"),
+    ] {
+        let (s, page) = submit(
+            app,
+            &fan_browser,
+            "/settings",
+            "/settings/profile",
+            &[("display_name", name), ("bio", "kept")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(page.contains(said), "{name}: {said}");
+        assert!(
+            page.contains(&format!("value=\"{name}\"")) && page.contains(">kept</textarea>"),
+            "what was typed stays"
+        );
+    }
+    let (_, me) = app.get("/api/v1/me", Some(&fan)).await;
+    assert_eq!(me["display_name"], "李雷 Li");
+    // Nor "@admin", nor a look-alike of another member's display name.
+    let (admin_browser, _) = app.browser_as("admin", "password123").await;
+    let (s, _) = submit(
+        app,
+        &admin_browser,
+        "/settings",
+        "/settings/profile",
+        &[("display_name", "Emma Wang"), ("bio", "")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for name in ["@admin", "ad\u{3164}min", "emma  wang", "Ｅｍｍａ Ｗａｎｇ"] {
+        let (s, page) = submit(
+            app,
+            &fan_browser,
+            "/settings",
+            "/settings/profile",
+            &[("display_name", name), ("bio", "")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(page.contains("和其他成员的名字太像"), "{name}");
+    }
+    // One's own username (any case) is fine as a display name.
+    let (s, _) = submit(
+        app,
+        &fan_browser,
+        "/settings",
+        "/settings/profile",
+        &[("display_name", "PIC_FAN"), ("bio", "")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // Delete a picture: its address stops working.
+    let r = app
+        .api()
+        .delete(app.url(&format!("/api/v1/uploads/{key}")))
+        .bearer_auth(&fan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app.api().get(app.url(&format!("/uploads/{key}"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app.api().get(app.url("/uploads/..%2F..%2Fetc")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The daily limit (staff have none): counted before anything is decoded.
+    let tiny = test_png(8, 8, false);
+    let mut sent = 0;
+    loop {
+        let (s, e) = upload(app, &fan, "t.png", tiny.clone()).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(e["error"], "rate_limited");
+            break;
+        }
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+        sent += 1;
+        assert!(sent <= 60, "no limit");
+    }
+    // Four sent before (the photo, since deleted; the page's chart; two avatars, replaced and
+    // removed): deleting gives nothing back.
+    assert_eq!(sent, 50 - 4, "deleted pictures still count toward the day");
+    let (s, _) = upload(app, &admin, "t.png", tiny.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "staff are not limited");
+
+    // A silenced member cannot change what others see (name, picture) nor send pictures; a
+    // moderator removes a misleading name and picture, and the audit log says so.
+    let quiet = app.user("pic_quiet").await;
+    let (quiet_browser, _) = app.browser_as("pic_quiet", "password123").await;
+    // Before being silenced the name and the picture change; after, neither does.
+    for (silenced, name, expected) in [
+        (false, "Official Support", StatusCode::SEE_OTHER),
+        (true, "Staff", StatusCode::FORBIDDEN),
+    ] {
+        if silenced {
+            let (s, e) = app
+                .call(
+                    reqwest::Method::PUT,
+                    "/api/v1/users/pic_quiet/sanctions/silence",
+                    Some(&admin),
+                    Some(json!({"days": 3, "reason": "misleading name"})),
+                )
+                .await;
+            assert!(s.is_success(), "{e}");
+        }
+        let profile = [("display_name", name), ("bio", "")];
+        let (s, _) = submit(app, &quiet_browser, "/settings", "/settings/profile", &profile).await;
+        assert_eq!(s, expected, "name, silenced: {silenced}");
+        let (s, _) = send_picture(
+            app,
+            &quiet_browser,
+            "/settings",
+            "/settings/avatar",
+            "me.png",
+            tiny.clone(),
+        )
+        .await;
+        assert_eq!(s, expected, "avatar, silenced: {silenced}");
+    }
+    let (s, e) = upload(app, &quiet, "t.png", tiny).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::FORBIDDEN, Some("silenced")));
+    let (_, me) = app.get("/api/v1/me", Some(&quiet)).await;
+    assert_eq!(me["display_name"], "Official Support");
+    assert!(me["avatar_url"].is_string(), "{me}");
+    let quiet_id = me["id"].as_i64().unwrap();
+    let (s, _) = submit(
+        app,
+        &admin_browser,
+        &format!("/admin/users/{quiet_id}"),
+        &format!("/admin/users/{quiet_id}/clear-profile"),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, me) = app.get("/api/v1/me", Some(&quiet)).await;
+    assert!(me["display_name"].is_null() && me["avatar_url"].is_null(), "{me}");
+    let (_, audit) = app.get("/api/v1/audit?action=user.clear_profile", Some(&admin)).await;
+    assert_eq!(audit[0]["target_label"], "pic_quiet", "{audit}");
+    let r = fan_browser
+        .post(app.url(&format!("/admin/users/{quiet_id}/clear-profile")))
+        .form(&[("_csrf", csrf_of(app, &fan_browser, "/settings").await)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "moderators only");
+}
+
+both_backends!(pictures_avatars_and_display_names, pictures_and_profiles);
+
+/// Watching a board: each new thread in it tells the watcher (once, not its author), until they stop.
+async fn watching_boards(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/boards",
+            &admin,
+            json!({"slug": "camera", "name": "Camera", "description": "d"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let author = app.user("wb_author").await;
+    let watcher = app.user("wb_watcher").await;
+    let (browser, _) = app.browser_as("wb_watcher", "password123").await;
+    let (s, _) = submit(app, &browser, "/b/camera", "/b/camera/watch", &[("on", "1")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // The author watches too: still not told of their own threads.
+    let (author_browser, _) = app.browser_as("wb_author", "password123").await;
+    let (s, _) = submit(app, &author_browser, "/b/camera", "/b/camera/watch", &[("on", "1")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let page = browser
+        .get(app.url("/b/camera"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"watch-note\""), "the page says the board is watched");
+    let kinds = |token: String| async move {
+        let (_, n) = app.get("/api/v1/notifications", Some(&token)).await;
+        n["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["kind"].as_str().unwrap().to_string(),
+                    x["subject"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let post = |title: &'static str, body: &'static str| {
+        let author = author.clone();
+        async move {
+            let (s, t) = app
+                .post(
+                    "/api/v1/boards/camera/threads",
+                    &author,
+                    json!({"title": title, "body": body}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{t}");
+        }
+    };
+    post("Portrait mode edges", "Hair edges look cut").await;
+    assert_eq!(
+        kinds(watcher.clone()).await,
+        vec![("watching".to_string(), "Portrait mode edges".to_string())]
+    );
+    assert!(
+        kinds(author.clone()).await.is_empty(),
+        "the author is not told of their own thread"
+    );
+    // Mentioned and watching: told once, as a mention.
+    post("Night mode tips", "@wb_watcher what do you think?").await;
+    let got = kinds(watcher.clone()).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0], ("mention".to_string(), "Night mode tips".to_string()));
+    // Mentions turned off: the mention is not written, so the watch tells them.
+    let (s, _) = submit(
+        app,
+        &browser,
+        "/settings/notifications",
+        "/settings/notifications",
+        &[("kind.mention", "off")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    post("Lens flare at night", "@wb_watcher seen this?").await;
+    let got = kinds(watcher.clone()).await;
+    assert_eq!(got[0], ("watching".to_string(), "Lens flare at night".to_string()));
+    // The watching kind turned off: nothing.
+    let (s, _) = submit(
+        app,
+        &browser,
+        "/settings/notifications",
+        "/settings/notifications",
+        &[("kind.watching", "off")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    post("Macro mode", "close-ups").await;
+    assert_eq!(kinds(watcher.clone()).await.len(), 3, "turned off");
+    let (s, _) = submit(
+        app,
+        &browser,
+        "/settings/notifications",
+        "/settings/notifications",
+        &[("kind.watching", "email")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = submit(app, &browser, "/b/camera", "/b/camera/watch", &[("on", "0")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    post("Zoom focus hunting", "at 10x").await;
+    assert_eq!(kinds(watcher.clone()).await.len(), 3, "stopped");
+    let (s, _) = submit(app, &browser, "/b/camera", "/b/nope/watch", &[("on", "1")]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+both_backends!(watching_a_board, watching_boards);

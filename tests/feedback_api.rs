@@ -926,3 +926,130 @@ async fn refused_form_keeps_files(app: &TestApp) {
     }
 }
 both_backends!(a_refused_report_keeps_its_files, refused_form_keeps_files);
+
+/// The kinds of `token`'s notifications whose subject is `subject`, oldest first.
+async fn notified(app: &TestApp, token: &str, subject: &str) -> Vec<String> {
+    let (s, n) = app.get("/api/v1/notifications", Some(token)).await;
+    assert_eq!(s, StatusCode::OK, "{n}");
+    let mut kinds: Vec<String> = n["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["subject"] == subject)
+        .map(|x| x["kind"].as_str().unwrap().to_string())
+        .collect();
+    kinds.reverse();
+    kinds
+}
+
+/// Watching a request from its page: its comments and status changes reach the watcher (not
+/// the commenter), stopping stops them, and a merge carries the watchers over.
+async fn watching_requests(app: &TestApp) {
+    let (_admin, staff) = setup(app).await;
+    let reporter = app.user("wr_reporter").await;
+    let (s, r1) = report(
+        app,
+        &reporter,
+        bug("Camera app freezes on launch", "Freezes at start", None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r1}");
+    let first = r1["request_id"].as_i64().unwrap();
+    let (s, r2) = report(
+        app,
+        &reporter,
+        bug("Screen flickers at low brightness", "Flicker under 10%", None),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r2}");
+    let second = r2["request_id"].as_i64().unwrap();
+    assert_ne!(first, second, "{r2}");
+    let watcher_token = app.user("wr_watcher").await;
+    let (watcher, _) = app.browser_as("wr_watcher", "password123").await;
+    let watch = |id: i64, on: &'static str| {
+        let watcher = watcher.clone();
+        async move {
+            let page = format!("/requests/{id}");
+            let csrf = common::csrf_of(app, &watcher, &page).await;
+            let r = watcher
+                .post(app.url(&format!("{page}/watch")))
+                .form(&[("on", on), ("_csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            watcher.get(app.url(&page)).send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let page = watch(first, "1").await;
+    assert!(page.contains("id=\"watch-note\""), "the button says it is on");
+    let comment = |id: i64, who: String| async move {
+        let (s, e) = app
+            .post(
+                &format!("/api/v1/requests/{id}/comments"),
+                &who,
+                json!({"body": "Reproduced on 3.2.1"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+    };
+    comment(first, staff.clone()).await;
+    comment(first, watcher_token.clone()).await; // one's own comment tells nobody but others
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/requests/{first}/status"),
+            &staff,
+            json!({"status": "acknowledged"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        notified(app, &watcher_token, "Camera app freezes on launch").await,
+        vec!["watching", "status_changed"]
+    );
+    // The reporter did not watch: told of the status change only (as before).
+    assert_eq!(
+        notified(app, &reporter, "Camera app freezes on launch").await,
+        vec!["status_changed"]
+    );
+    watch(first, "0").await;
+    comment(first, staff.clone()).await;
+    assert_eq!(
+        notified(app, &watcher_token, "Camera app freezes on launch")
+            .await
+            .len(),
+        2,
+        "stopped"
+    );
+
+    // Watching the second, which is then merged into the first: the watcher now watches the first.
+    watch(second, "1").await;
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/requests/{second}/merge"),
+            &staff,
+            json!({"into": first}),
+        )
+        .await;
+    assert!(s.is_success(), "{e}");
+    let page = watcher
+        .get(app.url(&format!("/requests/{first}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"watch-note\""), "the merge carried the watch over");
+    // Watching a request that does not exist is a 404, not a row.
+    let csrf = common::csrf_of(app, &watcher, &format!("/requests/{first}")).await;
+    let r = watcher
+        .post(app.url("/requests/999999/watch"))
+        .form(&[("on", "1"), ("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+both_backends!(watching_a_request_from_its_page, watching_requests);

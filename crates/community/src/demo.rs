@@ -5,6 +5,7 @@ use fanloop_platform::accounts::{self, CreateUserError};
 use fanloop_platform::auth::{self, Role};
 use fanloop_platform::db::now_ms;
 use fanloop_platform::Db;
+use fanloop_platform::{images, uploads};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -417,7 +418,7 @@ pub async fn load(db: &Db) -> anyhow::Result<DemoCredentials> {
             Err(CreateUserError::Other(e)) => Err(e),
         }
     };
-    let _admin = create("admin", Role::Admin, Some("Community team"), admin_hash).await?;
+    let admin = create("admin", Role::Admin, Some("Community team"), admin_hash).await?;
     let mut staff = Vec::new();
     for (name, team) in [
         ("camera_lead_li", "Camera team / 相机团队"),
@@ -436,6 +437,22 @@ pub async fn load(db: &Db) -> anyhow::Result<DemoCredentials> {
         )
         .await?,
     );
+    // Staff show a display name and an avatar, as a real team would.
+    let faces = [admin].into_iter().chain(staff.iter().copied());
+    let names = [
+        "社区运营 Community",
+        "李伟 Li Wei",
+        "Emma Wang",
+        "Lucas Martin",
+        "张敏 Zhang Min",
+        "小雨 Xiaoyu",
+    ];
+    for (i, (id, name)) in faces.zip(names).enumerate() {
+        accounts::set_profile(db, id, "", Some(name)).await?;
+        let picture = images::process(&images::demo_avatar_png(i as u32), images::Shape::Avatar)
+            .map_err(|p| anyhow::anyhow!("demo avatar: {p:?}"))?;
+        uploads::set_avatar(db, id, 0, &picture, None).await?;
+    }
     let mut fans = Vec::new();
     for (i, name) in FAN_NAMES.iter().enumerate() {
         let role = match i % 8 {

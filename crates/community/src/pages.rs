@@ -26,6 +26,7 @@ pub fn router() -> Router<CommunityState> {
         .route("/", get(home))
         .route("/b/{slug}", get(board_page))
         .route("/b/{slug}/new", get(compose_page).post(compose_submit))
+        .route("/b/{slug}/watch", post(board_watch_submit))
         .route("/t/{id}", get(thread_page))
         .route("/t/{id}/reply", post(reply_submit))
         .route("/t/{id}/watch", post(watch_submit))
@@ -69,11 +70,31 @@ async fn board_page(
         .ok_or_else(PageError::not_found)?;
     let (threads, total) = store::list_threads(db, board.id, p.offset(THREADS_PER_PAGE), THREADS_PER_PAGE).await?;
     let unread = unread_for(&state.platform.db, &viewer, threads.iter().map(|t| t.id)).await?;
+    let watching = match &viewer.user {
+        Some(u) => store::watches_board(db, u.id, board.id).await?,
+        None => false,
+    };
     state.platform.render(
         &viewer,
         "board.html",
-        context! { board => board, threads => threads, unread_posts => unread, pager => pager(p.number(), THREADS_PER_PAGE, total) },
+        context! { board => board, threads => threads, unread_posts => unread, watching => watching,
+        pager => pager(p.number(), THREADS_PER_PAGE, total) },
     )
+}
+
+/// Watch a board (every new thread in it notifies you) or stop.
+async fn board_watch_submit(
+    State(state): State<CommunityState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    CsrfForm(form): CsrfForm<ToggleForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    let board = store::board_by_slug(&state.platform.db, &slug)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    store::set_board_watch(&state.platform.db, user.id, board.id, form.on == "1").await?;
+    Ok(see_other(&format!("/b/{}", board.slug)))
 }
 
 async fn compose_page(

@@ -16,6 +16,10 @@ pub struct UserRef {
     pub username: String,
     pub role: Role,
     pub team: Option<String>,
+    /// The name shown beside the @username, if the member chose one.
+    pub display_name: Option<String>,
+    /// The small (64 px) avatar, if the member has one.
+    pub avatar_url: Option<String>,
     pub is_staff: bool,
 }
 
@@ -26,6 +30,8 @@ fn user_ref(row: &AnyRow, prefix: &str) -> UserRef {
         username: row.get(format!("{prefix}username").as_str()),
         role,
         team: opt_string(row, &format!("{prefix}team")),
+        display_name: opt_string(row, &format!("{prefix}display_name")),
+        avatar_url: opt_string(row, &format!("{prefix}avatar_key")).map(|k| format!("/uploads/{k}/thumb")),
         is_staff: role.is_staff(),
     }
 }
@@ -107,7 +113,7 @@ pub struct ThreadSummary {
 }
 
 const THREAD_COLS: &str = "t.id, t.title, t.created_at, t.last_post_at, t.reply_count, t.pinned, t.locked, t.deleted, t.board_id, \
-    b.slug AS board_slug, b.name AS board_name, u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team";
+    b.slug AS board_slug, b.name AS board_name, u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team, u.display_name AS a_display_name, u.avatar_key AS a_avatar_key";
 
 const THREAD_FROM: &str = "FROM threads t JOIN boards b ON b.id = t.board_id JOIN users u ON u.id = t.author_id";
 
@@ -207,7 +213,7 @@ pub struct Post {
 
 const POST_COLS: &str =
     "p.id, p.thread_id, p.body, p.body_html, p.is_first, p.like_count, p.created_at, p.edited_at, p.deleted, \
-    u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team";
+    u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team, u.display_name AS a_display_name, u.avatar_key AS a_avatar_key";
 
 fn post_from_row(row: &AnyRow) -> Post {
     let deleted = row.get::<i64, _>("deleted") != 0;
@@ -345,8 +351,57 @@ pub async fn create_thread(
         )
         .await?;
     }
+    // Those watching the board, but not its author nor those just told of it by a mention
+    // (each person is told once; a mention turned off was not told), as `notifications::notify`
+    // writes them (a kind turned off is skipped).
+    let told: Vec<i64> = mentions.iter().map(|(u, _)| *u).collect();
+    sqlx::query(&format!(
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
+         SELECT w.user_id, 'watching', $2, $3, $4, NULL, $5 FROM board_watches w WHERE w.board_id = $1 \
+         AND w.user_id <> $2 \
+         AND NOT (w.user_id IN ({}) AND NOT EXISTS (SELECT 1 FROM notification_prefs m \
+             WHERE m.user_id = w.user_id AND m.kind = 'mention' AND m.delivery = 'off')) \
+         AND NOT EXISTS (SELECT 1 FROM notification_prefs p \
+         WHERE p.user_id = w.user_id AND p.kind = 'watching' AND p.delivery = 'off')",
+        db.json_list("$6", true)
+    ))
+    .bind(t.board_id)
+    .bind(t.author_id)
+    .bind(t.title)
+    .bind(&link)
+    .bind(t.created_at)
+    .bind(serde_json::to_string(&told)?)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok((thread_id, post_id))
+}
+
+/// Whether `user_id` watches the board.
+pub async fn watches_board(db: &Db, user_id: i64, board_id: i64) -> anyhow::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT board_id FROM board_watches WHERE user_id = $1 AND board_id = $2")
+            .bind(user_id)
+            .bind(board_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Starts or stops watching a board (idempotent).
+pub async fn set_board_watch(db: &Db, user_id: i64, board_id: i64, on: bool) -> anyhow::Result<()> {
+    let sql = if on {
+        "INSERT INTO board_watches (user_id, board_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, board_id) DO NOTHING"
+    } else {
+        "DELETE FROM board_watches WHERE user_id = $1 AND board_id = $2 AND $3 >= 0"
+    };
+    sqlx::query(sql)
+        .bind(user_id)
+        .bind(board_id)
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 pub struct NewReply<'a> {
@@ -1023,7 +1078,7 @@ pub async fn hit_infos(db: &Db, post_ids: &[i64]) -> anyhow::Result<Vec<HitInfo>
     let sql = format!(
         "SELECT p.id, p.thread_id, p.created_at, p.is_first, t.title, b.slug, b.name, \
          (SELECT COUNT(*) FROM posts q WHERE q.thread_id = p.thread_id AND q.id < p.id) AS position, \
-         u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team \
+         u.id AS a_id, u.username AS a_username, u.role AS a_role, u.team AS a_team, u.display_name AS a_display_name, u.avatar_key AS a_avatar_key \
          FROM posts p JOIN threads t ON t.id = p.thread_id JOIN boards b ON b.id = t.board_id JOIN users u ON u.id = p.author_id \
          WHERE p.id IN ({}) AND p.deleted = 0 AND t.deleted = 0",
         placeholders.join(", ")

@@ -223,6 +223,7 @@ pub async fn load(state: &FeedbackState) -> anyhow::Result<()> {
             store::add_comment(
                 db,
                 request.id,
+                &request.title,
                 owner.id,
                 "感谢反馈，我们已经复现。Thanks, we reproduced it. Merci, nous l'avons reproduit.",
             )

@@ -42,6 +42,7 @@ pub fn router() -> Router<FeedbackState> {
         .route("/requests/{id}/status", post(status_submit))
         .route("/requests/{id}/merge", get(merge_page).post(merge_submit))
         .route("/requests/{id}/comments", post(comment_submit))
+        .route("/requests/{id}/watch", post(watch_submit))
         .route("/reports/{id}/split", post(split_submit))
         .route("/awards", get(award_page))
         .route("/awards/vote", post(award_submit))
@@ -470,6 +471,10 @@ async fn request_page(
     };
     let product = service::product(&state, &r.product_slug).await?;
     let builds = store::list_builds(db, product.id, true).await?;
+    let watching = match &viewer.user {
+        Some(u) => store::watches_request(db, u.id, id).await?,
+        None => false,
+    };
     let page = state.platform.render(
         &viewer,
         "request.html",
@@ -478,6 +483,7 @@ async fn request_page(
             reports => store::reports_of(db, id).await?,
             history => store::status_history(db, id).await?,
             comments => store::comments(db, id).await?,
+            watching => watching,
             statuses => statuses(),
             builds => builds,
         },
@@ -592,6 +598,23 @@ async fn comment_submit(
     CsrfForm(f): CsrfForm<CommentForm>,
 ) -> Result<Response, PageError> {
     service::comment(&state, viewer.require_user()?, id, &f.body).await?;
+    Ok(see_other(&format!("/requests/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct WatchForm {
+    #[serde(default)]
+    on: String,
+}
+
+/// Watch a request (its comments and status changes notify you) or stop.
+async fn watch_submit(
+    State(state): State<FeedbackState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<WatchForm>,
+) -> Result<Response, PageError> {
+    service::watch(&state, viewer.require_user()?, id, f.on == "1").await?;
     Ok(see_other(&format!("/requests/{id}")))
 }
 

@@ -481,6 +481,12 @@ pub async fn live_request(state: &FeedbackState, id: i64, viewer: Option<&User>)
     }
 }
 
+/// Starts or stops watching a live request.
+pub async fn watch(state: &FeedbackState, actor: &User, id: i64, on: bool) -> Result<(), ApiError> {
+    live_request(state, id, None).await?;
+    Ok(store::set_request_watch(&state.platform.db, actor.id, id, on).await?)
+}
+
 pub async fn vote(state: &FeedbackState, actor: &User, id: i64, vote: bool) -> Result<i64, ApiError> {
     live_request(state, id, None).await?;
     Ok(store::set_vote(&state.platform.db, id, actor.id, vote).await?)
@@ -580,13 +586,13 @@ pub async fn split(state: &FeedbackState, actor: &User, report_id: i64) -> Resul
 }
 
 pub async fn comment(state: &FeedbackState, actor: &User, id: i64, body: &str) -> Result<(), ApiError> {
-    live_request(state, id, None).await?;
+    let request = live_request(state, id, None).await?;
     let body = fanloop_platform::text::multiline(body);
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 5_000 {
         return Err(FeedbackError::Comment.into());
     }
-    store::add_comment(&state.platform.db, id, actor.id, body).await?;
+    store::add_comment(&state.platform.db, id, &request.title, actor.id, body).await?;
     Ok(())
 }
 

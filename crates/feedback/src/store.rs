@@ -910,7 +910,8 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
     )
     .await?;
     let people: Vec<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM votes WHERE request_id = $1 UNION SELECT author_id FROM reports WHERE request_id = $1",
+        "SELECT user_id FROM votes WHERE request_id = $1 UNION SELECT author_id FROM reports WHERE request_id = $1 \
+         UNION SELECT user_id FROM request_watches WHERE request_id = $1",
     )
     .bind(request_id)
     .fetch_all(&mut *tx)
@@ -940,6 +941,20 @@ pub async fn merge(db: &Db, from: i64, into: i64, actor: Option<i64>) -> anyhow:
     let mut tx = db.pool.begin().await?;
     sqlx::query("UPDATE reports SET request_id = $1 WHERE request_id = $2")
         .bind(into)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    // Those watching the merged request now watch the one that holds its reports.
+    sqlx::query(
+        "INSERT INTO request_watches (user_id, request_id, created_at) \
+         SELECT user_id, $1, created_at FROM request_watches WHERE request_id = $2 \
+         ON CONFLICT (user_id, request_id) DO NOTHING",
+    )
+    .bind(into)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM request_watches WHERE request_id = $1")
         .bind(from)
         .execute(&mut *tx)
         .await?;
@@ -1060,11 +1075,57 @@ pub struct Comment {
     pub created_at: i64,
 }
 
-pub async fn add_comment(db: &Db, request_id: i64, author_id: i64, body: &str) -> anyhow::Result<()> {
+/// Adds a comment and tells those watching the request (not its author), in one transaction.
+pub async fn add_comment(db: &Db, request_id: i64, title: &str, author_id: i64, body: &str) -> anyhow::Result<()> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
     sqlx::query("INSERT INTO request_comments (request_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(request_id)
         .bind(author_id)
         .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    // As `notifications::notify` writes them (a kind turned off is skipped).
+    sqlx::query(
+        "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
+         SELECT w.user_id, 'watching', $2, $3, $4, NULL, $5 FROM request_watches w \
+         WHERE w.request_id = $1 AND w.user_id <> $2 AND NOT EXISTS (SELECT 1 FROM notification_prefs p \
+         WHERE p.user_id = w.user_id AND p.kind = 'watching' AND p.delivery = 'off')",
+    )
+    .bind(request_id)
+    .bind(author_id)
+    .bind(title)
+    .bind(format!("/requests/{request_id}#comments"))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether `user_id` watches the request.
+pub async fn watches_request(db: &Db, user_id: i64, request_id: i64) -> anyhow::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT request_id FROM request_watches WHERE user_id = $1 AND request_id = $2")
+            .bind(user_id)
+            .bind(request_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Starts or stops watching a request (idempotent).
+pub async fn set_request_watch(db: &Db, user_id: i64, request_id: i64, on: bool) -> anyhow::Result<()> {
+    let sql = if on {
+        "INSERT INTO request_watches (user_id, request_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, request_id) DO NOTHING"
+    } else {
+        "DELETE FROM request_watches WHERE user_id = $1 AND request_id = $2 AND $3 >= 0"
+    };
+    sqlx::query(sql)
+        .bind(user_id)
+        .bind(request_id)
         .bind(now_ms())
         .execute(&db.pool)
         .await?;

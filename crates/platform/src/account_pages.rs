@@ -45,6 +45,7 @@ pub fn router() -> Router<Platform> {
         .route("/admin/users/{id}", get(moderate_page))
         .route("/admin/users/{id}/sanction", post(sanction_submit))
         .route("/admin/users/{id}/verify-email", post(verify_email_submit))
+        .route("/admin/users/{id}/clear-profile", post(clear_profile_submit))
         .route("/api/v1/account/password-reset", post(api_password_reset))
         .route("/api/v1/audit", get(api_audit))
         .route(
@@ -579,9 +580,13 @@ async fn email_submit(
 struct ProfileForm {
     #[serde(default)]
     bio: String,
+    #[serde(default)]
+    display_name: String,
 }
 
-/// The bio on the member's profile: at most 500 characters, line breaks kept.
+/// The display name and bio on the member's profile: a name of at most 40 characters that
+/// does not look like another member's username, a bio of at most 500 with its line breaks.
+/// Every problem is said at once, next to its field, and what was typed stays.
 async fn profile_submit(
     State(platform): State<Platform>,
     viewer: Viewer,
@@ -589,16 +594,31 @@ async fn profile_submit(
 ) -> Result<Response, PageError> {
     let me = viewer.require_user()?;
     let bio = crate::text::multiline(form.bio.trim());
-    if bio.chars().count() > 500 {
+    let bio_error = (bio.chars().count() > 500).then_some(AccountError::BioTooLong);
+    let display_name = accounts::clean_display_name(&form.display_name);
+    let name_error = match &display_name {
+        Err(e) => Some(*e),
+        Ok(Some(name)) if accounts::display_name_impersonates(&platform.db, me.id, name).await? => {
+            Some(AccountError::DisplayNameLooksLike)
+        }
+        Ok(_) => None,
+    };
+    if bio_error.is_some() || name_error.is_some() {
         let page = crate::accounts_web::settings_with(
             &platform,
             &viewer,
-            context! { bio_error => AccountError::BioTooLong.spec().text(viewer.lang), bio => form.bio },
+            context! {
+                bio_error => bio_error.map(|e| e.spec().text(viewer.lang)),
+                name_error => name_error.map(|e| e.spec().text(viewer.lang)),
+                bio => form.bio,
+                display_name => form.display_name,
+            },
         )
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    accounts::set_bio(&platform.db, me.id, &bio).await?;
+    let display_name = display_name.ok().flatten();
+    accounts::set_profile(&platform.db, me.id, &bio, display_name.as_deref()).await?;
     Ok(see_other("/settings?profile=1"))
 }
 
@@ -973,6 +993,17 @@ async fn verify_email_submit(
     PagePath(id): PagePath<i64>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
+    let (me, target) = moderator_and_target(&platform, &viewer, id).await?;
+    accounts::vouch_for_email(&platform.db, me.id, &target).await?;
+    Ok(see_other(&format!("/admin/users/{id}")))
+}
+
+/// The moderator acting (403 for anyone else) and the member they act on (404 if none).
+async fn moderator_and_target<'v>(
+    platform: &Platform,
+    viewer: &'v Viewer,
+    id: i64,
+) -> Result<(&'v User, User), PageError> {
     let me = viewer.require_user()?;
     if !me.role.can_moderate() {
         return Err(AccountError::ModeratorsOnly.into());
@@ -980,7 +1011,19 @@ async fn verify_email_submit(
     let target = accounts::find_by_id(&platform.db, id)
         .await?
         .ok_or_else(PageError::not_found)?;
-    accounts::vouch_for_email(&platform.db, me.id, &target).await?;
+    Ok((me, target))
+}
+
+/// A moderator removes a member's display name and avatar (an offensive picture, a name that
+/// misleads).
+async fn clear_profile_submit(
+    State(platform): State<Platform>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let (me, target) = moderator_and_target(&platform, &viewer, id).await?;
+    accounts::clear_profile(&platform.db, me.id, &target).await?;
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 

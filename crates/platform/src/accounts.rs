@@ -18,6 +18,11 @@ pub struct User {
     /// Staff team shown next to the badge, e.g. "Camera team".
     pub team: Option<String>,
     pub bio: String,
+    /// The name shown beside the @username, if the member chose one.
+    pub display_name: Option<String>,
+    /// `/uploads/{key}/thumb` (64 px) of the member's avatar, if they have one; the larger
+    /// (256 px) is `/uploads/{key}`.
+    pub avatar_url: Option<String>,
     pub created_at: i64,
     /// Whether the account's address was proven by a mailed link.
     #[serde(skip)]
@@ -40,6 +45,8 @@ impl User {
             role: Role::parse(&row.get::<String, _>("role")).unwrap_or(Role::Fan),
             team: opt_string(row, "team"),
             bio: row.get("bio"),
+            display_name: opt_string(row, "display_name"),
+            avatar_url: opt_string(row, "avatar_key").map(|k| format!("/uploads/{k}/thumb")),
             created_at: row.get("created_at"),
             email_verified: crate::db::opt_i64(row, "email_verified_at").is_some(),
             suspended_until: current("suspended_until"),
@@ -53,10 +60,11 @@ impl User {
     }
 }
 
-const USER_COLS: &str = "id, username, role, team, bio, created_at, email_verified_at, suspended_until, silenced_until";
+const USER_COLS: &str = "id, username, role, team, bio, display_name, avatar_key, created_at, email_verified_at, \
+                         suspended_until, silenced_until";
 /// [`USER_COLS`] of the table aliased `u`.
-const U_COLS: &str = "u.id, u.username, u.role, u.team, u.bio, u.created_at, u.email_verified_at, \
-                      u.suspended_until, u.silenced_until";
+const U_COLS: &str = "u.id, u.username, u.role, u.team, u.bio, u.display_name, u.avatar_key, u.created_at, \
+                      u.email_verified_at, u.suspended_until, u.silenced_until";
 
 #[derive(Debug)]
 pub enum CreateUserError {
@@ -222,10 +230,92 @@ pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::
     Ok(())
 }
 
-/// Sets the bio shown on the member's profile.
-pub async fn set_bio(db: &Db, user_id: i64, bio: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE users SET bio = $1 WHERE id = $2")
+/// A moderator clears what a member shows to others (display name and avatar), recorded in the
+/// audit log with what was there.
+pub async fn clear_profile(db: &Db, moderator: i64, target: &User) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE users SET display_name = NULL, avatar_key = NULL WHERE id = $1")
+        .bind(target.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE uploads SET purpose = 'deleted', data = $1, thumb = $1 WHERE user_id = $2 AND purpose = 'avatar'",
+    )
+    .bind(Vec::<u8>::new())
+    .bind(target.id)
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        &crate::audit::Entry::new(
+            Some(moderator),
+            "user.clear_profile",
+            "user",
+            &target.id.to_string(),
+            &target.username,
+            serde_json::json!({ "display_name": target.display_name, "had_avatar": target.avatar_url.is_some() }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A display name as the member typed it, cleaned: one line, no control or invisible
+/// characters, spaces collapsed; `Ok(None)` when empty (the username is shown alone).
+pub fn clean_display_name(raw: &str) -> Result<Option<String>, crate::error::AccountError> {
+    // Zero-width characters, direction overrides and soft hyphens would let a name hide what
+    // it shows.
+    let line: String = crate::text::single_line(raw)
+        .chars()
+        .filter(|c| !is_default_ignorable(*c))
+        .collect();
+    let name = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 40 {
+        return Err(crate::error::AccountError::DisplayNameLength);
+    }
+    Ok(Some(name))
+}
+
+/// Unicode's Default_Ignorable_Code_Point (and the Hangul fillers that render blank): drawn as
+/// nothing, so a name could hide characters in them.
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c as u32,
+        0xAD | 0x34F | 0x61C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+}
+
+/// What a display name looks like, for comparing with others: its skeleton (as usernames)
+/// without spaces and a leading `@` (so "@admin" and "ad min" are "admin").
+pub fn display_name_skeleton(display_name: &str) -> String {
+    let bare: String = display_name.chars().filter(|c| !c.is_whitespace()).collect();
+    username_skeleton(bare.trim_start_matches(['@', '＠']))
+}
+
+/// Whether `display_name` looks like the username or the display name of an account other than
+/// `user_id` (so nobody can show as "admin", as another member, or as the staff's "Emma Wang").
+pub async fn display_name_impersonates(db: &Db, user_id: i64, display_name: &str) -> anyhow::Result<bool> {
+    let skeleton = display_name_skeleton(display_name);
+    let other: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE (username_skeleton = $1 OR display_name_skeleton = $1) AND id <> $2 LIMIT 1",
+    )
+    .bind(&skeleton)
+    .bind(user_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(other.is_some())
+}
+
+/// Sets the bio and display name shown on the member's profile.
+pub async fn set_profile(db: &Db, user_id: i64, bio: &str, display_name: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("UPDATE users SET bio = $1, display_name = $2, display_name_skeleton = $3 WHERE id = $4")
         .bind(bio)
+        .bind(display_name)
+        .bind(display_name.map(display_name_skeleton))
         .bind(user_id)
         .execute(&db.pool)
         .await?;
@@ -1164,6 +1254,35 @@ impl TokenUses {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_are_cleaned_and_bounded() {
+        assert_eq!(
+            clean_display_name("  \u{202E}Li  Lei\u{200B}\n ").unwrap().as_deref(),
+            Some("Li Lei")
+        );
+        assert_eq!(clean_display_name(" \u{200B} \t").unwrap(), None);
+        assert_eq!(
+            clean_display_name("A\u{34F}d\u{3164}m\u{FE0F}i\u{E0041}n")
+                .unwrap()
+                .as_deref(),
+            Some("Admin")
+        );
+        assert_eq!(display_name_skeleton("@ad min"), username_skeleton("admin"));
+        assert_eq!(display_name_skeleton("Emma Wang"), display_name_skeleton("emmawang"));
+        assert_eq!(
+            clean_display_name("小米之家 · 上海 🍊").unwrap().as_deref(),
+            Some("小米之家 · 上海 🍊")
+        );
+        assert_eq!(
+            clean_display_name(&"名".repeat(40)).unwrap().map(|n| n.chars().count()),
+            Some(40)
+        );
+        assert_eq!(
+            clean_display_name(&"名".repeat(41)),
+            Err(crate::error::AccountError::DisplayNameLength)
+        );
+    }
 
     #[test]
     fn look_alike_names_share_a_skeleton() {

@@ -40,6 +40,7 @@ pub fn router() -> Router<Platform> {
         .route("/api/v1/notifications", get(api_notifications))
         .route("/api/v1/notifications/read", post(api_notifications_read))
         .merge(crate::account_pages::router())
+        .merge(crate::uploads_web::router())
 }
 
 #[derive(OpenApi)]
@@ -448,6 +449,7 @@ struct SettingsQuery {
     password: Option<String>,
     reset: Option<String>,
     profile: Option<String>,
+    avatar: Option<String>,
 }
 
 async fn settings_page(
@@ -459,7 +461,7 @@ async fn settings_page(
         &platform,
         &viewer,
         context! { password_changed => q.password.is_some(), after_reset => q.reset.is_some(),
-        profile_saved => q.profile.is_some() },
+        profile_saved => q.profile.is_some(), avatar_saved => q.avatar.is_some() },
     )
     .await
 }
@@ -499,6 +501,7 @@ pub(crate) async fn settings_with(
         viewer,
         "settings.html",
         context! { tokens => tokens, zones => zones, chosen_zone => chosen, details => details, my_bio => user.bio.clone(),
+        my_display_name => user.display_name.clone(), my_avatar => user.avatar_url.clone(),
         require_verified => platform.config.require_verified_email, ..extra },
     )
 }

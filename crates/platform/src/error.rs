@@ -345,6 +345,14 @@ crate::error_table! {
         ModeratorsOnly => ("forbidden", FORBIDDEN, "Only moderators and administrators do this.", "只有版主和管理员可以执行此操作。", "Seuls les modérateurs et administrateurs peuvent faire cela."),
         BioTooLong => ("validation_failed", UNPROCESSABLE_ENTITY, "The bio is at most 500 characters.", "个人简介最多 500 个字符。", "La présentation fait au plus 500 caractères."),
         UnknownDelivery => ("validation_failed", UNPROCESSABLE_ENTITY, "Unknown choice: reload the page and pick one from the list.", "未知选项，请刷新页面后从列表中选择。", "Choix inconnu : rechargez la page et choisissez dans la liste."),
+        DisplayNameLength => ("validation_failed", UNPROCESSABLE_ENTITY, "The display name is at most 40 characters.", "显示名称最多 40 个字符。", "Le nom affiché fait au plus 40 caractères."),
+        DisplayNameLooksLike => ("validation_failed", UNPROCESSABLE_ENTITY, "This display name looks like another member's name: choose another.", "这个显示名称和其他成员的名字太像，请换一个。", "Ce nom affiché ressemble au nom d’un autre membre : choisissez-en un autre."),
+        ImageEmpty => ("validation_failed", UNPROCESSABLE_ENTITY, "Choose a picture to send.", "请选择要上传的图片。", "Choisissez une image à envoyer."),
+        ImageTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "The picture is larger than 8 MB.", "图片超过 8 MB。", "L’image dépasse 8 Mo."),
+        ImageNotImage => ("unsupported_image", UNSUPPORTED_MEDIA_TYPE, "Only PNG, JPEG, GIF and WebP pictures can be sent.", "只能上传 PNG、JPEG、GIF 或 WebP 图片。", "Seules les images PNG, JPEG, GIF et WebP sont acceptées."),
+        ImageTooManyPixels => ("validation_failed", UNPROCESSABLE_ENTITY, "The picture is too big: at most 12,000 pixels on a side and 50 megapixels.", "图片尺寸过大：每边最多 12000 像素，总共最多 5000 万像素。", "L’image est trop grande : 12 000 pixels de côté et 50 mégapixels au plus."),
+        ImageUnreadable => ("validation_failed", UNPROCESSABLE_ENTITY, "The picture cannot be read: the file may be damaged or cut short.", "无法读取这张图片，文件可能已损坏或不完整。", "L’image est illisible : le fichier est peut-être abîmé ou incomplet."),
+        UploadQuota => ("rate_limited", TOO_MANY_REQUESTS, "You sent {limit} pictures in the last 24 hours, the most allowed: try again later.", "你在 24 小时内已上传 {limit} 张图片，达到上限，请稍后再试。", "Vous avez envoyé {limit} images en 24 heures, le maximum : réessayez plus tard."),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod db;
 pub mod embed;
 pub mod error;
 pub mod i18n;
+pub mod images;
 pub mod jobs;
 pub mod locale;
 pub mod mail;
@@ -18,6 +19,8 @@ pub mod ops;
 pub mod ratelimit;
 pub mod text;
 pub mod ui;
+pub mod uploads;
+pub mod uploads_web;
 pub mod web;
 
 pub use db::Db;

@@ -149,7 +149,8 @@ impl Delivery {
             | NotificationKind::StaffAnswer
             | NotificationKind::FcodeIssued
             | NotificationKind::CampaignWinner
-            | NotificationKind::LaunchReminder => Delivery::Email,
+            | NotificationKind::LaunchReminder
+            | NotificationKind::Watching => Delivery::Email,
             NotificationKind::StatusChanged | NotificationKind::Promoted => Delivery::Digest,
             NotificationKind::RoleChanged => Delivery::Site,
         }
@@ -157,10 +158,11 @@ impl Delivery {
 }
 
 /// The kinds a member sets a delivery for, in the order the settings page shows them.
-pub const PREFERENCE_KINDS: [NotificationKind; 9] = [
+pub const PREFERENCE_KINDS: [NotificationKind; 10] = [
     NotificationKind::Reply,
     NotificationKind::Mention,
     NotificationKind::StaffAnswer,
+    NotificationKind::Watching,
     NotificationKind::StatusChanged,
     NotificationKind::LaunchReminder,
     NotificationKind::FcodeIssued,

@@ -24,6 +24,8 @@ pub enum NotificationKind {
     FcodeIssued,
     /// A drop you reserved opens soon.
     LaunchReminder,
+    /// Something new in what you watch: a thread in a board, a comment on a request.
+    Watching,
 }
 
 impl NotificationKind {
@@ -38,6 +40,7 @@ impl NotificationKind {
             NotificationKind::CampaignWinner => "campaign_winner",
             NotificationKind::FcodeIssued => "fcode_issued",
             NotificationKind::LaunchReminder => "launch_reminder",
+            NotificationKind::Watching => "watching",
         }
     }
 
@@ -53,6 +56,7 @@ impl NotificationKind {
             CampaignWinner,
             FcodeIssued,
             LaunchReminder,
+            Watching,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -63,7 +67,7 @@ impl NotificationKind {
 pub struct Notification {
     pub id: i64,
     /// `reply`, `mention`, `staff_answer`, `role_changed`, `status_changed`, `promoted`,
-    /// `campaign_winner`, `fcode_issued` or `launch_reminder`.
+    /// `campaign_winner`, `fcode_issued`, `launch_reminder` or `watching`.
     pub kind: String,
     pub actor: Option<String>,
     pub subject: String,

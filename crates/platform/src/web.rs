@@ -361,6 +361,8 @@ pub fn user_badge(user: &User) -> Value {
         username => user.username.clone(),
         role => user.role.as_str(),
         team => user.team.clone(),
+        display_name => user.display_name.clone(),
+        avatar_url => user.avatar_url.clone(),
         is_staff => user.role.is_staff(),
         can_moderate => user.role.can_moderate(),
         is_admin => user.role.is_admin(),
@@ -761,7 +763,10 @@ pub fn account_path(path: &str) -> bool {
 /// address not yet proven where the installation requires it. Checked for every write of
 /// every pillar where the caller is identified, so no handler can forget it.
 pub async fn write_refusal(platform: &Platform, user: &User, path: &str) -> Result<Option<ApiError>, ApiError> {
-    if account_path(path) {
+    // The name and picture others see are not the member's own business alone: a silenced
+    // member cannot change them.
+    let shown_to_others = path == "/settings/profile" || path.starts_with("/settings/avatar");
+    if account_path(path) && !(shown_to_others && user.silenced_until.is_some()) {
         return Ok(None);
     }
     if let Some(until) = user.silenced_until {

@@ -195,6 +195,42 @@ document.addEventListener('change', function (ev) {
         if (!preview.hidden) render();
       });
     }
+    // A picture: sent as it is, stored re-encoded; its markdown goes where the cursor is.
+    var imageButton = form.querySelector('[data-image-button]');
+    var imageInput = form.querySelector('[data-image-input]');
+    var imageStatus = form.querySelector('[data-image-status]');
+    if (imageButton && imageInput && imageStatus) {
+      imageButton.addEventListener('click', function () { imageInput.click(); });
+      imageInput.addEventListener('change', function () {
+        var file = imageInput.files && imageInput.files[0];
+        if (!file) return;
+        imageStatus.textContent = imageStatus.dataset.sending;
+        imageStatus.hidden = false;
+        imageButton.disabled = true;
+        fetch('/api/v1/uploads?name=' + encodeURIComponent(file.name), {
+          method: 'POST', credentials: 'same-origin',
+          headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': csrf },
+          body: file,
+        }).then(function (r) {
+          if (!r.ok) return Promise.reject(r.status);
+          return r.json();
+        }).then(function (b) {
+          var at = typeof area.selectionStart === 'number' ? area.selectionStart : area.value.length;
+          var before = area.value.slice(0, at);
+          var line = (before && !/\n$/.test(before) ? '\n' : '') + b.markdown + '\n';
+          area.value = before + line + area.value.slice(at);
+          area.focus();
+          area.setSelectionRange(at + line.length, at + line.length);
+          area.dispatchEvent(new Event('input'));
+          imageStatus.hidden = true;
+        }).catch(function (status) {
+          imageStatus.textContent = imageStatus.getAttribute('data-err-' + status) || imageStatus.dataset.failed;
+        }).then(function () {
+          imageButton.disabled = false;
+          imageInput.value = '';
+        });
+      });
+    }
     var typed = 0;
     function pick(name) {
       var pos = area.selectionStart;
