@@ -72,8 +72,16 @@ pub struct Processed {
 
 /// Decodes `bytes` (PNG, JPEG, GIF: its first frame, WebP), applies the EXIF orientation,
 /// resizes and re-encodes it (JPEG for opaque pictures, PNG where transparency is used).
-/// CPU-heavy: call it off the async workers.
+/// CPU-heavy: call it off the async workers. A decoder that panics on a crafted file is
+/// caught: the file is unreadable, the server carries on.
 pub fn process(bytes: &[u8], shape: Shape) -> Result<Processed, ImageProblem> {
+    std::panic::catch_unwind(|| process_unguarded(bytes, shape)).unwrap_or_else(|_| {
+        tracing::warn!("an image decoder panicked on a {}-byte file", bytes.len());
+        Err(ImageProblem::Unreadable)
+    })
+}
+
+fn process_unguarded(bytes: &[u8], shape: Shape) -> Result<Processed, ImageProblem> {
     if bytes.is_empty() {
         return Err(ImageProblem::Empty);
     }
@@ -315,6 +323,59 @@ mod tests {
         assert_eq!((done.thumb.width, done.thumb.height), (AVATAR_SMALL, AVATAR_SMALL));
         let tiny = process(&test_png(40, 30, false), Shape::Avatar).unwrap();
         assert_eq!((tiny.full.width, tiny.thumb.width), (30, 30));
+    }
+
+    /// Small valid files of every accepted format, to mutate.
+    fn samples() -> Vec<Vec<u8>> {
+        let img = image::RgbaImage::from_fn(24, 16, |x, y| image::Rgba([x as u8 * 9, y as u8 * 13, 90, 255]));
+        let mut gif = Vec::new();
+        image::codecs::gif::GifEncoder::new(&mut gif)
+            .encode_frame(image::Frame::new(img.clone()))
+            .unwrap();
+        let mut webp = Vec::new();
+        img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut webp))
+            .unwrap();
+        vec![test_png(24, 16, true), test_jpeg_with_exif(24, 16, 3), gif, webp]
+    }
+
+    #[test]
+    fn every_accepted_format_is_read() {
+        for (sample, format) in samples().iter().zip(["png", "jpeg", "gif", "webp"]) {
+            let done = process(sample, Shape::Post).unwrap();
+            assert_eq!(
+                (done.source_format, done.full.width, done.full.height),
+                (format, 24, 16)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+        /// Damaged files of every format (bytes changed, cut, or inserted): an answer, never a
+        /// panic, and never a picture larger than the limits.
+        #[test]
+        fn damaged_files_never_panic(
+            which in 0usize..4,
+            edits in proptest::collection::vec((0usize..4096, proptest::num::u8::ANY, 0u8..3), 1..12),
+            cut in proptest::option::of(0usize..4096),
+        ) {
+            let mut data = samples().swap_remove(which);
+            for (at, byte, how) in edits {
+                let at = at % (data.len() + 1);
+                match how {
+                    0 if at < data.len() => data[at] = byte,
+                    1 => data.insert(at, byte),
+                    _ if at < data.len() => { data.remove(at); }
+                    _ => {}
+                }
+            }
+            if let Some(cut) = cut {
+                data.truncate(cut % (data.len() + 1));
+            }
+            if let Ok(done) = process(&data, Shape::Post) {
+                proptest::prop_assert!(done.full.width <= POST_SIDE && done.full.height <= POST_SIDE);
+            }
+        }
     }
 
     #[test]
