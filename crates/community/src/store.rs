@@ -312,7 +312,7 @@ pub async fn create_thread(
     mentions: &[(i64, NotificationKind)],
     link_base: &str,
 ) -> anyhow::Result<(i64, i64)> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let thread_id: i64 = sqlx::query_scalar(
         "INSERT INTO threads (board_id, author_id, title, created_at, last_post_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
@@ -420,7 +420,7 @@ pub async fn create_reply(
     r: &NewReply<'_>,
     notify: &[(i64, NotificationKind)],
 ) -> anyhow::Result<Option<i64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let bumped = sqlx::query(
         "UPDATE threads SET reply_count = reply_count + 1, last_post_at = $1 WHERE id = $2 AND deleted = 0",
     )
@@ -481,7 +481,7 @@ pub async fn edit_post(
     body_html: &str,
     new_title: Option<&str>,
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "SELECT p.body, p.thread_id, t.title FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id = $1",
     )
@@ -557,7 +557,7 @@ pub enum Deleted {
 /// Deletes a post (an opening post deletes its thread). `moderator`: a staff member deleting
 /// someone else's post, written to the audit log in the same transaction.
 pub async fn delete_post(db: &Db, post_id: i64, moderator: Option<i64>) -> anyhow::Result<Deleted> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "SELECT p.thread_id, p.is_first, p.deleted, p.author_id, t.title FROM posts p JOIN threads t ON t.id = p.thread_id \
          WHERE p.id = $1",
@@ -636,7 +636,7 @@ pub async fn set_thread_flag(
         .fetch_optional(&db.pool)
         .await?
         .unwrap_or_default();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if let Some(p) = pinned {
         sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
             .bind(p as i64)
@@ -669,7 +669,7 @@ pub async fn set_thread_flag(
 
 /// Likes or unlikes; idempotent.  Returns the new state and count.
 pub async fn set_like(db: &Db, post_id: i64, user_id: i64, like: bool) -> anyhow::Result<(bool, i64)> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let changed = if like {
         sqlx::query("INSERT INTO likes (post_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (post_id, user_id) DO NOTHING")
             .bind(post_id)
@@ -726,7 +726,7 @@ pub struct Flag {
 
 /// Records a flag; a reporter has at most one open flag per post (`false` if one exists).
 pub async fn flag_post(db: &Db, post_id: i64, reporter_id: i64, reason: &str) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let open: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM flags WHERE post_id = $1 AND reporter_id = $2 AND resolved_at IS NULL",
     )
@@ -781,7 +781,7 @@ pub async fn open_flags(db: &Db, offset: i64, limit: i64) -> anyhow::Result<(Vec
 
 /// Closes every open flag on the flag's post; returns the post id, or `None` if no such open flag.
 pub async fn resolve_flag(db: &Db, flag_id: i64, moderator_id: i64, resolution: &str) -> anyhow::Result<Option<i64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let post_id: Option<i64> = sqlx::query_scalar("SELECT post_id FROM flags WHERE id = $1 AND resolved_at IS NULL")
         .bind(flag_id)
         .fetch_optional(&mut *tx)
@@ -1033,7 +1033,7 @@ pub async fn search_log_pruned(db: &Db) -> anyhow::Result<i64> {
 /// Deletes the change-log entries written before `before_ms` and records how far it pruned.
 pub async fn prune_search_log(db: &Db, before_ms: i64) -> anyhow::Result<u64> {
     // Written before it is read (a SQLite transaction that reads first may not be allowed to write).
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO search_changes_pruned (id, upto) \
          SELECT 1, COALESCE(MAX(seq), 0) FROM search_changes WHERE at < $1 \
@@ -1123,7 +1123,7 @@ pub struct SeedPost {
 
 /// Inserts threads and their posts in one transaction; the first post opens the thread.
 pub async fn bulk_load(db: &Db, threads: &[SeedThread]) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for t in threads {
         let last = t.posts.last().map(|p| p.created_at).unwrap_or(t.created_at);
         let thread_id: i64 = sqlx::query_scalar(
@@ -1295,7 +1295,7 @@ pub async fn unclaim_held(db: &Db, id: i64) -> anyhow::Result<()> {
 /// caller, the row goes) or rejected (the row stays, marked, out of the queue). `false` if it
 /// was decided already.
 pub async fn decide_held(db: &Db, held: &HeldPost, moderator: i64, approved: bool) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let n = if approved {
         sqlx::query("DELETE FROM held_posts WHERE id = $1")
             .bind(held.id)

@@ -414,7 +414,7 @@ pub async fn keep_uploads(
     max: usize,
 ) -> anyhow::Result<()> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM pending_uploads WHERE created_at < $1 OR (user_id = $2 AND token <> $3)")
         .bind(now - PENDING_TTL_MS)
         .bind(user_id)
@@ -621,7 +621,7 @@ pub async fn file_report(
     attachments: &[Attachment<'_>],
 ) -> anyhow::Result<(i64, i64, bool)> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let (request_id, created) = match into_request {
         Some(id) => {
             sqlx::query("UPDATE requests SET report_count = report_count + 1, updated_at = $1 WHERE id = $2")
@@ -710,7 +710,7 @@ async fn add_vote(
 
 /// One vote per fan per request; idempotent.  Returns the new vote count.
 pub async fn set_vote(db: &Db, request_id: i64, user_id: i64, vote: bool) -> anyhow::Result<i64> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if vote {
         add_vote(&mut tx, request_id, user_id, now_ms()).await?;
     } else {
@@ -870,7 +870,7 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
         title,
     } = *u;
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let updated = sqlx::query(
         "UPDATE requests SET status = $1, status_build_id = $2, decline_reason = $3, updated_at = $4, \
          acknowledged_at = COALESCE(acknowledged_at, CASE WHEN $1 <> 'new' THEN $4 ELSE NULL END) WHERE id = $5 AND status = $6",
@@ -938,7 +938,7 @@ pub async fn change_status(db: &Db, u: &StatusUpdate<'_>) -> anyhow::Result<bool
 /// Moves the reports and votes of `from` into `into` and marks `from` merged; `actor` is the
 /// staff member who did it (`None`: the automatic regrouping), written to the audit log.
 pub async fn merge(db: &Db, from: i64, into: i64, actor: Option<i64>) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE reports SET request_id = $1 WHERE request_id = $2")
         .bind(into)
         .bind(from)
@@ -1001,7 +1001,7 @@ pub async fn merge(db: &Db, from: i64, into: i64, actor: Option<i64>) -> anyhow:
 
 /// Takes one report out of its request into a request of its own (undoing a wrong grouping).
 pub async fn split(db: &Db, report_id: i64, actor: i64) -> anyhow::Result<Option<i64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "SELECT request_id, product_id, area_id, kind, title, signature, embedding, author_id FROM reports WHERE id = $1",
     )
@@ -1078,7 +1078,7 @@ pub struct Comment {
 /// Adds a comment and tells those watching the request (not its author), in one transaction.
 pub async fn add_comment(db: &Db, request_id: i64, title: &str, author_id: i64, body: &str) -> anyhow::Result<()> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO request_comments (request_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(request_id)
         .bind(author_id)

@@ -697,7 +697,7 @@ pub async fn issue_fcodes(
         };
         match fcode_letter(state, &user, &d, &code).await? {
             Some(letter) => {
-                let mut tx = db.pool.begin().await?;
+                let mut tx = db.begin_write().await?;
                 fanloop_platform::mail::enqueue(&mut *tx, &letter, &state.platform.mail_host()).await?;
                 notifications::notify_with_mail_state(&mut *tx, &notification, "mailed").await?;
                 tx.commit().await?;

@@ -118,7 +118,7 @@ pub async fn create_drop(db: &Db, d: &NewDrop<'_>) -> anyhow::Result<Option<i64>
         SaleMode::Draw => ("draw", 0, 0),
         SaleMode::Queue { wave_size, wave_ms } => ("queue", *wave_size as i64, *wave_ms),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let inserted = sqlx::query(
         "INSERT INTO drops (slug, name, description, price_cents, currency, per_account_limit, reservations_open_at, reservations_close_at, \
          fcode_opens_at, opens_at, closes_at, min_honor_rank, min_account_age_days, mode, wave_size, wave_ms, seed, seed_commitment, \
@@ -317,13 +317,13 @@ pub async fn commit_orders(
         expires_at,
         redis_pending: false,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if write_orders(&mut tx, &batch, orders).await?.is_ok() {
         tx.commit().await?;
         return Ok(vec![None; orders.len()]);
     }
     tx.rollback().await?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut out = Vec::with_capacity(orders.len());
     for o in orders {
         let mut one = sqlx::Acquire::begin(&mut *tx).await?;
@@ -380,7 +380,7 @@ pub async fn commit_decision(
     created_at: i64,
     timeout_ms: u64,
 ) -> anyhow::Result<Stored> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // The database itself gives up on this transaction in time: a node paused or cut off in the
     // middle must not keep the drop's rows locked for every other node (a client-side timeout
     // only drops the future; the server would go on waiting and holding).
@@ -749,7 +749,7 @@ async fn write_orders(
 /// Marks unpaid orders past their deadline expired; returns them (they give stock back).  In
 /// multi-node mode (`tell_redis`) each is flagged until Redis has its units back.
 pub async fn expire_orders(db: &Db, drop_id: i64, now: i64, tell_redis: bool) -> anyhow::Result<Vec<(NewOrder, bool)>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // A bounded pass, oldest first: a backlog is worked off over several passes instead of one
     // transaction that never finishes in time.
     let rows = sqlx::query("SELECT id, user_id, variant_id, quantity, idempotency_key, fcode_id FROM orders WHERE drop_id = $1 AND status = 'pending' AND expires_at <= $2 ORDER BY expires_at, id LIMIT 1000")
@@ -1034,7 +1034,7 @@ pub async fn reservation_count(db: &Db, drop_id: i64) -> anyhow::Result<i64> {
 /// Stores the draw's result and reveals the seed, atomically; `actor` ran it (`None`: the
 /// scheduled draw), written to the audit log.
 pub async fn save_admission(db: &Db, drop_id: i64, order: &[(i64, i64)], actor: Option<i64>) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM admissions WHERE drop_id = $1")
         .bind(drop_id)
         .execute(&mut *tx)
@@ -1120,7 +1120,7 @@ pub async fn create_fcode(
     issued_by: i64,
 ) -> anyhow::Result<i64> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO fcodes (drop_id, code_hash, code_hint, issued_to, transferable, issued_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -1201,7 +1201,7 @@ pub async fn list_fcodes(db: &Db, drop_id: i64) -> anyhow::Result<Vec<Fcode>> {
 /// Revokes an unused code; `false` if it was used or already revoked.
 pub async fn revoke_fcode(db: &Db, id: i64, actor: i64) -> anyhow::Result<bool> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let n = sqlx::query("UPDATE fcodes SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND used_at IS NULL")
         .bind(now)
         .bind(id)
@@ -1353,7 +1353,7 @@ pub async fn drops_to_remind(db: &Db, now: i64, lead_ms: i64) -> anyhow::Result<
 /// Claims a drop's reminder and notifies every reserver, in one transaction (one statement for
 /// all of them: a launch may have 50,000). `None` when another node claimed it first.
 pub async fn remind_reservers(db: &Db, drop_id: i64, name: &str, slug: &str, now: i64) -> anyhow::Result<Option<u64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let claimed = sqlx::query("UPDATE drops SET reminder_sent_at = $1 WHERE id = $2 AND reminder_sent_at IS NULL")
         .bind(now)
         .bind(drop_id)

@@ -754,7 +754,7 @@ async fn preferences_submit(
         .get("mail_lang")
         .and_then(|l| Lang::parse(l))
         .unwrap_or(viewer.lang);
-    let mut tx = platform.db.pool.begin().await?;
+    let mut tx = platform.db.begin_write().await?;
     for (kind, d) in chosen {
         mail::set_preference(&mut *tx, me.id, kind, d).await?;
     }

@@ -151,7 +151,7 @@ pub async fn create_user(
 ) -> Result<User, CreateUserError> {
     let username = normalize_username(username);
     let other = |e: sqlx::Error| CreateUserError::Other(e.into());
-    let mut tx = db.pool.begin().await.map_err(other)?;
+    let mut tx = db.begin_write().await.map_err(other)?;
     let row = sqlx::query(&format!(
         "INSERT INTO users (username, email, password_hash, role, team, created_at, username_skeleton, locale) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {USER_COLS}"
@@ -204,7 +204,7 @@ pub async fn mark_email_verified(db: &Db, user_id: i64) -> anyhow::Result<()> {
 pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::Result<()> {
     // A write first: SQLite then takes the write lock at once instead of failing a read
     // snapshot that another writer moved past.
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
         .bind(now_ms())
         .bind(target.id)
@@ -233,7 +233,7 @@ pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::
 /// A moderator clears what a member shows to others (display name and avatar), recorded in the
 /// audit log with what was there.
 pub async fn clear_profile(db: &Db, moderator: i64, target: &User) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET display_name = NULL, avatar_key = NULL WHERE id = $1")
         .bind(target.id)
         .execute(&mut *tx)
@@ -464,7 +464,7 @@ pub async fn set_role(
     team: Option<&str>,
     changed_by: i64,
 ) -> anyhow::Result<Option<User>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     // A write first (changing nothing): SQLite takes the write lock now, so the read below
     // cannot be overtaken by another writer before this transaction writes.
     sqlx::query("UPDATE users SET role = role WHERE id = $1")
@@ -541,7 +541,7 @@ pub async fn change_password(
     password_hash: &str,
     keep_session: Option<&str>,
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(user_id)
@@ -686,7 +686,7 @@ pub async fn account_token_valid(db: &Db, token: &str, purpose: TokenPurpose) ->
 /// Sets a new password from a reset link: the link is used up, every session ends, and the
 /// address is proven (the link reached it). `None`: the link is unknown, used or expired.
 pub async fn reset_password(db: &Db, token: &str, password_hash: &str) -> anyhow::Result<Option<i64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let Some((user_id, email)) = take_account_token(&mut tx, token, TokenPurpose::ResetPassword).await? else {
         return Ok(None);
     };
@@ -725,7 +725,7 @@ pub enum Verified {
 }
 
 pub async fn verify_email(db: &Db, token: &str) -> anyhow::Result<Verified> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let Some((user_id, email)) = take_account_token(&mut tx, token, TokenPurpose::VerifyEmail).await? else {
         return Ok(Verified::Invalid);
     };
@@ -779,7 +779,7 @@ pub async fn mail_link(
     mail: &crate::mail::Outgoing,
     message_host: &str,
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     insert_account_token(&mut tx, user_id, purpose, email, token).await?;
     crate::mail::enqueue(&mut *tx, mail, message_host).await?;
     tx.commit().await?;
@@ -831,7 +831,7 @@ pub async fn sanction(
     until: Option<i64>,
     reason: &str,
 ) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let sql = match sanction {
         Sanction::Suspend => "UPDATE users SET suspended_until = $1, suspended_reason = $2 WHERE id = $3",
         Sanction::Silence => "UPDATE users SET silenced_until = $1, silenced_reason = $2 WHERE id = $3",
@@ -1230,7 +1230,7 @@ impl TokenUses {
         // A few large transactions: one commit each, and the write lock released in between so
         // a sale's orders never wait long behind these.
         for group in taken.chunks(10_000) {
-            let mut tx = db.pool.begin().await?;
+            let mut tx = db.begin_write().await?;
             // One parameter (the hashes as a JSON array) per statement: binding hundreds of
             // parameters costs more than the update.
             let list = db.json_list("$2", false);

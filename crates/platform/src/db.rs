@@ -90,6 +90,19 @@ impl Db {
         Ok(Db { pool, backend })
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`,
+    /// waiting up to the busy timeout for it): a deferred transaction that reads first and
+    /// writes later is refused as "database is locked" whenever another connection committed in
+    /// between (SQLite cannot move its read snapshot forward), and no timeout helps. Every
+    /// transaction that may write begins here; a read-only one (a consistent snapshot) keeps
+    /// `pool.begin()`.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn migrate(&self, sets: &[&Migrations]) -> anyhow::Result<()> {
         for set in sets {
             let mut migrator = match self.backend {
@@ -138,5 +151,43 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
                 || db.code().as_deref() == Some("23505")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads, then writes, while another connection commits in between: refused by SQLite in a
+    /// deferred transaction, fine in [`Db::begin_write`].
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_that_reads_before_it_writes_is_not_refused_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open_sqlite(dir.path()).await.unwrap();
+        sqlx::query("CREATE TABLE t (x BIGINT)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let count = "SELECT COUNT(*) FROM t";
+
+        let mut deferred = db.pool.begin().await.unwrap();
+        let _: i64 = sqlx::query_scalar(count).fetch_one(&mut *deferred).await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)").execute(&db.pool).await.unwrap();
+        let refused = sqlx::query("INSERT INTO t VALUES (2)").execute(&mut *deferred).await;
+        assert!(refused.is_err(), "SQLite refuses to move a deferred reader's snapshot");
+        deferred.rollback().await.unwrap();
+
+        let mut tx = db.begin_write().await.unwrap();
+        let before: i64 = sqlx::query_scalar(count).fetch_one(&mut *tx).await.unwrap();
+        let other = {
+            let pool = db.pool.clone();
+            tokio::spawn(async move { sqlx::query("INSERT INTO t VALUES (3)").execute(&pool).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        sqlx::query("INSERT INTO t VALUES (4)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        let after: i64 = sqlx::query_scalar(count).fetch_one(&db.pool).await.unwrap();
+        assert_eq!(after, before + 2, "both writes kept, one after the other");
     }
 }

@@ -259,7 +259,7 @@ pub fn read_unsubscribe_token(key: &[u8], token: &str) -> Option<Unsubscribe> {
 /// Turns off what the link names: the kind's delivery becomes "site" (still shown on the
 /// site, no more mail), or the digest kinds move to "site".
 pub async fn apply_unsubscribe(db: &Db, u: &Unsubscribe) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if u.kind == "digest" {
         for (kind, delivery) in preferences(db, u.user_id).await? {
             if delivery == Delivery::Digest {
@@ -623,7 +623,7 @@ impl MailWorker {
             } else {
                 "site"
             };
-            let mut tx = db.pool.begin().await?;
+            let mut tx = db.begin_write().await?;
             let claimed = sqlx::query("UPDATE notifications SET mail_state = $1 WHERE id = $2 AND mail_state IS NULL")
                 .bind(state)
                 .bind(id)
@@ -698,7 +698,7 @@ impl MailWorker {
     /// it: the claim on `digest_sent_at` is made in the transaction that writes the letter).
     async fn write_digest(&self, user_id: i64, now: i64) -> anyhow::Result<bool> {
         let p = &self.platform;
-        let mut tx = p.db.pool.begin().await?;
+        let mut tx = p.db.begin_write().await?;
         let claimed = sqlx::query(&format!(
             "UPDATE users SET digest_sent_at = $1 WHERE id = $2 AND {}",
             DIGEST_DUE.replace("u.", "")

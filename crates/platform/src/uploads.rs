@@ -131,7 +131,7 @@ async fn begin_within_limit(
     user_id: i64,
     limit: Option<i64>,
 ) -> anyhow::Result<Option<sqlx::Transaction<'static, sqlx::Any>>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET avatar_key = avatar_key WHERE id = $1")
         .bind(user_id)
         .execute(&mut *tx)
@@ -262,7 +262,7 @@ pub async fn set_avatar(
 
 /// Removes the avatar of `user_id` (the initial shows again).
 pub async fn remove_avatar(db: &Db, user_id: i64) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET avatar_key = NULL WHERE id = $1")
         .bind(user_id)
         .execute(&mut *tx)

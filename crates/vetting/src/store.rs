@@ -76,7 +76,7 @@ fn brand_from_row(row: &AnyRow) -> Brand {
 
 /// `None` when the slug is taken.
 pub async fn create_brand(db: &Db, slug: &str, name: &str, aliases: &Aliases) -> anyhow::Result<Option<Brand>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "INSERT INTO vet_brands (slug, name, created_at) VALUES ($1, $2, $3) RETURNING id, slug, name, created_at",
     )
@@ -143,7 +143,7 @@ pub async fn aliases(db: &Db, brand_id: i64) -> anyhow::Result<Aliases> {
 
 /// Replaces the name and every alias in one transaction.
 pub async fn update_brand(db: &Db, brand_id: i64, name: &str, aliases: &Aliases) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE vet_brands SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(brand_id)
@@ -194,7 +194,7 @@ pub async fn import(
     parsed: &Parsed,
 ) -> anyhow::Result<ImportSummary> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let import_id: i64 = sqlx::query(
         "INSERT INTO vet_imports (file_name, imported_by, rows_imported, rows_duplicate, rows_rejected, errors, created_at) \
          VALUES ($1, $2, 0, 0, $3, $4, $5) RETURNING id",
@@ -404,7 +404,7 @@ pub async fn add_review(
     note: &str,
     reviewer_id: i64,
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO vet_reviews (brand_id, candidate_id, suggested, decision, note, reviewer_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

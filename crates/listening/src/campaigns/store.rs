@@ -122,7 +122,7 @@ async fn write_drops(
 
 /// `None` when the slug is taken.
 pub async fn create_campaign(db: &Db, c: &CampaignRow<'_>, created_by: i64) -> anyhow::Result<Option<i64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let inserted = sqlx::query(
         "INSERT INTO campaigns (slug, title, description, hashtag, hashtag_key, starts_at, ends_at, currency, \
          target_exposure, target_page_views, target_entries, target_orders, target_revenue_cents, \
@@ -160,7 +160,7 @@ pub async fn create_campaign(db: &Db, c: &CampaignRow<'_>, created_by: i64) -> a
 
 /// Everything but the slug; the hashtag may change (entries keep the text they were filed with).
 pub async fn update_campaign(db: &Db, id: i64, c: &CampaignRow<'_>) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "UPDATE campaigns SET title = $1, description = $2, hashtag = $3, hashtag_key = $4, starts_at = $5, ends_at = $6, \
          currency = $7, target_exposure = $8, target_page_views = $9, target_entries = $10, target_orders = $11, \
@@ -406,7 +406,7 @@ pub async fn add_entry(
     images: &[(&str, &[u8])],
     max_entries: i64,
 ) -> anyhow::Result<Option<i64>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     participant_row(&mut tx, campaign_id, user_id).await?;
     let counted = sqlx::query(
         "UPDATE campaign_participants SET entries = entries + 1 WHERE campaign_id = $1 AND user_id = $2 AND entries < $3",
@@ -457,7 +457,7 @@ pub async fn vote(
     user_id: i64,
     max_votes: i64,
 ) -> anyhow::Result<VoteOutcome> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let inserted = sqlx::query(
         "INSERT INTO campaign_votes (entry_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -491,7 +491,7 @@ pub async fn vote(
 
 /// Takes a vote back (and frees its slot); false when there was none.
 pub async fn unvote(db: &Db, campaign_id: i64, entry_id: i64, user_id: i64) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let deleted = sqlx::query("DELETE FROM campaign_votes WHERE entry_id = $1 AND user_id = $2")
         .bind(entry_id)
         .bind(user_id)
@@ -530,7 +530,7 @@ pub async fn set_hidden(
     by: i64,
     reason: &str,
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE campaign_entries SET hidden = $1, hidden_reason = $2, hidden_by = $3 WHERE id = $4")
         .bind(hidden as i64)
         .bind(if hidden { Some(reason) } else { None })
@@ -563,7 +563,7 @@ pub async fn set_hidden(
 /// Replaces the winner list and notifies the authors who were not winners before, in one
 /// transaction.
 pub async fn set_winners(db: &Db, campaign: &Campaign, picks: &[WinnerPick], by: i64) -> anyhow::Result<usize> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let before: HashSet<i64> =
         sqlx::query("SELECT id FROM campaign_entries WHERE campaign_id = $1 AND winner_rank IS NOT NULL")
             .bind(campaign.id)
