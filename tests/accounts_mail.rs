@@ -1618,6 +1618,16 @@ async fn pictures_and_profiles(app: &TestApp) {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, me) = app.get("/api/v1/me", Some(&quiet)).await;
     assert!(me["display_name"].is_null() && me["avatar_url"].is_null(), "{me}");
+    // The removed name no longer blocks anyone.
+    let (s, _) = submit(
+        app,
+        &fan_browser,
+        "/settings",
+        "/settings/profile",
+        &[("display_name", "Official Support"), ("bio", "")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "a cleared name is free again");
     let (_, audit) = app.get("/api/v1/audit?action=user.clear_profile", Some(&admin)).await;
     assert_eq!(audit[0]["target_label"], "pic_quiet", "{audit}");
     let r = fan_browser

@@ -234,7 +234,7 @@ pub async fn vouch_for_email(db: &Db, moderator: i64, target: &User) -> anyhow::
 /// audit log with what was there.
 pub async fn clear_profile(db: &Db, moderator: i64, target: &User) -> anyhow::Result<()> {
     let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE users SET display_name = NULL, avatar_key = NULL WHERE id = $1")
+    sqlx::query("UPDATE users SET display_name = NULL, display_name_skeleton = NULL, avatar_key = NULL WHERE id = $1")
         .bind(target.id)
         .execute(&mut *tx)
         .await?;
