@@ -31,7 +31,7 @@ fn user_ref(row: &AnyRow, prefix: &str) -> UserRef {
         role,
         team: opt_string(row, &format!("{prefix}team")),
         display_name: opt_string(row, &format!("{prefix}display_name")),
-        avatar_url: opt_string(row, &format!("{prefix}avatar_key")).map(|k| format!("/uploads/{k}/thumb")),
+        avatar_url: opt_string(row, &format!("{prefix}avatar_key")).map(|k| fanloop_platform::uploads::thumb_url(&k)),
         is_staff: role.is_staff(),
     }
 }
@@ -358,12 +358,10 @@ pub async fn create_thread(
     sqlx::query(&format!(
         "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
          SELECT w.user_id, 'watching', $2, $3, $4, NULL, $5 FROM board_watches w WHERE w.board_id = $1 \
-         AND w.user_id <> $2 \
-         AND NOT (w.user_id IN ({}) AND NOT EXISTS (SELECT 1 FROM notification_prefs m \
-             WHERE m.user_id = w.user_id AND m.kind = 'mention' AND m.delivery = 'off')) \
-         AND NOT EXISTS (SELECT 1 FROM notification_prefs p \
-         WHERE p.user_id = w.user_id AND p.kind = 'watching' AND p.delivery = 'off')",
-        db.json_list("$6", true)
+         AND w.user_id <> $2 AND NOT (w.user_id IN ({}) AND {}) AND {}",
+        db.json_list("$6", true),
+        notifications::not_turned_off("w.user_id", NotificationKind::Mention),
+        notifications::not_turned_off("w.user_id", NotificationKind::Watching),
     ))
     .bind(t.board_id)
     .bind(t.author_id)
@@ -390,17 +388,20 @@ pub async fn watches_board(db: &Db, user_id: i64, board_id: i64) -> anyhow::Resu
 
 /// Starts or stops watching a board (idempotent).
 pub async fn set_board_watch(db: &Db, user_id: i64, board_id: i64, on: bool) -> anyhow::Result<()> {
-    let sql = if on {
-        "INSERT INTO board_watches (user_id, board_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, board_id) DO NOTHING"
-    } else {
-        "DELETE FROM board_watches WHERE user_id = $1 AND board_id = $2 AND $3 >= 0"
-    };
-    sqlx::query(sql)
+    let query = if on {
+        sqlx::query(
+            "INSERT INTO board_watches (user_id, board_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, board_id) DO NOTHING",
+        )
         .bind(user_id)
         .bind(board_id)
         .bind(now_ms())
-        .execute(&db.pool)
-        .await?;
+    } else {
+        sqlx::query("DELETE FROM board_watches WHERE user_id = $1 AND board_id = $2")
+            .bind(user_id)
+            .bind(board_id)
+    };
+    query.execute(&db.pool).await?;
     Ok(())
 }
 
@@ -629,14 +630,12 @@ pub async fn set_thread_flag(
     if pinned.is_none() && locked.is_none() {
         return Ok(());
     }
-    // Read before the transaction: on SQLite a transaction that reads before it writes can be
-    // refused at its first write ("database is locked") when another write committed meanwhile.
+    let mut tx = db.begin_write().await?;
     let title: String = sqlx::query_scalar("SELECT title FROM threads WHERE id = $1")
         .bind(thread_id)
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .unwrap_or_default();
-    let mut tx = db.begin_write().await?;
     if let Some(p) = pinned {
         sqlx::query("UPDATE threads SET pinned = $1 WHERE id = $2")
             .bind(p as i64)

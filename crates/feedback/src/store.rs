@@ -1087,12 +1087,12 @@ pub async fn add_comment(db: &Db, request_id: i64, title: &str, author_id: i64, 
         .execute(&mut *tx)
         .await?;
     // As `notifications::notify` writes them (a kind turned off is skipped).
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
          SELECT w.user_id, 'watching', $2, $3, $4, NULL, $5 FROM request_watches w \
-         WHERE w.request_id = $1 AND w.user_id <> $2 AND NOT EXISTS (SELECT 1 FROM notification_prefs p \
-         WHERE p.user_id = w.user_id AND p.kind = 'watching' AND p.delivery = 'off')",
-    )
+         WHERE w.request_id = $1 AND w.user_id <> $2 AND {}",
+        notifications::not_turned_off("w.user_id", NotificationKind::Watching)
+    ))
     .bind(request_id)
     .bind(author_id)
     .bind(title)
@@ -1117,18 +1117,20 @@ pub async fn watches_request(db: &Db, user_id: i64, request_id: i64) -> anyhow::
 
 /// Starts or stops watching a request (idempotent).
 pub async fn set_request_watch(db: &Db, user_id: i64, request_id: i64, on: bool) -> anyhow::Result<()> {
-    let sql = if on {
-        "INSERT INTO request_watches (user_id, request_id, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id, request_id) DO NOTHING"
-    } else {
-        "DELETE FROM request_watches WHERE user_id = $1 AND request_id = $2 AND $3 >= 0"
-    };
-    sqlx::query(sql)
+    let query = if on {
+        sqlx::query(
+            "INSERT INTO request_watches (user_id, request_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, request_id) DO NOTHING",
+        )
         .bind(user_id)
         .bind(request_id)
         .bind(now_ms())
-        .execute(&db.pool)
-        .await?;
+    } else {
+        sqlx::query("DELETE FROM request_watches WHERE user_id = $1 AND request_id = $2")
+            .bind(user_id)
+            .bind(request_id)
+    };
+    query.execute(&db.pool).await?;
     Ok(())
 }
 

@@ -1364,12 +1364,15 @@ pub async fn remind_reservers(db: &Db, drop_id: i64, name: &str, slug: &str, now
         return Ok(None);
     }
     // The notification rows as `notifications::notify` writes them (a kind turned off is skipped).
-    let n = sqlx::query(
+    let n = sqlx::query(&format!(
         "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at) \
          SELECT r.user_id, 'launch_reminder', NULL, $2, $3, NULL, $4 FROM reservations r WHERE r.drop_id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM notification_prefs p WHERE p.user_id = r.user_id \
-         AND p.kind = 'launch_reminder' AND p.delivery = 'off')",
-    )
+         AND {}",
+        fanloop_platform::notifications::not_turned_off(
+            "r.user_id",
+            fanloop_platform::notifications::NotificationKind::LaunchReminder
+        )
+    ))
     .bind(drop_id)
     .bind(name)
     .bind(format!("/drops/{slug}"))

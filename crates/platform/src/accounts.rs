@@ -46,7 +46,7 @@ impl User {
             team: opt_string(row, "team"),
             bio: row.get("bio"),
             display_name: opt_string(row, "display_name"),
-            avatar_url: opt_string(row, "avatar_key").map(|k| format!("/uploads/{k}/thumb")),
+            avatar_url: opt_string(row, "avatar_key").map(|k| crate::uploads::thumb_url(&k)),
             created_at: row.get("created_at"),
             email_verified: crate::db::opt_i64(row, "email_verified_at").is_some(),
             suspended_until: current("suspended_until"),
@@ -238,13 +238,7 @@ pub async fn clear_profile(db: &Db, moderator: i64, target: &User) -> anyhow::Re
         .bind(target.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "UPDATE uploads SET purpose = 'deleted', data = $1, thumb = $1 WHERE user_id = $2 AND purpose = 'avatar'",
-    )
-    .bind(Vec::<u8>::new())
-    .bind(target.id)
-    .execute(&mut *tx)
-    .await?;
+    crate::uploads::forget_avatars(&mut *tx, target.id, "").await?;
     crate::audit::record(
         &mut *tx,
         &crate::audit::Entry::new(

@@ -87,6 +87,16 @@ pub struct NewNotification<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// The SQL condition that `user_col` has not turned `kind` off: every statement that writes
+/// notifications (one, or one per watcher or reserver) skips those who did.
+pub fn not_turned_off(user_col: &str, kind: NotificationKind) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM notification_prefs off_p WHERE off_p.user_id = {user_col} \
+         AND off_p.kind = '{}' AND off_p.delivery = 'off')",
+        kind.as_str()
+    )
+}
+
 /// Tells a member of something; the mail worker then decides whether it is mailed.
 pub async fn notify<'e, E>(executor: E, n: &NewNotification<'_>) -> anyhow::Result<()>
 where
@@ -110,11 +120,11 @@ async fn write<'e, E>(executor: E, n: &NewNotification<'_>, mail_state: Option<&
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO notifications (user_id, kind, actor_id, subject, link, detail, created_at, mail_state) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS \
-         (SELECT 1 FROM notification_prefs WHERE user_id = $1 AND kind = $2 AND delivery = 'off')",
-    )
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE {}",
+        not_turned_off("$1", n.kind)
+    ))
     .bind(n.user_id)
     .bind(n.kind.as_str())
     .bind(n.actor_id)

@@ -44,13 +44,18 @@ pub struct UploadInfo {
     pub created_at: i64,
 }
 
+/// The address of a picture's thumbnail (for an avatar: its 64 px version).
+pub fn thumb_url(key: &str) -> String {
+    format!("/uploads/{key}/thumb")
+}
+
 /// The markdown a post uses for a picture: the thumbnail, opening the larger one.
 pub fn markdown_for(key: &str, name: &str) -> String {
     let alt: String = name
         .chars()
         .filter(|c| !matches!(c, '[' | ']' | '\\' | '`' | '*' | '_' | '<' | '>' | '@') && !c.is_control())
         .collect();
-    format!("[![{}](/uploads/{key}/thumb)](/uploads/{key})", alt.trim())
+    format!("[![{}]({})](/uploads/{key})", alt.trim(), thumb_url(key))
 }
 
 fn info_from_row(row: &AnyRow) -> UploadInfo {
@@ -58,7 +63,7 @@ fn info_from_row(row: &AnyRow) -> UploadInfo {
     let name: String = row.get("name");
     UploadInfo {
         url: format!("/uploads/{key}"),
-        thumb_url: format!("/uploads/{key}/thumb"),
+        thumb_url: thumb_url(&key),
         markdown: markdown_for(&key, &name),
         key,
         name,
@@ -124,8 +129,9 @@ pub fn day_ago() -> i64 {
 }
 
 /// Starts the transaction that stores a picture of `user_id`: the account's row is locked
-/// first (PostgreSQL: row lock; SQLite: the write lock), so two requests of one member count
-/// one after the other; `None` when `limit` pictures were already sent in 24 hours.
+/// first (PostgreSQL: a row lock; SQLite's write lock is taken by `begin_write`), so two
+/// requests of one member count one after the other; `None` when `limit` pictures were already
+/// sent in 24 hours.
 async fn begin_within_limit(
     db: &Db,
     user_id: i64,
@@ -137,12 +143,7 @@ async fn begin_within_limit(
         .execute(&mut *tx)
         .await?;
     if let Some(limit) = limit {
-        let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE user_id = $1 AND created_at >= $2")
-            .bind(user_id)
-            .bind(day_ago())
-            .fetch_one(&mut *tx)
-            .await?;
-        if sent >= limit {
+        if count_since(&mut *tx, user_id, day_ago()).await? >= limit {
             return Ok(None);
         }
     }
@@ -168,12 +169,15 @@ pub async fn add(
 
 /// Pictures `user_id` sent since `since` (ms), avatars and deleted ones included (deleting
 /// does not give the day's count back).
-pub async fn count_since(db: &Db, user_id: i64, since: i64) -> anyhow::Result<i64> {
+pub async fn count_since<'e, E>(executor: E, user_id: i64, since: i64) -> anyhow::Result<i64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE user_id = $1 AND created_at >= $2")
             .bind(user_id)
             .bind(since)
-            .fetch_one(&db.pool)
+            .fetch_one(executor)
             .await?,
     )
 }
@@ -248,16 +252,25 @@ pub async fn set_avatar(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    forget_avatars(&mut *tx, user_id, &key).await?;
+    tx.commit().await?;
+    Ok(Some(key))
+}
+
+/// Forgets `user_id`'s avatar pictures but the one keyed `keep` ("": all of them).
+pub async fn forget_avatars<'e, E>(executor: E, user_id: i64, keep: &str) -> anyhow::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query(&format!(
         "UPDATE uploads SET {FORGET} WHERE user_id = $2 AND purpose = 'avatar' AND upload_key <> $3"
     ))
     .bind(Vec::<u8>::new())
     .bind(user_id)
-    .bind(&key)
-    .execute(&mut *tx)
+    .bind(keep)
+    .execute(executor)
     .await?;
-    tx.commit().await?;
-    Ok(Some(key))
+    Ok(())
 }
 
 /// Removes the avatar of `user_id` (the initial shows again).
@@ -267,13 +280,7 @@ pub async fn remove_avatar(db: &Db, user_id: i64) -> anyhow::Result<()> {
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(&format!(
-        "UPDATE uploads SET {FORGET} WHERE user_id = $2 AND purpose = 'avatar'"
-    ))
-    .bind(Vec::<u8>::new())
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+    forget_avatars(&mut *tx, user_id, "").await?;
     tx.commit().await?;
     Ok(())
 }

@@ -103,7 +103,7 @@ async fn check_quota(platform: &Platform, user: &User) -> Result<(), ApiError> {
     let Some(limit) = day_limit(user) else {
         return Ok(());
     };
-    if uploads::count_since(&platform.db, user.id, uploads::day_ago()).await? >= limit {
+    if uploads::count_since(&platform.db.pool, user.id, uploads::day_ago()).await? >= limit {
         return Err(quota_error());
     }
     Ok(())
