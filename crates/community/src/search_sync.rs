@@ -391,7 +391,7 @@ mod tests {
         // A gap whose successor is older than the horizon is given up on.
         sqlx::query("INSERT INTO search_changes (seq, post_id, at) VALUES ($1, 999997, $2)")
             .bind(base + 5)
-            .bind(now_ms() - IN_FLIGHT_MS - 1)
+            .bind(now_ms() - IN_FLIGHT_MS - 1_000) // a second past: the database clock may trail by a millisecond
             .execute(&db.pool)
             .await
             .unwrap();
