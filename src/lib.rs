@@ -151,9 +151,10 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             platform.db.backend == fanloop_platform::db::Backend::Postgres,
             "several nodes (a Redis URL) need a shared PostgreSQL database"
         );
-        // Sign-in and reset limits hold for the cluster, not per node.
+        // Sign-in, reset and purchase limits hold for the cluster, not per node.
         let counters = fanloop_platform::ratelimit::SharedCounters::connect(url, &config.redis_prefix).await?;
         platform.share_limits(&counters);
+        launches.purchase_limiter.share(counters.clone());
         shared_counters = Some(counters);
         let cluster =
             fanloop_launches::cluster::Cluster::connect(url, &config.redis_prefix, platform.db.clone(), config.cluster)
@@ -164,6 +165,16 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     }
     launches.start_reminders();
     fanloop_feedback::service::start_regrouping(fanloop_feedback::FeedbackState::new(platform.clone()));
+    fanloop_listening::rollup::spawn(platform.db.clone());
+    // Live counts on open pages follow the database, so a write on any node reaches them.
+    platform.live.follow(
+        platform.db.clone(),
+        std::sync::Arc::new(fanloop_platform::live::NotificationRows),
+    );
+    platform.live.follow(
+        platform.db.clone(),
+        std::sync::Arc::new(fanloop_community::api::PostRows),
+    );
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
         fanloop_launches::demo::load(&launches).await?;

@@ -394,7 +394,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     // SIGINT (Ctrl-C) or SIGTERM (systemd, Docker, Kubernetes): stop accepting, finish the
     // requests in flight, then exit.
-    fanloop::serve_with(app.router, listener, limits, async {
+    let live = app.state.platform.live.clone();
+    fanloop::serve_with(app.router, listener, limits, async move {
         #[cfg(unix)]
         {
             let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -413,6 +414,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: finishing the requests in flight");
+        // Live streams never finish by themselves: end them, so their connections close now.
+        live.close();
     })
     .await
 }

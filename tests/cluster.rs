@@ -96,6 +96,39 @@ async fn call(
     (s, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// An open server-sent-event stream and what was read of it.
+type Events = (reqwest::Response, String);
+
+async fn open_events(url: &str, token: Option<&str>) -> Events {
+    let mut req = client().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    (r, String::new())
+}
+
+/// The data of the next event named `name`, waiting at most 5 s.
+async fn next_event(events: &mut Events, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        while let Some(end) = events.1.find("\n\n") {
+            let block: String = events.1.drain(..end + 2).collect();
+            if block.lines().any(|l| l == format!("event: {name}")) {
+                let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, events.0.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no `{name}` event within 5 s"))
+            .unwrap()
+            .expect("stream ended");
+        events.1.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
 /// The post ids search finds for `q` on a node.
 async fn found(base: &str, q: &str) -> Vec<i64> {
     let (s, v) = call(base, reqwest::Method::GET, &format!("/api/v1/search?q={q}"), None, None).await;
@@ -291,6 +324,76 @@ async fn three_nodes_act_as_one_site() {
     for base in [&a, &b, &c] {
         assert_eq!(guess(base.clone()).await, StatusCode::TOO_MANY_REQUESTS, "{base}");
     }
+
+    // The purchase flood limit (20 attempts per account per second) holds for the cluster too:
+    // 45 attempts at once, 15 on each node, are more than the cluster allows in a second (or
+    // two, if they straddle one), though each node alone would let its 15 through.  It is
+    // counted before the drop is looked up, so a drop that does not exist shows it.
+    let attempts = (0..45).map(|i| {
+        let base = [&a, &b, &c][i % 3].clone();
+        let admin = admin.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/api/v1/drops/no-such-drop/purchase"))
+                .bearer_auth(&admin)
+                .header("idempotency-key", format!("flood-{i}"))
+                .json(&json!({"variant_id": 1}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!((5..=25).contains(&limited), "{limited} of 45 refused: {statuses:?}");
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::TOO_MANY_REQUESTS || *s == StatusCode::NOT_FOUND));
+
+    // Live counts cross nodes: the administrator's bell is open on C and the thread on B; a
+    // fan replies on A; both learn of it within a few seconds.
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/users",
+        None,
+        Some(json!({"username": "ops_fan", "email": "fan@example.com", "password": "password123"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/tokens",
+        None,
+        Some(json!({"login": "ops_fan", "password": "password123", "name": "t"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let fan = v["token"].as_str().unwrap().to_string();
+    let mut bell = open_events(&format!("{c}/api/v1/notifications/stream"), Some(&admin)).await;
+    let unread_before = next_event(&mut bell, "unread").await["unread"].as_i64().unwrap();
+    let mut replies = open_events(&format!("{b}/api/v1/threads/{thread}/stream?after={post}"), None).await;
+    assert_eq!(next_event(&mut replies, "posts").await["new"], 0);
+    let started = std::time::Instant::now();
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/api/v1/threads/{thread}/posts"),
+        Some(&fan),
+        Some(json!({"body": "从节点 A 回复"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(next_event(&mut replies, "posts").await["first"], v["post_id"]);
+    assert!(next_event(&mut bell, "unread").await["unread"].as_i64().unwrap() > unread_before);
+    eprintln!(
+        "a reply on A reached an open thread on B and a bell on C in {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    drop((bell, replies));
 
     // A job that is due at start ran once, not once per node.
     let db = fanloop_platform::Db::connect(&db_url).await.unwrap();

@@ -925,3 +925,106 @@ async fn reader_zones(app: &TestApp) {
     assert_eq!(save("").await, StatusCode::SEE_OTHER);
     assert!(settings().await.contains("时间按 Europe/Paris 显示"));
 }
+
+/// An open server-sent-event stream, read event by event.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, path: &str, token: Option<&str>) -> Events {
+        let mut request = app.api().get(app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Events {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The data of the next event named `name`, waiting at most 5 s.
+    async fn next(&mut self, name: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if block.lines().any(|l| l == format!("event: {name}")) {
+                    let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                    return serde_json::from_str(data).unwrap();
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no `{name}` event within 5 s"))
+                .unwrap()
+                .expect("stream ended");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+/// Open pages learn of what happens at once: the bell's unread count and a thread's new
+/// replies arrive as server-sent events within seconds, without a reload.
+async fn live_counts_flow(app: &TestApp) {
+    let (_admin, board) = setup_board(app).await;
+    let author = app.user("live_author").await;
+    let replier = app.user("live_replier").await;
+    let (s, created) = app
+        .post(
+            &format!("/api/v1/boards/{board}/threads"),
+            &author,
+            json!({"title": "实时回复测试", "body": "有人在吗？"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let thread = created["thread_id"].as_i64().unwrap();
+    let first = created["post_id"].as_i64().unwrap();
+
+    let mut bell = Events::open(app, "/api/v1/notifications/stream", Some(&author)).await;
+    assert_eq!(bell.next("unread").await, json!({"unread": 0}));
+    let mut replies = Events::open(app, &format!("/api/v1/threads/{thread}/stream?after={first}"), None).await;
+    assert_eq!(replies.next("posts").await, json!({"new": 0, "first": null}));
+
+    let started = std::time::Instant::now();
+    let (s, reply) = app
+        .post(
+            &format!("/api/v1/threads/{thread}/posts"),
+            &replier,
+            json!({"body": "在的，我也遇到了"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{reply}");
+    let reply_id = reply["post_id"].as_i64().unwrap();
+    assert_eq!(replies.next("posts").await, json!({"new": 1, "first": reply_id}));
+    assert_eq!(bell.next("unread").await, json!({"unread": 1}));
+    eprintln!(
+        "a reply reached the open thread and the author's bell in {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+
+    // Reading them is reflected too (on the next look), and bad requests are refused plainly.
+    let (s, _) = app.post("/api/v1/notifications/read", &author, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.get("/api/v1/notifications/stream", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, e) = app
+        .get(&format!("/api/v1/threads/{thread}/stream?after=-1"), None)
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+    let (s, _) = app.get("/api/v1/threads/999999/stream?after=0", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+both_backends!(live_counts_reach_open_pages, live_counts_flow);

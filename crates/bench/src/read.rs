@@ -105,6 +105,15 @@ async fn prepare(args: &ReadBenchArgs) -> anyhow::Result<i64> {
         index.rebuild(&db).await?;
         println!("indexed {live} posts in {:.1?}", started.elapsed());
     }
+    // Trending's hourly roll-ups, as the background job leaves them.
+    let started = Instant::now();
+    let (rolled, _) = fanloop_listening::rollup::roll_up_pending(&db, Duration::from_secs(86_400)).await?;
+    if rolled > 0 {
+        println!(
+            "rolled up {rolled} hours of posts for trending in {:.1?}",
+            started.elapsed()
+        );
+    }
     let max_thread: i64 = sqlx::query_scalar("SELECT MAX(id) FROM threads")
         .fetch_one(&db.pool)
         .await?;
@@ -137,7 +146,7 @@ fn server_time_us(resp: &reqwest::Response) -> Option<u64> {
 /// Makes the path of the next request of a scenario.
 type PathMaker = Arc<dyn Fn(&mut rand::rngs::StdRng) -> String + Send + Sync>;
 
-async fn run_scenario(base: &str, args: &ReadBenchArgs, make_path: PathMaker) -> Samples {
+async fn run_scenario(base: &str, args: &ReadBenchArgs, make_path: PathMaker, token: Option<&str>) -> Samples {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()
@@ -149,13 +158,18 @@ async fn run_scenario(base: &str, args: &ReadBenchArgs, make_path: PathMaker) ->
         let client = client.clone();
         let base = base.to_string();
         let make_path = make_path.clone();
+        let token = token.map(str::to_string);
         workers.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
             let mut s = Samples::default();
             for _ in 0..per_worker {
                 let url = format!("{base}{}", make_path(&mut rng));
                 let t = Instant::now();
-                match client.get(&url).send().await {
+                let mut request = client.get(&url);
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                match request.send().await {
                     Ok(resp) if resp.status().is_success() => {
                         let server = server_time_us(&resp);
                         let _ = resp.bytes().await;
@@ -191,7 +205,19 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
     );
     let max_thread = prepare(&args).await?;
     let config = fanloop::Config::sqlite(args.data.clone());
-    let app = fanloop::build(&config).await?;
+    // The index written by `prepare` is released when its writer thread has finished merging,
+    // which after a rebuild of millions of posts takes a while.
+    let mut waited = 0;
+    let app = loop {
+        match fanloop::build(&config).await {
+            Ok(app) => break app,
+            Err(e) if waited < 300 && format!("{e:#}").contains("search index writer") => {
+                waited += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -211,11 +237,35 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
         "3.3.0",
     ]
     .to_vec();
-    let scenarios: Vec<(&str, PathMaker)> = vec![
-        ("baseline GET /healthz", Arc::new(|_| "/healthz".to_string())),
+    // Staff read trending with an API token, as the dashboard's users do.
+    let staff_db = fanloop::open_db(&config).await?;
+    let staff = match accounts::find_by_username(&staff_db, "bench_staff").await? {
+        Some(u) => u.id,
+        None => {
+            accounts::create_user(
+                &staff_db,
+                "bench_staff",
+                "staff@bench.invalid",
+                &auth::hash_password("bench-password")?,
+                Role::Admin,
+                None,
+                None,
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .id
+        }
+    };
+    let (_, token) = accounts::create_api_token(&staff_db, staff, "bench").await?;
+    let trending_scans = scan_trending_windows(&staff_db).await?;
+    staff_db.pool.close().await;
+    let scenarios: Vec<(&str, PathMaker, Option<&str>)> = vec![
+        ("baseline GET /healthz", Arc::new(|_| "/healthz".to_string()), None),
         (
             "thread page GET /t/{id}",
             Arc::new(move |rng| format!("/t/{}", rng.gen_range(1..=max_thread))),
+            None,
         ),
         (
             "search page GET /search?q=",
@@ -223,6 +273,17 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
                 let t = terms[rng.gen_range(0..terms.len())];
                 format!("/search?q={}", urlencode(t))
             }),
+            None,
+        ),
+        (
+            "trending GET 72 hours",
+            Arc::new(|_| "/api/v1/trending?granularity=hour".to_string()),
+            Some(token.as_str()),
+        ),
+        (
+            "trending GET 21 days",
+            Arc::new(|_| "/api/v1/trending?granularity=day".to_string()),
+            Some(token.as_str()),
         ),
     ];
     // Warm caches (page cache, SQLite, tantivy) so every scenario is measured hot.
@@ -230,8 +291,8 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
         requests: args.concurrency * 50,
         ..args.clone()
     };
-    for (_, path) in &scenarios {
-        run_scenario(&base, &warm, path.clone()).await;
+    for (_, path, token) in &scenarios {
+        run_scenario(&base, &warm, path.clone(), *token).await;
     }
     println!();
     println!(
@@ -239,8 +300,8 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
         "scenario", "req/s", "p50 ms", "p99 ms", "srv p50", "srv p99", "errors", "p50/base"
     );
     let mut baseline_p50 = None;
-    for (name, path) in &scenarios {
-        let s = run_scenario(&base, &args, path.clone()).await;
+    for (name, path, token) in &scenarios {
+        let s = run_scenario(&base, &args, path.clone(), *token).await;
         let rps = s.client_us.len() as f64 / s.wall.as_secs_f64();
         let p50 = percentile(&s.client_us, 0.50);
         let base_p50 = *baseline_p50.get_or_insert(p50);
@@ -256,9 +317,47 @@ pub async fn run_read(args: ReadBenchArgs) -> anyhow::Result<()> {
             p50 / base_p50.max(0.001)
         );
     }
+    println!(
+        "\nbefore the roll-ups, trending read and split every post of its window (one request, one core, no HTTP):"
+    );
+    for (hours, posts, took) in trending_scans {
+        println!(
+            "  {hours:>3} hours: {posts} posts, {:.1} ms",
+            took.as_secs_f64() * 1000.0
+        );
+    }
     let _ = stop.send(());
     let _ = server.await;
     Ok(())
+}
+
+/// What a trending request cost before the roll-ups: read every post of the window (ending
+/// with the latest post) and split it into terms.  Returns (hours, posts, time) for the 72-hour
+/// and the 21-day window.
+async fn scan_trending_windows(db: &fanloop_platform::Db) -> anyhow::Result<Vec<(i64, usize, Duration)>> {
+    let sources = fanloop_listening::store::Sources {
+        forum: true,
+        imported: true,
+    };
+    let now = fanloop_platform::db::now_ms();
+    let until = fanloop_listening::store::latest_post_at(db, sources, now)
+        .await?
+        .unwrap_or(now);
+    // The dictionaries load on first use: not part of a request's cost.
+    let _ = fanloop_listening::trending::terms("预热 warm-up");
+    let mut out = Vec::new();
+    for hours in [72, 21 * 24] {
+        let started = Instant::now();
+        let (posts, _) =
+            fanloop_listening::store::posts_between(db, sources, until - hours * 3_600_000 + 1, until, i64::MAX)
+                .await?;
+        let mut counts = fanloop_listening::trending::Counts::default();
+        for (at, text) in &posts {
+            counts.add_post((until - at) / 3_600_000, text);
+        }
+        out.push((hours, posts.len(), started.elapsed()));
+    }
+    Ok(out)
 }
 
 fn urlencode(s: &str) -> String {

@@ -24,6 +24,7 @@ pub fn router() -> Router<CommunityState> {
         .route("/api/v1/boards/{slug}/threads", get(board_threads).post(create_thread))
         .route("/api/v1/threads/{id}", get(get_thread).patch(moderate_thread))
         .route("/api/v1/threads/{id}/posts", post(create_reply))
+        .route("/api/v1/threads/{id}/stream", get(thread_stream))
         .route("/api/v1/posts/{id}", get(get_post).patch(edit_post).delete(delete_post))
         .route("/api/v1/posts/{id}/revisions", get(post_revisions))
         .route("/api/v1/posts/{id}/like", put(like_post).delete(unlike_post))
@@ -40,10 +41,10 @@ pub fn router() -> Router<CommunityState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_boards, create_board, board_threads, create_thread, get_thread, moderate_thread, create_reply, get_post, edit_post,
+    paths(list_boards, create_board, board_threads, create_thread, get_thread, thread_stream, moderate_thread, create_reply, get_post, edit_post,
           delete_post, post_revisions, like_post, unlike_post, flag_post, list_flags, resolve_flag, search, profile,
           list_held, review_held, preview_markdown, suggest_users),
-    components(schemas(PreviewRequest, Preview, UserSuggestion, HeldReviewed, Board, ThreadSummary, Post, UserRef, Revision, Flag, ProfileStats, LikeState, SearchHit, SearchPage, ErrorBody,
+    components(schemas(NewPosts, PreviewRequest, Preview, UserSuggestion, HeldReviewed, Board, ThreadSummary, Post, UserRef, Revision, Flag, ProfileStats, LikeState, SearchHit, SearchPage, ErrorBody,
         NewBoard, NewThreadRequest, ThreadCreated, ThreadPage, ThreadModeration, NewPostRequest, PostCreated, EditPostRequest,
         FlagRequest, ResolveRequest, FlagPage, Profile, BoardThreads, Deletion, HeldForReview, HeldPost, HeldDecision)),
     tags((name = "community", description = "Boards, threads, posts, likes, moderation and search"))
@@ -209,6 +210,77 @@ pub struct ThreadPage {
     pub total_posts: i64,
     pub page: i64,
     pub per_page: i64,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamAfter {
+    /// The newest post the reader has: posts after it are counted.
+    pub after: u64,
+}
+
+/// Posts of a thread newer than the reader's newest, as the live stream sends them.
+#[derive(Serialize, ToSchema, Clone, PartialEq)]
+pub struct NewPosts {
+    pub new: i64,
+    /// The first of them (its address is `/p/{first}`).
+    pub first: Option<i64>,
+}
+
+/// New replies of a thread, live: sent at once, then whenever the count changes (a reply
+/// written on any node reaches the stream within about a second).
+#[utoipa::path(get, path = "/api/v1/threads/{id}/stream", tag = "community", params(("id" = i64, Path), StreamAfter),
+    responses((status = 200, description = "server-sent events: `posts` events carrying a NewPosts as JSON", content_type = "text/event-stream"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn thread_stream(
+    State(state): State<CommunityState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<StreamAfter>,
+) -> Result<
+    axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use fanloop_platform::live::LiveEvent;
+    use futures::StreamExt;
+    let db = state.platform.db.clone();
+    store::get_thread(&db, id)
+        .await?
+        .filter(|t| !t.deleted)
+        .ok_or_else(|| ApiError::not_found("thread"))?;
+    let after = i64::try_from(q.after).unwrap_or(i64::MAX);
+    let counts = fanloop_platform::live::stream(
+        &state.platform.live,
+        move |e| *e == LiveEvent::Posted { thread_id: id },
+        move || {
+            let db = db.clone();
+            async move {
+                let (new, first) = store::posts_after(&db, id, after).await?;
+                Ok(NewPosts { new, first })
+            }
+        },
+    );
+    let events = counts.map(|c| Ok(Event::default().event("posts").json_data(&c).unwrap_or_default()));
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Posts: each new one tells the open pages of its thread.
+pub struct PostRows;
+
+impl fanloop_platform::live::Followed for PostRows {
+    fn newest<'a>(&'a self, db: &'a fanloop_platform::Db) -> fanloop_platform::live::BoxFuture<'a, i64> {
+        Box::pin(store::newest_post_id(db))
+    }
+    fn after<'a>(
+        &'a self,
+        db: &'a fanloop_platform::Db,
+        id: i64,
+    ) -> fanloop_platform::live::BoxFuture<'a, Vec<(i64, i64)>> {
+        Box::pin(store::post_threads_after(db, id, 2_000))
+    }
+    fn event(&self, owner: i64) -> fanloop_platform::live::LiveEvent {
+        fanloop_platform::live::LiveEvent::Posted { thread_id: owner }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/threads/{id}", tag = "community", params(("id" = i64, Path), PageParam),

@@ -56,6 +56,8 @@ pub static MESSAGES: MessageTable = &[
     ),
     ("thread.locked", "Locked", "已锁定", "Verrouillé"),
     ("thread.reply", "Reply", "回复", "Répondre"),
+    ("thread.new_one", "1 new reply: show it", "有 1 条新回复，点击查看", "1 nouvelle réponse : l’afficher"),
+    ("thread.new_many", "{n} new replies: show them", "有 {n} 条新回复，点击查看", "{n} nouvelles réponses : les afficher"),
     ("thread.signin_to_reply", "to reply.", "后即可回复。", "pour répondre."),
     ("field.title", "Title", "标题", "Titre"),
     ("field.body", "Message", "正文", "Message"),

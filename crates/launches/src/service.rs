@@ -39,6 +39,7 @@ pub struct LaunchInner {
     /// Set in multi-node mode: Redis decides, the database stores (see `cluster`).
     pub cluster: Option<crate::cluster::Cluster>,
     /// Purchase attempts per account per second: a fan's retries are fine, a bot's flood is not.
+    /// Counted in Redis when it is configured, so the limit holds for the cluster.
     pub purchase_limiter: Arc<RateLimiter>,
     /// Drops as the purchase path reads them, for a second: what it uses (window, rules,
     /// variants) never changes once a drop exists, and a sale asks a million times.
@@ -54,7 +55,7 @@ impl LaunchState {
             hub: SaleHub::new(platform.db.clone()),
             platform,
             cluster: None,
-            purchase_limiter: Arc::new(RateLimiter::new(20, Duration::from_secs(1))),
+            purchase_limiter: Arc::new(RateLimiter::named("purchase", 20, Duration::from_secs(1))),
             drops_for_sale: Arc::default(),
         }))
     }

@@ -1,10 +1,12 @@
 //! Listening and campaigns.  Trending terms and hashtags with burst detection over forum and
-//! imported posts (`trending` and `simulate` are pure; `service` reads a window's posts through `store`; `web` is
-//! the page and the API), and hashtag campaigns with fan entries, votes, winners and a dashboard
-//! of targets against actuals (`campaigns`).
+//! imported posts (`trending` and `simulate` are pure; `rollup` keeps hourly counts of terms
+//! current; `service` reads them through `store`; `web` is the page and the API), and hashtag
+//! campaigns with fan entries, votes, winners and a dashboard of targets against actuals
+//! (`campaigns`).
 
 pub mod campaigns;
 pub mod error;
+pub mod rollup;
 pub mod service;
 pub mod simulate;
 pub mod store;

@@ -1,7 +1,8 @@
-//! Trending over the forum's posts (with campaign entries) and imported social posts, computed
-//! on demand from the posts of the window (capped), so it is always consistent with edits and deletions.
+//! Trending over the forum's posts (with campaign entries) and imported social posts, read from
+//! the hourly roll-ups, with the hours changed since their roll-up counted from their posts: as
+//! new as the posts, edits and deletions included, and fast however many posts there are.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::FromRef;
 use fanloop_platform::accounts::User;
@@ -11,7 +12,8 @@ use fanloop_platform::ApiError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::trending::{self, BurstConfig, Counts, Trend};
+use crate::store;
+use crate::trending::{self, BurstConfig, Trend};
 
 #[derive(Clone)]
 pub struct ListeningState {
@@ -24,11 +26,10 @@ impl FromRef<ListeningState> for Platform {
     }
 }
 
-/// Posts read per source and window: enough for weeks of a busy community; beyond it the
-/// oldest posts of the window are left out (and the answer says so).
-pub const MAX_POSTS_PER_SOURCE: i64 = 50_000;
-const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 86_400_000;
+/// Out-of-date hours a request counts from their posts itself; older ones are read from their
+/// last roll-up (and the answer says how many).
+pub const LIVE_HOURS_MAX: usize = 6;
+const HOUR_MS: i64 = crate::rollup::HOUR_MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
@@ -67,48 +68,155 @@ pub struct TrendingView {
     pub bucket_ms: i64,
     pub buckets: usize,
     pub posts: usize,
-    /// True when a source had more posts in the window than were read.
+    /// True when part of the window was counted from an out-of-date roll-up (see
+    /// `stale_hours`) or an hour had more posts than are counted.
     pub truncated: bool,
+    /// Hours of the window whose newest posts are not counted yet: their roll-up is being
+    /// redone in the background (right after an upgrade or a bulk import).
+    pub stale_hours: usize,
     pub trends: Vec<Trend>,
 }
 
+/// Trending over the window that ends with the hour of the latest post (now, unless the
+/// community has been quiet): 72 hours (the last 24 examined), or 21 days of 24 hours (the last
+/// 7 examined).  Counts come from the hourly roll-ups (`crate::rollup`); the terms read are only
+/// those that can matter: any with a bucket of the examined part reaching the burst minimum,
+/// and the most used.  Every other term has neither a burst nor a place in the list.
 pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> Result<TrendingView, ApiError> {
     if !me.role.is_staff() {
         return Err(crate::error::ListeningError::StaffOnly.into());
     }
     let db = &state.platform.db;
-    let (bucket_ms, buckets, detect, cfg) = match q.granularity {
-        Granularity::Hour => (HOUR_MS, 72usize, 24usize, BurstConfig::HOURLY),
-        Granularity::Day => (DAY_MS, 21, 7, BurstConfig::DAILY),
+    let (per, buckets, detect, cfg) = match q.granularity {
+        Granularity::Hour => (1i64, 72usize, 24usize, BurstConfig::HOURLY),
+        Granularity::Day => (24, 21, 7, BurstConfig::DAILY),
     };
-    let now = now_ms();
-    let sources = crate::store::Sources {
+    let source_ids: Vec<i64> = match q.source {
+        Source::All => vec![store::FORUM, store::IMPORTED],
+        Source::Forum => vec![store::FORUM],
+        Source::Imported => vec![store::IMPORTED],
+    };
+    let sources = store::Sources {
         forum: q.source != Source::Imported,
         imported: q.source != Source::Forum,
     };
-    let latest = crate::store::latest_post_at(db, sources, now).await?;
-    let until = latest.unwrap_or(now);
-    // Buckets end at `until`, so the last one is always a whole hour (or day) of posts: a
-    // burst ten minutes old is not split by the top of the hour, and at 13:02 "the last hour"
-    // does not mean two minutes.
-    let since = until - buckets as i64 * bucket_ms + 1;
-    let (posts, truncated) = crate::store::posts_between(db, sources, since, until, MAX_POSTS_PER_SOURCE).await?;
-    let n_posts = posts.len();
-    let trends = tokio::task::spawn_blocking(move || {
-        let mut counts = Counts::default();
-        for (at, text) in &posts {
-            counts.add_post((at - since).div_euclid(bucket_ms), text);
+    let now = now_ms();
+    let until = store::latest_post_at(db, sources, now).await?.unwrap_or(now);
+    let last = until.div_euclid(HOUR_MS);
+    let base = last - buckets as i64 * per + 1;
+    let first_examined = buckets - detect;
+    let examined_from = base + first_examined as i64 * per;
+    let bucket_of = |hour: i64| ((hour - base) / per) as usize;
+
+    // The newest out-of-date hours are counted here; the rest from their last roll-up.
+    let dirty = store::dirty_hours(db, &source_ids, base, last).await?;
+    let stale_hours = dirty.len().saturating_sub(LIVE_HOURS_MAX);
+    let live: Vec<(i64, i64)> = dirty.into_iter().take(LIVE_HOURS_MAX).collect();
+    let live_keys: Vec<i64> = live.iter().map(|&(s, h)| store::hour_key(s, h)).collect();
+    let mut totals = vec![0u32; buckets];
+    let mut live_counts: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut truncated = stale_hours > 0;
+    for &(source, hour) in &live {
+        let count = crate::rollup::count_hour(db, source, hour).await?;
+        truncated |= count.truncated;
+        let b = bucket_of(hour);
+        totals[b] += count.posts;
+        for (term, n) in count.terms {
+            live_counts.entry(term).or_insert_with(|| vec![0; buckets])[b] += n;
         }
-        let mut series: HashMap<String, Vec<u32>> = HashMap::new();
-        for ((bucket, term), n) in counts.terms {
-            if (0..buckets as i64).contains(&bucket) {
-                series.entry(term).or_insert_with(|| vec![0; buckets])[bucket as usize] = n;
+    }
+    for (hour, n) in store::stored_totals(db, &source_ids, base, last, &live_keys).await? {
+        totals[bucket_of(hour)] += n.max(0) as u32;
+    }
+
+    // Terms that may burst: a bucket of the examined part at the minimum or above.
+    let mut candidates: HashSet<String> = store::stored_counts(
+        db,
+        &source_ids,
+        examined_from,
+        last,
+        &live_keys,
+        base,
+        per,
+        cfg.min_count as i64,
+        None,
+    )
+    .await?
+    .into_iter()
+    .map(|(term, _, _)| term)
+    .collect();
+    // A term counted live: its stored counts in the same buckets are added to the live ones.
+    let live_terms: Vec<String> = live_counts
+        .iter()
+        .filter(|(_, series)| series[first_examined..].iter().any(|&n| n > 0))
+        .map(|(term, _)| term.clone())
+        .collect();
+    let mut examined: HashMap<String, Vec<u32>> = HashMap::new();
+    if !live_terms.is_empty() {
+        for (term, b, n) in store::stored_counts(
+            db,
+            &source_ids,
+            examined_from,
+            last,
+            &live_keys,
+            base,
+            per,
+            1,
+            Some(&live_terms),
+        )
+        .await?
+        {
+            examined.entry(term).or_insert_with(|| vec![0; buckets])[b as usize] += n.max(0) as u32;
+        }
+        for term in &live_terms {
+            let series = examined.entry(term.clone()).or_insert_with(|| vec![0; buckets]);
+            if let Some(live_series) = live_counts.get(term) {
+                for (b, n) in live_series.iter().enumerate() {
+                    series[b] += n;
+                }
             }
         }
-        let totals: Vec<u32> = (0..buckets as i64)
-            .map(|b| counts.totals.get(&b).copied().unwrap_or(0))
-            .collect();
-        trending::rank(&series, &totals, since, bucket_ms, detect, &cfg, 40)
+        for (term, series) in &examined {
+            if series[first_examined..].iter().any(|&n| n >= cfg.min_count) {
+                candidates.insert(term.clone());
+            }
+        }
+    }
+    // And the most used of the examined part, which the list shows after the bursts.
+    let mut used: HashMap<String, i64> = store::stored_top_terms(db, &source_ids, examined_from, last, &live_keys, 100)
+        .await?
+        .into_iter()
+        .collect();
+    for (term, series) in &examined {
+        used.insert(term.clone(), series[first_examined..].iter().map(|&n| n as i64).sum());
+    }
+    let mut most_used: Vec<(String, i64)> = used.into_iter().collect();
+    most_used.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    candidates.extend(most_used.into_iter().take(LIST_LEN).map(|(term, _)| term));
+
+    // Whole series of the candidates.
+    let candidates: Vec<String> = candidates.into_iter().collect();
+    let mut series: HashMap<String, Vec<u32>> = HashMap::new();
+    if !candidates.is_empty() {
+        for (term, b, n) in
+            store::stored_counts(db, &source_ids, base, last, &live_keys, base, per, 1, Some(&candidates)).await?
+        {
+            series.entry(term).or_insert_with(|| vec![0; buckets])[b as usize] += n.max(0) as u32;
+        }
+    }
+    for term in &candidates {
+        if let Some(live_series) = live_counts.get(term) {
+            let s = series.entry(term.clone()).or_insert_with(|| vec![0; buckets]);
+            for (b, n) in live_series.iter().enumerate() {
+                s[b] += n;
+            }
+        }
+    }
+    let bucket_ms = per * HOUR_MS;
+    let start_ms = base * HOUR_MS;
+    let posts = totals.iter().map(|&n| n as usize).sum();
+    let trends = tokio::task::spawn_blocking(move || {
+        trending::rank(&series, &totals, start_ms, bucket_ms, detect, &cfg, LIST_LEN)
     })
     .await
     .map_err(ApiError::internal)?;
@@ -118,11 +226,15 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
         until,
         bucket_ms,
         buckets,
-        posts: n_posts,
+        posts,
         truncated,
+        stale_hours,
         trends,
     })
 }
+
+/// Terms in the list.
+const LIST_LEN: usize = 40;
 
 /// Points of an SVG polyline for a sparkline `width`×`height`.
 pub fn sparkline(series: &[u32], width: f64, height: f64) -> String {

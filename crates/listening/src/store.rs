@@ -1,5 +1,6 @@
-//! Reads for trending: the posts of a window, from the forum (with campaign entries) and from
-//! imported social posts.
+//! Trending's SQL: the posts of an hour, from the forum (with campaign entries) and from imported
+//! social posts, and the hourly roll-ups of their terms (`trend_terms`, `trend_totals`,
+//! `trend_dirty`; migration 6001).
 
 use fanloop_platform::db::{opt_i64, Db};
 use sqlx::Row;
@@ -68,4 +69,212 @@ pub async fn posts_between(
         posts.extend(rows.iter().map(|r| (r.get("at"), r.get("text"))));
     }
     Ok((posts, truncated))
+}
+
+/// The posts (time, text) of one source from `since` to `until`, at most `cap`.
+pub async fn source_posts_between(
+    db: &Db,
+    source: i64,
+    since: i64,
+    until: i64,
+    cap: i64,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    let sources = Sources {
+        forum: source == FORUM,
+        imported: source == IMPORTED,
+    };
+    Ok(posts_between(db, sources, since, until, cap).await?.0)
+}
+
+/// Roll-up source numbers (`trend_*` tables).
+pub const FORUM: i64 = 1;
+pub const IMPORTED: i64 = 2;
+
+/// `(hour * 4 + source)`: one integer naming a source's hour, so a set of them is one parameter.
+pub fn hour_key(source: i64, hour: i64) -> i64 {
+    hour * 4 + source
+}
+
+/// The hours from `lo` to `hi` of `sources` whose roll-up is out of date, newest first.
+pub async fn dirty_hours(db: &Db, sources: &[i64], lo: i64, hi: i64) -> anyhow::Result<Vec<(i64, i64)>> {
+    let list = db.json_list("$1", true);
+    let rows = sqlx::query(&format!(
+        "SELECT source, hour FROM trend_dirty WHERE source IN ({list}) AND hour >= $2 AND hour <= $3 \
+         ORDER BY hour DESC, source"
+    ))
+    .bind(serde_json::to_string(sources)?)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("source"), r.get("hour"))).collect())
+}
+
+/// Up to `limit` out-of-date hours (source, hour, mark), newest first, and how many there are.
+pub async fn next_dirty(db: &Db, limit: i64) -> anyhow::Result<(Vec<(i64, i64, i64)>, i64)> {
+    let rows = sqlx::query("SELECT source, hour, marked FROM trend_dirty ORDER BY hour DESC, source LIMIT $1")
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM trend_dirty")
+        .fetch_one(&db.pool)
+        .await?
+        .get("n");
+    Ok((
+        rows.iter()
+            .map(|r| (r.get("source"), r.get("hour"), r.get("marked")))
+            .collect(),
+        pending,
+    ))
+}
+
+/// Replaces the roll-up of one source's hour; clears its mark if it is still `marked` (a post
+/// changed since it was read leaves the hour marked, to be rolled up again).  Returns whether
+/// the mark was cleared.
+pub async fn store_hour(
+    db: &Db,
+    source: i64,
+    hour: i64,
+    marked: i64,
+    posts: i64,
+    terms: &[(String, u32)],
+) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    // The totals row first: on PostgreSQL its row lock makes two roll-ups of one hour take turns.
+    sqlx::query(
+        "INSERT INTO trend_totals (source, hour, posts) VALUES ($1, $2, $3) \
+         ON CONFLICT (source, hour) DO UPDATE SET posts = excluded.posts",
+    )
+    .bind(source)
+    .bind(hour)
+    .bind(posts)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM trend_terms WHERE source = $1 AND hour = $2")
+        .bind(source)
+        .bind(hour)
+        .execute(&mut *tx)
+        .await?;
+    // Rows as one JSON parameter per 2,000 terms: [[term, n], …].
+    let insert = match db.backend {
+        fanloop_platform::db::Backend::Sqlite => {
+            "INSERT INTO trend_terms (source, hour, term, n) \
+             SELECT $1, $2, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($3)"
+        }
+        fanloop_platform::db::Backend::Postgres => {
+            "INSERT INTO trend_terms (source, hour, term, n) \
+             SELECT $1, $2, e->>0, CAST(e->>1 AS BIGINT) FROM json_array_elements(CAST($3 AS json)) AS e"
+        }
+    };
+    for chunk in terms.chunks(2_000) {
+        sqlx::query(insert)
+            .bind(source)
+            .bind(hour)
+            .bind(serde_json::to_string(chunk)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let cleared = sqlx::query("DELETE FROM trend_dirty WHERE source = $1 AND hour = $2 AND marked = $3")
+        .bind(source)
+        .bind(hour)
+        .bind(marked)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        > 0;
+    tx.commit().await?;
+    Ok(cleared)
+}
+
+/// The filter shared by the stored-roll-up reads: `$1` sources (JSON), `$2`..`$3` hours, `$4`
+/// source-hours left out (JSON of [`hour_key`]s: those counted live instead).
+fn stored_filter(db: &Db) -> String {
+    format!(
+        "source IN ({}) AND hour >= $2 AND hour <= $3 AND (hour * 4 + source) NOT IN ({})",
+        db.json_list("$1", true),
+        db.json_list("$4", true)
+    )
+}
+
+/// Posts per hour from `lo` to `hi` in the stored roll-ups (sources summed).
+pub async fn stored_totals(
+    db: &Db,
+    sources: &[i64],
+    lo: i64,
+    hi: i64,
+    live: &[i64],
+) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT hour, CAST(SUM(posts) AS BIGINT) AS n FROM trend_totals WHERE {} GROUP BY hour",
+        stored_filter(db)
+    ))
+    .bind(serde_json::to_string(sources)?)
+    .bind(lo)
+    .bind(hi)
+    .bind(serde_json::to_string(live)?)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("hour"), r.get("n"))).collect())
+}
+
+/// Counts per (term, bucket) from the stored roll-ups, buckets of `per` hours from hour `base`:
+/// either those of at least `min` (`terms` is `None`) or every count of the given terms.
+#[allow(clippy::too_many_arguments)]
+pub async fn stored_counts(
+    db: &Db,
+    sources: &[i64],
+    lo: i64,
+    hi: i64,
+    live: &[i64],
+    base: i64,
+    per: i64,
+    min: i64,
+    terms: Option<&[String]>,
+) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    let only = match terms {
+        Some(_) => format!(" AND term IN ({})", db.json_list("$8", false)),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT term, (hour - $5) / $6 AS b, CAST(SUM(n) AS BIGINT) AS cnt FROM trend_terms \
+         WHERE {}{only} GROUP BY term, b HAVING SUM(n) >= $7",
+        stored_filter(db)
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(serde_json::to_string(sources)?)
+        .bind(lo)
+        .bind(hi)
+        .bind(serde_json::to_string(live)?)
+        .bind(base)
+        .bind(per)
+        .bind(min);
+    if let Some(terms) = terms {
+        query = query.bind(serde_json::to_string(terms)?);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    Ok(rows.iter().map(|r| (r.get("term"), r.get("b"), r.get("cnt"))).collect())
+}
+
+/// The `limit` most used terms from `lo` to `hi` in the stored roll-ups, with their counts.
+pub async fn stored_top_terms(
+    db: &Db,
+    sources: &[i64],
+    lo: i64,
+    hi: i64,
+    live: &[i64],
+    limit: i64,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT term, CAST(SUM(n) AS BIGINT) AS cnt FROM trend_terms WHERE {} GROUP BY term \
+         ORDER BY SUM(n) DESC, term LIMIT $5",
+        stored_filter(db)
+    ))
+    .bind(serde_json::to_string(sources)?)
+    .bind(lo)
+    .bind(hi)
+    .bind(serde_json::to_string(live)?)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get("term"), r.get("cnt"))).collect())
 }

@@ -120,6 +120,7 @@ pub static MESSAGES: MessageTable = &[
     ("ls.source.forum", "Forum and campaign entries", "论坛和活动作品", "Forum et participations aux campagnes"),
     ("ls.source.imported", "Imported posts only", "仅导入帖子", "Publications importées seulement"),
     ("ls.posts_until", "posts read, window ending", "条帖子，时间窗截至", "publications lues, fenêtre jusqu'au"),
+    ("ls.stale", "hours still being counted", "部分小时仍在统计中", "heures encore en cours de comptage"),
     ("ls.truncated", "the window had more posts than were read", "时间窗内帖子过多，只读取了最新部分", "la fenêtre contenait plus de publications que lues"),
     ("ls.term", "Term", "词", "Terme"),
     ("ls.activity", "Activity", "走势", "Activité"),

@@ -39,14 +39,15 @@ pub fn router() -> Router<Platform> {
         .route("/api/v1/users/{username}/role", put(api_set_role))
         .route("/api/v1/notifications", get(api_notifications))
         .route("/api/v1/notifications/read", post(api_notifications_read))
+        .route("/api/v1/notifications/stream", get(api_notifications_stream))
         .merge(crate::account_pages::router())
         .merge(crate::uploads_web::router())
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(api_signup, api_create_token, api_me, api_list_users, api_set_role, api_notifications, api_notifications_read),
-    components(schemas(User, Role, ApiToken, Notification, ErrorBody, SignupRequest, TokenRequest, TokenCreated, RoleRequest, NotificationPage, ReadResult)),
+    paths(api_signup, api_create_token, api_me, api_list_users, api_set_role, api_notifications, api_notifications_read, api_notifications_stream),
+    components(schemas(User, Role, ApiToken, Notification, ErrorBody, SignupRequest, TokenRequest, TokenCreated, RoleRequest, NotificationPage, ReadResult, UnreadCount)),
     tags((name = "accounts", description = "Accounts, roles, API tokens and notifications"))
 )]
 pub struct AccountsApi;
@@ -683,6 +684,42 @@ pub struct NotificationPage {
     pub total: i64,
     pub unread: i64,
     pub page: i64,
+}
+
+/// The number of unread notifications, as the live stream sends it.
+#[derive(Serialize, ToSchema, Clone, PartialEq)]
+pub struct UnreadCount {
+    pub unread: i64,
+}
+
+/// The caller's unread count, live: sent at once, then whenever it changes (a notification
+/// written on any node reaches the stream within about a second).
+#[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "accounts",
+    responses((status = 200, description = "server-sent events: `unread` events carrying an UnreadCount as JSON", content_type = "text/event-stream"),
+        (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn api_notifications_stream(
+    State(platform): State<Platform>,
+    ApiUser(me): ApiUser,
+) -> axum::response::sse::Sse<impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>>
+{
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt;
+    let user_id = me.id;
+    let db = platform.db.clone();
+    let counts = crate::live::stream(
+        &platform.live,
+        move |e| *e == crate::live::LiveEvent::Notified { user_id },
+        move || {
+            let db = db.clone();
+            async move {
+                Ok(UnreadCount {
+                    unread: notifications::unread_count(&db, user_id).await?,
+                })
+            }
+        },
+    );
+    let events = counts.map(|c| Ok(Event::default().event("unread").json_data(&c).unwrap_or_default()));
+    Sse::new(events).keep_alive(KeepAlive::default())
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "accounts", params(PageParam),

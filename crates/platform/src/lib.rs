@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod images;
 pub mod jobs;
+pub mod live;
 pub mod locale;
 pub mod mail;
 pub mod notifications;

@@ -138,6 +138,25 @@ where
     Ok(())
 }
 
+/// The newest notification's id (0 when there is none).
+pub async fn newest_id(db: &Db) -> anyhow::Result<i64> {
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM notifications")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(newest.unwrap_or(0))
+}
+
+/// Notifications (id, member) above `id`, oldest first: what the live feed tells open pages.
+pub async fn owners_after(db: &Db, id: i64, limit: i64) -> anyhow::Result<Vec<(i64, i64)>> {
+    Ok(
+        sqlx::query_as::<_, (i64, i64)>("SELECT id, user_id FROM notifications WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
 pub async fn unread_count(db: &Db, user_id: i64) -> anyhow::Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")

@@ -108,6 +108,8 @@ pub struct PlatformInner {
     embedder: std::sync::OnceLock<Arc<crate::embed::Embedder>>,
     /// Wakes the mail worker when mail or a notification was just written.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// New notifications and posts, for the live counts of open pages (see `live`).
+    pub live: crate::live::LiveFeed,
     /// Password-reset requests per address of the requester, and per account asked about.
     pub reset_ip_limiter: Arc<RateLimiter>,
     pub reset_account_limiter: Arc<RateLimiter>,
@@ -241,6 +243,7 @@ impl Platform {
             tokens,
             embedder: std::sync::OnceLock::new(),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            live: crate::live::LiveFeed::default(),
             reset_ip_limiter: Arc::new(RateLimiter::named("reset_ip", 10, Duration::from_secs(900))),
             reset_account_limiter: Arc::new(RateLimiter::named("reset_account", 3, Duration::from_secs(900))),
         })))

@@ -151,6 +151,42 @@ document.addEventListener('change', function (ev) {
   });
 })();
 
+// Live counts: the bell's unread notifications, and new replies to the thread being read, as
+// the server pushes them (a write on any node arrives within about a second).
+(function () {
+  if (!window.EventSource) return;
+  var bell = document.querySelector('a[data-live-unread]');
+  if (bell) {
+    new EventSource('/api/v1/notifications/stream').addEventListener('unread', function (ev) {
+      var n = JSON.parse(ev.data).unread;
+      var count = bell.querySelector('.count');
+      if (n > 0) {
+        if (!count) {
+          count = document.createElement('span');
+          count.className = 'count';
+          count.setAttribute('data-unread', '');
+          bell.appendChild(count);
+        }
+        count.textContent = n > 99 ? '99+' : String(n);
+      } else if (count) {
+        count.remove();
+      }
+    });
+  }
+  var banner = document.querySelector('[data-new-posts]');
+  if (banner) {
+    var url = '/api/v1/threads/' + banner.dataset.thread + '/stream?after=' + banner.dataset.after;
+    new EventSource(url).addEventListener('posts', function (ev) {
+      var v = JSON.parse(ev.data);
+      if (!v.new || !v.first) { banner.hidden = true; return; }
+      var link = banner.querySelector('a');
+      link.textContent = v.new === 1 ? banner.dataset.one : banner.dataset.many.replace('{n}', v.new);
+      link.href = '/p/' + v.first;
+      banner.hidden = false;
+    });
+  }
+})();
+
 // Composer: drafts kept in this browser until sent, a live preview rendered by the server (the
 // same sanitising as a published post), @ suggestions, and quoting a selected passage.
 (function () {
