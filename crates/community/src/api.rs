@@ -216,7 +216,8 @@ pub struct ThreadPage {
 #[into_params(parameter_in = Query)]
 pub struct StreamAfter {
     /// The newest post the reader has: posts after it are counted.
-    pub after: u64,
+    #[param(minimum = 0)]
+    pub after: i64,
 }
 
 /// Posts of a thread newer than the reader's newest, as the live stream sends them.
@@ -248,7 +249,10 @@ async fn thread_stream(
         .await?
         .filter(|t| !t.deleted)
         .ok_or_else(|| ApiError::not_found("thread"))?;
-    let after = i64::try_from(q.after).unwrap_or(i64::MAX);
+    if q.after < 0 {
+        return Err(ApiError::bad_request("invalid_query", "`after` must be 0 or more"));
+    }
+    let after = q.after;
     let counts = fanloop_platform::live::stream(
         &state.platform.live,
         move |e| *e == LiveEvent::Posted { thread_id: id },

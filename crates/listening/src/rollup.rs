@@ -2,7 +2,7 @@
 //! rows instead of every post of its window (which at millions of posts is too slow).
 //!
 //! Triggers mark an hour out of date whenever one of its posts is written, edited, hidden or
-//! deleted (`trend_dirty`, migration 6001).  A job, run by one node of the cluster at a time,
+//! deleted (`trend_marks`, migration 6001).  A job, run by one node of the cluster at a time,
 //! counts each marked hour again from its posts and replaces its roll-up; a trending request
 //! counts the newest marked hours of its window itself, so what it shows is never older than
 //! the posts.
@@ -30,14 +30,12 @@ pub struct HourCount {
     pub truncated: bool,
 }
 
-/// Counts the terms of a source's hour from its posts.
-pub async fn count_hour(db: &Db, source: i64, hour: i64) -> anyhow::Result<HourCount> {
-    let posts =
-        store::source_posts_between(db, source, hour * HOUR_MS, (hour + 1) * HOUR_MS - 1, MAX_POSTS_PER_HOUR).await?;
+/// Counts the terms of posts.
+pub async fn count_posts(posts: Vec<(i64, String)>, truncated: bool) -> anyhow::Result<HourCount> {
     tokio::task::spawn_blocking(move || {
         let mut count = HourCount {
             posts: posts.len() as u32,
-            truncated: posts.len() as i64 == MAX_POSTS_PER_HOUR,
+            truncated,
             ..HourCount::default()
         };
         for (_, text) in &posts {
@@ -51,8 +49,15 @@ pub async fn count_hour(db: &Db, source: i64, hour: i64) -> anyhow::Result<HourC
     .map_err(|e| anyhow::anyhow!("counting an hour's terms: {e}"))
 }
 
+/// Counts the terms of a source's hour from its posts (and returns the marks it saw).
+pub async fn count_hour(db: &Db, source: i64, hour: i64) -> anyhow::Result<(HourCount, Vec<i64>)> {
+    let read = store::read_hour(db, source, hour, MAX_POSTS_PER_HOUR).await?;
+    Ok((count_posts(read.posts, read.truncated).await?, read.marks))
+}
+
 /// Rolls up out-of-date hours, newest first, for at most `budget`; returns (hours rolled up,
-/// hours still out of date).
+/// hours still out of date).  Safe to run beside another run (a test, a node whose lease
+/// expired): of two runs that read overlapping marks, only the one that deletes them all writes.
 pub async fn roll_up_pending(db: &Db, budget: Duration) -> anyhow::Result<(usize, i64)> {
     let started = Instant::now();
     let mut rolled = 0;
@@ -61,22 +66,25 @@ pub async fn roll_up_pending(db: &Db, budget: Duration) -> anyhow::Result<(usize
         if batch.is_empty() || started.elapsed() >= budget {
             return Ok((rolled, pending));
         }
-        let mut cleared = 0;
-        for (source, hour, marked) in batch {
-            let count = count_hour(db, source, hour).await?;
+        let mut stored = 0;
+        for (source, hour) in batch {
+            let (count, marks) = count_hour(db, source, hour).await?;
+            if marks.is_empty() {
+                // Another run took this hour's marks meanwhile.
+                continue;
+            }
             let mut terms: Vec<(String, u32)> = count.terms.into_iter().collect();
             terms.sort_unstable();
-            if store::store_hour(db, source, hour, marked, count.posts as i64, &terms).await? {
-                cleared += 1;
+            if store::store_hour(db, source, hour, &marks, count.posts as i64, &terms).await? {
+                stored += 1;
+                rolled += 1;
             }
-            rolled += 1;
             if started.elapsed() >= budget {
                 break;
             }
         }
-        if cleared == 0 {
-            // Every hour of the batch changed while it was counted (a very busy hour): the
-            // next run takes them again rather than spinning here.
+        if stored == 0 {
+            // Another run is taking these hours: leave them to it rather than spin here.
             let (_, pending) = store::next_dirty(db, 0).await?;
             return Ok((rolled, pending));
         }

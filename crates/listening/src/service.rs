@@ -29,6 +29,8 @@ impl FromRef<ListeningState> for Platform {
 /// Out-of-date hours a request counts from their posts itself; older ones are read from their
 /// last roll-up (and the answer says how many).
 pub const LIVE_HOURS_MAX: usize = 6;
+/// Posts a request counts itself at most (beyond, hours are read from their last roll-up).
+pub const LIVE_POSTS_MAX: usize = 20_000;
 const HOUR_MS: i64 = crate::rollup::HOUR_MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
@@ -63,15 +65,17 @@ pub struct TrendingQuery {
 pub struct TrendingView {
     pub granularity: Granularity,
     pub source: Source,
-    /// End of the window (ms): now, or the latest post if the community has been quiet.
+    /// The latest post (ms), or now if there is none: the window ends with the end of its hour.
     pub until: i64,
+    /// Start of the first bucket (ms): buckets are whole UTC hours, or 24 of them.
+    pub start_ms: i64,
     pub bucket_ms: i64,
     pub buckets: usize,
     pub posts: usize,
     /// True when part of the window was counted from an out-of-date roll-up (see
     /// `stale_hours`) or an hour had more posts than are counted.
     pub truncated: bool,
-    /// Hours of the window whose newest posts are not counted yet: their roll-up is being
+    /// Hours of the window whose latest changes are not counted yet: their roll-up is being
     /// redone in the background (right after an upgrade or a bulk import).
     pub stale_hours: usize,
     pub trends: Vec<Trend>,
@@ -108,16 +112,21 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
     let examined_from = base + first_examined as i64 * per;
     let bucket_of = |hour: i64| ((hour - base) / per) as usize;
 
-    // The newest out-of-date hours are counted here; the rest from their last roll-up.
+    // The newest out-of-date hours are counted here (up to a budget of posts); the rest are read
+    // from their last roll-up.
     let dirty = store::dirty_hours(db, &source_ids, base, last).await?;
-    let stale_hours = dirty.len().saturating_sub(LIVE_HOURS_MAX);
-    let live: Vec<(i64, i64)> = dirty.into_iter().take(LIVE_HOURS_MAX).collect();
-    let live_keys: Vec<i64> = live.iter().map(|&(s, h)| store::hour_key(s, h)).collect();
+    let mut live: Vec<(i64, i64)> = Vec::new();
     let mut totals = vec![0u32; buckets];
     let mut live_counts: HashMap<String, Vec<u32>> = HashMap::new();
-    let mut truncated = stale_hours > 0;
-    for &(source, hour) in &live {
-        let count = crate::rollup::count_hour(db, source, hour).await?;
+    let mut truncated = false;
+    let mut live_posts = 0usize;
+    for &(source, hour) in &dirty {
+        if live.len() >= LIVE_HOURS_MAX || live_posts >= LIVE_POSTS_MAX {
+            break;
+        }
+        let (count, _) = crate::rollup::count_hour(db, source, hour).await?;
+        live.push((source, hour));
+        live_posts += count.posts as usize;
         truncated |= count.truncated;
         let b = bucket_of(hour);
         totals[b] += count.posts;
@@ -125,6 +134,13 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
             live_counts.entry(term).or_insert_with(|| vec![0; buckets])[b] += n;
         }
     }
+    let stale_hours = dirty[live.len()..]
+        .iter()
+        .map(|&(_, hour)| hour)
+        .collect::<HashSet<i64>>()
+        .len();
+    truncated |= stale_hours > 0;
+    let live_keys: Vec<i64> = live.iter().map(|&(s, h)| store::hour_key(s, h)).collect();
     for (hour, n) in store::stored_totals(db, &source_ids, base, last, &live_keys).await? {
         totals[bucket_of(hour)] += n.max(0) as u32;
     }
@@ -224,6 +240,7 @@ pub async fn trending(state: &ListeningState, me: &User, q: &TrendingQuery) -> R
         granularity: q.granularity,
         source: q.source,
         until,
+        start_ms,
         bucket_ms,
         buckets,
         posts,

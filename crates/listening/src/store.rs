@@ -1,6 +1,6 @@
 //! Trending's SQL: the posts of an hour, from the forum (with campaign entries) and from imported
 //! social posts, and the hourly roll-ups of their terms (`trend_terms`, `trend_totals`,
-//! `trend_dirty`; migration 6001).
+//! `trend_marks`; migration 6001).
 
 use fanloop_platform::db::{opt_i64, Db};
 use sqlx::Row;
@@ -71,21 +71,6 @@ pub async fn posts_between(
     Ok((posts, truncated))
 }
 
-/// The posts (time, text) of one source from `since` to `until`, at most `cap`.
-pub async fn source_posts_between(
-    db: &Db,
-    source: i64,
-    since: i64,
-    until: i64,
-    cap: i64,
-) -> anyhow::Result<Vec<(i64, String)>> {
-    let sources = Sources {
-        forum: source == FORUM,
-        imported: source == IMPORTED,
-    };
-    Ok(posts_between(db, sources, since, until, cap).await?.0)
-}
-
 /// Roll-up source numbers (`trend_*` tables).
 pub const FORUM: i64 = 1;
 pub const IMPORTED: i64 = 2;
@@ -95,11 +80,61 @@ pub fn hour_key(source: i64, hour: i64) -> i64 {
     hour * 4 + source
 }
 
+/// One source's hour as read for a roll-up, all from one snapshot of the database: the marks
+/// of its changes and its posts.
+pub struct HourRead {
+    pub marks: Vec<i64>,
+    pub posts: Vec<(i64, String)>,
+    /// A table had more posts in the hour than `cap`.
+    pub truncated: bool,
+}
+
+/// Reads a source's hour (marks and posts, at most `cap` per table) in one snapshot, so the
+/// marks are exactly those of the changes the posts show.
+pub async fn read_hour(db: &Db, source: i64, hour: i64, cap: i64) -> anyhow::Result<HourRead> {
+    let sources = Sources {
+        forum: source == FORUM,
+        imported: source == IMPORTED,
+    };
+    // A deferred transaction on SQLite reads one snapshot (WAL); PostgreSQL needs REPEATABLE READ.
+    let mut tx = db.pool.begin().await?;
+    if db.backend == fanloop_platform::db::Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let marks: Vec<i64> = sqlx::query_scalar("SELECT id FROM trend_marks WHERE source = $1 AND hour = $2")
+        .bind(source)
+        .bind(hour)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut posts = Vec::new();
+    let mut truncated = false;
+    for (at, text, from) in sources.tables() {
+        let rows = sqlx::query(&format!(
+            "SELECT {at} AS at, {text} AS text FROM {from} AND {at} >= $1 AND {at} <= $2 ORDER BY {at} DESC LIMIT $3"
+        ))
+        .bind(hour * 3_600_000)
+        .bind((hour + 1) * 3_600_000 - 1)
+        .bind(cap)
+        .fetch_all(&mut *tx)
+        .await?;
+        truncated |= rows.len() as i64 == cap;
+        posts.extend(rows.iter().map(|r| (r.get("at"), r.get("text"))));
+    }
+    tx.commit().await?;
+    Ok(HourRead {
+        marks,
+        posts,
+        truncated,
+    })
+}
+
 /// The hours from `lo` to `hi` of `sources` whose roll-up is out of date, newest first.
 pub async fn dirty_hours(db: &Db, sources: &[i64], lo: i64, hi: i64) -> anyhow::Result<Vec<(i64, i64)>> {
     let list = db.json_list("$1", true);
     let rows = sqlx::query(&format!(
-        "SELECT source, hour FROM trend_dirty WHERE source IN ({list}) AND hour >= $2 AND hour <= $3 \
+        "SELECT DISTINCT source, hour FROM trend_marks WHERE source IN ({list}) AND hour >= $2 AND hour <= $3 \
          ORDER BY hour DESC, source"
     ))
     .bind(serde_json::to_string(sources)?)
@@ -110,37 +145,46 @@ pub async fn dirty_hours(db: &Db, sources: &[i64], lo: i64, hi: i64) -> anyhow::
     Ok(rows.iter().map(|r| (r.get("source"), r.get("hour"))).collect())
 }
 
-/// Up to `limit` out-of-date hours (source, hour, mark), newest first, and how many there are.
-pub async fn next_dirty(db: &Db, limit: i64) -> anyhow::Result<(Vec<(i64, i64, i64)>, i64)> {
-    let rows = sqlx::query("SELECT source, hour, marked FROM trend_dirty ORDER BY hour DESC, source LIMIT $1")
-        .bind(limit)
-        .fetch_all(&db.pool)
-        .await?;
-    let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM trend_dirty")
+/// Up to `limit` out-of-date hours (source, hour), newest first, and how many there are.
+pub async fn next_dirty(db: &Db, limit: i64) -> anyhow::Result<(Vec<(i64, i64)>, i64)> {
+    let rows =
+        sqlx::query("SELECT source, hour FROM trend_marks GROUP BY source, hour ORDER BY hour DESC, source LIMIT $1")
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await?;
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT DISTINCT source, hour FROM trend_marks) AS d")
         .fetch_one(&db.pool)
-        .await?
-        .get("n");
-    Ok((
-        rows.iter()
-            .map(|r| (r.get("source"), r.get("hour"), r.get("marked")))
-            .collect(),
-        pending,
-    ))
+        .await?;
+    Ok((rows.iter().map(|r| (r.get("source"), r.get("hour"))).collect(), pending))
 }
 
-/// Replaces the roll-up of one source's hour; clears its mark if it is still `marked` (a post
-/// changed since it was read leaves the hour marked, to be rolled up again).  Returns whether
-/// the mark was cleared.
+/// Replaces the roll-up of one source's hour, counted from what [`read_hour`] read, and deletes
+/// the marks it saw.  If any of them is already gone, another roll-up of this hour counted from
+/// a newer snapshot has written or is writing: nothing is changed and `false` is returned (the
+/// marks of changes this one did not see stay, and are counted next time).
 pub async fn store_hour(
     db: &Db,
     source: i64,
     hour: i64,
-    marked: i64,
+    marks: &[i64],
     posts: i64,
     terms: &[(String, u32)],
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin_write().await?;
-    // The totals row first: on PostgreSQL its row lock makes two roll-ups of one hour take turns.
+    let deleted = sqlx::query(&format!(
+        "DELETE FROM trend_marks WHERE id IN ({})",
+        db.json_list("$1", true)
+    ))
+    .bind(serde_json::to_string(marks)?)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if deleted != marks.len() as u64 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    // The totals row next: on PostgreSQL its row lock makes two roll-ups of one hour with
+    // different marks take turns, so the second one's deletion sees the first one's rows.
     sqlx::query(
         "INSERT INTO trend_totals (source, hour, posts) VALUES ($1, $2, $3) \
          ON CONFLICT (source, hour) DO UPDATE SET posts = excluded.posts",
@@ -174,16 +218,8 @@ pub async fn store_hour(
             .execute(&mut *tx)
             .await?;
     }
-    let cleared = sqlx::query("DELETE FROM trend_dirty WHERE source = $1 AND hour = $2 AND marked = $3")
-        .bind(source)
-        .bind(hour)
-        .bind(marked)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        > 0;
     tx.commit().await?;
-    Ok(cleared)
+    Ok(true)
 }
 
 /// The filter shared by the stored-roll-up reads: `$1` sources (JSON), `$2`..`$3` hours, `$4`

@@ -152,39 +152,58 @@ document.addEventListener('change', function (ev) {
 })();
 
 // Live counts: the bell's unread notifications, and new replies to the thread being read, as
-// the server pushes them (a write on any node arrives within about a second).
+// the server pushes them (a write on any node arrives within about a second).  Streams are open
+// only while the tab is visible: a browser allows few connections per site, and hidden tabs must
+// not take them from the visible one.
 (function () {
   if (!window.EventSource) return;
   var bell = document.querySelector('a[data-live-unread]');
-  if (bell) {
-    new EventSource('/api/v1/notifications/stream').addEventListener('unread', function (ev) {
-      var n = JSON.parse(ev.data).unread;
-      var count = bell.querySelector('.count');
-      if (n > 0) {
-        if (!count) {
-          count = document.createElement('span');
-          count.className = 'count';
-          count.setAttribute('data-unread', '');
-          bell.appendChild(count);
-        }
-        count.textContent = n > 99 ? '99+' : String(n);
-      } else if (count) {
-        count.remove();
-      }
-    });
-  }
   var banner = document.querySelector('[data-new-posts]');
-  if (banner) {
-    var url = '/api/v1/threads/' + banner.dataset.thread + '/stream?after=' + banner.dataset.after;
-    new EventSource(url).addEventListener('posts', function (ev) {
-      var v = JSON.parse(ev.data);
-      if (!v.new || !v.first) { banner.hidden = true; return; }
-      var link = banner.querySelector('a');
-      link.textContent = v.new === 1 ? banner.dataset.one : banner.dataset.many.replace('{n}', v.new);
-      link.href = '/p/' + v.first;
-      banner.hidden = false;
-    });
+  if (!bell && !banner) return;
+  var open = [];
+  function onUnread(ev) {
+    var n = JSON.parse(ev.data).unread;
+    var count = bell.querySelector('.count');
+    if (n > 0) {
+      if (!count) {
+        count = document.createElement('span');
+        count.className = 'count';
+        count.setAttribute('data-unread', '');
+        bell.appendChild(count);
+      }
+      count.textContent = String(n);
+    } else if (count) {
+      count.remove();
+    }
   }
+  function onPosts(ev) {
+    var v = JSON.parse(ev.data);
+    var link = banner.querySelector('a');
+    if (!v.new || !v.first) { link.hidden = true; return; }
+    link.textContent = v.new === 1 ? banner.dataset.one : banner.dataset.many.replace('{n}', v.new);
+    link.href = '/p/' + v.first;
+    link.hidden = false;
+  }
+  function start() {
+    if (bell) {
+      var b = new EventSource('/api/v1/notifications/stream');
+      b.addEventListener('unread', onUnread);
+      open.push(b);
+    }
+    if (banner) {
+      var t = new EventSource('/api/v1/threads/' + banner.dataset.thread + '/stream?after=' + banner.dataset.after);
+      t.addEventListener('posts', onPosts);
+      open.push(t);
+    }
+  }
+  function stop() {
+    open.forEach(function (s) { s.close(); });
+    open = [];
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden) stop(); else if (!open.length) start();
+  });
+  if (!document.hidden) start();
 })();
 
 // Composer: drafts kept in this browser until sent, a live preview rendered by the server (the

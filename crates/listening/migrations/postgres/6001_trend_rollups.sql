@@ -19,21 +19,21 @@ CREATE TABLE trend_totals (
     PRIMARY KEY (source, hour)
 );
 
--- Hours whose posts changed since they were rolled up.  Written by triggers, so no write path
--- can forget it; `marked` grows at every change, so a roll-up only clears the mark it read.
-CREATE TABLE trend_dirty (
+-- One row per change to an hour's posts since it was rolled up.  Written by triggers, so no
+-- write path can forget it; insert-only, so a writer never waits on (or deadlocks over) another
+-- writer's mark.  A roll-up deletes exactly the marks it saw with the posts it counted.
+CREATE TABLE trend_marks (
+    id BIGSERIAL PRIMARY KEY,
     source BIGINT NOT NULL,
-    hour BIGINT NOT NULL,
-    marked BIGINT NOT NULL,
-    PRIMARY KEY (source, hour)
+    hour BIGINT NOT NULL
 );
+CREATE INDEX trend_marks_hour ON trend_marks (source, hour);
 
 CREATE INDEX posts_created ON posts (created_at);
 
 CREATE FUNCTION fanloop_trend_mark(src BIGINT, old_at BIGINT, new_at BIGINT) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO trend_dirty (source, hour, marked)
-        SELECT DISTINCT src, h, 1 FROM (VALUES (old_at / 3600000), (new_at / 3600000)) AS v (h) WHERE h IS NOT NULL
-        ON CONFLICT (source, hour) DO UPDATE SET marked = trend_dirty.marked + 1;
+    INSERT INTO trend_marks (source, hour)
+        SELECT DISTINCT src, h FROM (VALUES (old_at / 3600000), (new_at / 3600000)) AS v (h) WHERE h IS NOT NULL;
 $$;
 
 CREATE FUNCTION fanloop_trend_forum() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -70,9 +70,6 @@ CREATE TRIGGER vet_posts_trend AFTER INSERT OR DELETE OR UPDATE OF text, posted_
     ON vet_posts FOR EACH ROW EXECUTE FUNCTION fanloop_trend_imported();
 
 -- Every hour that already has posts is rolled up by the job, newest first.
-INSERT INTO trend_dirty (source, hour, marked) SELECT DISTINCT 1, created_at / 3600000, 1 FROM posts
-    ON CONFLICT (source, hour) DO NOTHING;
-INSERT INTO trend_dirty (source, hour, marked) SELECT DISTINCT 1, created_at / 3600000, 1 FROM campaign_entries
-    ON CONFLICT (source, hour) DO NOTHING;
-INSERT INTO trend_dirty (source, hour, marked) SELECT DISTINCT 2, posted_at / 3600000, 1 FROM vet_posts
-    ON CONFLICT (source, hour) DO NOTHING;
+INSERT INTO trend_marks (source, hour) SELECT DISTINCT 1, created_at / 3600000 FROM posts;
+INSERT INTO trend_marks (source, hour) SELECT DISTINCT 1, created_at / 3600000 FROM campaign_entries;
+INSERT INTO trend_marks (source, hour) SELECT DISTINCT 2, posted_at / 3600000 FROM vet_posts;
