@@ -11,6 +11,19 @@ use serde_json::json;
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// Imports social posts (JSON lines) as staff.
+async fn import_posts(app: &TestApp, admin: &str, lines: &[String]) {
+    let r = app
+        .api()
+        .post(app.url("/api/v1/vetting/imports?format=jsonl"))
+        .bearer_auth(admin)
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
 async fn trending_flow(app: &TestApp) {
     let admin = app.user("admin").await;
     let fan = app.user("fan").await;
@@ -35,15 +48,7 @@ async fn trending_flow(app: &TestApp) {
             .to_string(),
         );
     }
-    let r = app
-        .api()
-        .post(app.url("/api/v1/vetting/imports?format=jsonl"))
-        .bearer_auth(&admin)
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    import_posts(app, &admin, &lines).await;
 
     let (s, v) = app
         .get("/api/v1/trending?granularity=hour&source=imported", Some(&admin))
@@ -224,15 +229,7 @@ async fn rollups_flow(app: &TestApp) {
     for i in 0..25 {
         lines.push(json!({"handle": "w", "platform": "weibo", "time": now - 3 * HOUR_MS - i * 1000, "text": format!("#降价# 太突然 {i}")}).to_string());
     }
-    let r = app
-        .api()
-        .post(app.url("/api/v1/vetting/imports?format=jsonl"))
-        .bearer_auth(&admin)
-        .body(lines.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    import_posts(app, &admin, &lines).await;
 
     // Freshly imported: 480 hours out of date. The request counts the newest itself and reads
     // the rest from roll-ups that may not exist yet, and says so.
