@@ -25,11 +25,13 @@ token() {
 }
 fan=$(token alex_chen "$member_pw")
 admin=$(token admin "$admin_pw")
-# The live stock stream (server-sent events) never ends by design; it is tested over HTTP in
-# tests/launches_api.rs.
+# The live streams (server-sent events: a drop's stock, unread notifications, a thread's new
+# replies) never end by design, so each generated call would wait out the request timeout (that
+# made CI's schemathesis step take 50 minutes longer). They are tested over HTTP, bad input
+# included, in tests/launches_api.rs and tests/community_api.rs.
 run() {
   st --config-file .ci/schemathesis.toml run "$base/api/v1/openapi.json" --max-examples "$examples" --request-timeout 20 \
-    --exclude-path '/api/v1/drops/{slug}/stream' --no-color --seed "${SCHEMATHESIS_SEED:-1}" "$@"
+    --exclude-path-regex '/stream$' --no-color --seed "${SCHEMATHESIS_SEED:-1}" "$@"
 }
 status=0
 echo "--- schemathesis: anonymous"
