@@ -44,6 +44,8 @@ pub struct Config {
     pub public_url: String,
     /// Members must confirm their address before they post, vote or buy.
     pub require_verified_email: bool,
+    /// API tokens a node keeps in memory once looked up (0: none); see `authcache`.
+    pub auth_cache_tokens: usize,
 }
 
 impl Config {
@@ -61,9 +63,14 @@ impl Config {
             mail: Default::default(),
             public_url: "http://127.0.0.1:8080".into(),
             require_verified_email: false,
+            auth_cache_tokens: DEFAULT_AUTH_CACHE_TOKENS,
         }
     }
 }
+
+/// About 250 bytes each when full: 1.5 million tokens take some 400 MB, and a node only holds
+/// tokens actually used or loaded before a sale.
+pub const DEFAULT_AUTH_CACHE_TOKENS: usize = 1_500_000;
 
 pub struct App {
     pub router: Router,
@@ -139,6 +146,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             public_url: config.public_url.clone(),
             require_verified_email: config.require_verified_email,
             smtp_configured: config.mail.smtp_url.is_some(),
+            auth_cache_tokens: config.auth_cache_tokens,
         },
         UI_BUNDLES,
     )?;
@@ -164,6 +172,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         launches.start_background();
     }
     launches.start_reminders();
+    launches.start_auth_warmup();
     fanloop_feedback::service::start_regrouping(fanloop_feedback::FeedbackState::new(platform.clone()));
     fanloop_listening::rollup::spawn(platform.db.clone());
     // Live counts on open pages follow the database, so a write on any node reaches them.

@@ -395,6 +395,66 @@ async fn three_nodes_act_as_one_site() {
     assert!(started.elapsed() < Duration::from_secs(4));
     drop((bell, replies));
 
+    // Every node keeps the tokens it has looked up in memory; a suspension on A reaches B and
+    // C within a second or two (they read `auth_changes`), and lifting it works the same way.
+    let me = |base: String, token: String| async move {
+        call(&base, reqwest::Method::GET, "/api/v1/me", Some(&token), None).await
+    };
+    for base in [&b, &c] {
+        for _ in 0..2 {
+            let (s, v) = me(base.clone(), fan.clone()).await;
+            assert_eq!((s, v["username"].as_str()), (StatusCode::OK, Some("ops_fan")), "{v}");
+        }
+    }
+    let until_answer = |base: String, want: StatusCode| {
+        let fan = fan.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let (s, v) = me(base.clone(), fan.clone()).await;
+                if s == want {
+                    return (started.elapsed(), v);
+                }
+                assert!(started.elapsed() < Duration::from_secs(10), "{base}: still {s} {v}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let (s, v) = call(
+        &a,
+        reqwest::Method::PUT,
+        "/api/v1/users/ops_fan/sanctions/suspend",
+        Some(&admin),
+        Some(json!({"days": 1, "reason": "cluster test"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = me(a.clone(), fan.clone()).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("suspended")),
+        "on A at once"
+    );
+    for base in [&b, &c] {
+        let (took, v) = until_answer(base.clone(), StatusCode::FORBIDDEN).await;
+        assert_eq!(v["error"], "suspended", "{v}");
+        eprintln!("a suspension on A reached the token cache of {base} in {took:?}");
+        assert!(took < Duration::from_secs(2), "{base} took {took:?}");
+    }
+    let (s, v) = call(
+        &c,
+        reqwest::Method::DELETE,
+        "/api/v1/users/ops_fan/sanctions/suspend",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(s.is_success(), "{s} {v}");
+    for base in [&a, &b] {
+        let (took, _) = until_answer(base.clone(), StatusCode::OK).await;
+        assert!(took < Duration::from_secs(2), "{base} took {took:?}");
+    }
+
     // A job that is due at start ran once, not once per node.
     let db = fanloop_platform::Db::connect(&db_url).await.unwrap();
     let runs: i64 = sqlx::Row::get(

@@ -1302,3 +1302,115 @@ async fn new_drop_form(app: &TestApp) {
     assert!(html.contains("id=\"err-slug\"") && html.contains("已有使用该网址标识的首发"));
 }
 both_backends!(staff_create_a_drop_with_versions_at_a_local_time, new_drop_form);
+
+/// A node keeps the API tokens it has looked up in memory (the purchase path of a flash sale
+/// then needs no database read to authenticate) and stays true to the database: a token
+/// revoked or an account suspended by any node (here, straight in the shared database, as
+/// another node would) stops working within a second or two; writes that change nothing about
+/// an account leave no trace; before a sale the node loads every token.
+async fn token_cache(app: &TestApp) {
+    let platform = app.state.platform.clone();
+    let cache = platform.auth_cache.clone();
+    let db = platform.db.clone();
+    let started = std::time::Instant::now();
+    while !cache.trusted() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the cache never follows the changes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let changes = |db: fanloop_platform::Db| async move {
+        sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM auth_changes")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    let alice = app.user("cache_alice").await;
+    let bob = app.user("cache_bob").await;
+    for token in [&alice, &bob] {
+        let (s, v) = app.get("/api/v1/me", Some(token)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    assert!(cache.get(&auth::token_digest(&alice)).is_some(), "a used token is kept");
+    assert!(cache.get(&auth::token_digest(&bob)).is_some());
+
+    // Writes that change nothing about an account (a row lock, the token-use stamp) add no
+    // change; real ones do.
+    let before = changes(db.clone()).await;
+    sqlx::query("UPDATE users SET role = role WHERE username = 'cache_alice'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    platform.token_uses.flush(&db).await.unwrap();
+    sqlx::query(
+        "UPDATE api_tokens SET last_used_at = 1 WHERE user_id IN (SELECT id FROM users WHERE username = 'cache_bob')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(changes(db.clone()).await, before);
+
+    let until = |token: String, want: StatusCode| async move {
+        {
+            let started = std::time::Instant::now();
+            loop {
+                let (s, v) = app.get("/api/v1/me", Some(&token)).await;
+                if s == want {
+                    return (started.elapsed(), v);
+                }
+                assert!(started.elapsed() < Duration::from_secs(10), "still {s} {v}");
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    };
+    // Alice's token is deleted by "another node": refused within 2 s.
+    sqlx::query("DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE username = 'cache_alice')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let (took, v) = until(alice.clone(), StatusCode::UNAUTHORIZED).await;
+    assert_eq!(v["error"], "invalid_token", "{v}");
+    assert!(took < Duration::from_secs(2), "a revocation took {took:?}");
+    assert!(cache.get(&auth::token_digest(&alice)).is_none());
+    // Bob is suspended by "another node": refused within 2 s, and then never kept.
+    sqlx::query("UPDATE users SET suspended_until = $1, suspended_reason = 'x' WHERE username = 'cache_bob'")
+        .bind(fanloop_platform::db::now_ms() + 86_400_000)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(changes(db.clone()).await > before);
+    let (took, v) = until(bob.clone(), StatusCode::FORBIDDEN).await;
+    assert_eq!(v["error"], "suspended", "{v}");
+    assert!(took < Duration::from_secs(2), "a suspension took {took:?}");
+    assert!(cache.get(&auth::token_digest(&bob)).is_none());
+    let (s, _) = app.get("/api/v1/me", Some(&bob)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        cache.get(&auth::token_digest(&bob)).is_none(),
+        "a suspended account is not kept"
+    );
+
+    // Before a sale: every token is loaded, and answers come from memory.
+    let mut tokens = Vec::new();
+    for i in 0..5 {
+        tokens.push(app.user(&format!("cache_fan{i}")).await);
+    }
+    cache.clear();
+    while !cache.trusted() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let loaded = cache.warm(&db).await.unwrap();
+    assert!(loaded >= 5, "{loaded}");
+    for token in &tokens {
+        assert!(cache.get(&auth::token_digest(token)).is_some());
+        let (s, _) = app.get("/api/v1/me", Some(token)).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    assert!(
+        cache.get(&auth::token_digest(&bob)).is_none(),
+        "the suspended account is not loaded"
+    );
+}
+
+both_backends!(api_tokens_kept_in_memory_follow_every_change, token_cache);

@@ -525,6 +525,15 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
     let dir = args.data.join(format!("api-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = fanloop::Config::sqlite(dir);
+    // `engine-nocache` (and so on): the node keeps no token in memory, every call reads the
+    // database to authenticate.
+    let (name, cached) = match name.strip_suffix("-nocache") {
+        Some(base) => (base, false),
+        None => (name, true),
+    };
+    if !cached {
+        config.auth_cache_tokens = 0;
+    }
     let mut pg_database = None;
     match name {
         "engine" => {}
@@ -537,7 +546,9 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
                 config.redis_prefix = format!("fanloop-bench-{}", &auth::new_token()[..8]);
             }
         }
-        other => anyhow::bail!("the api path has no backend {other} (engine, postgres, redis)"),
+        other => {
+            anyhow::bail!("the api path has no backend {other} (engine, postgres, redis, each with -nocache or not)")
+        }
     }
     let app = fanloop::build(&config).await?;
     let db = app.state.platform.db.clone();
@@ -550,6 +561,20 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
         started.elapsed()
     );
     let drop = bench_drop(&db, args.stock, first).await?;
+    if cached {
+        // What a node does before a sale opens (`LaunchState::start_auth_warmup`, ten minutes
+        // ahead), done here at once since the bench's sale opens now.
+        let cache = app.state.platform.auth_cache.clone();
+        while !cache.trusted() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let started = Instant::now();
+        let n = cache.warm(&db).await?;
+        println!(
+            "  {name}: {n} API tokens loaded into the node's memory before the sale in {:.1?}",
+            started.elapsed()
+        );
+    }
     Ok(ApiTarget {
         app,
         secret,
@@ -597,7 +622,8 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
         .collect();
     let mut rows: Vec<Line> = Vec::new();
     if paths.contains(&"bare") {
-        for name in &backends {
+        // The bare handler has no tokens: `-nocache` lines are for the api path only.
+        for name in backends.iter().filter(|n| !n.ends_with("-nocache")) {
             let (backend, count) = prepare(name, &args).await?;
             let app = Router::new().route("/buy", post(buy)).with_state(backend);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

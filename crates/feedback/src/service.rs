@@ -547,6 +547,7 @@ async fn promote_reporters(state: &FeedbackState, request_id: i64) -> Result<(),
         let (accepted, shipped) = store::reporter_stats(db, user_id).await?;
         if let Some(role) = domain::earned_promotion(user.role, accepted, shipped, &rules) {
             accounts::set_role(db, user_id, role, None, user_id).await?;
+            state.platform.auth_cache.drop_account(user_id);
             notifications::notify(
                 &db.pool,
                 &NewNotification {

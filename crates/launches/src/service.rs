@@ -66,6 +66,51 @@ impl LaunchState {
         self.hub.start_expiry();
     }
 
+    /// Before a sale opens (10 minutes ahead, or at once for one already open), this node loads
+    /// API tokens into its memory (`fanloop_platform::authcache`), so the rush of purchases is
+    /// authenticated without a database read each.  Once per drop and node.
+    pub fn start_auth_warmup(&self) {
+        let platform = self.platform.clone();
+        tokio::spawn(async move {
+            let mut warmed = std::collections::HashSet::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if platform.db.pool.is_closed() {
+                    return;
+                }
+                let now = now_ms();
+                let soon = match store::active_drops(&platform.db, now).await {
+                    Ok(drops) => drops
+                        .into_iter()
+                        .filter(|d| d.closes_at > now && d.opens_at.min(d.fcode_opens_at) - now <= 600_000)
+                        .map(|d| d.id)
+                        .filter(|id| !warmed.contains(id))
+                        .collect::<Vec<_>>(),
+                    Err(e) => {
+                        tracing::debug!("listing drops to warm up for: {e:#}");
+                        continue;
+                    }
+                };
+                if soon.is_empty() {
+                    continue;
+                }
+                let started = std::time::Instant::now();
+                match platform.auth_cache.warm(&platform.db).await {
+                    Ok(n) => {
+                        tracing::info!(
+                            "a sale opens soon: {n} API tokens loaded into memory in {:?}",
+                            started.elapsed()
+                        );
+                        warmed.extend(soon);
+                    }
+                    Err(e) => tracing::warn!("loading API tokens before a sale: {e:#}"),
+                }
+            }
+        });
+    }
+
     /// Reminds reservers half an hour before a drop opens: a job, so one node of the cluster
     /// looks every 20 s (and each drop is also claimed, so a reminder is never sent twice).
     pub fn start_reminders(&self) {

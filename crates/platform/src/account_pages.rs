@@ -134,7 +134,11 @@ async fn verify_submit(
     PagePath(token): PagePath<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    match accounts::verify_email(&platform.db, &token).await? {
+    let verified = accounts::verify_email(&platform.db, &token).await?;
+    if let Verified::Address { user_id } | Verified::Changed { user_id, .. } = &verified {
+        platform.auth_cache.drop_account(*user_id);
+    }
+    match verified {
         Verified::Invalid => Err(AccountError::LinkInvalid.into()),
         Verified::Taken => Err(AccountError::EmailTaken.into()),
         Verified::Address { .. } => message(&platform, &viewer, "verify.done_title", "verify.done", StatusCode::OK),
@@ -619,6 +623,7 @@ async fn profile_submit(
     }
     let display_name = display_name.ok().flatten();
     accounts::set_profile(&platform.db, me.id, &bio, display_name.as_deref()).await?;
+    platform.auth_cache.drop_account(me.id);
     Ok(see_other("/settings?profile=1"))
 }
 
@@ -940,6 +945,8 @@ async fn apply_sanction(
     };
     let reason = crate::text::single_line(reason.trim());
     accounts::sanction(&platform.db, moderator, target, sanction, until, &reason).await?;
+    // At once on this node; the others read it in `auth_changes` within a second.
+    platform.auth_cache.drop_account(target.id);
     Ok(())
 }
 
@@ -995,6 +1002,7 @@ async fn verify_email_submit(
 ) -> Result<Response, PageError> {
     let (me, target) = moderator_and_target(&platform, &viewer, id).await?;
     accounts::vouch_for_email(&platform.db, me.id, &target).await?;
+    platform.auth_cache.drop_account(target.id);
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 
@@ -1024,6 +1032,7 @@ async fn clear_profile_submit(
 ) -> Result<Response, PageError> {
     let (me, target) = moderator_and_target(&platform, &viewer, id).await?;
     accounts::clear_profile(&platform.db, me.id, &target).await?;
+    platform.auth_cache.drop_account(target.id);
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 

@@ -6,6 +6,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::auth::{self, Role};
+use crate::authcache::AuthCache;
 use crate::db::{is_unique_violation, now_ms, opt_string, Db};
 
 pub const SESSION_DAYS: i64 = 30;
@@ -1091,15 +1092,21 @@ pub async fn api_token_user(db: &Db, token: &str, uses: &TokenUses) -> anyhow::R
     Ok(row.as_ref().map(User::from_row))
 }
 
-type Lookup = (String, tokio::sync::oneshot::Sender<Result<Option<User>, String>>);
+type Lookup = (
+    String,
+    tokio::sync::oneshot::Sender<Result<Option<(User, Option<i64>)>, String>>,
+);
 
-/// Resolves API tokens for concurrent requests a batch at a time: a flash sale authenticates
+/// Resolves API tokens for concurrent requests: from this node's [`AuthCache`] when it holds
+/// the token, otherwise a batch at a time from the database.  A flash sale authenticates
 /// thousands of requests at once, and one query each would spend most of the CPU handing work
-/// to the database driver's thread and back.  Lookups that arrive while a batch runs go
-/// together in the next one (one `IN (…)` query); alone, a lookup is one query as before.
+/// to the database driver's thread and back: lookups that arrive while a batch runs go together
+/// in the next one (one `IN (…)` query); alone, a lookup is one query as before.
 #[derive(Clone)]
 pub struct TokenResolver {
     tx: tokio::sync::mpsc::Sender<Lookup>,
+    uses: std::sync::Arc<TokenUses>,
+    cache: std::sync::Arc<AuthCache>,
 }
 
 impl TokenResolver {
@@ -1107,7 +1114,7 @@ impl TokenResolver {
     const BATCH: usize = 256;
 
     /// Starts the resolver on the current Tokio runtime.
-    pub fn start(db: Db, uses: std::sync::Arc<TokenUses>) -> TokenResolver {
+    pub fn start(db: Db, uses: std::sync::Arc<TokenUses>, cache: std::sync::Arc<AuthCache>) -> TokenResolver {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Lookup>(65_536);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -1118,28 +1125,18 @@ impl TokenResolver {
                         Err(_) => break,
                     }
                 }
-                Self::answer(&db, &uses, batch).await;
+                Self::answer(&db, batch).await;
             }
         });
-        TokenResolver { tx }
+        TokenResolver { tx, uses, cache }
     }
 
-    async fn answer(db: &Db, uses: &TokenUses, batch: Vec<Lookup>) {
+    async fn answer(db: &Db, batch: Vec<Lookup>) {
         let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
         match users_by_token_hash(db, &hashes).await {
-            Ok(found) => {
-                let now = now_ms();
+            Ok(mut found) => {
                 for (hash, reply) in batch {
-                    let user = match found.get(&hash) {
-                        Some((user, last_used_at)) => {
-                            if use_is_news(*last_used_at, now) {
-                                uses.record(hash);
-                            }
-                            Some(user.clone())
-                        }
-                        None => None,
-                    };
-                    let _ = reply.send(Ok(user));
+                    let _ = reply.send(Ok(found.remove(&hash)));
                 }
             }
             Err(e) => {
@@ -1153,15 +1150,35 @@ impl TokenResolver {
 
     /// The account an API token belongs to, if any.
     pub async fn resolve(&self, token: &str) -> anyhow::Result<Option<User>> {
+        let digest = auth::token_digest(token);
+        let now = now_ms();
+        if let Some((user, last_used_at)) = self.cache.get(&digest) {
+            if use_is_news(last_used_at, now) {
+                self.uses.record(hex::encode(digest));
+                self.cache.mark_used(&digest, now);
+            }
+            return Ok(Some(user));
+        }
+        // Read before the lookup: a change applied while it runs keeps its answer out.
+        let epoch = self.cache.epoch();
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let hash = hex::encode(digest);
         self.tx
-            .send((auth::token_hash(token), reply))
+            .send((hash.clone(), reply))
             .await
             .map_err(|_| anyhow::anyhow!("the token resolver stopped"))?;
-        answer
+        let found = answer
             .await
             .map_err(|_| anyhow::anyhow!("the token resolver stopped"))?
-            .map_err(|e| anyhow::anyhow!(e))
+            .map_err(|e| anyhow::anyhow!(e))?;
+        Ok(found.map(|(user, mut last_used_at)| {
+            if use_is_news(last_used_at, now) {
+                self.uses.record(hash);
+                last_used_at = Some(now);
+            }
+            self.cache.insert(epoch, digest, &user, last_used_at);
+            user
+        }))
     }
 }
 
@@ -1189,6 +1206,63 @@ async fn users_by_token_hash(
             )
         })
         .collect())
+}
+
+/// Up to `limit` API tokens with their accounts, by token id after `after` (the last id of the
+/// previous page): the id, the SHA-256, when last used, the account.
+pub async fn token_page(
+    db: &Db,
+    after: Option<i64>,
+    limit: i64,
+) -> anyhow::Result<Vec<(i64, crate::authcache::TokenDigest, Option<i64>, User)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT t.id AS token_id, t.token_hash, t.last_used_at, {U_COLS} FROM api_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.id > $1 ORDER BY t.id LIMIT $2"
+    ))
+    .bind(after.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let mut digest = [0u8; 32];
+            hex::decode_to_slice(r.get::<String, _>("token_hash"), &mut digest).ok()?;
+            Some((
+                r.get("token_id"),
+                digest,
+                crate::db::opt_i64(r, "last_used_at"),
+                User::from_row(r),
+            ))
+        })
+        .collect())
+}
+
+/// The newest id of `auth_changes` (0 when empty).
+pub async fn auth_changes_newest(db: &Db) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM auth_changes")
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+/// Changes (id, account) above `id`, oldest first, at most 5,000.
+pub async fn auth_changes_after(db: &Db, id: i64) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query("SELECT id, user_id FROM auth_changes WHERE id > $1 ORDER BY id LIMIT 5000")
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("id"), r.get("user_id"))).collect())
+}
+
+/// Removes changes written before `before` (ms).
+pub async fn prune_auth_changes(db: &Db, before: i64) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM auth_changes WHERE created_at < $1")
+        .bind(before)
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
 }
 
 /// Whether a use of a token last written as used at `last_used_at` is worth writing: the tokens

@@ -549,6 +549,8 @@ async fn token_revoke_submit(
     if !accounts::revoke_api_token(&platform.db, user.id, id).await? {
         return Err(PageError::not_found());
     }
+    // At once on this node; the others read it in `auth_changes` within a second.
+    platform.auth_cache.drop_account(user.id);
     Ok(see_other("/settings"))
 }
 
@@ -586,6 +588,7 @@ async fn change_role(
     let user = accounts::set_role(&platform.db, target_id, role, team, admin.id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
+    platform.auth_cache.drop_account(user.id);
     notifications::notify(
         &platform.db.pool,
         &NewNotification {

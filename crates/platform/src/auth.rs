@@ -91,7 +91,12 @@ pub fn new_token() -> String {
 }
 
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(token_digest(token))
+}
+
+/// The SHA-256 of a token (what [`token_hash`] writes in hexadecimal).
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// The CSRF token of a browser: an HMAC under the installation's key of its session token when

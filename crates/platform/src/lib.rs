@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod accounts_web;
 pub mod audit;
 pub mod auth;
+pub mod authcache;
 pub mod db;
 pub mod embed;
 pub mod error;

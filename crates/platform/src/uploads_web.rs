@@ -366,6 +366,7 @@ async fn avatar_submit(
         uploads::set_avatar(&platform.db, me.id, size, &processed, day_limit(&me))
             .await?
             .ok_or_else(quota_error)?;
+        platform.auth_cache.drop_account(me.id);
         Ok::<_, ApiError>(())
     }
     .await;
@@ -387,5 +388,6 @@ async fn avatar_remove_submit(
 ) -> Result<Response, PageError> {
     let me = viewer.require_user()?;
     uploads::remove_avatar(&platform.db, me.id).await?;
+    platform.auth_cache.drop_account(me.id);
     Ok(see_other("/settings?avatar=1#avatar"))
 }

@@ -50,6 +50,8 @@ pub struct WebConfig {
     pub require_verified_email: bool,
     /// Whether mail leaves (an SMTP server is configured) or waits in the outbox.
     pub smtp_configured: bool,
+    /// API tokens this node keeps in memory once looked up (see `authcache`); 0 turns it off.
+    pub auth_cache_tokens: usize,
 }
 
 /// Key material that never shows in logs.
@@ -104,6 +106,8 @@ pub struct PlatformInner {
     pub token_uses: Arc<accounts::TokenUses>,
     /// Batches API-token lookups (`None` outside a Tokio runtime: one query per lookup).
     pub tokens: Option<accounts::TokenResolver>,
+    /// API tokens looked up lately, kept true by following `auth_changes` (see `authcache`).
+    pub auth_cache: Arc<crate::authcache::AuthCache>,
     /// The sentence-embedding model, when installed (see `embed`); set once at start.
     embedder: std::sync::OnceLock<Arc<crate::embed::Embedder>>,
     /// Wakes the mail worker when mail or a notification was just written.
@@ -215,10 +219,18 @@ impl Platform {
         });
         env.add_filter("isodate", |ms: i64| -> String { format_iso(ms) });
         let token_uses = Arc::new(accounts::TokenUses::default());
+        let auth_cache = Arc::new(crate::authcache::AuthCache::new(config.auth_cache_tokens));
         let mut tokens = None;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let _entered = runtime.enter();
-            tokens = Some(accounts::TokenResolver::start(db.clone(), token_uses.clone()));
+            if config.auth_cache_tokens > 0 {
+                auth_cache.clone().follow(db.clone());
+            }
+            tokens = Some(accounts::TokenResolver::start(
+                db.clone(),
+                token_uses.clone(),
+                auth_cache.clone(),
+            ));
             let (uses, db) = (token_uses.clone(), db.clone());
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -241,6 +253,7 @@ impl Platform {
             profile_panels: Arc::default(),
             token_uses,
             tokens,
+            auth_cache,
             embedder: std::sync::OnceLock::new(),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             live: crate::live::LiveFeed::default(),
