@@ -157,7 +157,7 @@ struct ServeArgs {
     /// Members must confirm their e-mail address before they post, vote or buy.
     #[arg(long, env = "FANLOOP_REQUIRE_VERIFIED_EMAIL")]
     require_verified_email: bool,
-    /// API tokens kept in memory once looked up (about 250 bytes each), so a flash sale's calls
+    /// API tokens kept in memory once looked up (about 650 bytes each), so a flash sale's calls
     /// need no database read to authenticate; a revocation reaches every node within a second.
     /// 0 turns it off.
     #[arg(long, env = "FANLOOP_AUTH_CACHE_TOKENS", default_value_t = fanloop::DEFAULT_AUTH_CACHE_TOKENS)]

@@ -20,6 +20,7 @@ use serde_json::json;
 #[derive(Clone)]
 pub struct Ops {
     pub db: Db,
+    pub auth_cache: Arc<fanloop_platform::authcache::AuthCache>,
     pub search: Arc<SyncStatus>,
     pub redis: Option<SharedCounters>,
 }
@@ -37,6 +38,7 @@ struct Gauges {
     search: prometheus::IntGaugeVec,
     outbox: prometheus::IntGaugeVec,
     jobs_overdue: prometheus::IntGauge,
+    auth_cache: prometheus::IntGaugeVec,
 }
 
 static GAUGES: Lazy<Gauges> = Lazy::new(|| {
@@ -66,6 +68,11 @@ static GAUGES: Lazy<Gauges> = Lazy::new(|| {
         ),
         outbox: ops::gauge_vec("fanloop_mail_outbox", "Mail in the outbox, by state.", &["state"]),
         jobs_overdue,
+        auth_cache: ops::gauge_vec(
+            "fanloop_auth_cache",
+            "This node's memory of API tokens: `tokens` kept, `trusted` 1 while it follows auth_changes, `clears` since start.",
+            &["what"],
+        ),
     }
 });
 
@@ -84,6 +91,14 @@ async fn metrics(State(s): State<Ops>) -> Response {
         Ok(Ok(_)) => started.elapsed().as_secs_f64(),
         _ => f64::NAN,
     });
+    let cache = &s.auth_cache;
+    for (what, v) in [
+        ("tokens", cache.len() as i64),
+        ("trusted", i64::from(cache.trusted())),
+        ("clears", cache.clears() as i64),
+    ] {
+        g.auth_cache.with_label_values(&[what]).set(v);
+    }
     let st = &s.search;
     for (what, v) in [
         ("lag", st.lag()),

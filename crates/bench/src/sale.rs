@@ -62,6 +62,17 @@ pub struct SaleBenchArgs {
 }
 
 /// CPU time (user + system) this process has used so far.
+/// This process's resident memory (Linux), 0 if unknown.
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
@@ -569,10 +580,14 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let started = Instant::now();
+        let rss = resident_bytes();
         let n = cache.warm(&db).await?;
+        let grew = resident_bytes().saturating_sub(rss);
         println!(
-            "  {name}: {n} API tokens loaded into the node's memory before the sale in {:.1?}",
-            started.elapsed()
+            "  {name}: {n} API tokens loaded into the node's memory before the sale in {:.1?}; the process grew by {} MB ({} bytes per token)",
+            started.elapsed(),
+            grew >> 20,
+            grew / (n as u64).max(1)
         );
     }
     Ok(ApiTarget {
@@ -693,6 +708,12 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
             let cpu = cpu_time();
             let r = fire(addr, &args, request).await;
             let cpu = cpu_time().saturating_sub(cpu);
+            let cache = &target.app.state.platform.auth_cache;
+            println!(
+                "  after the sale: {} API tokens in the node's memory, emptied {} times since the node started",
+                cache.len(),
+                cache.clears()
+            );
             let durable: i64 = sqlx::query_scalar(
                 "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM orders WHERE drop_id = $1 AND status <> 'expired'",
             )

@@ -67,12 +67,14 @@ impl LaunchState {
     }
 
     /// Before a sale opens (10 minutes ahead, or at once for one already open), this node loads
-    /// API tokens into its memory (`fanloop_platform::authcache`), so the rush of purchases is
-    /// authenticated without a database read each.  Once per drop and node.
+    /// API tokens into its memory (`fanloop_platform::authcache`, oldest first up to its
+    /// capacity), so the rush of purchases is authenticated without a database read each.  Once
+    /// per drop and node, and again if the node had to empty its memory since.
     pub fn start_auth_warmup(&self) {
         let platform = self.platform.clone();
         tokio::spawn(async move {
-            let mut warmed = std::collections::HashSet::new();
+            // Drop id → how many times the cache had been emptied when it was loaded for it.
+            let mut warmed = std::collections::HashMap::new();
             let mut tick = tokio::time::interval(Duration::from_secs(30));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -81,12 +83,13 @@ impl LaunchState {
                     return;
                 }
                 let now = now_ms();
+                let clears = platform.auth_cache.clears();
                 let soon = match store::active_drops(&platform.db, now).await {
                     Ok(drops) => drops
                         .into_iter()
                         .filter(|d| d.closes_at > now && d.opens_at.min(d.fcode_opens_at) - now <= 600_000)
                         .map(|d| d.id)
-                        .filter(|id| !warmed.contains(id))
+                        .filter(|id| warmed.get(id) != Some(&clears))
                         .collect::<Vec<_>>(),
                     Err(e) => {
                         tracing::debug!("listing drops to warm up for: {e:#}");
@@ -103,7 +106,8 @@ impl LaunchState {
                             "a sale opens soon: {n} API tokens loaded into memory in {:?}",
                             started.elapsed()
                         );
-                        warmed.extend(soon);
+                        // As it was before loading: emptied meanwhile, it is loaded again.
+                        warmed.extend(soon.into_iter().map(|id| (id, clears)));
                     }
                     Err(e) => tracing::warn!("loading API tokens before a sale: {e:#}"),
                 }

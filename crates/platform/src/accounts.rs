@@ -1134,9 +1134,10 @@ impl TokenResolver {
     async fn answer(db: &Db, batch: Vec<Lookup>) {
         let hashes: Vec<&str> = batch.iter().map(|(h, _)| h.as_str()).collect();
         match users_by_token_hash(db, &hashes).await {
-            Ok(mut found) => {
+            Ok(found) => {
+                // The same token may be asked for twice in one batch: each gets the answer.
                 for (hash, reply) in batch {
-                    let _ = reply.send(Ok(found.remove(&hash)));
+                    let _ = reply.send(Ok(found.get(&hash).cloned()));
                 }
             }
             Err(e) => {
@@ -1209,12 +1210,13 @@ async fn users_by_token_hash(
 }
 
 /// Up to `limit` API tokens with their accounts, by token id after `after` (the last id of the
-/// previous page): the id, the SHA-256, when last used, the account.
+/// previous page): the SHA-256, when last used, the account; and the page's last token id
+/// (`None` when there are no more).
 pub async fn token_page(
     db: &Db,
     after: Option<i64>,
     limit: i64,
-) -> anyhow::Result<Vec<(i64, crate::authcache::TokenDigest, Option<i64>, User)>> {
+) -> anyhow::Result<(Vec<(crate::authcache::TokenDigest, Option<i64>, User)>, Option<i64>)> {
     let rows = sqlx::query(&format!(
         "SELECT t.id AS token_id, t.token_hash, t.last_used_at, {U_COLS} FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.id > $1 ORDER BY t.id LIMIT $2"
@@ -1223,19 +1225,16 @@ pub async fn token_page(
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    Ok(rows
+    let last = rows.last().map(|r| r.get::<i64, _>("token_id"));
+    let page = rows
         .iter()
         .filter_map(|r| {
             let mut digest = [0u8; 32];
             hex::decode_to_slice(r.get::<String, _>("token_hash"), &mut digest).ok()?;
-            Some((
-                r.get("token_id"),
-                digest,
-                crate::db::opt_i64(r, "last_used_at"),
-                User::from_row(r),
-            ))
+            Some((digest, crate::db::opt_i64(r, "last_used_at"), User::from_row(r)))
         })
-        .collect())
+        .collect();
+    Ok((page, last))
 }
 
 /// The newest id of `auth_changes` (0 when empty).
@@ -1247,13 +1246,23 @@ pub async fn auth_changes_newest(db: &Db) -> anyhow::Result<i64> {
     )
 }
 
-/// Changes (id, account) above `id`, oldest first, at most 5,000.
-pub async fn auth_changes_after(db: &Db, id: i64) -> anyhow::Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query("SELECT id, user_id FROM auth_changes WHERE id > $1 ORDER BY id LIMIT 5000")
-        .bind(id)
-        .fetch_all(&db.pool)
-        .await?;
-    Ok(rows.iter().map(|r| (r.get("id"), r.get("user_id"))).collect())
+/// Most rows [`auth_changes_after`] returns.
+pub const AUTH_CHANGES_PAGE: usize = 5_000;
+
+/// Changes (id, account, written at) above `id` or written since `since` (ms), oldest first, at
+/// most [`AUTH_CHANGES_PAGE`].
+pub async fn auth_changes_after(db: &Db, id: i64, since: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, created_at FROM auth_changes WHERE id > $1 OR created_at > $2 ORDER BY id LIMIT 5000",
+    )
+    .bind(id)
+    .bind(since)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("user_id"), r.get("created_at")))
+        .collect())
 }
 
 /// Removes changes written before `before` (ms).

@@ -6,13 +6,17 @@
 //! revoked, the account suspended, silenced, verified, renamed, its role changed, deleted) is
 //! written to `auth_changes` by triggers, on every node's shared database; each node reads the new
 //! rows every [`FOLLOW`] and drops that member's tokens.  A revocation therefore takes effect on
-//! every node within about a second.  If a node cannot read the changes for [`TRUST`], it stops
-//! answering from memory and empties it, so it never serves an entry older than that.
+//! every node within about a second.  Rows that commit late (PostgreSQL hands out ids before
+//! commit) are caught by reading again 500 ids behind the newest and every row of the last
+//! minute.  A node answers from memory only while its last complete read of the changes is
+//! less than [`TRUST`] old (else from the database); after a gap longer than [`CLEAR_AFTER`] it
+//! empties its memory.  Whatever happens, no entry is served more than [`MAX_AGE`] after it was
+//! read.
 //!
 //! Accounts that are suspended or silenced are never kept (their state depends on the time).
 //! A full cache takes no new tokens: those are looked up in the database as before.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -24,11 +28,18 @@ use crate::db::Db;
 pub const FOLLOW: Duration = Duration::from_millis(500);
 /// How long after its last successful read of the changes a node still answers from memory.
 pub const TRUST: Duration = Duration::from_secs(5);
-/// How far behind the newest change id a read goes again, for rows that committed late.
+/// How far behind the newest change id a read goes again, for rows that committed late...
 const LOOK_BACK: i64 = 500;
-/// Changes older than this are removed (a node that has not read them for [`TRUST`] has
-/// emptied its memory anyway).
+/// ...and how far back in time (rows written that long ago are read again, whatever their id).
+const LOOK_BACK_MS: i64 = 60_000;
+/// The longest an entry is served after it was read from the database.
+pub const MAX_AGE: Duration = Duration::from_secs(30 * 60);
+/// Changes older than this are removed...
 const KEEP_CHANGES_MS: i64 = 3_600_000;
+/// ...so a node that has not read them for this long (well under that) empties its memory: a
+/// shorter gap loses no change (the next read finds them all), it only stops answers from
+/// memory meanwhile.  A node starved by a flood of requests must not lose its cache.
+const CLEAR_AFTER: Duration = Duration::from_secs(600);
 const SHARDS: usize = 16;
 /// `last_used_at` of a token never used.
 const NEVER: i64 = i64::MIN;
@@ -36,6 +47,8 @@ const NEVER: i64 = i64::MIN;
 struct Entry {
     user: User,
     last_used_at: AtomicI64,
+    /// When it was read (ms on the cache's clock).
+    loaded_at: u64,
 }
 
 /// The SHA-256 of an API token.
@@ -49,6 +62,8 @@ pub struct AuthCache {
     epoch: AtomicU64,
     /// Milliseconds on `clock` until which entries may be served.
     trusted_until: AtomicU64,
+    /// How many times the cache was emptied (a warm-up done before must be done again).
+    clears: AtomicU64,
     clock: Instant,
     per_shard: usize,
 }
@@ -61,6 +76,7 @@ impl AuthCache {
             owners: Mutex::new(HashMap::new()),
             epoch: AtomicU64::new(0),
             trusted_until: AtomicU64::new(0),
+            clears: AtomicU64::new(0),
             clock: Instant::now(),
             per_shard: capacity.div_ceil(SHARDS),
         }
@@ -85,8 +101,9 @@ impl AuthCache {
         if self.per_shard == 0 || !self.trusted() {
             return None;
         }
+        let oldest = self.now().saturating_sub(MAX_AGE.as_millis() as u64);
         let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
-        shard.get(key).map(|e| {
+        shard.get(key).filter(|e| e.loaded_at >= oldest).map(|e| {
             let used = e.last_used_at.load(Ordering::Relaxed);
             (e.user.clone(), (used != NEVER).then_some(used))
         })
@@ -123,9 +140,19 @@ impl AuthCache {
         let entry = Entry {
             user: user.clone(),
             last_used_at: AtomicI64::new(last_used_at.unwrap_or(NEVER)),
+            loaded_at: self.now(),
         };
-        if shard.insert(key, entry).is_none() {
-            owners.entry(user.id).or_default().push(key);
+        match shard.insert(key, entry) {
+            Some(old) if old.user.id == user.id => {}
+            replaced => {
+                // A token that changed hands is filed under its new owner only.
+                if let Some(old) = replaced {
+                    if let Some(keys) = owners.get_mut(&old.user.id) {
+                        keys.retain(|k| *k != key);
+                    }
+                }
+                owners.entry(user.id).or_default().push(key);
+            }
         }
         true
     }
@@ -139,10 +166,37 @@ impl AuthCache {
         }
     }
 
+    /// Forgets the entries older than [`MAX_AGE`] (they are no longer served, and would hold
+    /// the room of new ones).  Returns how many.
+    pub fn sweep(&self) -> usize {
+        let oldest = self.now().saturating_sub(MAX_AGE.as_millis() as u64);
+        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
+        let mut gone = Vec::new();
+        for shard in self.shards.iter() {
+            shard.write().unwrap_or_else(|e| e.into_inner()).retain(|key, e| {
+                let keep = e.loaded_at >= oldest;
+                if !keep {
+                    gone.push((e.user.id, *key));
+                }
+                keep
+            });
+        }
+        for (user_id, key) in &gone {
+            if let Some(keys) = owners.get_mut(user_id) {
+                keys.retain(|k| k != key);
+                if keys.is_empty() {
+                    owners.remove(user_id);
+                }
+            }
+        }
+        gone.len()
+    }
+
     /// Forgets everything.
     pub fn clear(&self) {
         let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.clears.fetch_add(1, Ordering::AcqRel);
         owners.clear();
         for shard in self.shards.iter() {
             shard.write().unwrap_or_else(|e| e.into_inner()).clear();
@@ -163,7 +217,12 @@ impl AuthCache {
 
     /// Whether the cache takes no more tokens (or is turned off).
     pub fn full(&self) -> bool {
-        self.len() >= self.per_shard * SHARDS
+        self.len() >= self.per_shard.saturating_mul(SHARDS)
+    }
+
+    /// How many times the cache was emptied so far.
+    pub fn clears(&self) -> u64 {
+        self.clears.load(Ordering::Acquire)
     }
 
     fn trust_from(&self, read_started: Instant) {
@@ -172,53 +231,73 @@ impl AuthCache {
     }
 
     /// Follows `auth_changes` for as long as the database is open: drops the accounts changed
-    /// on any node, and stops trusting the cache when the changes cannot be read.
+    /// on any node, and answers from memory only while the changes are read.
     pub fn follow(self: Arc<Self>, db: Db) {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(FOLLOW);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The newest change applied and the ids seen near it; `None` until the first read.
-            let mut state: Option<(i64, BTreeSet<i64>)> = None;
+            // The newest change applied and the changes seen lately (id → written at); `None`
+            // until the first read.
+            let mut state: Option<(i64, BTreeMap<i64, i64>)> = None;
             let mut pruned = Instant::now();
+            let mut swept = Instant::now();
+            let mut last_complete = Instant::now();
             loop {
                 tick.tick().await;
                 if db.pool.is_closed() {
                     return;
                 }
                 let started = Instant::now();
+                let since = crate::db::now_ms() - LOOK_BACK_MS;
                 let read = match &state {
-                    Some((newest, _)) => crate::accounts::auth_changes_after(&db, (newest - LOOK_BACK).max(0)).await,
-                    None => crate::accounts::auth_changes_newest(&db).await.map(|n| vec![(n, 0)]),
-                };
-                match read {
-                    Ok(rows) => {
-                        match &mut state {
-                            None => {
-                                // From what exists now: what was kept before is dropped (it
-                                // may predate a change this node will never read).
-                                let newest = rows.first().map(|r| r.0).unwrap_or(0);
-                                self.clear();
-                                state = Some((newest, BTreeSet::new()));
-                            }
-                            Some((newest, seen)) => {
-                                for (id, user_id) in rows {
-                                    if seen.insert(id) {
-                                        self.drop_account(user_id);
-                                    }
-                                    *newest = (*newest).max(id);
-                                }
-                                *seen = seen.split_off(&(*newest - LOOK_BACK));
-                            }
-                        }
-                        self.trust_from(started);
+                    Some((newest, _)) => {
+                        crate::accounts::auth_changes_after(&db, (newest - LOOK_BACK).max(0), since).await
                     }
+                    None => crate::accounts::auth_changes_newest(&db).await.map(|n| vec![(n, 0, 0)]),
+                };
+                let rows = match read {
+                    Ok(rows) => rows,
                     Err(e) => {
                         tracing::debug!("reading auth changes: {e:#}");
-                        if !self.trusted() && !self.is_empty() {
-                            tracing::warn!("API-token cache: changes unreadable for {TRUST:?}, emptied");
+                        continue;
+                    }
+                };
+                let complete = rows.len() < crate::accounts::AUTH_CHANGES_PAGE;
+                match &mut state {
+                    None => {
+                        // From what exists now: what was kept before is dropped (it may
+                        // predate a change this node will never read).
+                        let newest = rows.first().map(|r| r.0).unwrap_or(0);
+                        self.clear();
+                        state = Some((newest, BTreeMap::new()));
+                    }
+                    Some((newest, seen)) => {
+                        if last_complete.elapsed() > CLEAR_AFTER && !self.is_empty() {
+                            // Changes went unread for long: some may be gone (pruned).
+                            tracing::warn!("API-token cache: changes unread for over {CLEAR_AFTER:?}, emptied");
                             self.clear();
                         }
+                        for (id, user_id, at) in rows {
+                            if seen.insert(id, at).is_none() {
+                                self.drop_account(user_id);
+                            }
+                            *newest = (*newest).max(id);
+                        }
+                        let floor = *newest - LOOK_BACK;
+                        seen.retain(|id, at| *id > floor || *at > since - 5_000);
                     }
+                }
+                // A full page means more changes wait: memory is trusted again only once
+                // every change has been read.
+                if complete {
+                    self.trust_from(started);
+                    last_complete = started;
+                } else {
+                    tick.reset_immediately();
+                }
+                if swept.elapsed() > Duration::from_secs(60) {
+                    swept = Instant::now();
+                    self.sweep();
                 }
                 if pruned.elapsed() > Duration::from_secs(600) {
                     pruned = Instant::now();
@@ -232,27 +311,42 @@ impl AuthCache {
         });
     }
 
-    /// Loads tokens (oldest first) until the cache is full or every token is in: done by a node before a sale opens, so the rush finds its fans in memory.
-    /// Returns how many tokens it added.
+    /// Loads tokens (oldest first) until the cache is full or every token is in: done by a node
+    /// before a sale opens, so the rush finds its fans in memory.  Waits (up to 10 s) until the
+    /// cache follows the changes; fails if it stops following them meanwhile.  Returns how many
+    /// tokens it added.
     pub async fn warm(&self, db: &Db) -> anyhow::Result<usize> {
-        anyhow::ensure!(
-            self.per_shard == 0 || self.trusted(),
-            "this node does not follow auth_changes yet"
-        );
-        let mut added = 0;
-        let mut after = None;
-        while self.per_shard > 0 && !self.full() {
-            let epoch = self.epoch();
-            let page = crate::accounts::token_page(db, after, 5_000).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.0);
-            for (_, digest, last_used_at, user) in &page {
-                if self.insert(epoch, *digest, user, *last_used_at) {
-                    added += 1;
-                }
-            }
+        if self.per_shard == 0 {
+            return Ok(0);
         }
-        Ok(added)
+        let waiting = Instant::now();
+        while !self.trusted() {
+            anyhow::ensure!(
+                waiting.elapsed() < Duration::from_secs(10),
+                "this node does not follow auth_changes"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let before = self.len();
+        let mut after = None;
+        let mut retries = 0;
+        while !self.full() {
+            let epoch = self.epoch();
+            let (page, last) = crate::accounts::token_page(db, after, 5_000).await?;
+            let Some(last) = last else { break };
+            anyhow::ensure!(self.trusted(), "this node stopped following auth_changes");
+            for (digest, last_used_at, user) in &page {
+                self.insert(epoch, *digest, user, *last_used_at);
+            }
+            // A change applied while the page was read kept the rest of it out: read it again.
+            if self.epoch() != epoch && retries < 5 {
+                retries += 1;
+                continue;
+            }
+            retries = 0;
+            after = Some(last);
+        }
+        Ok(self.len().saturating_sub(before))
     }
 }
 
@@ -308,6 +402,36 @@ mod tests {
         let mut silenced = user(11);
         silenced.silenced_until = Some(i64::MAX);
         assert!(!cache.insert(cache.epoch(), [6; 32], &silenced, None));
+    }
+
+    #[test]
+    fn an_entry_is_served_for_at_most_its_age_and_moves_with_its_token() {
+        let cache = AuthCache {
+            clock: Instant::now() - MAX_AGE * 2,
+            ..AuthCache::new(100)
+        };
+        cache.trust_from(Instant::now());
+        assert!(cache.insert(cache.epoch(), [1; 32], &user(1), None));
+        assert!(cache.get(&[1; 32]).is_some());
+        cache
+            .shard(&[1; 32])
+            .write()
+            .unwrap()
+            .get_mut(&[1; 32])
+            .unwrap()
+            .loaded_at = 0;
+        assert!(cache.get(&[1; 32]).is_none(), "older than MAX_AGE");
+        assert_eq!(cache.sweep(), 1);
+        assert_eq!(cache.len(), 0);
+        // A token read again under another account is dropped with that account only.
+        assert!(cache.insert(cache.epoch(), [1; 32], &user(2), None));
+        cache.drop_account(1);
+        assert_eq!(cache.get(&[1; 32]).map(|(u, _)| u.id), Some(2));
+        cache.drop_account(2);
+        assert!(cache.get(&[1; 32]).is_none());
+        assert_eq!(cache.clears(), 0);
+        cache.clear();
+        assert_eq!(cache.clears(), 1);
     }
 
     #[test]
