@@ -1416,6 +1416,31 @@ async fn token_cache(app: &TestApp) {
         cache.get(&auth::token_digest(&bob)).is_none(),
         "the suspended account is not loaded"
     );
+
+    // A backlog larger than a page of changes (12,000 written at once, two minutes ago, then one
+    // for a loaded fan): the node reads it page after page and drops the fan's token.
+    sqlx::query(
+        "INSERT INTO auth_changes (user_id, created_at) SELECT -1, $1 \
+         FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 12000) SELECT x FROM c) AS s",
+    )
+    .bind(fanloop_platform::db::now_ms() - 120_000)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO auth_changes (user_id) SELECT id FROM users WHERE username = 'cache_fan0'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    while cache.get(&auth::token_digest(&tokens[0])).is_some() {
+        assert!(started.elapsed() < Duration::from_secs(5), "the backlog was not read");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        cache.get(&auth::token_digest(&tokens[1])).is_some(),
+        "only that fan is dropped"
+    );
+    eprintln!("a change behind 12,000 others was applied in {:?}", started.elapsed());
 }
 
 both_backends!(api_tokens_kept_in_memory_follow_every_change, token_cache);

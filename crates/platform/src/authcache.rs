@@ -263,6 +263,7 @@ impl AuthCache {
                     }
                 };
                 let complete = rows.len() < crate::accounts::AUTH_CHANGES_PAGE;
+                let mut advanced = false;
                 match &mut state {
                     None => {
                         // From what exists now: what was kept before is dropped (it may
@@ -281,6 +282,7 @@ impl AuthCache {
                             if seen.insert(id, at).is_none() {
                                 self.drop_account(user_id);
                             }
+                            advanced |= id > *newest;
                             *newest = (*newest).max(id);
                         }
                         let floor = *newest - LOOK_BACK;
@@ -288,11 +290,12 @@ impl AuthCache {
                     }
                 }
                 // A full page means more changes wait: memory is trusted again only once
-                // every change has been read.
+                // every change has been read.  The next page is read at once if this one moved
+                // on (a page of the last minute's changes alone waits for them to age out).
                 if complete {
                     self.trust_from(started);
                     last_complete = started;
-                } else {
+                } else if advanced {
                     tick.reset_immediately();
                 }
                 if swept.elapsed() > Duration::from_secs(60) {
