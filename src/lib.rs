@@ -360,7 +360,8 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState, op
 /// for the API) instead of dropping the connection; the panic is logged with its path.
 async fn catch_panics(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     use futures::FutureExt;
-    let path = req.uri().path().to_string();
+    // The URI shares the request's buffer: kept for the log line at no copy.
+    let uri = req.uri().clone();
     match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
@@ -369,6 +370,7 @@ async fn catch_panics(req: axum::extract::Request, next: axum::middleware::Next)
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
+            let path = uri.path();
             tracing::error!("handler panicked on {path}: {what}");
             if path.starts_with("/api/") {
                 ApiError::internal("internal error").into_response()
@@ -504,6 +506,9 @@ pub async fn serve_with(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout)
+                // Answers to pipelined requests (a proxy in front multiplexing many users on
+                // one connection) leave in one write instead of one system call each.
+                .pipeline_flush(true)
                 .keep_alive(true);
             let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
             let mut conn = std::pin::pin!(conn);

@@ -402,7 +402,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // SIGINT (Ctrl-C) or SIGTERM (systemd, Docker, Kubernetes): stop accepting, finish the
     // requests in flight, then exit.
     let live = app.state.platform.live.clone();
-    fanloop::serve_with(app.router, listener, limits, async move {
+    let platform = app.state.platform.clone();
+    let served = fanloop::serve_with(app.router, listener, limits, async move {
         #[cfg(unix)]
         {
             let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -424,5 +425,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Live streams never finish by themselves: end them, so their connections close now.
         live.close();
     })
-    .await
+    .await;
+    // API-token uses recorded but not yet written (after a sale, up to a few minutes' worth).
+    match platform.token_uses.flush(&platform.db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("wrote the last uses of {n} API tokens"),
+        Err(e) => tracing::warn!("writing the last API token uses: {e:#}"),
+    }
+    served
 }

@@ -70,7 +70,7 @@ static GAUGES: Lazy<Gauges> = Lazy::new(|| {
         jobs_overdue,
         auth_cache: ops::gauge_vec(
             "fanloop_auth_cache",
-            "This node's memory of API tokens: `tokens` kept, `trusted` 1 while it follows auth_changes, `clears` since start.",
+            "This node's memory of API tokens: `tokens` kept, `trusted` 1 while it follows auth_changes, `clears` since start, `misses` (lookups sent to the database) since start.",
             &["what"],
         ),
     }
@@ -96,6 +96,7 @@ async fn metrics(State(s): State<Ops>) -> Response {
         ("tokens", cache.len() as i64),
         ("trusted", i64::from(cache.trusted())),
         ("clears", cache.clears() as i64),
+        ("misses", cache.misses() as i64),
     ] {
         g.auth_cache.with_label_values(&[what]).set(v);
     }

@@ -316,6 +316,52 @@ async fn healthz_answers_while_5000_connections_hang() {
     app.stop().await;
 }
 
+/// Pipelined requests (a proxy multiplexing users over one connection) are all answered, in
+/// order, whatever each answer is; the server sends them together (`pipeline_flush`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let app = fanloop::build(&fanloop::Config::sqlite(dir.path())).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(fanloop::serve_with(
+        app.router,
+        listener,
+        fanloop::ServeLimits::default(),
+        std::future::pending(),
+    ));
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut requests = String::new();
+    let body = r#"{"variant_id":1}"#;
+    for i in 0..50 {
+        requests.push_str(&match i % 3 {
+            0 => "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n".to_string(),
+            1 => format!(
+                "POST /api/v1/drops/none/purchase HTTP/1.1\r\nhost: x\r\nauthorization: Bearer nope{i}\r\n\
+                 idempotency-key: k{i}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            _ => "GET /api/v1/no-such-thing HTTP/1.1\r\nhost: x\r\n\r\n".to_string(),
+        });
+    }
+    requests.push_str("GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    s.write_all(requests.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut got))
+        .await
+        .expect("every answer within 10 s")
+        .unwrap();
+    let got = String::from_utf8_lossy(&got);
+    let statuses: Vec<&str> = got
+        .match_indices("HTTP/1.1 ")
+        .map(|(at, _)| &got[at + 9..at + 12])
+        .collect();
+    let expected: Vec<&str> = (0..50).map(|i| ["200", "401", "404"][i % 3]).chain(["200"]).collect();
+    assert_eq!(statuses, expected);
+    assert_eq!(got.matches("\"error\":\"invalid_token\"").count(), 17);
+}
+
 /// The server closes a connection that never finishes its request head.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_request_heads_are_cut() {
@@ -402,6 +448,17 @@ async fn pages_carry_security_headers() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert!(h.contains_key("referrer-policy"));
     let html = r.text().await.unwrap();
+    // The API's answers (data, an error included) may be neither rendered nor framed.
+    for path in ["/api/v1/drops", "/api/v1/no-such-endpoint"] {
+        let r = app.api().get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(
+            h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
     assert!(!html.contains(" onsubmit=") && !html.contains(" onclick="));
     let r = app
         .api()

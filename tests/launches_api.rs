@@ -163,6 +163,17 @@ async fn hammer(app: &TestApp) {
         .await;
         assert_eq!(s, StatusCode::CREATED, "{o}");
         assert_eq!(o["used_fcode"], true);
+        // The order a purchase answers with is the order stored: its retry reads it back.
+        let (s, stored) = purchase(
+            &client,
+            app,
+            "x2-launch",
+            &fans[i].1,
+            "fcode",
+            json!({"variant_id": variant, "fcode": c["code"]}),
+        )
+        .await;
+        assert_eq!((s, &stored), (StatusCode::OK, &o), "the answer is what was stored");
     }
     let (s, _) = purchase(
         &client,
@@ -451,6 +462,7 @@ async fn batch_commit(app: &TestApp) {
         quantity: 1,
         idempotency_key: format!("k{i}"),
         fcode: None,
+        stored_at: None,
     };
     let db = &app.state.platform.db;
     let now = now_ms();
@@ -975,6 +987,7 @@ async fn database_guards(app: &TestApp) {
             quantity,
             idempotency_key: format!("k{next_id}"),
             fcode,
+            stored_at: None,
         }
     };
     let batch = vec![
@@ -1127,6 +1140,7 @@ async fn busy_calendar(app: &TestApp) {
         quantity: 2,
         idempotency_key: "before-restart".into(),
         fcode: None,
+        stored_at: None,
     };
     store::commit_orders(db, drop_id, 2, &[order], now, now + 500)
         .await

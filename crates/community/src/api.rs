@@ -265,7 +265,7 @@ async fn thread_stream(
         },
     );
     let events = counts.map(|c| Ok(Event::default().event("posts").json_data(&c).unwrap_or_default()));
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(fanloop_platform::live::bounded(events)).keep_alive(KeepAlive::default()))
 }
 
 /// Posts: each new one tells the open pages of its thread.

@@ -125,7 +125,7 @@ async fn stream(
     let events = tokio_stream::wrappers::WatchStream::new(rx)
         .throttle(std::time::Duration::from_millis(250))
         .map(|view| Ok(Event::default().event("stock").json_data(&view).unwrap_or_default()));
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(fanloop_platform::live::bounded(events)).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -565,6 +565,7 @@ impl Cluster {
                     quantity: a.quantity,
                     idempotency_key: a.idempotency_key.clone(),
                     fcode: a.fcode,
+                    stored_at: None,
                 }))
             }
             Ok(Ok(Stored::Existing(_))) => {

@@ -70,6 +70,9 @@ pub struct NewOrder {
     pub quantity: u32,
     pub idempotency_key: String,
     pub fcode: Option<i64>,
+    /// When the order was stored and when its payment window ends, once its batch committed
+    /// (set by the sale actor; `None` where the deciding side does not know it).
+    pub stored_at: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -239,6 +242,7 @@ impl Engine {
             quantity: a.quantity,
             idempotency_key: a.idempotency_key.clone(),
             fcode: a.fcode,
+            stored_at: None,
         };
         self.next_order_id += 1;
         self.idempotency

@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use utoipa::ToSchema;
 
-use crate::engine::{Attempt, Decision, Engine, Rules, SaleMode, Stock};
+use crate::engine::{Attempt, Decision, Engine, NewOrder, Rules, SaleMode, Stock};
 use crate::store::{self, Drop, Refusal};
 
 /// Attempts answered per commit at most; more wait for the next batch.
@@ -314,6 +314,7 @@ async fn run(
                     decisions.push((decision, reply));
                 }
                 let now = now_ms();
+                let stored_at = Some((now, now + payment_ms));
                 let committed = store::commit_orders(&db, drop_id, limit, &accepted, now, now + payment_ms)
                     .await
                     .context("committing orders");
@@ -340,7 +341,7 @@ async fn run(
                             let answer = match decision {
                                 Decision::Accepted(o) => match refused.get(&o.order_id) {
                                     Some(r) => Decision::Rejected(r.rejection()),
-                                    None => Decision::Accepted(o),
+                                    None => Decision::Accepted(NewOrder { stored_at, ..o }),
                                 },
                                 Decision::Replayed(Some(id)) if refused.contains_key(&id) => {
                                     let _ = reply.send(Err(anyhow::anyhow!("order not stored; try again")));

@@ -571,6 +571,10 @@ pub async fn purchase(
                     .await?
                     .ok_or(LaunchError::FcodeUnknown)?;
             if !usable {
+                // Used by this very attempt, whose answer was lost: a retry gets its order.
+                if let Some(order) = store::order_by_key(db, d.id, user.id, idempotency_key).await? {
+                    return Ok(PurchaseOutcome::Replayed(order));
+                }
                 return Err(LaunchError::FcodeUsed.into());
             }
             if !transferable && issued_to != user.id {
@@ -600,19 +604,29 @@ pub async fn purchase(
         err
     };
     let decision = decided.map_err(|e| {
-        SALE_DECISIONS.with_label_values(&["not_stored"]).inc();
+        SALE_DECISIONS[3].inc();
         tracing::warn!("purchase in drop {} not stored: {e:#}", d.id);
         not_stored(LaunchError::NotStored)
     })?;
-    SALE_DECISIONS
-        .with_label_values(&[match &decision {
-            Decision::Accepted(_) => "accepted",
-            Decision::Replayed(_) => "replayed",
-            Decision::Rejected(_) => "rejected",
-        }])
-        .inc();
+    SALE_DECISIONS[match &decision {
+        Decision::Accepted(_) => 0,
+        Decision::Replayed(_) => 1,
+        Decision::Rejected(_) => 2,
+    }]
+    .inc();
     match decision {
         // Whatever the engine or Redis says, an answer only ever carries the caller's own order.
+        // This node's sale actor: it decided for this very attempt and answers once the batch
+        // is committed, so the order it stored is known without reading it back.
+        Decision::Accepted(o) if o.account == user.id && o.stored_at.is_some() && state.cluster.is_none() => {
+            match stored_order(&d, &o) {
+                Some(order) => Ok(PurchaseOutcome::Created(order)),
+                None => match store::order(db, o.order_id).await? {
+                    Some((order, owner)) if owner == user.id => Ok(PurchaseOutcome::Created(order)),
+                    _ => Err(not_stored(LaunchError::NotStored)),
+                },
+            }
+        }
         Decision::Accepted(o) => match store::order(db, o.order_id).await? {
             Some((order, owner)) if owner == user.id => Ok(PurchaseOutcome::Created(order)),
             Some(_) => {
@@ -643,13 +657,32 @@ pub async fn purchase(
     }
 }
 
-static SALE_DECISIONS: std::sync::LazyLock<fanloop_platform::ops::prometheus::IntCounterVec> =
+/// The order the sale actor has just stored, as the API shows it (what `store::order` would read).
+fn stored_order(d: &Drop, o: &crate::engine::NewOrder) -> Option<Order> {
+    let (created_at, expires_at) = o.stored_at?;
+    let variant = d.variants.iter().find(|v| v.id == o.variant)?;
+    Some(Order {
+        id: o.order_id,
+        drop_slug: d.slug.clone(),
+        variant_id: variant.id,
+        variant: variant.name.clone(),
+        quantity: i64::from(o.quantity),
+        status: "pending".to_string(),
+        created_at,
+        expires_at,
+        used_fcode: o.fcode.is_some(),
+    })
+}
+
+/// Each outcome's counter, looked up once (not hashed again for each of a sale's attempts).
+static SALE_DECISIONS: std::sync::LazyLock<[fanloop_platform::ops::prometheus::IntCounter; 4]> =
     std::sync::LazyLock::new(|| {
-        fanloop_platform::ops::counter_vec(
+        let family = fanloop_platform::ops::counter_vec(
             "fanloop_sale_decisions_total",
             "Purchase attempts decided, by outcome (`not_stored`: answered 503 to retry).",
             &["decision"],
-        )
+        );
+        ["accepted", "replayed", "rejected", "not_stored"].map(|d| family.with_label_values(&[d]))
     });
 
 pub async fn pay(state: &LaunchState, user: &User, order_id: i64) -> Result<Order, ApiError> {

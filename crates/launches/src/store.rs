@@ -247,6 +247,7 @@ pub async fn live_orders(db: &Db, drop_id: i64) -> anyhow::Result<Vec<(NewOrder,
                     quantity: r.get::<i64, _>("quantity") as u32,
                     idempotency_key: r.get("idempotency_key"),
                     fcode,
+                    stored_at: None,
                 },
                 fcode.is_some(),
             )
@@ -434,6 +435,7 @@ pub async fn commit_decision(
         quantity: order.quantity,
         idempotency_key: order.idempotency_key.clone(),
         fcode: order.fcode,
+        stored_at: None,
     };
     let batch = Batch {
         drop_id: d.id,
@@ -794,6 +796,7 @@ pub async fn expire_orders(db: &Db, drop_id: i64, now: i64, tell_redis: bool) ->
                 quantity: quantity as u32,
                 idempotency_key: r.get("idempotency_key"),
                 fcode,
+                stored_at: None,
             },
             fcode.is_some(),
         ));

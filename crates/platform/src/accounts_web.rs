@@ -722,7 +722,7 @@ async fn api_notifications_stream(
         },
     );
     let events = counts.map(|c| Ok(Event::default().event("unread").json_data(&c).unwrap_or_default()));
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Sse::new(crate::live::bounded(events)).keep_alive(KeepAlive::default())
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "accounts", params(PageParam),

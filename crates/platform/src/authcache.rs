@@ -46,6 +46,8 @@ const NEVER: i64 = i64::MIN;
 
 struct Entry {
     user: User,
+    /// The token's row (its uses are written by id).
+    token_id: i64,
     last_used_at: AtomicI64,
     /// When it was read (ms on the cache's clock).
     loaded_at: u64,
@@ -64,6 +66,9 @@ pub struct AuthCache {
     trusted_until: AtomicU64,
     /// How many times the cache was emptied (a warm-up done before must be done again).
     clears: AtomicU64,
+    /// Lookups it could not answer (not kept, too old, or not trusted then): each went to the
+    /// database.
+    misses: AtomicU64,
     clock: Instant,
     per_shard: usize,
 }
@@ -77,6 +82,7 @@ impl AuthCache {
             epoch: AtomicU64::new(0),
             trusted_until: AtomicU64::new(0),
             clears: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
             clock: Instant::now(),
             per_shard: capacity.div_ceil(SHARDS),
         }
@@ -95,18 +101,31 @@ impl AuthCache {
         self.now() < self.trusted_until.load(Ordering::Acquire)
     }
 
-    /// The account of a cached token and when the token was last used, if it is kept and the
-    /// cache is trusted.
-    pub fn get(&self, key: &TokenDigest) -> Option<(User, Option<i64>)> {
-        if self.per_shard == 0 || !self.trusted() {
+    /// A cached token's account, the token's id and when it was last used, if it is kept and
+    /// the cache is trusted.
+    pub fn get(&self, key: &TokenDigest) -> Option<(User, i64, Option<i64>)> {
+        if self.per_shard == 0 {
             return None;
         }
-        let oldest = self.now().saturating_sub(MAX_AGE.as_millis() as u64);
-        let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
-        shard.get(key).filter(|e| e.loaded_at >= oldest).map(|e| {
-            let used = e.last_used_at.load(Ordering::Relaxed);
-            (e.user.clone(), (used != NEVER).then_some(used))
-        })
+        let found = if self.trusted() {
+            let oldest = self.now().saturating_sub(MAX_AGE.as_millis() as u64);
+            let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
+            shard.get(key).filter(|e| e.loaded_at >= oldest).map(|e| {
+                let used = e.last_used_at.load(Ordering::Relaxed);
+                (e.user.clone(), e.token_id, (used != NEVER).then_some(used))
+            })
+        } else {
+            None
+        };
+        if found.is_none() {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Lookups since start that the cache could not answer.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
     }
 
     /// Notes a use of a cached token (what is written to the database is `TokenUses`'s job).
@@ -125,7 +144,7 @@ impl AuthCache {
     /// Keeps what a lookup that began at `epoch` read, unless a change was applied since (it
     /// may have been read before that change), the cache is not trusted, the account's state
     /// depends on the time, or the cache is full.
-    pub fn insert(&self, epoch: u64, key: TokenDigest, user: &User, last_used_at: Option<i64>) -> bool {
+    pub fn insert(&self, epoch: u64, key: TokenDigest, token_id: i64, user: &User, last_used_at: Option<i64>) -> bool {
         if self.per_shard == 0 || user.suspended_until.is_some() || user.silenced_until.is_some() || !self.trusted() {
             return false;
         }
@@ -139,6 +158,7 @@ impl AuthCache {
         }
         let entry = Entry {
             user: user.clone(),
+            token_id,
             last_used_at: AtomicI64::new(last_used_at.unwrap_or(NEVER)),
             loaded_at: self.now(),
         };
@@ -338,8 +358,8 @@ impl AuthCache {
             let (page, last) = crate::accounts::token_page(db, after, 5_000).await?;
             let Some(last) = last else { break };
             anyhow::ensure!(self.trusted(), "this node stopped following auth_changes");
-            for (digest, last_used_at, user) in &page {
-                self.insert(epoch, *digest, user, *last_used_at);
+            for (digest, token_id, last_used_at, user) in &page {
+                self.insert(epoch, *digest, *token_id, user, *last_used_at);
             }
             // A change applied while the page was read kept the rest of it out: read it again.
             if self.epoch() != epoch && retries < 5 {
@@ -384,27 +404,27 @@ mod tests {
     fn keeps_only_what_no_change_can_have_overtaken() {
         let cache = trusted(100);
         let e = cache.epoch();
-        assert!(cache.insert(e, [1; 32], &user(7), None));
-        assert_eq!(cache.get(&[1; 32]).map(|(u, _)| u.id), Some(7));
+        assert!(cache.insert(e, [1; 32], 1, &user(7), None));
+        assert_eq!(cache.get(&[1; 32]).map(|(u, _, _)| u.id), Some(7));
         // A lookup that began before a change is not kept.
         let before = cache.epoch();
         cache.drop_account(99);
-        assert!(!cache.insert(before, [2; 32], &user(8), None));
+        assert!(!cache.insert(before, [2; 32], 1, &user(8), None));
         assert!(cache.get(&[2; 32]).is_none());
         // Dropping an account forgets all its tokens and only them.
         let e = cache.epoch();
-        assert!(cache.insert(e, [3; 32], &user(7), Some(5)));
-        assert!(cache.insert(e, [4; 32], &user(9), None));
+        assert!(cache.insert(e, [3; 32], 1, &user(7), Some(5)));
+        assert!(cache.insert(e, [4; 32], 1, &user(9), None));
         cache.drop_account(7);
         assert!(cache.get(&[1; 32]).is_none() && cache.get(&[3; 32]).is_none());
         assert!(cache.get(&[4; 32]).is_some());
         // Time-bound states are never kept.
         let mut suspended = user(10);
         suspended.suspended_until = Some(i64::MAX);
-        assert!(!cache.insert(cache.epoch(), [5; 32], &suspended, None));
+        assert!(!cache.insert(cache.epoch(), [5; 32], 1, &suspended, None));
         let mut silenced = user(11);
         silenced.silenced_until = Some(i64::MAX);
-        assert!(!cache.insert(cache.epoch(), [6; 32], &silenced, None));
+        assert!(!cache.insert(cache.epoch(), [6; 32], 1, &silenced, None));
     }
 
     #[test]
@@ -414,7 +434,7 @@ mod tests {
             ..AuthCache::new(100)
         };
         cache.trust_from(Instant::now());
-        assert!(cache.insert(cache.epoch(), [1; 32], &user(1), None));
+        assert!(cache.insert(cache.epoch(), [1; 32], 1, &user(1), None));
         assert!(cache.get(&[1; 32]).is_some());
         cache
             .shard(&[1; 32])
@@ -427,9 +447,9 @@ mod tests {
         assert_eq!(cache.sweep(), 1);
         assert_eq!(cache.len(), 0);
         // A token read again under another account is dropped with that account only.
-        assert!(cache.insert(cache.epoch(), [1; 32], &user(2), None));
+        assert!(cache.insert(cache.epoch(), [1; 32], 1, &user(2), None));
         cache.drop_account(1);
-        assert_eq!(cache.get(&[1; 32]).map(|(u, _)| u.id), Some(2));
+        assert_eq!(cache.get(&[1; 32]).map(|(u, _, _)| u.id), Some(2));
         cache.drop_account(2);
         assert!(cache.get(&[1; 32]).is_none());
         assert_eq!(cache.clears(), 0);
@@ -440,29 +460,29 @@ mod tests {
     #[test]
     fn uses_are_remembered_and_never_go_back() {
         let cache = trusted(100);
-        assert!(cache.insert(cache.epoch(), [1; 32], &user(1), None));
-        assert_eq!(cache.get(&[1; 32]).unwrap().1, None);
+        assert!(cache.insert(cache.epoch(), [1; 32], 1, &user(1), None));
+        assert_eq!(cache.get(&[1; 32]).unwrap().2, None);
         cache.mark_used(&[1; 32], 2_000);
         cache.mark_used(&[1; 32], 1_000);
-        assert_eq!(cache.get(&[1; 32]).unwrap().1, Some(2_000));
+        assert_eq!(cache.get(&[1; 32]).unwrap().2, Some(2_000));
     }
 
     #[test]
     fn an_untrusted_or_full_cache_answers_and_keeps_nothing() {
         let cache = AuthCache::new(100);
-        assert!(!cache.insert(cache.epoch(), [1; 32], &user(1), None));
+        assert!(!cache.insert(cache.epoch(), [1; 32], 1, &user(1), None));
         let cache = trusted(100);
-        assert!(cache.insert(cache.epoch(), [1; 32], &user(1), None));
+        assert!(cache.insert(cache.epoch(), [1; 32], 1, &user(1), None));
         cache.trusted_until.store(0, Ordering::Release);
         assert!(cache.get(&[1; 32]).is_none());
 
         let cache = trusted(SHARDS); // one token per shard
-        assert!(cache.insert(cache.epoch(), [0; 32], &user(1), None));
-        assert!(!cache.insert(cache.epoch(), [SHARDS as u8; 32], &user(2), None));
+        assert!(cache.insert(cache.epoch(), [0; 32], 1, &user(1), None));
+        assert!(!cache.insert(cache.epoch(), [SHARDS as u8; 32], 1, &user(2), None));
         assert!(cache.get(&[SHARDS as u8; 32]).is_none());
         let off = AuthCache::new(0);
         off.trust_from(Instant::now());
-        assert!(!off.insert(off.epoch(), [1; 32], &user(1), None));
+        assert!(!off.insert(off.epoch(), [1; 32], 1, &user(1), None));
         assert!(off.full());
     }
 }

@@ -138,6 +138,23 @@ impl Followed for NotificationRows {
     }
 }
 
+/// How long the server keeps one stream of server-sent events open.  The browser's
+/// `EventSource` reconnects by itself a few seconds after a stream ends and is sent the current
+/// state first (every stream here sends states, not a log), so nothing is missed.  It bounds
+/// what one connection holds: a proxy can rebalance, and answers that wait behind a request
+/// pipelined after the stream (see `serve_with`) are sent when it ends.
+pub const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+
+/// `events`, ended after [`STREAM_LIFETIME`].
+pub fn bounded<S: futures::Stream>(events: S) -> impl futures::Stream<Item = S::Item> {
+    bounded_for(events, STREAM_LIFETIME)
+}
+
+fn bounded_for<S: futures::Stream>(events: S, lifetime: Duration) -> impl futures::Stream<Item = S::Item> {
+    use futures::StreamExt;
+    events.take_until(tokio::time::sleep(lifetime))
+}
+
 /// A stream of server-sent events for one reader: `first` now, then `next` whenever `wake`
 /// says something relevant happened (and every 30 s regardless, for what no event tells, such
 /// as notifications read in another tab), each only when it differs from the last one sent.
@@ -190,4 +207,23 @@ where
             }
         }
     })
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn a_stream_ends_after_its_lifetime_and_not_before() {
+        let started = std::time::Instant::now();
+        let ticks =
+            tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(std::time::Duration::from_millis(10)));
+        let got: Vec<_> = super::bounded_for(ticks, std::time::Duration::from_millis(200))
+            .collect()
+            .await;
+        let took = started.elapsed();
+        assert!(took >= std::time::Duration::from_millis(200), "{took:?}");
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+        assert!(got.len() >= 10, "events flow until the end: {}", got.len());
+    }
 }

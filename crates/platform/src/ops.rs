@@ -82,7 +82,11 @@ fn incoming_id(req: &Request) -> Arc<str> {
             !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
         .map(Arc::from)
-        .unwrap_or_else(|| Arc::from(crate::auth::new_token()[..20].to_string()))
+        .unwrap_or_else(|| {
+            // 80 random bits in 20 hexadecimal digits.
+            let bits: u128 = rand::random::<u128>() >> 48;
+            Arc::from(format!("{bits:020x}").as_str())
+        })
 }
 
 /// Middleware: gives the request its id (visible to everything that serves it), logs it with
@@ -90,17 +94,19 @@ fn incoming_id(req: &Request) -> Arc<str> {
 pub async fn observe(req: Request, next: Next) -> Response {
     let id = incoming_id(&req);
     // A made-up method must not make a new series of every metric.
-    let method = match *req.method() {
-        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS => {
-            req.method().as_str().to_string()
-        }
-        _ => "OTHER".to_string(),
+    let method: &'static str = match *req.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
     };
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+    // The router's own `Arc<str>`: no copy per request.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let started = Instant::now();
     let mut response = REQUEST_ID
@@ -109,11 +115,9 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .await;
     let elapsed = started.elapsed();
     let status = response.status();
-    HTTP_REQUESTS
-        .with_label_values(&[&method, &route, status.as_str()])
-        .inc();
+    HTTP_REQUESTS.with_label_values(&[method, route, status.as_str()]).inc();
     HTTP_SECONDS
-        .with_label_values(&[&method, &route])
+        .with_label_values(&[method, route])
         .observe(elapsed.as_secs_f64());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
