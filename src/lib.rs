@@ -506,9 +506,6 @@ pub async fn serve_with(
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout)
-                // Answers to pipelined requests (a proxy in front multiplexing many users on
-                // one connection) leave in one write instead of one system call each.
-                .pipeline_flush(true)
                 .keep_alive(true);
             let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
             let mut conn = std::pin::pin!(conn);

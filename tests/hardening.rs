@@ -316,8 +316,8 @@ async fn healthz_answers_while_5000_connections_hang() {
     app.stop().await;
 }
 
-/// Pipelined requests (a proxy multiplexing users over one connection) are all answered, in
-/// order, whatever each answer is; the server sends them together (`pipeline_flush`).
+/// Pipelined requests (HTTP/1.1 allows a client to send several before reading) are all
+/// answered, in order, whatever each answer is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_requests_are_answered_in_order() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -573,6 +573,7 @@ pub async fn purchase(
             if !usable {
                 // Used by this very attempt, whose answer was lost: a retry gets its order.
                 if let Some(order) = store::order_by_key(db, d.id, user.id, idempotency_key).await? {
+                    SALE_DECISIONS[1].inc();
                     return Ok(PurchaseOutcome::Replayed(order));
                 }
                 return Err(LaunchError::FcodeUsed.into());

@@ -1291,6 +1291,8 @@ fn use_is_news(last_used_at: Option<i64>, now: i64) -> bool {
 #[derive(Debug, Default)]
 pub struct TokenUses {
     pending: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// One writer at a time: the last write at shutdown waits for a periodic one in flight.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl TokenUses {
@@ -1325,6 +1327,7 @@ impl TokenUses {
     /// periodic writer's share of SQLite's write lock stays small while a sale is on, and the
     /// first uses of a million tokens are written in the minutes after it.
     pub async fn flush_at_most(&self, db: &Db, limit: usize) -> anyhow::Result<usize> {
+        let _writing = self.writing.lock().await;
         let mut taken: Vec<i64> = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             if pending.len() <= limit {
@@ -1352,13 +1355,26 @@ impl TokenUses {
                 // lock before the next slice, instead of losing every race to this loop.
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             }
-            let mut tx = db.begin_write().await?;
-            sqlx::query(&sql)
-                .bind(now)
-                .bind(serde_json::to_string(chunk)?)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+            let written: anyhow::Result<()> = async {
+                let mut tx = db.begin_write().await?;
+                sqlx::query(&sql)
+                    .bind(now)
+                    .bind(serde_json::to_string(chunk)?)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = written {
+                // What was not written waits for the next call.
+                let rest = &taken[i * Self::PER_TRANSACTION..];
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(rest.iter().copied());
+                return Err(e);
+            }
         }
         Ok(taken.len())
     }
@@ -1367,6 +1383,23 @@ impl TokenUses {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn token_uses_that_could_not_be_written_wait_for_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        // No tables: every write fails.
+        let db = Db::open_sqlite(dir.path()).await.unwrap();
+        let uses = TokenUses::default();
+        for id in 1..=12_000 {
+            uses.record(id);
+        }
+        uses.record(5);
+        assert_eq!(uses.pending(), 12_000);
+        assert!(uses.flush_at_most(&db, 7_000).await.is_err());
+        assert_eq!(uses.pending(), 12_000, "nothing lost");
+        assert!(uses.flush(&db).await.is_err());
+        assert_eq!(uses.pending(), 12_000, "nothing lost");
+    }
 
     #[test]
     fn display_names_are_cleaned_and_bounded() {

@@ -141,8 +141,8 @@ impl Followed for NotificationRows {
 /// How long the server keeps one stream of server-sent events open.  The browser's
 /// `EventSource` reconnects by itself a few seconds after a stream ends and is sent the current
 /// state first (every stream here sends states, not a log), so nothing is missed.  It bounds
-/// what one connection holds: a proxy can rebalance, and answers that wait behind a request
-/// pipelined after the stream (see `serve_with`) are sent when it ends.
+/// how long one connection is held: a proxy in front can rebalance, and a request pipelined
+/// behind a stream is answered when it ends.
 pub const STREAM_LIFETIME: Duration = Duration::from_secs(300);
 
 /// `events`, ended after [`STREAM_LIFETIME`].
