@@ -44,6 +44,9 @@ pub struct LaunchInner {
     /// Drops as the purchase path reads them, for a second: what it uses (window, rules,
     /// variants) never changes once a drop exists, and a sale asks a million times.
     drops_for_sale: Arc<std::sync::RwLock<DropCache>>,
+    /// Slugs being read again for `drops_for_sale`: one reader each, the rest wait or keep
+    /// the copy they have.
+    drops_loading: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Slug → (drop, when read).
@@ -57,6 +60,7 @@ impl LaunchState {
             cluster: None,
             purchase_limiter: Arc::new(RateLimiter::named("purchase", 20, Duration::from_secs(1))),
             drops_for_sale: Arc::default(),
+            drops_loading: Arc::default(),
         }))
     }
 
@@ -348,20 +352,75 @@ pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
 }
 
 /// A drop for the purchase path (see `LaunchState::drops_for_sale`).
+///
+/// One request reads it again at a time.  A sale asks about 50,000 times a second: when every
+/// request that found the copy a second old read the drop itself, each second began with
+/// hundreds of reads queueing for the database's 8 connections, behind which token lookups,
+/// the auth follower and order batches waited (seconds at the tail).  Now the first one reads;
+/// the others keep the copy they found (for up to [`STALE_FOR`]) or, with none, wait for it.
 async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, ApiError> {
     const FRESH: Duration = Duration::from_secs(1);
-    if let Some((d, at)) = state.drops_for_sale.read().unwrap_or_else(|e| e.into_inner()).get(slug) {
-        if at.elapsed() < FRESH {
-            return Ok(d.clone());
+    /// How old a copy may be served while another request reads the drop again.
+    const STALE_FOR: Duration = Duration::from_secs(5);
+    /// How long a request without a copy waits for another one's read before reading itself.
+    const WAIT_FOR: Duration = Duration::from_secs(2);
+    /// Frees a slug's claim however the read ends (an error, or the request given up).
+    struct Loading<'a>(&'a LaunchState, &'a str);
+    impl std::ops::Drop for Loading<'_> {
+        fn drop(&mut self) {
+            self.0
+                .drops_loading
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(self.1);
         }
     }
-    let d = Arc::new(drop(state, slug).await?);
-    let mut cache = state.drops_for_sale.write().unwrap_or_else(|e| e.into_inner());
-    if cache.len() > 1_000 {
-        cache.retain(|_, (_, at)| at.elapsed() < FRESH);
+    let started = std::time::Instant::now();
+    loop {
+        let cached = state
+            .drops_for_sale
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(slug)
+            .map(|(d, at)| (d.clone(), at.elapsed()));
+        if let Some((d, age)) = &cached {
+            if *age < FRESH {
+                return Ok(d.clone());
+            }
+        }
+        let claimed = state
+            .drops_loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(slug.to_string());
+        if !claimed {
+            match cached {
+                Some((d, age)) if age < STALE_FOR => return Ok(d),
+                _ if started.elapsed() < WAIT_FOR => {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                }
+                // The reader is stuck: read too.
+                _ => {}
+            }
+        }
+        let _loading = claimed.then(|| Loading(state, slug));
+        let read = drop(state, slug).await;
+        let mut cache = state.drops_for_sale.write().unwrap_or_else(|e| e.into_inner());
+        let d = match read {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                // Gone (or unreadable): nobody keeps serving the old copy.
+                cache.remove(slug);
+                return Err(e);
+            }
+        };
+        if cache.len() > 1_000 {
+            cache.retain(|_, (_, at)| at.elapsed() < STALE_FOR);
+        }
+        cache.insert(slug.to_string(), (d.clone(), std::time::Instant::now()));
+        return Ok(d);
     }
-    cache.insert(slug.to_string(), (d.clone(), std::time::Instant::now()));
-    Ok(d)
 }
 
 pub async fn stock(state: &LaunchState, d: &Drop) -> Result<StockView, ApiError> {
