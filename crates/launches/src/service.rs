@@ -41,16 +41,27 @@ pub struct LaunchInner {
     /// Purchase attempts per account per second: a fan's retries are fine, a bot's flood is not.
     /// Counted in Redis when it is configured, so the limit holds for the cluster.
     pub purchase_limiter: Arc<RateLimiter>,
-    /// Drops as the purchase path reads them, for a second: what it uses (window, rules,
-    /// variants) never changes once a drop exists, and a sale asks a million times.
-    drops_for_sale: Arc<std::sync::RwLock<DropCache>>,
-    /// Slugs being read again for `drops_for_sale`: one reader each, the rest wait or keep
-    /// the copy they have.
-    drops_loading: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Drops as the purchase path reads them, for a second (a sale asks a million times);
+    /// `None` for a slug that has no drop. What the path uses changes rarely, and the one
+    /// change made while a drop runs (closing its reservations) calls `forget_drop`.
+    drops_for_sale: Arc<DropsForSale>,
 }
 
-/// Slug → (drop, when read).
-type DropCache = HashMap<String, (Arc<Drop>, std::time::Instant)>;
+/// A drop as read (`None`: no such drop), and when the read began.
+type DropCopy = (Option<Arc<Drop>>, std::time::Instant);
+
+/// The purchase path's copies of drops (see [`drop_for_sale`]).
+#[derive(Default)]
+struct DropsForSale {
+    /// Slug → (the drop or `None`, when its read began).
+    copies: std::sync::RwLock<HashMap<String, DropCopy>>,
+    /// Slugs being read again: one reader each.
+    loading: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Woken when a read ends.
+    loaded: tokio::sync::Notify,
+    /// Moves on every `forget_drop`: a read that began before one does not store its copy.
+    generation: std::sync::atomic::AtomicU64,
+}
 
 impl LaunchState {
     pub fn new(platform: Platform) -> Self {
@@ -60,7 +71,6 @@ impl LaunchState {
             cluster: None,
             purchase_limiter: Arc::new(RateLimiter::named("purchase", 20, Duration::from_secs(1))),
             drops_for_sale: Arc::default(),
-            drops_loading: Arc::default(),
         }))
     }
 
@@ -181,10 +191,10 @@ impl LaunchState {
 impl LaunchState {
     /// Drops the purchase path's cached copy of a drop whose windows just changed.
     pub fn forget_drop(&self, slug: &str) {
-        self.drops_for_sale
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(slug);
+        let drops = &self.drops_for_sale;
+        let mut copies = drops.copies.write().unwrap_or_else(|e| e.into_inner());
+        drops.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        copies.remove(slug);
     }
 }
 
@@ -357,69 +367,87 @@ pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
 /// request that found the copy a second old read the drop itself, each second began with
 /// hundreds of reads queueing for the database's 8 connections, behind which token lookups,
 /// the auth follower and order batches waited (seconds at the tail).  Now the first one reads;
-/// the others keep the copy they found (for up to [`STALE_FOR`]) or, with none, wait for it.
+/// the others keep the copy they found (under [`STALE_FOR`] old) or, with none, wait for the
+/// read to end.  A slug without a drop is remembered too (a bot's bad slug costs one read a
+/// second).  A failed read keeps the old copy.
 async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, ApiError> {
+    use std::sync::atomic::Ordering;
     const FRESH: Duration = Duration::from_secs(1);
     /// How old a copy may be served while another request reads the drop again.
     const STALE_FOR: Duration = Duration::from_secs(5);
     /// How long a request without a copy waits for another one's read before reading itself.
     const WAIT_FOR: Duration = Duration::from_secs(2);
-    /// Frees a slug's claim however the read ends (an error, or the request given up).
-    struct Loading<'a>(&'a LaunchState, &'a str);
+    /// Frees a slug's claim however the read ends (an error, or the request given up), and
+    /// wakes the requests waiting for it.
+    struct Loading<'a>(&'a DropsForSale, &'a str);
     impl std::ops::Drop for Loading<'_> {
         fn drop(&mut self) {
-            self.0
-                .drops_loading
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(self.1);
+            self.0.loading.lock().unwrap_or_else(|e| e.into_inner()).remove(self.1);
+            self.0.loaded.notify_waiters();
         }
     }
+    let drops = &*state.drops_for_sale;
+    let found = |copy: &Option<Arc<Drop>>| copy.clone().ok_or_else(|| ApiError::from(LaunchError::NoDrop));
     let started = std::time::Instant::now();
     loop {
-        let cached = state
-            .drops_for_sale
+        // Registered before looking, so the end of a read that happens meanwhile is not missed.
+        let loaded = drops.loaded.notified();
+        tokio::pin!(loaded);
+        loaded.as_mut().enable();
+        let cached = drops
+            .copies
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(slug)
             .map(|(d, at)| (d.clone(), at.elapsed()));
         if let Some((d, age)) = &cached {
             if *age < FRESH {
-                return Ok(d.clone());
+                return found(d);
             }
         }
-        let claimed = state
-            .drops_loading
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(slug.to_string());
+        let claimed = {
+            let mut loading = drops.loading.lock().unwrap_or_else(|e| e.into_inner());
+            !loading.contains(slug) && loading.insert(slug.to_string())
+        };
         if !claimed {
-            match cached {
-                Some((d, age)) if age < STALE_FOR => return Ok(d),
-                _ if started.elapsed() < WAIT_FOR => {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                    continue;
+            match &cached {
+                Some((d, age)) if *age < STALE_FOR => return found(d),
+                _ => {
+                    let left = WAIT_FOR.saturating_sub(started.elapsed());
+                    if !left.is_zero() && tokio::time::timeout(left, loaded).await.is_ok() {
+                        continue;
+                    }
+                    // The read takes longer than WAIT_FOR (the database is slow): read too.
                 }
-                // The reader is stuck: read too.
-                _ => {}
             }
         }
-        let _loading = claimed.then(|| Loading(state, slug));
-        let read = drop(state, slug).await;
-        let mut cache = state.drops_for_sale.write().unwrap_or_else(|e| e.into_inner());
-        let d = match read {
-            Ok(d) => Arc::new(d),
+        let _loading = claimed.then(|| Loading(drops, slug));
+        let generation = drops.generation.load(Ordering::Acquire);
+        let began = std::time::Instant::now();
+        let read = store::drop_by_slug(&state.platform.db, slug).await;
+        let copy = match read {
+            Ok(d) => d.map(Arc::new),
             Err(e) => {
-                // Gone (or unreadable): nobody keeps serving the old copy.
-                cache.remove(slug);
-                return Err(e);
+                return match cached {
+                    // The database did not answer: the copy this request had still serves.
+                    Some((Some(d), _)) => {
+                        tracing::warn!("reading drop {slug} again: {e:#}");
+                        Ok(d)
+                    }
+                    _ => Err(e.into()),
+                };
             }
         };
-        if cache.len() > 1_000 {
-            cache.retain(|_, (_, at)| at.elapsed() < STALE_FOR);
+        let mut copies = drops.copies.write().unwrap_or_else(|e| e.into_inner());
+        // Stored only if no change was made since the read began, and no newer read stored.
+        let newer = copies.get(slug).is_some_and(|(_, at)| *at > began);
+        if drops.generation.load(Ordering::Acquire) == generation && !newer {
+            if copies.len() > 1_000 {
+                copies.retain(|_, (_, at)| at.elapsed() < STALE_FOR);
+            }
+            copies.insert(slug.to_string(), (copy.clone(), began));
         }
-        cache.insert(slug.to_string(), (d.clone(), std::time::Instant::now()));
-        return Ok(d);
+        return found(&copy);
     }
 }
 
