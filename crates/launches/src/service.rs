@@ -350,6 +350,8 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
     let id = store::create_drop(&state.platform.db, &new)
         .await?
         .ok_or(LaunchError::SlugTaken)?;
+    // The purchase path may remember that this slug had no drop.
+    state.forget_drop(new.slug);
     store::drop_by_id(&state.platform.db, id)
         .await?
         .ok_or_else(|| ApiError::internal("the new drop vanished"))
@@ -369,7 +371,7 @@ pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
 /// the auth follower and order batches waited (seconds at the tail).  Now the first one reads;
 /// the others keep the copy they found (under [`STALE_FOR`] old) or, with none, wait for the
 /// read to end.  A slug without a drop is remembered too (a bot's bad slug costs one read a
-/// second).  A failed read keeps the old copy.
+/// second).  A failed read keeps serving a copy under [`STALE_FOR`] old.
 async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, ApiError> {
     use std::sync::atomic::Ordering;
     const FRESH: Duration = Duration::from_secs(1);
@@ -407,7 +409,7 @@ async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, Api
         }
         let claimed = {
             let mut loading = drops.loading.lock().unwrap_or_else(|e| e.into_inner());
-            !loading.contains(slug) && loading.insert(slug.to_string())
+            loading.insert(slug.to_string())
         };
         if !claimed {
             match &cached {
@@ -429,10 +431,10 @@ async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, Api
             Ok(d) => d.map(Arc::new),
             Err(e) => {
                 return match cached {
-                    // The database did not answer: the copy this request had still serves.
-                    Some((Some(d), _)) => {
+                    // The database did not answer: a copy recent enough still serves.
+                    Some((d, age)) if age < STALE_FOR => {
                         tracing::warn!("reading drop {slug} again: {e:#}");
-                        Ok(d)
+                        found(&d)
                     }
                     _ => Err(e.into()),
                 };
