@@ -119,6 +119,22 @@ async fn hammer(app: &TestApp) {
     let admin = app.user("admin").await;
     // Accounts first: on a loaded machine, creating them could outlast the wait before opening.
     let fans = accounts_fast(app, "fan", 150).await;
+    let client = reqwest::Client::new();
+    // Before the drop exists, a purchase is told so (and the purchase path remembers it)...
+    let (s, e) = purchase(
+        &client,
+        app,
+        "x2-launch",
+        &fans[0].1,
+        "too-soon",
+        json!({"variant_id": 1}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{e}"
+    );
     let (s, d) = app
         .post(
             "/api/v1/drops",
@@ -129,7 +145,21 @@ async fn hammer(app: &TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{d}");
     let variant = d["variants"][0]["id"].as_i64().unwrap();
     let opens_at = d["opens_at"].as_i64().unwrap();
-    let client = reqwest::Client::new();
+    // ...and once it is created, at once it is not.
+    let (s, e) = purchase(
+        &client,
+        app,
+        "x2-launch",
+        &fans[0].1,
+        "too-soon",
+        json!({"variant_id": variant}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("not_open")),
+        "{e}"
+    );
 
     // F-codes for five top contributors: they buy before the general opening, from their pool.
     let names: Vec<String> = (0..5).map(|i| format!("fan{i}")).collect();
