@@ -316,21 +316,28 @@ async fn healthz_answers_while_5000_connections_hang() {
     app.stop().await;
 }
 
+/// A fresh SQLite instance served with `limits` on a local port, for tests that speak raw HTTP;
+/// the instance is kept as long as the caller holds what is returned with the address.
+async fn serve_on_sqlite(dir: &std::path::Path, limits: fanloop::ServeLimits) -> (impl Sized, std::net::SocketAddr) {
+    let app = fanloop::build(&fanloop::Config::sqlite(dir)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(fanloop::serve_with(
+        app.router.clone(),
+        listener,
+        limits,
+        std::future::pending(),
+    ));
+    (app, addr)
+}
+
 /// Pipelined requests (HTTP/1.1 allows a client to send several before reading) are all
 /// answered, in order, whatever each answer is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_requests_are_answered_in_order() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let app = fanloop::build(&fanloop::Config::sqlite(dir.path())).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(fanloop::serve_with(
-        app.router,
-        listener,
-        fanloop::ServeLimits::default(),
-        std::future::pending(),
-    ));
+    let (_app, addr) = serve_on_sqlite(dir.path(), fanloop::ServeLimits::default()).await;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut requests = String::new();
     let body = r#"{"variant_id":1}"#;
@@ -367,19 +374,11 @@ async fn pipelined_requests_are_answered_in_order() {
 async fn slow_request_heads_are_cut() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let app = fanloop::build(&fanloop::Config::sqlite(dir.path())).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let limits = fanloop::ServeLimits {
         header_read_timeout: std::time::Duration::from_millis(300),
         ..Default::default()
     };
-    tokio::spawn(fanloop::serve_with(
-        app.router,
-        listener,
-        limits,
-        std::future::pending(),
-    ));
+    let (_app, addr) = serve_on_sqlite(dir.path(), limits).await;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
     let mut buf = Vec::new();

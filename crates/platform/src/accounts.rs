@@ -1257,10 +1257,11 @@ pub const AUTH_CHANGES_PAGE: usize = 5_000;
 /// most [`AUTH_CHANGES_PAGE`].
 pub async fn auth_changes_after(db: &Db, id: i64, since: i64) -> anyhow::Result<Vec<(i64, i64, i64)>> {
     let rows = sqlx::query(
-        "SELECT id, user_id, created_at FROM auth_changes WHERE id > $1 OR created_at > $2 ORDER BY id LIMIT 5000",
+        "SELECT id, user_id, created_at FROM auth_changes WHERE id > $1 OR created_at > $2 ORDER BY id LIMIT $3",
     )
     .bind(id)
     .bind(since)
+    .bind(AUTH_CHANGES_PAGE as i64)
     .fetch_all(&db.pool)
     .await?;
     Ok(rows
