@@ -81,6 +81,8 @@ pub struct App {
     pub demo: Option<demo::DemoCredentials>,
     /// How this node's search index follows the store.
     pub search_status: std::sync::Arc<SyncStatus>,
+    /// The knowledge hub (its clock is what tests move).
+    pub hub: fanloop_hub::HubState,
 }
 
 /// Every crate's migrations, in the order they run.
@@ -91,6 +93,7 @@ pub const MIGRATION_SETS: &[&fanloop_platform::db::Migrations] = &[
     &fanloop_launches::MIGRATIONS,
     &fanloop_vetting::MIGRATIONS,
     &fanloop_listening::MIGRATIONS,
+    &fanloop_hub::MIGRATIONS,
 ];
 
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
@@ -113,6 +116,7 @@ pub const UI_BUNDLES: &[&fanloop_platform::web::UiBundle] = &[
     &fanloop_vetting::ui::BUNDLE,
     &fanloop_vetting::ui::REASONS,
     &fanloop_listening::ui::BUNDLE,
+    &fanloop_hub::ui::BUNDLE,
 ];
 
 pub async fn build(config: &Config) -> anyhow::Result<App> {
@@ -194,6 +198,13 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         })
         .await?;
     }
+    let hub = fanloop_hub::HubState {
+        platform: platform.clone(),
+        clock: fanloop_hub::Clock::default(),
+    };
+    if load_demo {
+        fanloop_hub::demo::load(&hub).await?;
+    }
     // Every node runs a mail worker; claims keep them from sending a message twice.
     fanloop_platform::mail::start(platform.clone(), &config.mail)?;
     let state = CommunityState {
@@ -205,6 +216,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         router: router(
             state.clone(),
             launches.clone(),
+            hub.clone(),
             ops::Ops {
                 db: state.platform.db.clone(),
                 auth_cache: state.platform.auth_cache.clone(),
@@ -216,6 +228,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         launches,
         demo: demo_credentials,
         search_status,
+        hub,
     })
 }
 
@@ -237,6 +250,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(fanloop_vetting::api::VettingApi::openapi());
     doc.merge(fanloop_listening::web::ListeningApi::openapi());
     doc.merge(fanloop_listening::campaigns::api::CampaignsApi::openapi());
+    doc.merge(fanloop_hub::api::HubApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -319,7 +333,12 @@ fn add_shared_error_responses(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState, ops: ops::Ops) -> Router {
+pub fn router(
+    state: CommunityState,
+    launches: fanloop_launches::LaunchState,
+    hub: fanloop_hub::HubState,
+    ops: ops::Ops,
+) -> Router {
     let platform = state.platform.clone();
     let feedback = fanloop_feedback::FeedbackState::new(platform.clone());
     let vetting = fanloop_vetting::VettingState {
@@ -337,6 +356,7 @@ pub fn router(state: CommunityState, launches: fanloop_launches::LaunchState, op
                 platform: platform.clone(),
             }),
         )
+        .merge(fanloop_hub::router().with_state(hub))
         .merge(fanloop_platform::accounts_web::router().with_state(platform.clone()))
         .merge(fanloop_platform::ui::static_router().with_state(platform.clone()))
         .route("/healthz", get(|| async { "ok" }))
@@ -567,6 +587,7 @@ mod tests {
             .map(|e| e.spec())
             .chain(fanloop_feedback::error::FeedbackError::ALL.iter().map(|e| e.spec()))
             .chain(fanloop_listening::error::ListeningError::ALL.iter().map(|e| e.spec()))
+            .chain(fanloop_hub::error::HubError::ALL.iter().map(|e| e.spec()))
             .chain(fanloop_vetting::error::VettingError::ALL.iter().map(|e| e.spec()))
             .chain(fanloop_community::error::CommunityError::ALL.iter().map(|e| e.spec()))
             .chain(fanloop_platform::error::AccountError::ALL.iter().map(|e| e.spec()))

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub state: fanloop_community::CommunityState,
     /// The passwords printed at the first start with the demo.
     pub demo: Option<fanloop_community::demo::DemoCredentials>,
+    /// The knowledge hub's state: tests move its clock.
+    pub hub: fanloop_hub::HubState,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -126,6 +128,7 @@ impl TestApp {
             pg_database,
             state: app.state,
             demo: app.demo,
+            hub: app.hub,
         })
     }
 

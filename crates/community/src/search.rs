@@ -266,6 +266,52 @@ fn query_parts(text: &str) -> Vec<QueryPart> {
     parts
 }
 
+/// The terms a text is indexed under, without positions and without repeats: what this
+/// module's analyzer gives (Chinese as single characters and overlapping pairs, folded to
+/// simplified; other words with their English and French stems; case and accents folded).
+/// For stores that keep their own small inverted index in the database, such as the knowledge
+/// hub's articles, so every node of a cluster searches the same rows.
+pub fn index_terms(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        if seen.insert(t.text.clone()) {
+            out.push(t.text.clone());
+        }
+    }
+    out
+}
+
+/// A query as groups of [`index_terms`]: a text matches when it holds at least one term of
+/// every group. A word is one group (any of its forms); a run of Chinese characters is one
+/// group per overlapping pair (so 夜景模式 needs 夜景, 景模 and 模式, wherever jieba would cut
+/// it), or the character itself when the run is one character long.
+pub fn query_term_groups(text: &str) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut push = |g: Vec<String>| {
+        if !g.is_empty() && !groups.contains(&g) {
+            groups.push(g);
+        }
+    };
+    for part in query_parts(text) {
+        match part {
+            QueryPart::Word(forms) => push(forms.into_iter().filter(|f| f.chars().count() <= 60).collect()),
+            QueryPart::Han { run, .. } => {
+                if run.len() == 1 {
+                    push(vec![run[0].to_string()]);
+                }
+                for pair in run.windows(2) {
+                    push(vec![pair.iter().collect()]);
+                }
+            }
+        }
+    }
+    groups.truncate(32);
+    groups
+}
+
 pub enum Change {
     Upsert(IndexDoc),
     Delete(i64),

@@ -1,0 +1,248 @@
+//! `/api/v1/hub`: the same use cases as the pages, as JSON. Names and stage labels come in the
+//! caller's language (`Accept-Language`, or the language cookie).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use fanloop_platform::error::ErrorBody;
+use fanloop_platform::web::{request_lang, ApiCaller, ApiJson, ApiPath, ApiQuery, ApiUser};
+use fanloop_platform::ApiError;
+use utoipa::OpenApi;
+
+use crate::domain::{Choice, Names, StageRule, Unit};
+use crate::service::{
+    self, ArticlePage, ArticleRequest, ArticleSummary, ArticleView, AuthorView, BrowseQuery, ChoiceView,
+    DimensionRequest, DimensionView, ExpertRequest, ExpertView, FactRequest, FactView, FactsRequest, ForYou, HubState,
+    MyHub, SeriesPart, SeriesRequest, SeriesSummary, SeriesView, TargetRequest,
+};
+
+pub fn router() -> Router<HubState> {
+    Router::new()
+        .route("/api/v1/hub/segments", get(segments).post(create_segment))
+        .route("/api/v1/hub/segments/{key}", put(update_segment))
+        .route("/api/v1/hub/me", get(me).put(set_me).delete(forget_me))
+        .route("/api/v1/hub/for-you", get(for_you))
+        .route("/api/v1/hub/articles", get(articles).post(create_article))
+        .route("/api/v1/hub/articles/{slug}", get(article).put(update_article))
+        .route("/api/v1/hub/series", get(series_list).post(create_series))
+        .route("/api/v1/hub/series/{slug}", get(series))
+        .route("/api/v1/hub/experts", get(experts).post(appoint))
+        .route("/api/v1/hub/experts/{username}", axum::routing::delete(dismiss))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(segments, create_segment, update_segment, me, set_me, forget_me, for_you, articles, create_article, article,
+        update_article, series_list, create_series, series, experts, appoint, dismiss),
+    components(schemas(
+        DimensionRequest, DimensionView, ChoiceView, Choice, Names, StageRule, Unit, FactsRequest, FactRequest, MyHub,
+        FactView, ForYou, ArticlePage, ArticleSummary, ArticleView, AuthorView, ArticleRequest, TargetRequest,
+        SeriesRequest, SeriesSummary, SeriesView, SeriesPart, ExpertRequest, ExpertView, ErrorBody
+    )),
+    tags((name = "hub", description = "Knowledge hub: member segments and stages, targeted articles and series, experts"))
+)]
+pub struct HubApi;
+
+#[utoipa::path(get, path = "/api/v1/hub/segments", tag = "hub",
+    responses((status = 200, body = Vec<DimensionView>, description = "every segment; member counts for staff")))]
+async fn segments(
+    State(state): State<HubState>,
+    ApiCaller(me): ApiCaller,
+    headers: HeaderMap,
+) -> Result<Json<Vec<DimensionView>>, ApiError> {
+    Ok(Json(
+        service::dimensions(&state, me.as_ref(), request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/segments", tag = "hub", request_body = DimensionRequest,
+    responses((status = 201, body = DimensionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_segment(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<DimensionRequest>,
+) -> Result<(StatusCode, Json<DimensionView>), ApiError> {
+    let d = service::create_dimension(&state, &me, &r, request_lang(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+#[utoipa::path(put, path = "/api/v1/hub/segments/{key}", tag = "hub", params(("key" = String, Path)), request_body = DimensionRequest,
+    responses((status = 200, body = DimensionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the kind cannot change"), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_segment(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(key): ApiPath<String>,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<DimensionRequest>,
+) -> Result<Json<DimensionView>, ApiError> {
+    Ok(Json(
+        service::update_dimension(&state, &me, &key, &r, request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/me", tag = "hub",
+    responses((status = 200, body = MyHub, description = "what the hub knows about the caller, with today's stages")),
+    security(("bearer" = [])))]
+async fn me(State(state): State<HubState>, ApiUser(me): ApiUser, headers: HeaderMap) -> Result<Json<MyHub>, ApiError> {
+    Ok(Json(service::my_hub(&state, &me, request_lang(&headers)).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/hub/me", tag = "hub", request_body = FactsRequest,
+    responses((status = 200, body = MyHub), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn set_me(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<FactsRequest>,
+) -> Result<Json<MyHub>, ApiError> {
+    Ok(Json(service::set_facts(&state, &me, &r, request_lang(&headers)).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/hub/me", tag = "hub",
+    responses((status = 200, body = MyHub, description = "everything the hub knew about the caller is forgotten")),
+    security(("bearer" = [])))]
+async fn forget_me(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    headers: HeaderMap,
+) -> Result<Json<MyHub>, ApiError> {
+    Ok(Json(
+        service::set_facts(&state, &me, &FactsRequest::default(), request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/for-you", tag = "hub",
+    responses((status = 200, body = ForYou, description = "articles that fit the caller today, best first")))]
+async fn for_you(
+    State(state): State<HubState>,
+    ApiCaller(me): ApiCaller,
+    headers: HeaderMap,
+) -> Result<Json<ForYou>, ApiError> {
+    Ok(Json(
+        service::for_you(&state, me.as_ref(), request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/articles", tag = "hub", params(BrowseQuery),
+    responses((status = 200, body = ArticlePage), (status = 422, body = ErrorBody)))]
+async fn articles(
+    State(state): State<HubState>,
+    ApiCaller(me): ApiCaller,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<BrowseQuery>,
+) -> Result<Json<ArticlePage>, ApiError> {
+    Ok(Json(
+        service::browse(&state, me.as_ref(), &q, request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/articles", tag = "hub", request_body = ArticleRequest,
+    responses((status = 201, body = ArticleView), (status = 403, body = ErrorBody, description = "not staff nor a hub expert"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_article(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<ArticleRequest>,
+) -> Result<(StatusCode, Json<ArticleView>), ApiError> {
+    let a = service::create_article(&state, &me, &r, request_lang(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/articles/{slug}", tag = "hub", params(("slug" = String, Path)),
+    responses((status = 200, body = ArticleView), (status = 404, body = ErrorBody, description = "no such article, or not yet published")))]
+async fn article(
+    State(state): State<HubState>,
+    ApiCaller(me): ApiCaller,
+    ApiPath(slug): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Json<ArticleView>, ApiError> {
+    Ok(Json(
+        service::article(&state, me.as_ref(), &slug, request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/hub/articles/{slug}", tag = "hub", params(("slug" = String, Path)), request_body = ArticleRequest,
+    responses((status = 200, body = ArticleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_article(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(slug): ApiPath<String>,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<ArticleRequest>,
+) -> Result<Json<ArticleView>, ApiError> {
+    Ok(Json(
+        service::update_article(&state, &me, &slug, &r, request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/series", tag = "hub", responses((status = 200, body = Vec<SeriesSummary>)))]
+async fn series_list(State(state): State<HubState>) -> Result<Json<Vec<SeriesSummary>>, ApiError> {
+    Ok(Json(service::all_series(&state).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/series", tag = "hub", request_body = SeriesRequest,
+    responses((status = 201, body = SeriesSummary), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_series(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiJson(r): ApiJson<SeriesRequest>,
+) -> Result<(StatusCode, Json<SeriesSummary>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(service::create_series(&state, &me, &r).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/series/{slug}", tag = "hub", params(("slug" = String, Path)),
+    responses((status = 200, body = SeriesView, description = "its parts in stage order, the caller's stage marked"), (status = 404, body = ErrorBody)))]
+async fn series(
+    State(state): State<HubState>,
+    ApiCaller(me): ApiCaller,
+    ApiPath(slug): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Json<SeriesView>, ApiError> {
+    Ok(Json(
+        service::series(&state, me.as_ref(), &slug, request_lang(&headers)).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/experts", tag = "hub", responses((status = 200, body = Vec<ExpertView>)))]
+async fn experts(State(state): State<HubState>) -> Result<Json<Vec<ExpertView>>, ApiError> {
+    Ok(Json(service::experts(&state).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/experts", tag = "hub", request_body = ExpertRequest,
+    responses((status = 200, body = ExpertView, description = "appointed, or field and bio updated"), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn appoint(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiJson(r): ApiJson<ExpertRequest>,
+) -> Result<Json<ExpertView>, ApiError> {
+    Ok(Json(service::appoint_expert(&state, &me, &r).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/hub/experts/{username}", tag = "hub", params(("username" = String, Path)),
+    responses((status = 204, description = "no longer an expert"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn dismiss(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(username): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    if service::dismiss_expert(&state, &me, &username).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(crate::error::HubError::NotExpert.with(&[("username", username)]))
+    }
+}

@@ -1,0 +1,615 @@
+//! SQL for the hub: segments and their choices, members' facts, experts, series, articles with
+//! their targets and search terms.
+
+use std::collections::{BTreeMap, HashMap};
+
+use fanloop_platform::db::Backend;
+use fanloop_platform::db::{is_unique_violation, opt_i64, opt_string};
+use fanloop_platform::Db;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::domain::{parse_day, Choice, Dimension, Fact, Kind, Names, StageRule, Targeting, Unit};
+
+fn names(row: &AnyRow, prefix: &str) -> Names {
+    Names {
+        en: row.get(format!("{prefix}_en").as_str()),
+        zh: row.get(format!("{prefix}_zh").as_str()),
+        fr: row.get(format!("{prefix}_fr").as_str()),
+    }
+}
+
+/// Every segment, in their order, with their choices.
+pub async fn dimensions(db: &Db) -> anyhow::Result<Vec<Dimension>> {
+    let rows = sqlx::query(
+        "SELECT id, dim_key, kind, name_en, name_zh, name_fr, date_prompt_en, date_prompt_zh, date_prompt_fr, \
+         unit, stage_offset, stage_min, stage_max FROM hub_dimensions ORDER BY position, id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let choice_rows = sqlx::query(
+        "SELECT dimension_id, choice_key, name_en, name_zh, name_fr FROM hub_choices ORDER BY dimension_id, position",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut choices: HashMap<i64, Vec<Choice>> = HashMap::new();
+    for r in &choice_rows {
+        choices.entry(r.get("dimension_id")).or_default().push(Choice {
+            key: r.get("choice_key"),
+            names: names(r, "name"),
+        });
+    }
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id: i64 = r.get("id");
+            let kind = match (
+                r.get::<String, _>("kind").as_str(),
+                Unit::parse(&r.get::<String, _>("unit")),
+            ) {
+                ("stage", Some(unit)) => Kind::Stage(StageRule {
+                    unit,
+                    offset: r.get("stage_offset"),
+                    min: r.get("stage_min"),
+                    max: r.get("stage_max"),
+                }),
+                _ => Kind::Choice(choices.remove(&id).unwrap_or_default()),
+            };
+            Dimension {
+                id,
+                key: r.get("dim_key"),
+                names: names(r, "name"),
+                date_prompt: names(r, "date_prompt"),
+                kind,
+            }
+        })
+        .collect())
+}
+
+async fn write_dimension_body(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64, d: &Dimension) -> anyhow::Result<()> {
+    let rule = d.rule();
+    sqlx::query(
+        "UPDATE hub_dimensions SET name_en = $1, name_zh = $2, name_fr = $3, date_prompt_en = $4, date_prompt_zh = $5, \
+         date_prompt_fr = $6, unit = $7, stage_offset = $8, stage_min = $9, stage_max = $10 WHERE id = $11",
+    )
+    .bind(&d.names.en)
+    .bind(&d.names.zh)
+    .bind(&d.names.fr)
+    .bind(&d.date_prompt.en)
+    .bind(&d.date_prompt.zh)
+    .bind(&d.date_prompt.fr)
+    .bind(rule.map(|r| r.unit.as_str()).unwrap_or(""))
+    .bind(rule.map(|r| r.offset).unwrap_or(0))
+    .bind(rule.map(|r| r.min).unwrap_or(0))
+    .bind(rule.map(|r| r.max).unwrap_or(0))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM hub_choices WHERE dimension_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    if let Kind::Choice(choices) = &d.kind {
+        for (pos, c) in choices.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO hub_choices (dimension_id, choice_key, name_en, name_zh, name_fr, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(&c.key)
+            .bind(&c.names.en)
+            .bind(&c.names.zh)
+            .bind(&c.names.fr)
+            .bind(pos as i64)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// `None` when the key is taken.
+pub async fn create_dimension(db: &Db, d: &Dimension, now: i64) -> anyhow::Result<Option<i64>> {
+    let mut tx = db.begin_write().await?;
+    let kind = if d.rule().is_some() { "stage" } else { "choice" };
+    let inserted = sqlx::query(
+        "INSERT INTO hub_dimensions (dim_key, kind, name_en, name_zh, name_fr, position, created_at) \
+         VALUES ($1, $2, '', '', '', (SELECT COALESCE(MAX(position), 0) + 1 FROM hub_dimensions), $3) RETURNING id",
+    )
+    .bind(&d.key)
+    .bind(kind)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.get("id"),
+        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    write_dimension_body(&mut tx, id, d).await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Replaces a segment's names, question, stage rule or choices (its key and kind stay).
+pub async fn update_dimension(db: &Db, d: &Dimension) -> anyhow::Result<()> {
+    let mut tx = db.begin_write().await?;
+    write_dimension_body(&mut tx, d.id, d).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a member told the hub, per segment, with when they last changed it.
+pub async fn facts(db: &Db, user_id: i64) -> anyhow::Result<BTreeMap<i64, (Fact, i64)>> {
+    let rows = sqlx::query("SELECT dimension_id, choice_key, day, updated_at FROM hub_member_facts WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let fact = match (opt_string(r, "choice_key"), opt_string(r, "day")) {
+                (Some(c), _) => Fact::Choice(c),
+                (None, Some(d)) => Fact::Day(parse_day(&d)?),
+                _ => return None,
+            };
+            Some((r.get("dimension_id"), (fact, r.get("updated_at"))))
+        })
+        .collect())
+}
+
+/// Replaces everything a member told the hub (an empty list forgets it all). A fact that did
+/// not change keeps its time.
+pub async fn replace_facts(db: &Db, user_id: i64, facts: &[(i64, Fact)], now: i64) -> anyhow::Result<()> {
+    let before = self::facts(db, user_id).await?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM hub_member_facts WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    for (dim, fact) in facts {
+        let at = match before.get(dim) {
+            Some((old, at)) if old == fact => *at,
+            _ => now,
+        };
+        let (choice, day) = match fact {
+            Fact::Choice(c) => (Some(c.clone()), None),
+            Fact::Day(d) => (None, Some(crate::domain::format_day(*d))),
+        };
+        sqlx::query(
+            "INSERT INTO hub_member_facts (user_id, dimension_id, choice_key, day, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user_id)
+        .bind(dim)
+        .bind(choice)
+        .bind(day)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ExpertRow {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub field: String,
+    pub bio: String,
+    pub appointed_at: i64,
+}
+
+const EXPERT_SELECT: &str = "SELECT e.user_id, u.username, u.display_name, e.field, e.bio, e.appointed_at \
+    FROM hub_experts e JOIN users u ON u.id = e.user_id";
+
+fn expert_from(r: &AnyRow) -> ExpertRow {
+    ExpertRow {
+        user_id: r.get("user_id"),
+        username: r.get("username"),
+        display_name: opt_string(r, "display_name"),
+        field: r.get("field"),
+        bio: r.get("bio"),
+        appointed_at: r.get("appointed_at"),
+    }
+}
+
+pub async fn experts(db: &Db) -> anyhow::Result<Vec<ExpertRow>> {
+    let rows = sqlx::query(&format!("{EXPERT_SELECT} ORDER BY e.appointed_at, e.user_id"))
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(expert_from).collect())
+}
+
+pub async fn expert(db: &Db, user_id: i64) -> anyhow::Result<Option<ExpertRow>> {
+    let row = sqlx::query(&format!("{EXPERT_SELECT} WHERE e.user_id = $1"))
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(expert_from))
+}
+
+pub async fn set_expert(db: &Db, user_id: i64, field: &str, bio: &str, by: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO hub_experts (user_id, field, bio, appointed_by, appointed_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (user_id) DO UPDATE SET field = excluded.field, bio = excluded.bio",
+    )
+    .bind(user_id)
+    .bind(field)
+    .bind(bio)
+    .bind(by)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether there was an expert to remove.
+pub async fn remove_expert(db: &Db, user_id: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM hub_experts WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+#[derive(Debug, Clone)]
+pub struct SeriesRow {
+    pub id: i64,
+    pub slug: String,
+    pub lang: String,
+    pub title: String,
+    pub summary: String,
+    pub dimension_id: i64,
+    pub created_at: i64,
+}
+
+fn series_from(r: &AnyRow) -> SeriesRow {
+    SeriesRow {
+        id: r.get("id"),
+        slug: r.get("slug"),
+        lang: r.get("lang"),
+        title: r.get("title"),
+        summary: r.get("summary"),
+        dimension_id: r.get("dimension_id"),
+        created_at: r.get("created_at"),
+    }
+}
+
+const SERIES_COLS: &str = "id, slug, lang, title, summary, dimension_id, created_at";
+
+pub async fn all_series(db: &Db) -> anyhow::Result<Vec<SeriesRow>> {
+    let rows = sqlx::query(&format!("SELECT {SERIES_COLS} FROM hub_series ORDER BY id"))
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(series_from).collect())
+}
+
+pub async fn series_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<SeriesRow>> {
+    let row = sqlx::query(&format!("SELECT {SERIES_COLS} FROM hub_series WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(series_from))
+}
+
+/// `None` when the slug is taken.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_series(
+    db: &Db,
+    slug: &str,
+    lang: &str,
+    title: &str,
+    summary: &str,
+    dimension_id: i64,
+    by: i64,
+    now: i64,
+) -> anyhow::Result<Option<SeriesRow>> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO hub_series (slug, lang, title, summary, dimension_id, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {SERIES_COLS}"
+    ))
+    .bind(slug)
+    .bind(lang)
+    .bind(title)
+    .bind(summary)
+    .bind(dimension_id)
+    .bind(by)
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await;
+    match row {
+        Ok(r) => Ok(Some(series_from(&r))),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An article as stored, with who it is for.
+#[derive(Debug, Clone)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub slug: String,
+    pub lang: String,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub body_html: String,
+    pub author_id: i64,
+    pub author: String,
+    pub author_display: Option<String>,
+    pub publish_at: i64,
+    pub series_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub targeting: Targeting,
+}
+
+/// What the service writes.
+pub struct ArticleWrite<'a> {
+    pub slug: &'a str,
+    pub lang: &'a str,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub body: &'a str,
+    pub body_html: &'a str,
+    pub publish_at: i64,
+    pub series_id: Option<i64>,
+    pub targeting: &'a Targeting,
+    /// Search terms: (term, in title).
+    pub terms: &'a [(String, bool)],
+}
+
+const ARTICLE_SELECT: &str = "SELECT a.id, a.slug, a.lang, a.title, a.summary, a.body, a.body_html, a.author_id, \
+    u.username, u.display_name, a.publish_at, a.series_id, a.created_at, a.updated_at \
+    FROM hub_articles a JOIN users u ON u.id = a.author_id";
+
+/// The list columns: everything but the text.
+const ARTICLE_LIST_SELECT: &str = "SELECT a.id, a.slug, a.lang, a.title, a.summary, '' AS body, '' AS body_html, \
+    a.author_id, u.username, u.display_name, a.publish_at, a.series_id, a.created_at, a.updated_at \
+    FROM hub_articles a JOIN users u ON u.id = a.author_id";
+
+fn article_from(r: &AnyRow) -> ArticleRow {
+    ArticleRow {
+        id: r.get("id"),
+        slug: r.get("slug"),
+        lang: r.get("lang"),
+        title: r.get("title"),
+        summary: r.get("summary"),
+        body: r.get("body"),
+        body_html: r.get("body_html"),
+        author_id: r.get("author_id"),
+        author: r.get("username"),
+        author_display: opt_string(r, "display_name"),
+        publish_at: r.get("publish_at"),
+        series_id: opt_i64(r, "series_id"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        targeting: Targeting::default(),
+    }
+}
+
+async fn load_targets(db: &Db, articles: &mut [ArticleRow]) -> anyhow::Result<()> {
+    if articles.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT article_id, dimension_id, choice_key, stage_from, stage_to FROM hub_article_targets \
+         WHERE article_id IN ({})",
+        db.json_list("$1", true)
+    ))
+    .bind(serde_json::to_string(&ids)?)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut by_id: HashMap<i64, Targeting> = HashMap::new();
+    for r in &rows {
+        let t = by_id.entry(r.get("article_id")).or_default();
+        let dim: i64 = r.get("dimension_id");
+        match (opt_i64(r, "stage_from"), opt_i64(r, "stage_to")) {
+            (Some(a), Some(b)) => {
+                t.stages.insert(dim, (a, b));
+            }
+            _ => {
+                t.choices.entry(dim).or_default().insert(r.get("choice_key"));
+            }
+        }
+    }
+    for a in articles.iter_mut() {
+        a.targeting = by_id.remove(&a.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+async fn write_article_parts(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    id: i64,
+    a: &ArticleWrite<'_>,
+) -> anyhow::Result<()> {
+    for table in ["hub_article_targets", "hub_article_terms"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE article_id = $1"))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (dim, choices) in &a.targeting.choices {
+        for c in choices {
+            sqlx::query("INSERT INTO hub_article_targets (article_id, dimension_id, choice_key) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(dim)
+                .bind(c)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for (dim, (from, to)) in &a.targeting.stages {
+        sqlx::query(
+            "INSERT INTO hub_article_targets (article_id, dimension_id, choice_key, stage_from, stage_to) \
+             VALUES ($1, $2, '', $3, $4)",
+        )
+        .bind(id)
+        .bind(dim)
+        .bind(from)
+        .bind(to)
+        .execute(&mut **tx)
+        .await?;
+    }
+    // Terms in one statement per 500: an article of 50,000 characters has thousands.
+    for chunk in a.terms.chunks(500) {
+        let json = serde_json::to_string(&chunk.iter().map(|(t, title)| (t, *title as i64)).collect::<Vec<_>>())?;
+        let sql = match backend {
+            Backend::Postgres => "INSERT INTO hub_article_terms (term, article_id, in_title) \
+                 SELECT e->>0, $1, CAST(e->>1 AS BIGINT) FROM json_array_elements(CAST($2 AS json)) e"
+                .to_string(),
+            _ => "INSERT INTO hub_article_terms (term, article_id, in_title) \
+                 SELECT json_extract(value, '$[0]'), $1, json_extract(value, '$[1]') FROM json_each($2)"
+                .to_string(),
+        };
+        sqlx::query(&sql).bind(id).bind(json).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// `None` when the slug is taken.
+pub async fn create_article(db: &Db, a: &ArticleWrite<'_>, author_id: i64, now: i64) -> anyhow::Result<Option<i64>> {
+    let mut tx = db.begin_write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO hub_articles (slug, lang, title, summary, body, body_html, author_id, publish_at, series_id, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(a.slug)
+    .bind(a.lang)
+    .bind(a.title)
+    .bind(a.summary)
+    .bind(a.body)
+    .bind(a.body_html)
+    .bind(author_id)
+    .bind(a.publish_at)
+    .bind(a.series_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
+    let id: i64 = match inserted {
+        Ok(row) => row.get("id"),
+        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    write_article_parts(&mut tx, db.backend, id, a).await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Rewrites an article (its slug and author stay). `false` when it no longer exists.
+pub async fn update_article(db: &Db, id: i64, a: &ArticleWrite<'_>, now: i64) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE hub_articles SET lang = $1, title = $2, summary = $3, body = $4, body_html = $5, publish_at = $6, \
+         series_id = $7, updated_at = $8 WHERE id = $9",
+    )
+    .bind(a.lang)
+    .bind(a.title)
+    .bind(a.summary)
+    .bind(a.body)
+    .bind(a.body_html)
+    .bind(a.publish_at)
+    .bind(a.series_id)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    write_article_parts(&mut tx, db.backend, id, a).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn article_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<ArticleRow>> {
+    let row = sqlx::query(&format!("{ARTICLE_SELECT} WHERE a.slug = $1"))
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut a = [article_from(&row)];
+    load_targets(db, &mut a).await?;
+    let [a] = a;
+    Ok(Some(a))
+}
+
+/// Articles without their text, with targets: the published ones (`publish_at <= now`), and
+/// with `unpublished_of` also the scheduled ones that account may see (`Some(0)`: all of them).
+pub async fn article_list(db: &Db, now: i64, unpublished_of: Option<i64>) -> anyhow::Result<Vec<ArticleRow>> {
+    let rows = match unpublished_of {
+        None => {
+            sqlx::query(&format!(
+                "{ARTICLE_LIST_SELECT} WHERE a.publish_at <= $1 ORDER BY a.publish_at DESC, a.id DESC"
+            ))
+            .bind(now)
+            .fetch_all(&db.pool)
+            .await?
+        }
+        Some(user) => {
+            sqlx::query(&format!(
+                "{ARTICLE_LIST_SELECT} WHERE a.publish_at <= $1 OR $2 = 0 OR a.author_id = $2 \
+                 ORDER BY a.publish_at DESC, a.id DESC"
+            ))
+            .bind(now)
+            .bind(user)
+            .fetch_all(&db.pool)
+            .await?
+        }
+    };
+    let mut articles: Vec<ArticleRow> = rows.iter().map(article_from).collect();
+    load_targets(db, &mut articles).await?;
+    Ok(articles)
+}
+
+/// Ids of the articles holding at least one term of every group, with a score: per group, 3
+/// when one of its terms is in the title, else 1.
+pub async fn search(db: &Db, groups: &[Vec<String>]) -> anyhow::Result<Vec<(i64, i64)>> {
+    let mut scores: Option<HashMap<i64, i64>> = None;
+    for g in groups {
+        let rows = sqlx::query(&format!(
+            "SELECT article_id, MAX(in_title) AS in_title FROM hub_article_terms WHERE term IN ({}) GROUP BY article_id",
+            db.json_list("$1", false)
+        ))
+        .bind(serde_json::to_string(g)?)
+        .fetch_all(&db.pool)
+        .await?;
+        let found: HashMap<i64, i64> = rows
+            .iter()
+            .map(|r| (r.get("article_id"), if r.get::<i64, _>("in_title") > 0 { 3 } else { 1 }))
+            .collect();
+        scores = Some(match scores {
+            None => found,
+            Some(before) => before
+                .into_iter()
+                .filter_map(|(id, s)| found.get(&id).map(|f| (id, s + f)))
+                .collect(),
+        });
+        if scores.as_ref().is_some_and(HashMap::is_empty) {
+            break;
+        }
+    }
+    let mut out: Vec<(i64, i64)> = scores.unwrap_or_default().into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    Ok(out)
+}
+
+/// How many members gave each value of each segment (for staff): (dimension, choice) → count,
+/// and per stage dimension the number of members with a date.
+pub async fn member_counts(db: &Db) -> anyhow::Result<HashMap<(i64, String), i64>> {
+    let rows = sqlx::query(
+        "SELECT dimension_id, COALESCE(choice_key, '') AS choice_key, COUNT(*) AS n FROM hub_member_facts \
+         GROUP BY dimension_id, COALESCE(choice_key, '')",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ((r.get("dimension_id"), r.get("choice_key")), r.get("n")))
+        .collect())
+}

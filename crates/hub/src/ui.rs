@@ -1,0 +1,147 @@
+//! The hub's templates and UI messages.
+
+use fanloop_platform::i18n::MessageTable;
+use fanloop_platform::web::UiBundle;
+
+pub static BUNDLE: UiBundle = UiBundle {
+    templates: &[
+        ("hub_macros.html", include_str!("../templates/hub_macros.html")),
+        ("hub.html", include_str!("../templates/hub.html")),
+        ("hub_article.html", include_str!("../templates/hub_article.html")),
+        ("hub_series.html", include_str!("../templates/hub_series.html")),
+        ("hub_me.html", include_str!("../templates/hub_me.html")),
+        ("hub_write.html", include_str!("../templates/hub_write.html")),
+        ("hub_manage.html", include_str!("../templates/hub_manage.html")),
+    ],
+    messages: MESSAGES,
+};
+
+/// (key, English, 简体中文, Français)
+pub static MESSAGES: MessageTable = &[
+    ("nav.hub", "Guides", "知识中心", "Guides"),
+    ("hub.title", "Guides", "知识中心", "Guides"),
+    ("hub.intro", "Tips and articles from our team and experts, picked for where you are now.", "来自团队和专家的文章与小贴士，按你现在所处的阶段挑选。", "Conseils et articles de l'équipe et des experts, choisis selon où vous en êtes."),
+    ("hub.write", "Write an article", "写文章", "Écrire un article"),
+    ("hub.manage", "Segments, series and experts", "人群分类、系列与专家", "Segments, séries et experts"),
+    ("hub.search", "Search the guides", "搜索文章", "Chercher dans les guides"),
+    ("hub.search_hint", "e.g. 睡眠, sleep, sommeil", "例如：睡眠、辅食、洗衣机", "ex. sommeil, lave-linge"),
+    ("hub.filter", "For", "适用人群", "Pour"),
+    ("hub.filter_any", "Everyone", "不限", "Tout le monde"),
+    ("hub.language", "Language", "语言", "Langue"),
+    ("hub.lang_mine", "My language", "我的语言", "Ma langue"),
+    ("hub.lang_all", "All languages", "所有语言", "Toutes les langues"),
+    ("hub.lang.zh", "Chinese", "中文", "Chinois"),
+    ("hub.lang.en", "English", "英文", "Anglais"),
+    ("hub.lang.fr", "French", "法文", "Français"),
+    ("hub.find", "Find", "查找", "Chercher"),
+    ("hub.back_for_you", "Back to “for you”", "返回“为你推荐”", "Retour à « pour vous »"),
+    ("hub.results", "Articles found", "找到的文章", "Articles trouvés"),
+    ("hub.no_results", "No article has all these words for this audience. Try fewer words or another language.", "没有文章同时包含这些词并适用于所选人群。试试减少关键词或换一种语言。", "Aucun article ne contient tous ces mots pour ce public. Essayez moins de mots ou une autre langue."),
+    ("hub.for_you", "For you", "为你推荐", "Pour vous"),
+    ("hub.based_on", "Picked for", "根据", "Choisis pour"),
+    ("hub.tell_us", "Tell the hub a little about you and this page fits your week.", "告诉我们你的情况，这里的内容就会贴合你的每一周。", "Dites-nous où vous en êtes et cette page suivra votre semaine."),
+    ("hub.my_situation", "What the hub knows about me", "我的情况", "Ce que le centre sait de moi"),
+    ("hub.signin_for_you", "to get articles for your stage and your devices.", "后可获取适合你所处阶段和设备的文章。", "pour recevoir les articles adaptés à votre étape et à vos appareils."),
+    ("hub.nothing_yet", "Nothing here yet.", "暂无内容。", "Rien pour l'instant."),
+    ("hub.series", "Series", "系列", "Séries"),
+    ("hub.experts", "Our experts", "我们的专家", "Nos experts"),
+    ("hub.expert", "Expert", "专家", "Expert"),
+    ("hub.scheduled", "Scheduled", "定时发布", "Programmé"),
+    ("hub.scheduled_for", "Not published yet: it appears on", "尚未发布，将于以下时间发布：", "Pas encore publié : il paraîtra le"),
+    ("hub.for_whom", "For whom", "适用人群", "Pour qui"),
+    ("hub.updated", "updated", "更新于", "mis à jour le"),
+    ("hub.edit", "Edit the article", "编辑文章", "Modifier l'article"),
+    ("hub.previous", "Previous", "上一篇", "Précédent"),
+    ("hub.next", "Next", "下一篇", "Suivant"),
+    ("hub.you_are_at", "you are at", "你现在处于", "vous en êtes à"),
+    ("hub.now", "now", "当前", "maintenant"),
+    ("hub.me_intro", "The hub uses only what you give here to pick articles for you. Nobody else sees it. Leave a field empty to keep it to yourself; a stage moves on by itself as the days pass.", "知识中心只用你在这里填写的信息为你挑选文章，其他人看不到。不想说的可以留空；阶段会随日期自动前进。", "Le centre n'utilise que ce que vous indiquez ici pour choisir vos articles. Personne d'autre ne le voit. Laissez un champ vide pour le garder pour vous ; une étape avance seule avec les jours."),
+    ("hub.saved", "Saved. “For you” now follows it.", "已保存，“为你推荐”将据此更新。", "Enregistré. « Pour vous » en tient compte."),
+    ("hub.today_you_are", "Today:", "今天：", "Aujourd'hui :"),
+    ("hub.out_of_range", "This date gives no stage today: nothing is picked from it.", "按这个日期，今天不在任何阶段内，不会据此推荐。", "Cette date ne donne aucune étape aujourd'hui : rien n'est choisi d'après elle."),
+    ("hub.not_said", "— I'd rather not say —", "—— 不填写 ——", "— Je préfère ne pas le dire —"),
+    ("hub.no_segments", "No segments are defined yet.", "尚未定义人群分类。", "Aucun segment n'est encore défini."),
+    ("hub.save", "Save", "保存", "Enregistrer"),
+    ("hub.forget_hint", "Erase everything you told the hub.", "删除你告诉知识中心的全部信息。", "Effacer tout ce que vous avez dit au centre."),
+    ("hub.forget", "Forget all of it", "全部删除", "Tout oublier"),
+    ("hub.publish", "Publish", "发布", "Publier"),
+    ("hub.f.slug", "Short name (in the URL)", "短名称（用于网址）", "Nom court (dans l'URL)"),
+    ("hub.f.title", "Title", "标题", "Titre"),
+    ("hub.f.summary", "Summary (one line)", "摘要（一行）", "Résumé (une ligne)"),
+    ("hub.f.body", "Text (Markdown)", "正文（Markdown）", "Texte (Markdown)"),
+    ("hub.f.publish_at", "Publish at", "发布时间", "Publier le"),
+    ("hub.f.publish_hint", "Empty: now. A time to come schedules it.", "留空即立即发布；填写未来时间则定时发布。", "Vide : maintenant. Une date à venir le programme."),
+    ("hub.f.no_series", "— Not in a series —", "—— 不属于系列 ——", "— Hors série —"),
+    ("hub.f.targets_hint", "Leave everything empty for an article for everyone. A stage range of one stage (from = to) is one week or month.", "全部留空表示面向所有人。起止相同的阶段范围即为某一周或某个月。", "Laissez tout vide pour un article destiné à tous. Une plage d'une seule étape (de = à) est une semaine ou un mois."),
+    ("hub.f.from", "From", "从", "De"),
+    ("hub.f.to", "To", "到", "À"),
+    ("hub.segments", "Segments", "人群分类", "Segments"),
+    ("hub.segments_hint", "What members may tell the hub: a choice (device owned, skill level) or a date a stage is counted from (a due date, a birth date, a purchase date).", "会员可以告诉知识中心的信息：一个选项（拥有的设备、熟练程度），或一个用来计算阶段的日期（预产期、出生日期、购买日期）。", "Ce que les membres peuvent indiquer : un choix (appareil, niveau) ou une date d'où se compte une étape (date prévue, naissance, achat)."),
+    ("hub.unit.week", "week", "周", "semaine"),
+    ("hub.unit.month", "month", "月", "mois"),
+    ("hub.members", "members", "位会员", "membres"),
+    ("hub.new_segment", "New segment", "新建人群分类", "Nouveau segment"),
+    ("hub.f.key", "Key (letters, digits, - or _)", "标识（小写字母、数字、- 或 _）", "Identifiant (lettres, chiffres, - ou _)"),
+    ("hub.f.name", "Name", "名称", "Nom"),
+    ("hub.f.kind", "Kind", "类型", "Type"),
+    ("hub.kind.choice", "A choice", "选项", "Un choix"),
+    ("hub.kind.stage", "A stage from a date", "按日期计算的阶段", "Une étape depuis une date"),
+    ("hub.f.choices", "Choices, one per line: key | English | 中文 | Français", "选项，每行一个：标识 | English | 中文 | Français", "Choix, un par ligne : identifiant | English | 中文 | Français"),
+    ("hub.f.prompt", "Date asked for", "询问的日期", "Date demandée"),
+    ("hub.f.unit", "Counted in", "计算单位", "Compté en"),
+    ("hub.f.offset", "Stage on that date (40 for a due date in weeks)", "该日期对应的阶段（按周计算的预产期填 40）", "Étape à cette date (40 pour une date prévue en semaines)"),
+    ("hub.f.min", "First stage", "起始阶段", "Première étape"),
+    ("hub.f.max", "Last stage", "最后阶段", "Dernière étape"),
+    ("hub.create", "Create", "创建", "Créer"),
+    ("hub.new_series", "New series", "新建系列", "Nouvelle série"),
+    ("hub.f.along", "Unfolds along", "按以下阶段展开", "Se déroule selon"),
+    ("hub.dismiss", "No longer an expert", "取消专家身份", "Retirer le statut d'expert"),
+    ("hub.f.username", "Member's username", "会员用户名", "Nom d'utilisateur du membre"),
+    ("hub.f.field", "Field of expertise", "专业领域", "Domaine d'expertise"),
+    ("hub.f.bio", "Bio", "简介", "Présentation"),
+    ("hub.appoint", "Make an expert", "设为专家", "Nommer expert"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message a hub template names exists, in the three languages, and so do the keys
+    /// built from values (languages, units, kinds).
+    #[test]
+    fn every_message_the_templates_use_is_translated() {
+        let has = |key: &str| {
+            MESSAGES
+                .iter()
+                .any(|(k, en, zh, fr)| *k == key && ![en, zh, fr].iter().any(|s| s.is_empty()))
+        };
+        for (name, source) in BUNDLE.templates {
+            for piece in source.split("t('").skip(1) {
+                let key = &piece[..piece.find('\'').unwrap()];
+                if key.ends_with('.') {
+                    // A key built from a value: the hub's own, whose values are checked below.
+                    assert!(key.starts_with("hub."), "{name}: t('{key}' ~ …) is not a hub key");
+                    continue;
+                }
+                if !key.starts_with("hub.") {
+                    continue;
+                }
+                assert!(has(key), "{name}: {key}");
+            }
+        }
+        for k in ["zh", "en", "fr"] {
+            assert!(has(&format!("hub.lang.{k}")));
+        }
+        for k in ["week", "month"] {
+            assert!(has(&format!("hub.unit.{k}")));
+        }
+        for k in ["choice", "stage"] {
+            assert!(has(&format!("hub.kind.{k}")));
+        }
+        let mut keys: Vec<&str> = MESSAGES.iter().map(|m| m.0).collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(n, keys.len(), "a key is listed twice");
+    }
+}

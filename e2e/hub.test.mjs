@@ -1,0 +1,118 @@
+// The knowledge hub in a real browser at phone width: staff define a stage segment and a
+// choice, an expert writes a week-12 article through the form (a bad range is refused keeping
+// what was typed), a fan gives her due date in Chinese and finds the article on "for you", a
+// French reader searches; every hub page fits a 390 px screen and passes axe-core.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { startServer, apiClient, launchChromium, signIn as signInAs, shots, assertFits } from './helpers.mjs';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+let server, browser, base, api, account, admin;
+const signIn = (name, locale) => signInAs(browser, base, name, locale);
+
+async function axe(page, what) {
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.filter((v) => ['critical', 'serious'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes[0]?.target}`);
+  });
+  assert.deepEqual(found, [], `${what}: axe-core`);
+}
+
+const day = (offsetDays) => new Date(Date.now() + offsetDays * 86400000).toISOString().slice(0, 10);
+
+before(async () => {
+  ({ server, base } = await startServer());
+  ({ api, account } = apiClient(base));
+  admin = await account('admin');
+  await account('林小雨');
+  await account('小米粒');
+  await account('lea');
+  await api('POST', '/api/v1/hub/segments', {
+    key: 'pregnancy', kind: 'stage', names: { en: 'Pregnancy', zh: '孕期', fr: 'Grossesse' },
+    date_prompt: { en: 'Due date', zh: '预产期', fr: 'Date prévue' }, unit: 'week', offset: 40, min: 1, max: 42,
+  }, admin);
+  await api('POST', '/api/v1/hub/segments', {
+    key: 'device', kind: 'choice', names: { en: 'Device owned', zh: '我的设备', fr: 'Appareil' },
+    choices: [{ key: 'washer', names: { en: 'Washing machine', zh: '洗衣机', fr: 'Lave-linge' } }, { key: 'phone', names: { en: 'Phone', zh: '手机', fr: 'Téléphone' } }],
+  }, admin);
+  await api('POST', '/api/v1/hub/experts', { username: '林小雨', field: '育儿顾问', bio: '十年儿科护理经验。' }, admin);
+  await api('POST', '/api/v1/hub/articles', {
+    slug: 'sommeil', lang: 'fr', title: 'Le sommeil pendant la grossesse', summary: 'Dormir sur le côté gauche.',
+    body: 'Dormir sur le **côté gauche** à partir du deuxième trimestre.', targets: [],
+  }, admin);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+async function phone(who, locale) {
+  const s = await signIn(who, locale);
+  await s.page.setViewportSize({ width: 390, height: 844 });
+  return s;
+}
+
+test('an expert writes, a fan gives her due date and finds her week, a reader searches', async () => {
+  const expert = await phone('林小雨', 'zh-CN');
+  await expert.page.goto(base + '/hub');
+  await expert.page.click('[data-write]');
+  await expert.page.fill('input[name=slug]', 'week-12');
+  await expert.page.selectOption('select[name=lang]', 'zh');
+  await expert.page.fill('input[name=title]', '孕 12 周：建档');
+  await expert.page.fill('textarea[name=body]', '本周到医院**建档**。');
+  await expert.page.fill('input[name=from_pregnancy]', '20');
+  await expert.page.fill('input[name=to_pregnancy]', '12');
+  await assertFits(expert.page, 'write form');
+  await axe(expert.page, 'write form');
+  await expert.page.click('form[data-article-form] button[type=submit]');
+  assert.match(await expert.page.locator('[data-error]').textContent(), /阶段范围须在 1–42 之内/);
+  assert.equal(await expert.page.inputValue('input[name=title]'), '孕 12 周：建档', 'the title is kept');
+  await expert.page.fill('input[name=from_pregnancy]', '12');
+  await expert.page.click('form[data-article-form] button[type=submit]');
+  await expert.page.waitForURL(base + '/hub/a/week-12');
+  assert.match(await expert.page.locator('.badge.expert').first().textContent(), /育儿顾问/);
+  await expert.page.screenshot({ path: join(shots, '60-hub-article-zh.png'), fullPage: true });
+  await expert.context.close();
+
+  const fan = await phone('小米粒', 'zh-CN');
+  await fan.page.goto(base + '/hub');
+  await fan.page.click('[data-hub-me]');
+  await fan.page.fill('input[name=f_pregnancy]', day(28 * 7 - 3));
+  await fan.page.selectOption('select[name=f_device]', 'washer');
+  await assertFits(fan.page, 'my situation');
+  await axe(fan.page, 'my situation');
+  await fan.page.click('form[data-hub-me-form] button[type=submit]');
+  await fan.page.waitForURL(base + '/hub/me?saved=1');
+  assert.match(await fan.page.locator('[data-stage=pregnancy]').textContent(), /第 12 周/);
+  await fan.page.screenshot({ path: join(shots, '61-hub-me-zh.png'), fullPage: true });
+  await fan.page.goto(base + '/hub');
+  assert.equal(await fan.page.locator('[data-for-you] [data-article]').first().getAttribute('data-article'), 'week-12');
+  await assertFits(fan.page, 'for you');
+  await axe(fan.page, 'for you');
+  await fan.page.screenshot({ path: join(shots, '62-hub-for-you-zh.png'), fullPage: true });
+  await fan.context.close();
+
+  const reader = await phone('lea', 'fr-FR');
+  await reader.page.goto(base + '/hub');
+  await reader.page.fill('[data-hub-search] input[name=q]', 'sommeil');
+  await reader.page.click('[data-hub-search] button[type=submit]');
+  await reader.page.waitForURL(/\/hub\?q=sommeil/);
+  assert.equal(await reader.page.locator('[data-results] [data-article]').count(), 1);
+  await assertFits(reader.page, 'search');
+  await axe(reader.page, 'search');
+  await reader.page.screenshot({ path: join(shots, '63-hub-search-fr.png'), fullPage: true });
+  await reader.context.close();
+
+  const staff = await phone('admin', 'fr-FR');
+  await staff.page.goto(base + '/hub/manage');
+  await assertFits(staff.page, 'manage');
+  await axe(staff.page, 'manage');
+  await staff.page.screenshot({ path: join(shots, '64-hub-manage-fr.png'), fullPage: true });
+  await staff.context.close();
+});

@@ -1,0 +1,614 @@
+//! The knowledge hub over HTTP, on SQLite and PostgreSQL: staff define segments (a choice, and
+//! a stage from a due date), members say what fits them, staff and experts write targeted and
+//! scheduled articles and a weekly series; "for you" follows the member's stage as the hub's
+//! clock moves (the test moves it, it does not sleep); search finds Chinese in either script
+//! and English word forms; bad input is a 4xx that leaves nothing behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Backend, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const DAY: i64 = 86_400_000;
+
+async fn call_lang(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    lang: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app.api().request(method, app.url(path)).header("accept-language", lang);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {text}");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    app.call(Method::PUT, path, Some(token), Some(body)).await
+}
+
+fn slugs(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn pregnancy() -> Value {
+    json!({"key": "pregnancy", "kind": "stage", "names": {"en": "Pregnancy", "zh": "孕期", "fr": "Grossesse"},
+        "date_prompt": {"en": "Due date", "zh": "预产期"}, "unit": "week", "offset": 40, "min": 1, "max": 42})
+}
+
+fn device() -> Value {
+    json!({"key": "device", "kind": "choice", "names": {"en": "Device owned", "zh": "我的设备"},
+        "choices": [{"key": "washer", "names": {"en": "Washing machine", "zh": "洗衣机"}},
+                    {"key": "phone", "names": {"en": "Phone", "zh": "手机"}}]})
+}
+
+fn article(slug: &str, lang: &str, title: &str, body: &str, targets: Value) -> Value {
+    json!({"slug": slug, "lang": lang, "title": title, "summary": "", "body": body, "targets": targets})
+}
+
+async fn hub_lifecycle(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let mei = app.user("mei").await;
+    let nurse = app.user("nurse_lin").await;
+    let tom = app.user("tom").await;
+
+    // Segments: staff only, checked, unique, nothing half-written on refusal.
+    let (s, _) = app.post("/api/v1/hub/segments", &tom, pregnancy()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for bad in [
+        json!({"key": "X", "kind": "choice", "names": {"en": "x"}, "choices": [{"key": "a1", "names": {"en": "A"}}]}),
+        json!({"key": "sizes", "kind": "colour", "names": {"en": "x"}}),
+        json!({"key": "sizes", "kind": "choice", "names": {"en": "Sizes"}, "choices": []}),
+        json!({"key": "sizes", "kind": "choice", "names": {"en": "Sizes"},
+               "choices": [{"key": "s1", "names": {"en": "S"}}, {"key": "s1", "names": {"en": "S again"}}]}),
+        json!({"key": "sizes", "kind": "choice", "names": {}, "choices": [{"key": "s1", "names": {"en": "S"}}]}),
+        json!({"key": "age", "kind": "stage", "names": {"en": "Age"}, "date_prompt": {"en": "Birth"}, "unit": "year", "min": 0, "max": 3}),
+        json!({"key": "age", "kind": "stage", "names": {"en": "Age"}, "date_prompt": {"en": "Birth"}, "unit": "month", "min": 5, "max": 3}),
+        json!({"key": "age", "kind": "stage", "names": {"en": "Age"}, "unit": "month", "min": 0, "max": 3}),
+        json!({"key": "age", "kind": "stage", "names": {"en": "\u{0}\u{1}"}, "date_prompt": {"en": "Birth"}, "unit": "month", "min": 0, "max": 3}),
+    ] {
+        let (s, e) = app.post("/api/v1/hub/segments", &admin, bad.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e}");
+        assert_eq!(e["error"], "validation_failed");
+    }
+    let (s, p) = app.post("/api/v1/hub/segments", &admin, pregnancy()).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["rule"]["offset"], 40);
+    let (s, _) = app.post("/api/v1/hub/segments", &admin, device()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, e) = app.post("/api/v1/hub/segments", &admin, device()).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::CONFLICT, Some("key_taken")));
+    let (_, all) = app.get("/api/v1/hub/segments", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "refused segments left nothing: {all}");
+    // A segment keeps its kind; its names and choices may change.
+    let (s, _) = put(app, "/api/v1/hub/segments/device", &admin, pregnancy()).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // Experts and a series.
+    let (s, e) = app
+        .post(
+            "/api/v1/hub/experts",
+            &admin,
+            json!({"username": "nobody_here", "field": "Sleep"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+    );
+    let (s, x) = app
+        .post(
+            "/api/v1/hub/experts",
+            &admin,
+            json!({"username": "nurse_lin", "field": "Paediatric nurse", "bio": "Ten years."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{x}");
+    let (s, _) = app
+        .post(
+            "/api/v1/hub/series",
+            &admin,
+            json!({"slug": "weekly", "lang": "en", "title": "Week by week", "dimension": "device"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a series unfolds along a stage segment"
+    );
+    let (s, _) = app
+        .post(
+            "/api/v1/hub/series",
+            &admin,
+            json!({"slug": "weekly", "lang": "en", "title": "Week by week", "dimension": "pregnancy"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // Writing: staff and experts only; targets and series are checked.
+    let week = |n: i64| {
+        let mut a = article(
+            &format!("week-{n}"),
+            "en",
+            &format!("Week {n} of your pregnancy"),
+            &format!("What happens in **week {n}**."),
+            json!([{"dimension": "pregnancy", "from": n, "to": n}]),
+        );
+        a["series"] = json!("weekly");
+        a
+    };
+    let (s, _) = app.post("/api/v1/hub/articles", &tom, week(12)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (bad, why) in [
+        (
+            {
+                let mut a = week(12);
+                a["targets"] = json!([]);
+                a
+            },
+            "a series article targets a stage",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["lang"] = json!("zh");
+                a
+            },
+            "a series article is in its language",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["targets"] = json!([{"dimension": "pregnancy", "from": 0, "to": 3}]);
+                a
+            },
+            "stage 0 does not exist",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["targets"] = json!([{"dimension": "pregnancy", "from": 12, "to": 12}, {"dimension": "device", "choices": ["dryer"]}]);
+                a
+            },
+            "no such choice",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["lang"] = json!("de");
+                a["series"] = Value::Null;
+                a
+            },
+            "language",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["title"] = json!("  ");
+                a
+            },
+            "title",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["body"] = json!("x".repeat(50_001));
+                a
+            },
+            "body",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["publish_at"] = json!(-5);
+                a
+            },
+            "publish time",
+        ),
+        (
+            {
+                let mut a = week(12);
+                a["slug"] = json!("Week 12");
+                a
+            },
+            "slug",
+        ),
+    ] {
+        let (s, e) = app.post("/api/v1/hub/articles", &nurse, bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {e}");
+    }
+    for n in [12, 13] {
+        let (s, a) = app.post("/api/v1/hub/articles", &nurse, week(n)).await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        assert_eq!(a["author"]["expert_field"], "Paediatric nurse");
+    }
+    let (s, e) = app.post("/api/v1/hub/articles", &nurse, week(12)).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::CONFLICT, Some("key_taken")));
+    let washer = article(
+        "laundry",
+        "en",
+        "Washing baby clothes",
+        "Use the hygiene cycle for the batteries of tiny socks.",
+        json!([{"dimension": "device", "choices": ["washer"]}]),
+    );
+    assert_eq!(
+        app.post("/api/v1/hub/articles", &admin, washer).await.0,
+        StatusCode::CREATED
+    );
+    let general = article("welcome", "en", "Welcome", "Hello everyone.", json!([]));
+    assert_eq!(
+        app.post("/api/v1/hub/articles", &admin, general).await.0,
+        StatusCode::CREATED
+    );
+    let mut later = article("coming-soon", "en", "Coming soon", "Soon.", json!([]));
+    later["publish_at"] = json!(app.hub.clock.now_ms() + 2 * DAY);
+    let (s, l) = app.post("/api/v1/hub/articles", &admin, later).await;
+    assert_eq!((s, l["scheduled"].as_bool()), (StatusCode::CREATED, Some(true)));
+    let zh = article(
+        "battery-zh",
+        "zh",
+        "電池續航與夜景模式",
+        "拍夜景時電池掉得快：關閉後台應用。",
+        json!([]),
+    );
+    assert_eq!(
+        app.post("/api/v1/hub/articles", &admin, zh).await.0,
+        StatusCode::CREATED
+    );
+
+    // A member tells the hub her due date (week 12 today, for three more days) and her washer.
+    let due = app.hub.clock.day_in(28 * 7 - 3);
+    let facts =
+        json!({"facts": [{"dimension": "pregnancy", "date": due}, {"dimension": "device", "choice": "washer"}]});
+    for (bad, code) in [
+        (
+            json!({"facts": [{"dimension": "pregnancy", "date": "30/06/2027"}]}),
+            "validation_failed",
+        ),
+        (
+            json!({"facts": [{"dimension": "pregnancy", "date": app.hub.clock.day_in(400)}]}),
+            "validation_failed",
+        ),
+        (
+            json!({"facts": [{"dimension": "pregnancy", "choice": "washer"}]}),
+            "validation_failed",
+        ),
+        (
+            json!({"facts": [{"dimension": "device", "choice": "dryer"}]}),
+            "validation_failed",
+        ),
+        (
+            json!({"facts": [{"dimension": "shoe_size", "choice": "42"}]}),
+            "validation_failed",
+        ),
+        (
+            json!({"facts": [{"dimension": "device", "choice": "washer"}, {"dimension": "device", "choice": "phone"}]}),
+            "validation_failed",
+        ),
+        (
+            json!({"facts": [{"dimension": "device", "choice": "\u{202e}\u{0}😀".repeat(1000)}]}),
+            "validation_failed",
+        ),
+    ] {
+        let (s, e) = put(app, "/api/v1/hub/me", &mei, bad.clone()).await;
+        assert_eq!(
+            (s, e["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "{bad}"
+        );
+    }
+    let (s, me) = put(app, "/api/v1/hub/me", &mei, facts).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    let (_, me) = call_lang(app, Method::GET, "/api/v1/hub/me", Some(&mei), "zh-CN", None).await;
+    let stage = me["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["dimension"] == "pregnancy")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (stage["stage"].as_i64(), stage["stage_label"].as_str()),
+        (Some(12), Some("第 12 周"))
+    );
+    assert_eq!(stage["dimension_name"], "孕期");
+
+    // For you: week 12 first (the narrowest fit), then the washer article, then everyone's;
+    // not week 13, not what is scheduled, not other languages before hers.
+    let (_, fy) = call_lang(app, Method::GET, "/api/v1/hub/for-you", Some(&mei), "en", None).await;
+    assert_eq!(
+        slugs(&fy["articles"]),
+        ["week-12", "laundry", "welcome", "battery-zh"],
+        "{fy}"
+    );
+    assert!(fy["profile"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "Pregnancy · week 12"));
+    // Someone who said nothing sees only what is for everyone.
+    let (_, fy) = call_lang(app, Method::GET, "/api/v1/hub/for-you", Some(&tom), "en", None).await;
+    assert_eq!(slugs(&fy["articles"]), ["welcome", "battery-zh"]);
+
+    // The scheduled article: hidden from members until its time, shown to staff.
+    assert_eq!(
+        app.get("/api/v1/hub/articles/coming-soon", Some(&mei)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/v1/hub/articles/coming-soon", Some(&admin)).await.0,
+        StatusCode::OK
+    );
+    let (_, page) = app.get("/api/v1/hub/articles?lang=all", None).await;
+    assert!(!slugs(&page["articles"]).contains(&"coming-soon".to_string()));
+    let (_, page) = app.get("/api/v1/hub/articles?lang=all", Some(&admin)).await;
+    assert!(
+        slugs(&page["articles"]).contains(&"coming-soon".to_string()),
+        "staff see what is scheduled"
+    );
+
+    // A week later her stage has moved by itself: week 13's article replaces week 12's.
+    app.hub.clock.advance_days(7);
+    let (_, fy) = call_lang(app, Method::GET, "/api/v1/hub/for-you", Some(&mei), "en", None).await;
+    assert_eq!(slugs(&fy["articles"])[0], "week-13", "{fy}");
+    assert!(!slugs(&fy["articles"]).contains(&"week-12".to_string()));
+    let (_, series) = app.get("/api/v1/hub/series/weekly", Some(&mei)).await;
+    assert_eq!(series["current_stage"], 13);
+    let current: Vec<&Value> = series["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["article"]["slug"], "week-13");
+    let (_, a) = app.get("/api/v1/hub/articles/week-12", None).await;
+    assert_eq!((a["next"].as_str(), a["previous"].as_str()), (Some("week-13"), None));
+
+    // ... and now the scheduled article is out.
+    let (s, a) = app.get("/api/v1/hub/articles/coming-soon", None).await;
+    assert_eq!((s, a["scheduled"].as_bool()), (StatusCode::OK, Some(false)));
+
+    // Search: simplified finds traditional, a compound finds its text, English word forms.
+    for (q, expect) in [
+        ("电池", vec!["battery-zh"]),
+        ("夜景模式", vec!["battery-zh"]),
+        ("续航", vec!["battery-zh"]),
+        ("battery", vec!["laundry"]),
+        ("Week 13", vec!["week-13"]),
+        ("pregnancy", vec!["week-13", "week-12"]),
+        ("nothing-matches-this", vec![]),
+        ("\u{0}\u{1f}«»!!!", vec![]),
+    ] {
+        let path = format!("/api/v1/hub/articles?lang=all&q={}", urlencode(q));
+        let (s, page) = app.get(&path, None).await;
+        assert_eq!(s, StatusCode::OK, "{q}");
+        let mut got = slugs(&page["articles"]);
+        if q == "pregnancy" {
+            got.sort();
+            got.reverse();
+        }
+        assert_eq!(got, expect, "{q}");
+    }
+    let (s, _) = app
+        .get(&format!("/api/v1/hub/articles?q={}", "字".repeat(201)), None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Filters: by a choice, by a stage; an unknown value is a 422.
+    let (_, page) = app.get("/api/v1/hub/articles?segment=device&value=washer", None).await;
+    assert_eq!(slugs(&page["articles"]), ["laundry"]);
+    let (_, page) = app.get("/api/v1/hub/articles?segment=pregnancy&value=13", None).await;
+    assert_eq!(slugs(&page["articles"]), ["week-13"]);
+    for bad in [
+        "segment=device&value=dryer",
+        "segment=pregnancy&value=x",
+        "segment=shoes&value=1",
+        "lang=de",
+        "page=0",
+    ] {
+        let (s, _) = app.get(&format!("/api/v1/hub/articles?{bad}"), None).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+
+    // Editing: the author (while an expert) and staff; nobody else.
+    let mut edited = week(12);
+    edited["title"] = json!("Week 12: the end of the first trimester");
+    assert_eq!(
+        put(app, "/api/v1/hub/articles/week-12", &tom, edited.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, a) = put(app, "/api/v1/hub/articles/week-12", &nurse, edited.clone()).await;
+    assert_eq!(
+        (s, a["title"].as_str()),
+        (StatusCode::OK, Some("Week 12: the end of the first trimester"))
+    );
+    let (s, _) = app
+        .call(Method::DELETE, "/api/v1/hub/experts/nurse_lin", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        put(app, "/api/v1/hub/articles/week-12", &nurse, edited.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post("/api/v1/hub/articles", &nurse, week(14)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(app, "/api/v1/hub/articles/week-12", &admin, edited).await.0,
+        StatusCode::OK
+    );
+
+    // Forgetting: everything she told the hub is gone, and "for you" no longer uses it.
+    let (s, me) = app.call(Method::DELETE, "/api/v1/hub/me", Some(&mei), None).await;
+    assert_eq!((s, me["facts"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let (_, fy) = app.get("/api/v1/hub/for-you", Some(&mei)).await;
+    assert!(!slugs(&fy["articles"])
+        .iter()
+        .any(|s| s.starts_with("week-") || s == "laundry"));
+}
+
+fn urlencode(s: &str) -> String {
+    fanloop_community::domain::percent_encode(s)
+}
+
+both_backends!(hub_segments_stages_articles_and_search, hub_lifecycle);
+
+/// The pages in Chinese: a member fills in her situation (a bad date is refused with what she
+/// typed kept), sees her week on "for you", and staff write an article through the form.
+#[tokio::test]
+async fn hub_pages_take_a_members_situation_and_an_article() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.user("admin").await;
+    app.user("mei").await;
+    assert_eq!(
+        app.post("/api/v1/hub/segments", &admin, pregnancy()).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post("/api/v1/hub/segments", &admin, device()).await.0,
+        StatusCode::CREATED
+    );
+    let a = article(
+        "week-12",
+        "zh",
+        "孕 12 周",
+        "本周：建档。",
+        json!([{"dimension": "pregnancy", "from": 12, "to": 12}]),
+    );
+    assert_eq!(app.post("/api/v1/hub/articles", &admin, a).await.0, StatusCode::CREATED);
+
+    let (mei, csrf) = app.signed_in_browser("mei").await;
+    let zh = |r: reqwest::RequestBuilder| r.header("accept-language", "zh-CN");
+    let r = zh(mei.post(app.url("/hub/me")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("f_pregnancy", "2027-13-45"),
+            ("f_device", "washer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("YYYY-MM-DD") && page.contains("2027-13-45"),
+        "the refusal keeps what was typed"
+    );
+    assert!(page.contains("value=\"washer\" selected"));
+    let due = app.hub.clock.day_in(28 * 7 - 3);
+    let r = zh(mei.post(app.url("/hub/me")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("f_pregnancy", due.as_str()),
+            ("f_device", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = zh(mei.get(app.url("/hub/me?saved=1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("第 12 周") && page.contains("data-saved"));
+    let page = zh(mei.get(app.url("/hub"))).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("孕期 · 第 12 周") && page.contains("data-article=\"week-12\""),
+        "{page}"
+    );
+    // Members cannot write.
+    let r = zh(mei.get(app.url("/hub/write"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Staff write through the form: a bad stage range is refused keeping the text.
+    let (staff, staff_csrf) = app.signed_in_browser("admin").await;
+    let form = |from: &'static str| {
+        vec![
+            ("_csrf", staff_csrf.clone()),
+            ("slug", "washer-tips".to_string()),
+            ("lang", "zh".to_string()),
+            ("title", "洗衣机小贴士".to_string()),
+            ("summary", String::new()),
+            ("body", "婴儿程序。".to_string()),
+            ("publish_at", String::new()),
+            ("from_pregnancy", from.to_string()),
+            ("to_pregnancy", "20".to_string()),
+            ("target", "device=washer".to_string()),
+        ]
+    };
+    let r = zh(staff.post(app.url("/hub/write")))
+        .form(&form("30"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("洗衣机小贴士") && page.contains("value=\"device=washer\" checked"));
+    let r = zh(staff.post(app.url("/hub/write")))
+        .form(&form("10"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, a) = app.get("/api/v1/hub/articles/washer-tips", None).await;
+    assert_eq!(a["targets"].as_array().unwrap().len(), 2, "{a}");
+    for path in [
+        "/hub",
+        "/hub/manage",
+        "/hub/write",
+        "/hub/a/washer-tips",
+        "/hub/a/washer-tips/edit",
+    ] {
+        for lang in ["zh-CN", "en", "fr"] {
+            let r = staff
+                .get(app.url(path))
+                .header("accept-language", lang)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{path} {lang}");
+        }
+    }
+    app.stop().await;
+}
+
+/// The demo hub loads and shows its fan her week.
+#[tokio::test]
+async fn the_demo_hub_has_segments_series_and_a_fan_in_week_12() {
+    let app = TestApp::spawn_with(Backend::Sqlite, true).await.unwrap();
+    let password = app.demo.as_ref().unwrap().member_password.clone();
+    let token = app.token_for("小米粒", &password).await;
+    let (_, fy) = call_lang(&app, Method::GET, "/api/v1/hub/for-you", Some(&token), "zh-CN", None).await;
+    assert_eq!(slugs(&fy["articles"])[0], "zh-pregnancy-week-12", "{fy}");
+    let (_, segments) = app.get("/api/v1/hub/segments", None).await;
+    assert_eq!(segments.as_array().unwrap().len(), 4);
+    for lang in ["zh", "en", "fr"] {
+        let (_, page) = app.get(&format!("/api/v1/hub/articles?lang={lang}"), None).await;
+        assert!(page["total"].as_i64().unwrap() >= 4, "{lang}: {page}");
+    }
+    let (s, _) = app.get("/api/v1/hub/articles/first-food-zh", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the scheduled demo article waits for its day");
+    app.stop().await;
+}
