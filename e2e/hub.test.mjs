@@ -109,10 +109,60 @@ test('an expert writes, a fan gives her due date and finds her week, a reader se
   await reader.page.screenshot({ path: join(shots, '63-hub-search-fr.png'), fullPage: true });
   await reader.context.close();
 
+  const en = await phone('lea', 'en-US');
+  await en.page.goto(base + '/hub/a/week-12');
+  await assertFits(en.page, 'article');
+  await axe(en.page, 'article');
+  await en.page.goto(base + '/hub?q=&lang=all');
+  assert.ok(await en.page.locator('[data-results] [data-article]').count() >= 2, 'an empty search lists every article');
+  await axe(en.page, 'list');
+  await en.context.close();
+
   const staff = await phone('admin', 'fr-FR');
   await staff.page.goto(base + '/hub/manage');
   await assertFits(staff.page, 'manage');
   await axe(staff.page, 'manage');
   await staff.page.screenshot({ path: join(shots, '64-hub-manage-fr.png'), fullPage: true });
   await staff.context.close();
+});
+
+test('a question to an expert: queue, a live answer, then the FAQ with consent', async () => {
+  const fan = await phone('小米粒', 'zh-CN');
+  await fan.page.goto(base + '/hub');
+  await fan.page.click('[data-ask]');
+  await fan.page.fill('form[data-ask-form] input[name=subject]', '夜里总醒');
+  await fan.page.fill('form[data-ask-form] textarea[name=body]', '宝宝 2 个月，夜里每两小时醒一次，正常吗？');
+  await assertFits(fan.page, 'ask');
+  await axe(fan.page, 'ask');
+  await fan.page.click('form[data-ask-form] button[type=submit]');
+  await fan.page.waitForURL(/\/hub\/questions\/\d+$/);
+  const url = fan.page.url();
+  assert.match(await fan.page.locator('[data-queue-place]').textContent(), /第 1 位/);
+  await assertFits(fan.page, 'conversation');
+  await axe(fan.page, 'conversation');
+
+  // The expert answers from her queue while the fan's page stays open.
+  const expert = await phone('林小雨', 'en-US');
+  await expert.page.goto(base + '/hub/ask');
+  await expert.page.click('[data-queue] [data-conversation] a');
+  await expert.page.fill('form[data-reply-form] textarea[name=body]', '两个月的宝宝夜醒 2–3 次是正常的。');
+  await expert.page.click('form[data-reply-form] button[type=submit]');
+  await expert.page.waitForURL(/#m-\d+$/);
+  await fan.page.locator('[data-message]').nth(1).waitFor({ timeout: 8000 });
+  assert.equal(fan.page.url(), url, 'the answer arrived without leaving the page');
+  assert.match(await fan.page.locator('[data-conversation-status]').textContent(), /已回答/);
+  await fan.page.screenshot({ path: join(shots, '65-hub-conversation-zh.png'), fullPage: true });
+
+  // With the fan's consent the expert publishes the answer in the FAQ.
+  await fan.page.click('form[data-consent-form] button[type=submit]');
+  await fan.page.waitForURL(url);
+  await expert.page.reload();
+  await expert.page.click('details:has(form[data-faq-form]) summary');
+  await expert.page.click('form[data-faq-form] button[type=submit]');
+  await expert.page.waitForURL(/\/hub\/faq#faq-\d+$/);
+  assert.equal(await expert.page.locator('[data-faq]').count(), 1);
+  await assertFits(expert.page, 'faq');
+  await axe(expert.page, 'faq');
+  await expert.context.close();
+  await fan.context.close();
 });

@@ -189,6 +189,9 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         platform.db.clone(),
         std::sync::Arc::new(fanloop_community::api::PostRows),
     );
+    platform
+        .live
+        .follow(platform.db.clone(), std::sync::Arc::new(fanloop_hub::ask::MessageRows));
     if load_demo {
         fanloop_feedback::demo::load(&fanloop_feedback::FeedbackState::new(platform.clone())).await?;
         fanloop_launches::demo::load(&launches).await?;

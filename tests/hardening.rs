@@ -700,6 +700,8 @@ async fn every_page_as_every_role_in_every_language() {
         "/hub/manage",
         "/hub/write",
         "/hub/series/pregnancy-weekly-fr",
+        "/hub/ask",
+        "/hub/faq",
         "/hub?q=睡眠&lang=all",
         "/hub?filter=pregnancy%3D12",
         "/admin/boards",

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Backend, TestApp};
+use common::{Backend, Events, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -259,8 +259,13 @@ async fn hub_lifecycle(app: &TestApp) {
     );
     let mut later = article("coming-soon", "en", "Coming soon", "Soon.", json!([]));
     later["publish_at"] = json!(app.hub.clock.now_ms() + 2 * DAY);
-    let (s, l) = app.post("/api/v1/hub/articles", &admin, later).await;
+    let (s, l) = app.post("/api/v1/hub/articles", &admin, later.clone()).await;
     assert_eq!((s, l["scheduled"].as_bool()), (StatusCode::CREATED, Some(true)));
+    // Fixing a typo without naming a time keeps it scheduled.
+    later.as_object_mut().unwrap().remove("publish_at");
+    later["body"] = json!("Soon, really.");
+    let (s, l) = put(app, "/api/v1/hub/articles/coming-soon", &admin, later).await;
+    assert_eq!((s, l["scheduled"].as_bool()), (StatusCode::OK, Some(true)), "{l}");
     let zh = article(
         "battery-zh",
         "zh",
@@ -417,6 +422,14 @@ async fn hub_lifecycle(app: &TestApp) {
     assert_eq!(slugs(&page["articles"]), ["laundry"]);
     let (_, page) = app.get("/api/v1/hub/articles?segment=pregnancy&value=13", None).await;
     assert_eq!(slugs(&page["articles"]), ["week-13"]);
+    let (_, page) = app
+        .get("/api/v1/hub/articles?segment=pregnancy&value=13&q=pregnancy", None)
+        .await;
+    assert_eq!(slugs(&page["articles"]), ["week-13"], "words and a filter together");
+    let (_, page) = app
+        .get("/api/v1/hub/articles?segment=device&value=washer&q=pregnancy", None)
+        .await;
+    assert!(slugs(&page["articles"]).is_empty());
     for bad in [
         "segment=device&value=dryer",
         "segment=pregnancy&value=x",
@@ -574,7 +587,96 @@ async fn hub_pages_take_a_members_situation_and_an_article() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, a) = app.get("/api/v1/hub/articles/washer-tips", None).await;
     assert_eq!(a["targets"].as_array().unwrap().len(), 2, "{a}");
+    let get = |path: &'static str| {
+        let staff = staff.clone();
+        let url = app.url(path);
+        async move {
+            let r = staff.get(url).header("accept-language", "zh-CN").send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (_, page) = get("/hub?filter=device%3Dwasher&lang=all").await;
+    assert!(page.contains("data-article=\"washer-tips\"") && !page.contains("data-article=\"week-12\""));
+    assert!(
+        page.contains("value=\"device=washer\" selected"),
+        "the filter stays chosen"
+    );
+    let (_, page) = get("/hub?filter=pregnancy%3D12&lang=all").await;
+    assert!(page.contains("data-article=\"week-12\"") && page.contains(">第 12 周</option>"));
+    let (_, page) = get("/hub?q=").await;
+    assert!(
+        page.contains("data-results") && page.contains("data-article=\"washer-tips\""),
+        "an empty search lists my language"
+    );
+    let (s, _) = get("/hub?filter=nonsense").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Asking an expert through the pages: the form, the waiting page, the queue.
+    assert_eq!(
+        app.post(
+            "/api/v1/hub/experts",
+            &admin,
+            json!({"username": "admin", "field": "睡眠"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let r = zh(mei.post(app.url("/hub/ask")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("field", "睡眠"),
+            ("subject", ""),
+            ("body", "夜醒"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().await.unwrap().contains(">夜醒</textarea>"),
+        "the question is kept"
+    );
+    let r = zh(mei.post(app.url("/hub/ask")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("field", "睡眠"),
+            ("subject", "夜醒"),
+            ("body", "正常吗？"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let question = r.headers()["location"].to_str().unwrap().to_string();
+    for lang in ["zh-CN", "en", "fr"] {
+        let r = mei
+            .get(app.url(&question))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{question} {lang}");
+        let r = mei
+            .get(app.url("/hub/ask"))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "/hub/ask {lang}");
+    }
+    let page = zh(mei.get(app.url(&question)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("你的问题排在第 1 位"), "{page}");
+    let r = staff.get(app.url(&question)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the field's expert sees it");
     for path in [
+        "/hub/ask",
+        "/hub/faq",
         "/hub",
         "/hub/manage",
         "/hub/write",
@@ -608,7 +710,253 @@ async fn the_demo_hub_has_segments_series_and_a_fan_in_week_12() {
         let (_, page) = app.get(&format!("/api/v1/hub/articles?lang={lang}"), None).await;
         assert!(page["total"].as_i64().unwrap() >= 4, "{lang}: {page}");
     }
+    let (_, faq) = app.get("/api/v1/hub/faq", None).await;
+    assert_eq!(faq.as_array().unwrap().len(), 1, "{faq}");
+    let (_, mine) = app.get("/api/v1/hub/questions", Some(&token)).await;
+    assert_eq!(mine["asked"][0]["status"], "open");
     let (s, _) = app.get("/api/v1/hub/articles/first-food-zh", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "the scheduled demo article waits for its day");
     app.stop().await;
 }
+
+/// Ask an expert: routed to the experts of the field, private to the member and the expert
+/// who takes it, live on an open page, notified otherwise; the queue position and the expected
+/// wait; FAQ only with consent (and gone when consent is taken back); response times for staff.
+async fn expert_conversations(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let nurse = app.user("nurse_lin").await;
+    let nurse2 = app.user("nurse_wu").await;
+    let cook = app.user("chef_li").await;
+    let mei = app.user("mei").await;
+    let tom = app.user("tom").await;
+    for (who, field) in [("nurse_lin", "Sleep"), ("nurse_wu", "Sleep"), ("chef_li", "Food")] {
+        let (s, e) = app
+            .post("/api/v1/hub/experts", &admin, json!({"username": who, "field": field}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+    }
+    let (_, topics) = app.get("/api/v1/hub/topics", None).await;
+    assert_eq!(topics.as_array().unwrap().len(), 2, "{topics}");
+
+    let q = |field: &str, subject: &str| json!({"field": field, "subject": subject, "body": "宝宝晚上每两小时醒一次，正常吗？"});
+    for (bad, why) in [
+        (q("Astrology", "x"), "no expert in that field"),
+        (q("Sleep", "  "), "subject"),
+        (
+            json!({"field": "Sleep", "subject": "x", "body": "\u{0}\u{7}"}),
+            "empty body after cleaning",
+        ),
+        (
+            json!({"field": "Sleep", "subject": "x", "body": "字".repeat(5001)}),
+            "body too long",
+        ),
+    ] {
+        let (s, e) = app.post("/api/v1/hub/questions", &mei, bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {e}");
+    }
+    let (_, mine) = app.get("/api/v1/hub/questions", Some(&mei)).await;
+    assert!(
+        mine["asked"].as_array().unwrap().is_empty(),
+        "refused questions left nothing"
+    );
+
+    let (s, q1) = app.post("/api/v1/hub/questions", &mei, q("Sleep", "夜醒")).await;
+    assert_eq!(s, StatusCode::CREATED, "{q1}");
+    assert_eq!(
+        (q1["status"].as_str(), q1["position"].as_i64()),
+        (Some("waiting"), Some(1))
+    );
+    assert!(
+        q1.get("expected_wait_secs").is_none(),
+        "no estimate before any answer: {q1}"
+    );
+    let (_, q2) = app.post("/api/v1/hub/questions", &tom, q("Sleep", "午睡")).await;
+    assert_eq!(q2["position"], 2);
+    let (id1, id2) = (q1["id"].as_i64().unwrap(), q2["id"].as_i64().unwrap());
+
+    // Private: the member and the field's experts; not another member, another field's expert
+    // or staff (a 404 either way, so nobody learns the question exists).
+    for (who, token) in [("tom", &tom), ("chef", &cook), ("admin", &admin)] {
+        let (s, _) = app.get(&format!("/api/v1/hub/questions/{id1}"), Some(token)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
+    }
+    let (s, seen) = app.get(&format!("/api/v1/hub/questions/{id1}"), Some(&nurse)).await;
+    assert_eq!((s, seen["is_expert"].as_bool()), (StatusCode::OK, Some(true)));
+    let (_, queue) = app.get("/api/v1/hub/questions", Some(&nurse)).await;
+    assert_eq!(queue["queue"].as_array().unwrap().len(), 2, "{queue}");
+    let (_, notes) = app.get("/api/v1/notifications", Some(&nurse2)).await;
+    assert!(
+        notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "expert_conversation"),
+        "{notes}"
+    );
+
+    // The member's page is open while the expert answers ten minutes later: it learns at once.
+    let mut live = Events::open(app, &format!("/api/v1/hub/questions/{id1}/stream"), Some(&mei)).await;
+    assert_eq!(live.next("conversation").await["messages"], 1);
+    advance_minutes(app, 10);
+    let answer = json!({"body": "0–3 个月的宝宝夜醒 2–3 次是正常的。"});
+    let (s, c) = app
+        .post(&format!("/api/v1/hub/questions/{id1}/messages"), &nurse, answer.clone())
+        .await;
+    assert_eq!(
+        (s, c["status"].as_str(), c["expert"].as_str()),
+        (StatusCode::CREATED, Some("open"), Some("nurse_lin"))
+    );
+    let pushed = live.next("conversation").await;
+    assert_eq!(
+        (pushed["messages"].as_i64(), pushed["status"].as_str()),
+        (Some(2), Some("open"))
+    );
+    // Taken: the other expert of the field no longer sees it.
+    assert_eq!(
+        app.get(&format!("/api/v1/hub/questions/{id1}"), Some(&nurse2)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, notes) = app.get("/api/v1/notifications", Some(&mei)).await;
+    assert!(notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["kind"] == "expert_conversation" && n["link"] == format!("/hub/questions/{id1}")));
+
+    // Tom's question moved up, with an estimate from the answer just given (10 min, 2 experts).
+    let (_, c2) = app.get(&format!("/api/v1/hub/questions/{id2}"), Some(&tom)).await;
+    assert_eq!(
+        (c2["position"].as_i64(), c2["expected_wait_secs"].as_i64()),
+        (Some(1), Some(600))
+    );
+    // Two experts answer it at once: exactly one takes it.
+    let path2 = format!("/api/v1/hub/questions/{id2}/messages");
+    let (a, b) = tokio::join!(
+        app.post(&path2, &nurse, answer.clone()),
+        app.post(&path2, &nurse2, answer.clone())
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses[0], StatusCode::CREATED, "{a:?} {b:?}");
+    assert!(
+        matches!(statuses[1], StatusCode::NOT_FOUND | StatusCode::CONFLICT),
+        "{a:?} {b:?}"
+    );
+    let (_, c2) = app.get(&format!("/api/v1/hub/questions/{id2}"), Some(&tom)).await;
+    assert_eq!(c2["messages"].as_array().unwrap().len(), 2, "one answer only: {c2}");
+
+    // The transcript: who wrote what.
+    app.post(
+        &format!("/api/v1/hub/questions/{id1}/messages"),
+        &mei,
+        json!({"body": "谢谢！"}),
+    )
+    .await;
+    let (_, c) = app.get(&format!("/api/v1/hub/questions/{id1}"), Some(&mei)).await;
+    let from_expert: Vec<bool> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["from_expert"].as_bool().unwrap())
+        .collect();
+    assert_eq!(from_expert, [false, true, false]);
+
+    // FAQ: only with the member's consent, once; taking consent back removes it.
+    let faq = json!({"question": "0–3 个月宝宝夜醒正常吗？", "answer": "夜醒 2–3 次是正常的。"});
+    let faq_path = format!("/api/v1/hub/questions/{id1}/faq");
+    let (s, e) = app.post(&faq_path, &nurse, faq.clone()).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::CONFLICT, Some("no_consent")));
+    assert_eq!(
+        put(
+            app,
+            &format!("/api/v1/hub/questions/{id1}/consent"),
+            &nurse,
+            json!({"faq_consent": true})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(
+            app,
+            &format!("/api/v1/hub/questions/{id1}/consent"),
+            &tom,
+            json!({"faq_consent": true})
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, _) = put(
+        app,
+        &format!("/api/v1/hub/questions/{id1}/consent"),
+        &mei,
+        json!({"faq_consent": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.post(&faq_path, &nurse2, faq.clone()).await.0,
+        StatusCode::NOT_FOUND,
+        "not the answering expert"
+    );
+    let (s, entry) = app.post(&faq_path, &nurse, faq.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{entry}");
+    assert!(
+        !entry.to_string().contains("mei"),
+        "the FAQ does not name the member: {entry}"
+    );
+    assert_eq!(app.post(&faq_path, &nurse, faq).await.1["error"], "faq_exists");
+    assert_eq!(app.get("/api/v1/hub/faq", None).await.1.as_array().unwrap().len(), 1);
+    put(
+        app,
+        &format!("/api/v1/hub/questions/{id1}/consent"),
+        &mei,
+        json!({"faq_consent": false}),
+    )
+    .await;
+    assert!(app.get("/api/v1/hub/faq", None).await.1.as_array().unwrap().is_empty());
+
+    // Closed: no more messages; the transcript stays with the member.
+    let (s, c) = app
+        .post(&format!("/api/v1/hub/questions/{id1}/close"), &mei, json!({}))
+        .await;
+    assert_eq!((s, c["status"].as_str()), (StatusCode::OK, Some("closed")));
+    let (s, e) = app
+        .post(
+            &format!("/api/v1/hub/questions/{id1}/messages"),
+            &mei,
+            json!({"body": "还有一个问题"}),
+        )
+        .await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::CONFLICT, Some("closed")));
+    let (s, _) = app
+        .call(Method::DELETE, "/api/v1/hub/experts/nurse_lin", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, c) = app.get(&format!("/api/v1/hub/questions/{id1}"), Some(&mei)).await;
+    assert_eq!((s, c["messages"].as_array().unwrap().len()), (StatusCode::OK, 3));
+
+    // Response times: staff only; the field's line and each expert's.
+    assert_eq!(
+        app.get("/api/v1/hub/response-times", Some(&mei)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, times) = app.get("/api/v1/hub/response-times", Some(&admin)).await;
+    let field = times
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "Sleep" && r.get("expert").is_none())
+        .unwrap()
+        .clone();
+    assert_eq!(field["answered"], 2, "{times}");
+    assert_eq!(field["median_secs"], 600, "{times}");
+}
+
+fn advance_minutes(app: &TestApp, minutes: i64) {
+    app.hub.clock.advance_ms(minutes * 60_000);
+}
+
+both_backends!(expert_conversations_are_private_live_and_counted, expert_conversations);

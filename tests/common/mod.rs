@@ -601,3 +601,48 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// An open server-sent-event stream, read event by event.
+pub struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    pub async fn open(app: &TestApp, path: &str, token: Option<&str>) -> Events {
+        let mut request = app.api().get(app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Events {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The data of the next event named `name`, waiting at most 5 s.
+    pub async fn next(&mut self, name: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if block.lines().any(|l| l == format!("event: {name}")) {
+                    let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                    return serde_json::from_str(data).unwrap();
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no `{name}` event within 5 s"))
+                .unwrap()
+                .expect("stream ended");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}

@@ -3,13 +3,18 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, put};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use fanloop_platform::error::ErrorBody;
 use fanloop_platform::web::{request_lang, ApiCaller, ApiJson, ApiPath, ApiQuery, ApiUser};
 use fanloop_platform::ApiError;
 use utoipa::OpenApi;
 
+use crate::ask::{
+    self, ConsentRequest, ConversationSummary, ConversationView, FaqEntry, FaqRequest, MessageRequest, MessageView,
+    MyQuestions, QuestionRequest, ResponseTime, TopicView,
+};
 use crate::domain::{Choice, Names, StageRule, Unit};
 use crate::service::{
     self, ArticlePage, ArticleRequest, ArticleSummary, ArticleView, AuthorView, BrowseQuery, ChoiceView,
@@ -29,16 +34,29 @@ pub fn router() -> Router<HubState> {
         .route("/api/v1/hub/series/{slug}", get(series))
         .route("/api/v1/hub/experts", get(experts).post(appoint))
         .route("/api/v1/hub/experts/{username}", axum::routing::delete(dismiss))
+        .route("/api/v1/hub/topics", get(topics))
+        .route("/api/v1/hub/questions", get(my_questions).post(ask))
+        .route("/api/v1/hub/questions/{id}", get(question))
+        .route("/api/v1/hub/questions/{id}/messages", post(reply))
+        .route("/api/v1/hub/questions/{id}/close", post(close))
+        .route("/api/v1/hub/questions/{id}/consent", put(consent))
+        .route("/api/v1/hub/questions/{id}/faq", post(publish_faq))
+        .route("/api/v1/hub/questions/{id}/stream", get(question_stream))
+        .route("/api/v1/hub/faq", get(faq))
+        .route("/api/v1/hub/response-times", get(response_times))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     paths(segments, create_segment, update_segment, me, set_me, forget_me, for_you, articles, create_article, article,
-        update_article, series_list, create_series, series, experts, appoint, dismiss),
+        update_article, series_list, create_series, series, experts, appoint, dismiss, topics, my_questions, ask, question,
+        reply, close, consent, publish_faq, question_stream, faq, response_times),
     components(schemas(
         DimensionRequest, DimensionView, ChoiceView, Choice, Names, StageRule, Unit, FactsRequest, FactRequest, MyHub,
         FactView, ForYou, ArticlePage, ArticleSummary, ArticleView, AuthorView, ArticleRequest, TargetRequest,
-        SeriesRequest, SeriesSummary, SeriesView, SeriesPart, ExpertRequest, ExpertView, ErrorBody
+        SeriesRequest, SeriesSummary, SeriesView, SeriesPart, ExpertRequest, ExpertView, TopicView, QuestionRequest,
+        MessageRequest, ConsentRequest, FaqRequest, MessageView, ConversationView, ConversationSummary, MyQuestions,
+        FaqEntry, ResponseTime, ErrorBody
     )),
     tags((name = "hub", description = "Knowledge hub: member segments and stages, targeted articles and series, experts"))
 )]
@@ -245,4 +263,136 @@ async fn dismiss(
     } else {
         Err(crate::error::HubError::NotExpert.with(&[("username", username)]))
     }
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/topics", tag = "hub",
+    responses((status = 200, body = Vec<TopicView>, description = "fields experts answer in, with the queue and the expected wait")))]
+async fn topics(State(state): State<HubState>) -> Result<Json<Vec<TopicView>>, ApiError> {
+    Ok(Json(ask::topics(&state).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/questions", tag = "hub",
+    responses((status = 200, body = MyQuestions, description = "what the caller asked; for an expert, their queue too")),
+    security(("bearer" = [])))]
+async fn my_questions(State(state): State<HubState>, ApiUser(me): ApiUser) -> Result<Json<MyQuestions>, ApiError> {
+    Ok(Json(ask::my_questions(&state, &me).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/questions", tag = "hub", request_body = QuestionRequest,
+    responses((status = 201, body = ConversationView), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn ask(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    headers: HeaderMap,
+    ApiJson(r): ApiJson<QuestionRequest>,
+) -> Result<(StatusCode, Json<ConversationView>), ApiError> {
+    let c = ask::ask(&state, &me, &r, request_lang(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/questions/{id}", tag = "hub", params(("id" = i64, Path)),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody, description = "no such conversation, or not the caller's")),
+    security(("bearer" = [])))]
+async fn question(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ConversationView>, ApiError> {
+    Ok(Json(ask::conversation(&state, &me, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/questions/{id}/messages", tag = "hub", params(("id" = i64, Path)), request_body = MessageRequest,
+    responses((status = 201, body = ConversationView, description = "an expert's first answer takes the conversation"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "closed, or taken by another expert"), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn reply(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<MessageRequest>,
+) -> Result<(StatusCode, Json<ConversationView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(ask::reply(&state, &me, id, &r).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/questions/{id}/close", tag = "hub", params(("id" = i64, Path)),
+    responses((status = 200, body = ConversationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn close(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ConversationView>, ApiError> {
+    Ok(Json(ask::close(&state, &me, id).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/hub/questions/{id}/consent", tag = "hub", params(("id" = i64, Path)), request_body = ConsentRequest,
+    responses((status = 200, body = ConversationView, description = "taking consent back removes the FAQ entry"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn consent(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<ConsentRequest>,
+) -> Result<Json<ConversationView>, ApiError> {
+    Ok(Json(ask::set_consent(&state, &me, id, &r).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/hub/questions/{id}/faq", tag = "hub", params(("id" = i64, Path)), request_body = FaqRequest,
+    responses((status = 201, body = FaqEntry), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "no consent, no answer yet, or already published"), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn publish_faq(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<FaqRequest>,
+) -> Result<(StatusCode, Json<FaqEntry>), ApiError> {
+    Ok((StatusCode::CREATED, Json(ask::publish_faq(&state, &me, id, &r).await?)))
+}
+
+/// A conversation, live: its state at once, then whenever a message is written (on any node,
+/// within about a second) or its place in the queue changes.
+#[utoipa::path(get, path = "/api/v1/hub/questions/{id}/stream", tag = "hub", params(("id" = i64, Path)),
+    responses((status = 200, description = "server-sent events: `conversation` events with the message count, status and queue position", content_type = "text/event-stream"),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn question_stream(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    use fanloop_platform::live::LiveEvent;
+    use futures::StreamExt;
+    ask::conversation(&state, &me, id).await?;
+    let feed = state.platform.live.clone();
+    let states = fanloop_platform::live::stream(
+        &feed,
+        move |e| *e == LiveEvent::Conversation { conversation_id: id },
+        move || {
+            let (state, me) = (state.clone(), me.clone());
+            async move {
+                ask::live_state(&state, &me, id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{} {}", e.code, e.message))
+            }
+        },
+    );
+    let events = states.map(|s| Ok(Event::default().event("conversation").json_data(&s).unwrap_or_default()));
+    Ok(Sse::new(fanloop_platform::live::bounded(events)).keep_alive(KeepAlive::default()))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/faq", tag = "hub", responses((status = 200, body = Vec<FaqEntry>)))]
+async fn faq(State(state): State<HubState>) -> Result<Json<Vec<FaqEntry>>, ApiError> {
+    Ok(Json(ask::faq(&state).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/response-times", tag = "hub",
+    responses((status = 200, body = Vec<ResponseTime>, description = "time to a first answer per field and per expert"), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn response_times(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+) -> Result<Json<Vec<ResponseTime>>, ApiError> {
+    Ok(Json(ask::response_times(&state, &me).await?))
 }

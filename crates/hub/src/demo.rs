@@ -1,7 +1,8 @@
 //! The demo hub: four segments (pregnancy week from a due date, baby's age in months from a
 //! birth date, device owned, skill level), one expert, a weekly pregnancy series in each
 //! language, targeted and general articles in Chinese, English and French, one scheduled
-//! article, and a fan (小米粒) who told the hub her due date and her phone.
+//! article, a fan (小米粒) who told the hub her due date and her phone, her question to the
+//! expert answered and in the FAQ, and another fan's question waiting in the expert's queue.
 
 use fanloop_platform::accounts;
 use fanloop_platform::i18n::Lang;
@@ -267,6 +268,58 @@ pub async fn load(state: &HubState) -> anyhow::Result<()> {
         )
         .await
         .map_err(fail)?;
+        // Her question to the expert, answered, and (with her consent) in the FAQ.
+        let q = crate::ask::ask(
+            state,
+            &fan,
+            &crate::ask::QuestionRequest {
+                field: "育儿顾问 · Paediatric nurse".into(),
+                subject: "孕早期可以用空气净化器吗？".into(),
+                body: "家里刚装修完，孕 12 周，净化器整夜开着对宝宝有影响吗？".into(),
+                faq_consent: true,
+            },
+            Lang::Zh,
+        )
+        .await
+        .map_err(fail)?;
+        let answer =
+            "可以放心用。净化器不产生辐射，整夜开睡眠模式即可；装修后的甲醛以通风为主，净化器为辅，滤网记得按时更换。";
+        crate::ask::reply(
+            state,
+            &expert,
+            q.id,
+            &crate::ask::MessageRequest { body: answer.into() },
+        )
+        .await
+        .map_err(fail)?;
+        crate::ask::publish_faq(
+            state,
+            &expert,
+            q.id,
+            &crate::ask::FaqRequest {
+                question: "孕期可以整夜开空气净化器吗？".into(),
+                answer: answer.into(),
+            },
+        )
+        .await
+        .map_err(fail)?;
+        // Another fan's question, still waiting in the expert's queue.
+        if let Some(other) = accounts::find_by_username(db, "jenny.w").await? {
+            crate::ask::ask(
+                state,
+                &other,
+                &crate::ask::QuestionRequest {
+                    field: "育儿顾问 · Paediatric nurse".into(),
+                    subject: "Night feeds at 3 months".into(),
+                    body: "My baby still wakes twice a night to feed at 3 months. Should I stop the night feeds?"
+                        .into(),
+                    faq_consent: false,
+                },
+                Lang::En,
+            )
+            .await
+            .map_err(fail)?;
+        }
     }
     Ok(())
 }

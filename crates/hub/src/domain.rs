@@ -143,9 +143,11 @@ impl StageRule {
 
     /// The latest date a member may give: a rule with a positive offset counts toward a date to
     /// come (a due date, up to `offset` units ahead); others count from a date already past.
+    /// "Today" is the UTC day, so a day of grace lets a member east of UTC (Beijing is UTC+8)
+    /// give their own today before UTC midnight.
     pub fn latest_date(&self, today: Date) -> Date {
         let ahead = self.offset.clamp(0, STAGE_LIMIT);
-        let days = match self.unit {
+        let days = 1 + match self.unit {
             Unit::Week => ahead * 7,
             Unit::Month => ahead * 31,
         };
@@ -334,6 +336,29 @@ pub fn day_of_ms(ms: i64) -> Date {
         .unwrap_or(Date::MIN)
 }
 
+/// The `p`-th percentile (0–100) of some durations, by the nearest-rank method; `None` for none.
+pub fn percentile(values: &[i64], p: u32) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let rank = (u64::from(p.min(100)) * v.len() as u64).div_ceil(100).max(1) as usize;
+    v.get(rank - 1).copied()
+}
+
+/// How long a question at `position` in its field's queue may wait, in ms: the median time to a
+/// first answer lately, times the questions ahead of it and this one, shared by the field's
+/// experts.  `None` before any question of the field was answered.
+pub fn expected_wait(recent_first_answers: &[i64], position: i64, experts: i64) -> Option<i64> {
+    let median = percentile(recent_first_answers, 50)?;
+    let rounds = (position.max(1) + experts.max(1) - 1) / experts.max(1);
+    Some(median.max(0).saturating_mul(rounds))
+}
+
+pub const QUESTION_SUBJECT_MAX: usize = 120;
+pub const MESSAGE_MAX: usize = 5_000;
+
 pub const ARTICLE_TITLE_MAX: usize = 120;
 pub const ARTICLE_SUMMARY_MAX: usize = 300;
 pub const ARTICLE_BODY_MAX: usize = 50_000;
@@ -394,14 +419,14 @@ mod tests {
     #[test]
     fn a_due_date_may_lie_ahead_a_birth_date_may_not() {
         let today = date!(2026 - 12 - 03);
-        assert_eq!(pregnancy().latest_date(today), today + Duration::days(280));
+        assert_eq!(pregnancy().latest_date(today), today + Duration::days(281));
         let age = StageRule {
             unit: Unit::Month,
             offset: 0,
             min: 0,
             max: 36,
         };
-        assert_eq!(age.latest_date(today), today);
+        assert_eq!(age.latest_date(today), today + Duration::days(1));
     }
 
     fn targeting(choices: &[(i64, &[&str])], stages: &[(i64, i64, i64)]) -> Targeting {
@@ -516,6 +541,21 @@ mod tests {
         assert!(!valid_key("Device"));
         assert!(!valid_key("设备"));
         assert!(!valid_key(&"a".repeat(41)));
+    }
+
+    #[test]
+    fn percentiles_and_waits() {
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[5], 90), Some(5));
+        let v: Vec<i64> = (1..=10).rev().collect();
+        assert_eq!(percentile(&v, 50), Some(5));
+        assert_eq!(percentile(&v, 90), Some(9));
+        assert_eq!(percentile(&v, 100), Some(10));
+        assert_eq!(expected_wait(&[], 1, 1), None);
+        assert_eq!(expected_wait(&[60_000, 120_000, 180_000], 1, 1), Some(120_000));
+        // Third in line with two experts: two rounds.
+        assert_eq!(expected_wait(&[60_000], 3, 2), Some(120_000));
+        assert_eq!(expected_wait(&[60_000], 2, 2), Some(60_000));
     }
 
     proptest::proptest! {

@@ -44,6 +44,18 @@ fanloop_platform::error_table! {
         ArticleNotFound => ("not_found", NOT_FOUND, "there is no such article", "没有这篇文章。", "Cet article n’existe pas."),
         SeriesNotFound => ("not_found", NOT_FOUND, "there is no such series", "没有这个系列。", "Cette série n’existe pas."),
         NotExpert => ("not_found", NOT_FOUND, "{username} is not a hub expert", "{username} 不是知识中心的专家。", "{username} n’est pas expert du centre."),
+        NoField => ("validation_failed", UNPROCESSABLE_ENTITY, "no expert answers questions about {field}", "没有专家负责“{field}”方面的问题。", "Aucun expert ne répond aux questions sur {field}."),
+        Subject => ("validation_failed", UNPROCESSABLE_ENTITY, "subject: 1–120 characters", "主题：1–120 个字符。", "Sujet : 1 à 120 caractères."),
+        Message => ("validation_failed", UNPROCESSABLE_ENTITY, "message: 1–5000 characters", "消息：1–5000 个字符。", "Message : 1 à 5 000 caractères."),
+        FaqText => ("validation_failed", UNPROCESSABLE_ENTITY, "FAQ entry: a question of 1–300 characters and an answer of 1–5000", "常见问题：问题 1–300 个字符，回答 1–5000 个字符。", "FAQ : une question de 1 à 300 caractères et une réponse de 1 à 5 000."),
+        ConversationNotFound => ("not_found", NOT_FOUND, "there is no such conversation", "没有这个对话。", "Cette conversation n’existe pas."),
+        ConversationClosed => ("closed", CONFLICT, "this conversation is closed: ask a new question", "该对话已结束，请提出新问题。", "Cette conversation est close : posez une nouvelle question."),
+        TakenByAnother => ("taken", CONFLICT, "another expert answered this question first", "另一位专家已先回答了这个问题。", "Un autre expert a répondu le premier à cette question."),
+        NoConsent => ("no_consent", CONFLICT, "the member has not agreed to make this answer public", "提问者未同意公开这个回答。", "Le membre n’a pas accepté que cette réponse soit publique."),
+        NotAnswered => ("not_answered", CONFLICT, "this question has no answer yet", "这个问题还没有回答。", "Cette question n’a pas encore de réponse."),
+        FaqExists => ("faq_exists", CONFLICT, "this conversation is already in the FAQ", "该对话已收录到常见问题。", "Cette conversation figure déjà dans la FAQ."),
+        MemberOnly => ("forbidden", FORBIDDEN, "only the member who asked may do this", "只有提问者可以这样做。", "Seul le membre qui a posé la question peut le faire."),
+        ExpertOfConversation => ("forbidden", FORBIDDEN, "only the expert answering this conversation may do this", "只有回答该对话的专家可以这样做。", "Seul l’expert qui répond à cette conversation peut le faire."),
         DimensionNotFound => ("not_found", NOT_FOUND, "there is no such segment", "没有这个人群分类。", "Ce segment n’existe pas."),
     }
 }

@@ -9,6 +9,7 @@
 //! `pages` the two faces.
 
 pub mod api;
+pub mod ask;
 pub mod demo;
 pub mod domain;
 pub mod error;

@@ -2,7 +2,7 @@
 //! knows about me, writing an article, and the staff page for segments, series and experts.
 //! A refused form is shown again with what was typed and the reason in the reader's language.
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use fanloop_platform::{ApiError, PageError};
 use minijinja::context;
 use serde::Serialize;
 
+use crate::ask;
 use crate::domain::{Choice, Names};
 use crate::service::{
     self, ArticleRequest, BrowseQuery, DimensionRequest, DimensionView, ExpertRequest, FactRequest, FactsRequest,
@@ -25,14 +26,33 @@ pub fn router() -> Router<HubState> {
         .route("/hub", get(home))
         .route("/hub/me", get(me_page).post(me_submit))
         .route("/hub/a/{slug}", get(article_page))
-        .route("/hub/a/{slug}/edit", get(edit_page).post(edit_submit))
-        .route("/hub/write", get(write_page).post(write_submit))
+        // 50,000 Chinese characters take 450 KB url-encoded.
+        .route(
+            "/hub/a/{slug}/edit",
+            get(edit_page)
+                .post(edit_submit)
+                .layer(DefaultBodyLimit::max(ARTICLE_FORM_LIMIT)),
+        )
+        .route(
+            "/hub/write",
+            get(write_page)
+                .post(write_submit)
+                .layer(DefaultBodyLimit::max(ARTICLE_FORM_LIMIT)),
+        )
         .route("/hub/series/{slug}", get(series_page))
         .route("/hub/manage", get(manage_page))
         .route("/hub/manage/segments", post(segment_submit))
         .route("/hub/manage/series", post(series_submit))
         .route("/hub/manage/experts", post(expert_submit))
+        .route("/hub/ask", get(ask_page).post(ask_submit))
+        .route("/hub/questions/{id}", get(question_page).post(reply_submit))
+        .route("/hub/questions/{id}/close", post(close_submit))
+        .route("/hub/questions/{id}/consent", post(consent_submit))
+        .route("/hub/questions/{id}/faq", post(faq_submit))
+        .route("/hub/faq", get(faq_page))
 }
+
+const ARTICLE_FORM_LIMIT: usize = 1 << 20;
 
 /// A 4xx from a use case is shown on the form that caused it; anything else is an error page.
 fn form_problem(e: ApiError, viewer: &Viewer) -> Result<String, PageError> {
@@ -82,10 +102,15 @@ async fn home(
     viewer: Viewer,
     PageQuery(home): PageQuery<HomeQuery>,
 ) -> Result<Response, PageError> {
-    let (segment, value) = match home.filter.as_deref().and_then(|f| f.split_once('=')) {
-        Some((s, v)) => (Some(s.to_string()), Some(v.to_string())),
+    let (segment, value) = match home.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => {
+            let (s, v) = f.split_once('=').unwrap_or((f, ""));
+            (Some(s.to_string()), Some(v.to_string()))
+        }
         None => (None, None),
     };
+    // A submitted search form (even empty) lists articles; the bare page shows "for you".
+    let searching = home.q.is_some() || home.filter.is_some() || home.lang.is_some() || home.page.is_some();
     let q = BrowseQuery {
         q: home.q,
         lang: home.lang,
@@ -94,10 +119,6 @@ async fn home(
         page: home.page,
     };
     let me = viewer.user.as_ref();
-    let searching = q.q.as_deref().is_some_and(|s| !s.trim().is_empty())
-        || q.segment.as_deref().is_some_and(|s| !s.trim().is_empty())
-        || q.lang.as_deref().is_some_and(|s| !s.trim().is_empty())
-        || q.page.is_some();
     let dims = service::dimensions(&state, None, viewer.lang)
         .await
         .map_err(|e| page_err(e, &viewer))?;
@@ -123,6 +144,23 @@ async fn home(
         q.segment.clone().unwrap_or_default(),
         q.value.clone().unwrap_or_default()
     );
+    // The filter's options: each segment's choices, or its stages named in the reader's words.
+    let filters: Vec<_> = dims
+        .iter()
+        .map(|d| {
+            let options: Vec<(String, String)> = match d.rule {
+                Some(rule) => (rule.min..=rule.max.min(rule.min + 59))
+                    .map(|n| (format!("{}={n}", d.key), rule.unit.label(n, viewer.lang)))
+                    .collect(),
+                None => d
+                    .choices
+                    .iter()
+                    .map(|c| (format!("{}={}", d.key, c.key), c.name.clone()))
+                    .collect(),
+            };
+            context! { name => d.name.clone(), options => options }
+        })
+        .collect();
     let body = state.platform.render(
         &viewer,
         "hub.html",
@@ -134,7 +172,7 @@ async fn home(
             q => q.q.clone().unwrap_or_default(),
             qlang => q.lang.clone().unwrap_or_default(),
             filter => filter,
-            dims => dims,
+            filters => filters,
             series => series,
             experts => experts,
             can_write => can_write,
@@ -555,10 +593,11 @@ async fn render_manage(
         .map_err(|e| page_err(e, viewer))?;
     let series = service::all_series(state).await.map_err(|e| page_err(e, viewer))?;
     let experts = service::experts(state).await.map_err(|e| page_err(e, viewer))?;
+    let times = ask::response_times(state, me).await.map_err(|e| page_err(e, viewer))?;
     let body = state.platform.render(
         viewer,
         "hub_manage.html",
-        context! { dims => dims, series => series, experts => experts, typed => typed, error => error },
+        context! { dims => dims, series => series, experts => experts, times => times, typed => typed, error => error },
     )?;
     Ok((status, body).into_response())
 }
@@ -706,6 +745,207 @@ async fn expert_submit(
         service::appoint_expert(&state, me, &r).await.map(|_| ())
     };
     manage_result(&state, &viewer, "expert", &p, done).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ask an expert
+
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+struct AskForm {
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    faq_consent: Option<String>,
+}
+
+async fn render_ask(
+    state: &HubState,
+    viewer: &Viewer,
+    me: &User,
+    f: &AskForm,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let topics = ask::topics(state).await.map_err(|e| page_err(e, viewer))?;
+    let mine = ask::my_questions(state, me).await.map_err(|e| page_err(e, viewer))?;
+    let body = state.platform.render(
+        viewer,
+        "hub_ask.html",
+        context! { topics => topics, mine => mine, f => f, error => error },
+    )?;
+    Ok((status, body).into_response())
+}
+
+async fn ask_page(State(state): State<HubState>, viewer: Viewer) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    render_ask(&state, &viewer, me, &AskForm::default(), StatusCode::OK, None).await
+}
+
+async fn ask_submit(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    CsrfForm(f): CsrfForm<AskForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    let r = ask::QuestionRequest {
+        field: f.field.clone(),
+        subject: f.subject.clone(),
+        body: f.body.clone(),
+        faq_consent: f.faq_consent.is_some(),
+    };
+    match ask::ask(&state, me, &r, viewer.lang).await {
+        Ok(c) => Ok(see_other(&format!("/hub/questions/{}", c.id))),
+        Err(e) => {
+            let message = form_problem(e, &viewer)?;
+            render_ask(&state, &viewer, me, &f, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        }
+    }
+}
+
+async fn render_question(
+    state: &HubState,
+    viewer: &Viewer,
+    me: &User,
+    id: i64,
+    draft: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let c = ask::conversation(state, me, id)
+        .await
+        .map_err(|e| page_err(e, viewer))?;
+    let body = state.platform.render(
+        viewer,
+        "hub_question.html",
+        context! { c => c, draft => draft, error => error },
+    )?;
+    Ok((status, body).into_response())
+}
+
+async fn question_page(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    render_question(&state, &viewer, me, id, "", StatusCode::OK, None).await
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct ReplyForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn reply_submit(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<ReplyForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    let r = ask::MessageRequest { body: f.body.clone() };
+    match ask::reply(&state, me, id, &r).await {
+        Ok(c) => Ok(see_other(&format!(
+            "/hub/questions/{id}#m-{}",
+            c.messages.last().map(|m| m.id).unwrap_or(0)
+        ))),
+        Err(e) => {
+            let message = form_problem(e, &viewer)?;
+            render_question(
+                &state,
+                &viewer,
+                me,
+                id,
+                &f.body,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await
+        }
+    }
+}
+
+async fn close_submit(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(_): CsrfForm<fanloop_platform::web::EmptyForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    ask::close(&state, me, id).await.map_err(|e| page_err(e, &viewer))?;
+    Ok(see_other(&format!("/hub/questions/{id}")))
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct ConsentForm {
+    #[serde(default)]
+    faq_consent: String,
+}
+
+async fn consent_submit(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<ConsentForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    let r = ask::ConsentRequest {
+        faq_consent: f.faq_consent == "1",
+    };
+    ask::set_consent(&state, me, id, &r)
+        .await
+        .map_err(|e| page_err(e, &viewer))?;
+    Ok(see_other(&format!("/hub/questions/{id}")))
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct FaqForm {
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    answer: String,
+}
+
+async fn faq_submit(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath(id): PagePath<i64>,
+    CsrfForm(f): CsrfForm<FaqForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    let r = ask::FaqRequest {
+        question: f.question.clone(),
+        answer: f.answer.clone(),
+    };
+    match ask::publish_faq(&state, me, id, &r).await {
+        Ok(entry) => Ok(see_other(&format!("/hub/faq#faq-{}", entry.id))),
+        Err(e) => {
+            let message = form_problem(e, &viewer)?;
+            render_question(
+                &state,
+                &viewer,
+                me,
+                id,
+                "",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await
+        }
+    }
+}
+
+async fn faq_page(State(state): State<HubState>, viewer: Viewer) -> Result<Response, PageError> {
+    let entries = ask::faq(&state).await.map_err(|e| page_err(e, &viewer))?;
+    let body = state
+        .platform
+        .render(&viewer, "hub_faq.html", context! { entries => entries })?;
+    Ok(body.into_response())
 }
 
 #[cfg(test)]

@@ -38,7 +38,11 @@ impl Clock {
 
     /// Moves this clock forward (or back) by `days`.
     pub fn advance_days(&self, days: i64) {
-        self.0.fetch_add(days * 86_400_000, Ordering::Relaxed);
+        self.advance_ms(days * 86_400_000);
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::Relaxed);
     }
 }
 
@@ -72,7 +76,8 @@ fn require_staff(me: &User) -> Result<(), ApiError> {
 /// A segment as written by staff.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct DimensionRequest {
-    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created.
+    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created (ignored when editing).
+    #[serde(default)]
     pub key: String,
     /// `choice` (members pick one of the choices) or `stage` (members give a date; the stage
     /// follows from it day by day). Fixed once created.
@@ -341,14 +346,21 @@ pub async fn my_hub(state: &HubState, me: &User, lang: Lang) -> Result<MyHub, Ap
     })
 }
 
-fn checked_facts(dims: &[Dimension], r: &FactsRequest, today: time::Date) -> Result<Vec<(i64, Fact)>, Problem> {
+fn checked_facts(
+    dims: &[Dimension],
+    r: &FactsRequest,
+    today: time::Date,
+    lang: Lang,
+) -> Result<Vec<(i64, Fact)>, Problem> {
     let mut out: Vec<(i64, Fact)> = Vec::new();
     for f in r.facts.iter().take(200) {
-        let key = f.dimension.trim();
+        let wanted = f.dimension.trim();
         let d = dims
             .iter()
-            .find(|d| d.key == key)
-            .ok_or_else(|| HubError::NoDimension.named(&[("dimension", key)]))?;
+            .find(|d| d.key == wanted)
+            .ok_or_else(|| HubError::NoDimension.named(&[("dimension", wanted)]))?;
+        // Messages name the segment as the member reads it.
+        let key = d.names.get(lang);
         if out.iter().any(|(id, _)| *id == d.id) {
             return Err(HubError::FactTwice.named(&[("dimension", key)]));
         }
@@ -380,7 +392,7 @@ fn checked_facts(dims: &[Dimension], r: &FactsRequest, today: time::Date) -> Res
 pub async fn set_facts(state: &HubState, me: &User, r: &FactsRequest, lang: Lang) -> Result<MyHub, ApiError> {
     let db = &state.platform.db;
     let dims = store::dimensions(db).await.map_err(internal)?;
-    let facts = checked_facts(&dims, r, state.clock.today())?;
+    let facts = checked_facts(&dims, r, state.clock.today(), lang)?;
     store::replace_facts(db, me.id, &facts, state.clock.now_ms())
         .await
         .map_err(internal)?;
@@ -469,6 +481,7 @@ pub async fn appoint_expert(state: &HubState, me: &User, r: &ExpertRequest) -> R
 pub async fn dismiss_expert(state: &HubState, me: &User, username: &str) -> Result<bool, ApiError> {
     require_staff(me)?;
     let db = &state.platform.db;
+    let username = username.trim().trim_start_matches('@');
     let Some(user) = accounts::find_by_username(db, username).await.map_err(internal)? else {
         return Ok(false);
     };
@@ -506,7 +519,8 @@ pub struct TargetRequest {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct ArticleRequest {
-    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created.
+    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created (ignored when editing).
+    #[serde(default)]
     pub slug: String,
     /// zh, en or fr.
     pub lang: String,
@@ -515,8 +529,8 @@ pub struct ArticleRequest {
     pub summary: String,
     /// Markdown.
     pub body: String,
-    /// When it appears (ms since the epoch); absent: now. Until then only staff and its author
-    /// see it.
+    /// When it appears (ms since the epoch); absent: now when creating, unchanged when
+    /// editing. Until then only staff and its author see it.
     #[serde(default)]
     pub publish_at: Option<i64>,
     /// The series it belongs to (it must then target a stage range of the series' segment).
@@ -580,10 +594,9 @@ struct Context {
     dims: Vec<Dimension>,
     experts: HashMap<i64, ExpertRow>,
     series: Vec<SeriesRow>,
-    staff: BTreeSet<i64>,
 }
 
-async fn context(state: &HubState, articles: &[ArticleRow]) -> Result<Context, ApiError> {
+async fn context(state: &HubState) -> Result<Context, ApiError> {
     let db = &state.platform.db;
     let dims = store::dimensions(db).await.map_err(internal)?;
     let experts = store::experts(db)
@@ -593,22 +606,7 @@ async fn context(state: &HubState, articles: &[ArticleRow]) -> Result<Context, A
         .map(|e| (e.user_id, e))
         .collect();
     let series = store::all_series(db).await.map_err(internal)?;
-    let mut authors: Vec<String> = articles.iter().map(|a| a.author.clone()).collect();
-    authors.sort();
-    authors.dedup();
-    let staff = accounts::find_by_usernames(db, &authors)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .filter(|u| u.role.is_staff())
-        .map(|u| u.id)
-        .collect();
-    Ok(Context {
-        dims,
-        experts,
-        series,
-        staff,
-    })
+    Ok(Context { dims, experts, series })
 }
 
 fn audience(t: &Targeting, dims: &[Dimension], lang: Lang) -> Vec<String> {
@@ -657,7 +655,7 @@ fn summary_of(a: &ArticleRow, cx: &Context, lang: Lang, now: i64) -> ArticleSumm
             username: a.author.clone(),
             display_name: a.author_display.clone(),
             expert_field: cx.experts.get(&a.author_id).map(|e| e.field.clone()),
-            is_staff: cx.staff.contains(&a.author_id),
+            is_staff: a.author_is_staff,
         },
         publish_at: a.publish_at,
         scheduled: a.publish_at > now,
@@ -914,9 +912,12 @@ pub async fn update_article(
     let dims = store::dimensions(db).await.map_err(internal)?;
     let series = store::all_series(db).await.map_err(internal)?;
     let now = state.clock.now_ms();
+    // An edit that does not name a publication time keeps the article's: a typo fixed in a
+    // scheduled article does not publish it, nor does it move a published one to the top.
     let a = check_article(
         &ArticleRequest {
             slug: slug.to_string(),
+            publish_at: r.publish_at.or(Some(old.publish_at)),
             ..r.clone()
         },
         &dims,
@@ -942,7 +943,7 @@ pub async fn article(state: &HubState, me: Option<&User>, slug: &str, lang: Lang
     if a.publish_at > now && !sees_scheduled(me, &a) {
         return Err(HubError::ArticleNotFound.into());
     }
-    let cx = context(state, std::slice::from_ref(&a)).await?;
+    let cx = context(state).await?;
     let can_edit = match me {
         Some(u) => u.role.is_staff() || (u.id == a.author_id && may_write(state, u).await?),
         None => false,
@@ -1024,7 +1025,7 @@ pub async fn series(state: &HubState, me: Option<&User>, slug: &str, lang: Lang)
         .ok_or(HubError::SeriesNotFound)?;
     let now = state.clock.now_ms();
     let parts = series_parts(state, me, &s, now).await?;
-    let cx = context(state, &parts).await?;
+    let cx = context(state).await?;
     let d = cx
         .dims
         .iter()
@@ -1156,7 +1157,7 @@ pub async fn for_you(state: &HubState, me: Option<&User>, lang: Lang) -> Result<
     let published = store::article_list(&state.platform.db, now, None)
         .await
         .map_err(internal)?;
-    let cx = context(state, &published).await?;
+    let cx = context(state).await?;
     let profile = profile_of(state, me, &cx.dims).await?;
     let mut ids = Vec::new();
     for same_lang in [true, false] {
@@ -1233,7 +1234,7 @@ pub async fn browse(state: &HubState, me: Option<&User>, q: &BrowseQuery, lang: 
     let now = state.clock.now_ms();
     let db = &state.platform.db;
     let mut list = visible_articles(state, me, now).await?;
-    let cx = context(state, &list).await?;
+    let cx = context(state).await?;
     if let Some(seg) = q.segment.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let d = cx
             .dims
@@ -1322,6 +1323,10 @@ mod tests {
         ]
     }
 
+    fn checked_facts_en(d: &[Dimension], r: &FactsRequest, today: time::Date) -> Result<Vec<(i64, Fact)>, Problem> {
+        checked_facts(d, r, today, Lang::En)
+    }
+
     #[test]
     fn facts_are_checked_against_their_segment() {
         let today = time::macros::date!(2026 - 12 - 03);
@@ -1333,38 +1338,38 @@ mod tests {
             }],
         };
         let d = dims();
-        assert!(checked_facts(&d, &f("device", Some("washer"), None), today).is_ok());
+        assert!(checked_facts_en(&d, &f("device", Some("washer"), None), today).is_ok());
         assert_eq!(
-            checked_facts(&d, &f("device", Some("dryer"), None), today)
+            checked_facts_en(&d, &f("device", Some("dryer"), None), today)
                 .unwrap_err()
                 .0,
             HubError::NoChoice
         );
         assert_eq!(
-            checked_facts(&d, &f("device", None, Some("2027-01-01")), today)
+            checked_facts_en(&d, &f("device", None, Some("2027-01-01")), today)
                 .unwrap_err()
                 .0,
             HubError::FactKind
         );
         assert_eq!(
-            checked_facts(&d, &f("nope", Some("x"), None), today).unwrap_err().0,
+            checked_facts_en(&d, &f("nope", Some("x"), None), today).unwrap_err().0,
             HubError::NoDimension
         );
-        assert!(checked_facts(&d, &f("pregnancy", None, Some("2027-06-01")), today).is_ok());
+        assert!(checked_facts_en(&d, &f("pregnancy", None, Some("2027-06-01")), today).is_ok());
         assert_eq!(
-            checked_facts(&d, &f("pregnancy", None, Some("2028-06-01")), today)
+            checked_facts_en(&d, &f("pregnancy", None, Some("2028-06-01")), today)
                 .unwrap_err()
                 .0,
             HubError::DateRange
         );
         assert_eq!(
-            checked_facts(&d, &f("pregnancy", None, Some("01/06/2027")), today)
+            checked_facts_en(&d, &f("pregnancy", None, Some("01/06/2027")), today)
                 .unwrap_err()
                 .0,
             HubError::Date
         );
         // Empty values forget.
-        assert!(checked_facts(&d, &f("pregnancy", None, Some("  ")), today)
+        assert!(checked_facts_en(&d, &f("pregnancy", None, Some("  ")), today)
             .unwrap()
             .is_empty());
     }

@@ -339,6 +339,8 @@ pub struct ArticleRow {
     pub author_id: i64,
     pub author: String,
     pub author_display: Option<String>,
+    /// The author is staff (by their role now).
+    pub author_is_staff: bool,
     pub publish_at: i64,
     pub series_id: Option<i64>,
     pub created_at: i64,
@@ -362,12 +364,12 @@ pub struct ArticleWrite<'a> {
 }
 
 const ARTICLE_SELECT: &str = "SELECT a.id, a.slug, a.lang, a.title, a.summary, a.body, a.body_html, a.author_id, \
-    u.username, u.display_name, a.publish_at, a.series_id, a.created_at, a.updated_at \
+    u.username, u.display_name, u.role, a.publish_at, a.series_id, a.created_at, a.updated_at \
     FROM hub_articles a JOIN users u ON u.id = a.author_id";
 
 /// The list columns: everything but the text.
 const ARTICLE_LIST_SELECT: &str = "SELECT a.id, a.slug, a.lang, a.title, a.summary, '' AS body, '' AS body_html, \
-    a.author_id, u.username, u.display_name, a.publish_at, a.series_id, a.created_at, a.updated_at \
+    a.author_id, u.username, u.display_name, u.role, a.publish_at, a.series_id, a.created_at, a.updated_at \
     FROM hub_articles a JOIN users u ON u.id = a.author_id";
 
 fn article_from(r: &AnyRow) -> ArticleRow {
@@ -382,6 +384,7 @@ fn article_from(r: &AnyRow) -> ArticleRow {
         author_id: r.get("author_id"),
         author: r.get("username"),
         author_display: opt_string(r, "display_name"),
+        author_is_staff: fanloop_platform::auth::Role::parse(&r.get::<String, _>("role")).is_some_and(|x| x.is_staff()),
         publish_at: r.get("publish_at"),
         series_id: opt_i64(r, "series_id"),
         created_at: r.get("created_at"),
@@ -612,4 +615,390 @@ pub async fn member_counts(db: &Db) -> anyhow::Result<HashMap<(i64, String), i64
         .iter()
         .map(|r| ((r.get("dimension_id"), r.get("choice_key")), r.get("n")))
         .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ask an expert
+
+/// Each field experts answer in, with how many experts it has.
+pub async fn expert_fields(db: &Db) -> anyhow::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT field, COUNT(*) AS n FROM hub_experts GROUP BY field ORDER BY field")
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("field"), r.get("n"))).collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub member: String,
+    pub field: String,
+    pub subject: String,
+    pub lang: String,
+    pub expert_id: Option<i64>,
+    pub expert: Option<String>,
+    pub status: String,
+    pub faq_consent: bool,
+    pub created_at: i64,
+    pub first_answer_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub messages: i64,
+}
+
+const CONVERSATION_SELECT: &str = "SELECT c.id, c.member_id, m.username AS member, c.field, c.subject, c.lang, \
+    c.expert_id, x.username AS expert, c.status, c.faq_consent, c.created_at, c.first_answer_at, c.closed_at, \
+    (SELECT COUNT(*) FROM hub_messages hm WHERE hm.conversation_id = c.id) AS messages \
+    FROM hub_conversations c JOIN users m ON m.id = c.member_id LEFT JOIN users x ON x.id = c.expert_id";
+
+fn conversation_from(r: &AnyRow) -> ConversationRow {
+    ConversationRow {
+        id: r.get("id"),
+        member_id: r.get("member_id"),
+        member: r.get("member"),
+        field: r.get("field"),
+        subject: r.get("subject"),
+        lang: r.get("lang"),
+        expert_id: opt_i64(r, "expert_id"),
+        expert: opt_string(r, "expert"),
+        status: r.get("status"),
+        faq_consent: r.get::<i64, _>("faq_consent") != 0,
+        created_at: r.get("created_at"),
+        first_answer_at: opt_i64(r, "first_answer_at"),
+        closed_at: opt_i64(r, "closed_at"),
+        messages: r.get("messages"),
+    }
+}
+
+/// A new conversation with its first message, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_conversation(
+    db: &Db,
+    member_id: i64,
+    field: &str,
+    subject: &str,
+    lang: &str,
+    body: &str,
+    faq_consent: bool,
+    now: i64,
+) -> anyhow::Result<i64> {
+    let mut tx = db.begin_write().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO hub_conversations (member_id, field, subject, lang, status, faq_consent, created_at) \
+         VALUES ($1, $2, $3, $4, 'waiting', $5, $6) RETURNING id",
+    )
+    .bind(member_id)
+    .bind(field)
+    .bind(subject)
+    .bind(lang)
+    .bind(faq_consent as i64)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .get("id");
+    sqlx::query("INSERT INTO hub_messages (conversation_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(member_id)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn conversation(db: &Db, id: i64) -> anyhow::Result<Option<ConversationRow>> {
+    let row = sqlx::query(&format!("{CONVERSATION_SELECT} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.as_ref().map(conversation_from))
+}
+
+/// A member's conversations, newest first.
+pub async fn member_conversations(db: &Db, member_id: i64) -> anyhow::Result<Vec<ConversationRow>> {
+    let rows = sqlx::query(&format!(
+        "{CONVERSATION_SELECT} WHERE c.member_id = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT 200"
+    ))
+    .bind(member_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(conversation_from).collect())
+}
+
+/// An expert's queue: the field's waiting conversations, oldest first, then the open ones the
+/// expert took.
+pub async fn expert_queue(db: &Db, expert_id: i64, field: &str) -> anyhow::Result<Vec<ConversationRow>> {
+    let rows = sqlx::query(&format!(
+        "{CONVERSATION_SELECT} WHERE (c.status = 'waiting' AND c.field = $1) OR (c.status = 'open' AND c.expert_id = $2) \
+         ORDER BY CASE WHEN c.status = 'waiting' THEN 0 ELSE 1 END, c.created_at, c.id LIMIT 500"
+    ))
+    .bind(field)
+    .bind(expert_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(conversation_from).collect())
+}
+
+/// 1 for the oldest waiting conversation of its field.
+pub async fn queue_position(db: &Db, c: &ConversationRow) -> anyhow::Result<i64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM hub_conversations WHERE field = $1 AND status = 'waiting' \
+         AND (created_at < $2 OR (created_at = $2 AND id < $3))",
+    )
+    .bind(&c.field)
+    .bind(c.created_at)
+    .bind(c.id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n + 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: i64,
+    pub author_id: i64,
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+pub async fn messages(db: &Db, conversation_id: i64) -> anyhow::Result<Vec<MessageRow>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.author_id, u.username, m.body, m.created_at FROM hub_messages m JOIN users u ON u.id = m.author_id \
+         WHERE m.conversation_id = $1 ORDER BY m.id",
+    )
+    .bind(conversation_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| MessageRow {
+            id: r.get("id"),
+            author_id: r.get("author_id"),
+            author: r.get("username"),
+            body: r.get("body"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+/// What writing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// The expert's first answer: the conversation is now theirs.
+    Took,
+    /// Another expert took it first.
+    TakenByAnother,
+    Closed,
+}
+
+/// Adds a message; `taking` is the expert answering a waiting conversation, who takes it if
+/// nobody did first (decided by one conditional update, so two experts cannot both take it).
+pub async fn add_message(
+    db: &Db,
+    conversation_id: i64,
+    author_id: i64,
+    body: &str,
+    taking: bool,
+    now: i64,
+) -> anyhow::Result<Written> {
+    let mut tx = db.begin_write().await?;
+    let status: Option<(String, Option<i64>)> =
+        sqlx::query("SELECT status, expert_id FROM hub_conversations WHERE id = $1")
+            .bind(conversation_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| (r.get("status"), opt_i64(&r, "expert_id")));
+    let Some((status, expert)) = status else {
+        return Ok(Written::Closed);
+    };
+    if status == "closed" {
+        return Ok(Written::Closed);
+    }
+    let mut written = Written::Done;
+    if taking {
+        match expert {
+            Some(e) if e != author_id => return Ok(Written::TakenByAnother),
+            Some(_) => {}
+            None => {
+                let took = sqlx::query(
+                    "UPDATE hub_conversations SET expert_id = $1, status = 'open', first_answer_at = $2 \
+                     WHERE id = $3 AND status = 'waiting' AND expert_id IS NULL",
+                )
+                .bind(author_id)
+                .bind(now)
+                .bind(conversation_id)
+                .execute(&mut *tx)
+                .await?;
+                if took.rows_affected() == 0 {
+                    return Ok(Written::TakenByAnother);
+                }
+                written = Written::Took;
+            }
+        }
+    }
+    sqlx::query("INSERT INTO hub_messages (conversation_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(conversation_id)
+        .bind(author_id)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+pub async fn close_conversation(db: &Db, id: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE hub_conversations SET status = 'closed', closed_at = $1 WHERE id = $2 AND status <> 'closed'")
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Consent given or taken back; taking it back removes the FAQ entry made from it.
+pub async fn set_consent(db: &Db, id: i64, consent: bool) -> anyhow::Result<()> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE hub_conversations SET faq_consent = $1 WHERE id = $2")
+        .bind(consent as i64)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if !consent {
+        sqlx::query("DELETE FROM hub_faq WHERE conversation_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn has_faq(db: &Db, conversation_id: i64) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hub_faq WHERE conversation_id = $1")
+        .bind(conversation_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Time to the first answer, in ms, of the field's last `limit` answered conversations.
+pub async fn recent_first_answers(db: &Db, field: &str, limit: i64) -> anyhow::Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT first_answer_at - created_at AS waited FROM hub_conversations \
+         WHERE field = $1 AND first_answer_at IS NOT NULL ORDER BY first_answer_at DESC LIMIT $2",
+    )
+    .bind(field)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(|r| r.get("waited")).collect())
+}
+
+/// Every answered conversation: (expert, field, time to first answer in ms).
+pub async fn first_answers(db: &Db) -> anyhow::Result<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT u.username, c.field, c.first_answer_at - c.created_at AS waited FROM hub_conversations c \
+         JOIN users u ON u.id = c.expert_id WHERE c.first_answer_at IS NOT NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("username"), r.get("field"), r.get("waited")))
+        .collect())
+}
+
+/// How many conversations wait, per field.
+pub async fn waiting_counts(db: &Db) -> anyhow::Result<HashMap<String, i64>> {
+    let rows =
+        sqlx::query("SELECT field, COUNT(*) AS n FROM hub_conversations WHERE status = 'waiting' GROUP BY field")
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.iter().map(|r| (r.get("field"), r.get("n"))).collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct FaqRow {
+    pub id: i64,
+    pub field: String,
+    pub lang: String,
+    pub question: String,
+    pub answer_html: String,
+    pub expert: String,
+    pub created_at: i64,
+}
+
+/// `None` when the conversation already has its FAQ entry.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_faq(
+    db: &Db,
+    conversation_id: i64,
+    field: &str,
+    lang: &str,
+    question: &str,
+    answer: &str,
+    answer_html: &str,
+    expert_id: i64,
+    now: i64,
+) -> anyhow::Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO hub_faq (conversation_id, field, lang, question, answer, answer_html, expert_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(conversation_id)
+    .bind(field)
+    .bind(lang)
+    .bind(question)
+    .bind(answer)
+    .bind(answer_html)
+    .bind(expert_id)
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await;
+    match row {
+        Ok(r) => Ok(Some(r.get("id"))),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn faq(db: &Db) -> anyhow::Result<Vec<FaqRow>> {
+    let rows = sqlx::query(
+        "SELECT f.id, f.field, f.lang, f.question, f.answer_html, u.username, f.created_at FROM hub_faq f \
+         JOIN users u ON u.id = f.expert_id ORDER BY f.created_at DESC, f.id DESC LIMIT 500",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| FaqRow {
+            id: r.get("id"),
+            field: r.get("field"),
+            lang: r.get("lang"),
+            question: r.get("question"),
+            answer_html: r.get("answer_html"),
+            expert: r.get("username"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+pub async fn newest_message_id(db: &Db) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM hub_messages")
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+/// (message id, conversation id) above `id`, oldest first.
+pub async fn message_conversations_after(db: &Db, id: i64, limit: i64) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query("SELECT id, conversation_id FROM hub_messages WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get("id"), r.get("conversation_id"))).collect())
 }

@@ -12,6 +12,9 @@ pub static BUNDLE: UiBundle = UiBundle {
         ("hub_me.html", include_str!("../templates/hub_me.html")),
         ("hub_write.html", include_str!("../templates/hub_write.html")),
         ("hub_manage.html", include_str!("../templates/hub_manage.html")),
+        ("hub_ask.html", include_str!("../templates/hub_ask.html")),
+        ("hub_question.html", include_str!("../templates/hub_question.html")),
+        ("hub_faq.html", include_str!("../templates/hub_faq.html")),
     ],
     messages: MESSAGES,
 };
@@ -100,6 +103,49 @@ pub static MESSAGES: MessageTable = &[
     ("hub.f.field", "Field of expertise", "专业领域", "Domaine d'expertise"),
     ("hub.f.bio", "Bio", "简介", "Présentation"),
     ("hub.appoint", "Make an expert", "设为专家", "Nommer expert"),
+    ("hub.ask", "Ask an expert", "问专家", "Demandez à un expert"),
+    ("hub.ask_intro", "A private conversation with one of our experts: only you and the expert who answers see it.", "与专家一对一的私密对话：只有你和回答你的专家能看到。", "Une conversation privée avec l'un de nos experts : seuls vous et l'expert qui répond la voyez."),
+    ("hub.queue", "Questions in my field", "我负责领域的问题", "Questions de mon domaine"),
+    ("hub.queue_empty", "No question is waiting.", "没有待回答的问题。", "Aucune question en attente."),
+    ("hub.status.waiting", "Waiting for an expert", "等待专家回答", "En attente d'un expert"),
+    ("hub.status.open", "Answered", "已回答", "Répondue"),
+    ("hub.status.closed", "Closed", "已结束", "Close"),
+    ("hub.topic", "Topic", "问题领域", "Sujet d'expertise"),
+    ("hub.subject", "In a few words", "一句话概括", "En quelques mots"),
+    ("hub.question", "Your question", "你的问题", "Votre question"),
+    ("hub.consent", "The expert may publish the answer in the public FAQ, without my name", "允许专家将回答（不含我的名字）收录到公开的常见问题", "L'expert peut publier la réponse dans la FAQ publique, sans mon nom"),
+    ("hub.private_note", "You are told when the expert answers; the conversation stays in your questions.", "专家回答后会通知你；对话会一直保存在“我的提问”中。", "Vous êtes prévenu quand l'expert répond ; la conversation reste dans vos questions."),
+    ("hub.send_question", "Send my question", "发送问题", "Envoyer ma question"),
+    ("hub.no_experts", "No expert answers questions yet.", "目前还没有专家提供问答。", "Aucun expert ne répond encore aux questions."),
+    ("hub.my_questions", "My questions", "我的提问", "Mes questions"),
+    ("hub.none_asked", "You have not asked anything yet.", "你还没有提过问题。", "Vous n'avez encore rien demandé."),
+    ("hub.wait_unknown", "no estimate yet", "暂无预计时间", "pas encore d'estimation"),
+    ("hub.wait_minute", "answer within a minute", "约 1 分钟内回答", "réponse en moins d'une minute"),
+    ("hub.wait_minutes", "about {n} min wait", "预计等待约 {n} 分钟", "environ {n} min d'attente"),
+    ("hub.wait_hours", "about {n} h wait", "预计等待约 {n} 小时", "environ {n} h d'attente"),
+    ("hub.answered_by", "answered by", "回答专家", "répondue par"),
+    ("hub.position", "Your question is number {n} in line.", "你的问题排在第 {n} 位。", "Votre question est en position {n}."),
+    ("hub.expected_wait", "expected wait about {n} min", "预计等待约 {n} 分钟", "attente prévue environ {n} min"),
+    ("hub.answer_take", "Answer (you take this question)", "回答（你将接手这个问题）", "Répondre (vous prenez cette question)"),
+    ("hub.reply", "Your message", "你的消息", "Votre message"),
+    ("hub.send", "Send", "发送", "Envoyer"),
+    ("hub.close", "Close the conversation", "结束对话", "Clore la conversation"),
+    ("hub.closed_note", "This conversation is closed. Its transcript stays here.", "对话已结束，记录会保留在这里。", "Cette conversation est close. Sa transcription reste ici."),
+    ("hub.consent_given", "You agreed that the answer may appear in the public FAQ without your name.", "你已同意回答（不含你的名字）收录到公开的常见问题。", "Vous avez accepté que la réponse paraisse dans la FAQ publique, sans votre nom."),
+    ("hub.consent_not_given", "The answer stays private. You may let the expert publish it in the FAQ, without your name.", "回答仅你可见。你可以允许专家将其（不含你的名字）收录到常见问题。", "La réponse reste privée. Vous pouvez laisser l'expert la publier dans la FAQ, sans votre nom."),
+    ("hub.consent_withdraw", "Keep it private (removes it from the FAQ)", "保持私密（从常见问题中移除）", "La garder privée (la retire de la FAQ)"),
+    ("hub.consent_give", "Allow it in the FAQ", "允许收录到常见问题", "L'autoriser dans la FAQ"),
+    ("hub.publish_faq", "Publish as a FAQ entry", "收录为常见问题", "Publier dans la FAQ"),
+    ("hub.faq_hint", "The member agreed. Rewrite the question in general terms and leave out anything personal.", "提问者已同意。请用通用的表述改写问题，删除任何个人信息。", "Le membre a accepté. Reformulez la question en termes généraux, sans rien de personnel."),
+    ("hub.answer", "Answer", "回答", "Réponse"),
+    ("hub.faq", "Questions answered by our experts", "专家答疑", "Questions répondues par nos experts"),
+    ("hub.faq_intro", "Answers members agreed to share.", "提问者同意公开的回答。", "Des réponses que les membres ont accepté de partager."),
+    ("hub.response_times", "Time to a first answer", "首次回答用时", "Délai de première réponse"),
+    ("hub.response_times_hint", "From the question to the expert's first message, for every answered question: the median and the 90th percentile.", "从提问到专家第一条回复的时间，统计所有已回答的问题：中位数和第 90 百分位。", "De la question au premier message de l'expert, pour chaque question répondue : médiane et 90e centile."),
+    ("hub.answered", "Answered", "已回答", "Répondues"),
+    ("hub.median", "Median", "中位数", "Médiane"),
+    ("hub.p90", "90th percentile", "第 90 百分位", "90e centile"),
+    ("hub.all_experts", "All experts", "全部专家", "Tous les experts"),
 ];
 
 #[cfg(test)]
@@ -137,6 +183,9 @@ mod tests {
         }
         for k in ["choice", "stage"] {
             assert!(has(&format!("hub.kind.{k}")));
+        }
+        for k in ["waiting", "open", "closed"] {
+            assert!(has(&format!("hub.status.{k}")));
         }
         let mut keys: Vec<&str> = MESSAGES.iter().map(|m| m.0).collect();
         keys.sort();

@@ -25,6 +25,8 @@ pub enum LiveEvent {
     Notified { user_id: i64 },
     /// A post was written in this thread.
     Posted { thread_id: i64 },
+    /// A message was written in this expert conversation (the knowledge hub).
+    Conversation { conversation_id: i64 },
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;

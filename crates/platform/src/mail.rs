@@ -150,7 +150,8 @@ impl Delivery {
             | NotificationKind::FcodeIssued
             | NotificationKind::CampaignWinner
             | NotificationKind::LaunchReminder
-            | NotificationKind::Watching => Delivery::Email,
+            | NotificationKind::Watching
+            | NotificationKind::ExpertConversation => Delivery::Email,
             NotificationKind::StatusChanged | NotificationKind::Promoted => Delivery::Digest,
             NotificationKind::RoleChanged => Delivery::Site,
         }
@@ -158,8 +159,9 @@ impl Delivery {
 }
 
 /// The kinds a member sets a delivery for, in the order the settings page shows them.
-pub const PREFERENCE_KINDS: [NotificationKind; 10] = [
+pub const PREFERENCE_KINDS: [NotificationKind; 11] = [
     NotificationKind::Reply,
+    NotificationKind::ExpertConversation,
     NotificationKind::Mention,
     NotificationKind::StaffAnswer,
     NotificationKind::Watching,

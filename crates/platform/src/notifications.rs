@@ -26,6 +26,8 @@ pub enum NotificationKind {
     LaunchReminder,
     /// Something new in what you watch: a thread in a board, a comment on a request.
     Watching,
+    /// Ask an expert: an answer to your question, or a question waiting in your field.
+    ExpertConversation,
 }
 
 impl NotificationKind {
@@ -41,6 +43,7 @@ impl NotificationKind {
             NotificationKind::FcodeIssued => "fcode_issued",
             NotificationKind::LaunchReminder => "launch_reminder",
             NotificationKind::Watching => "watching",
+            NotificationKind::ExpertConversation => "expert_conversation",
         }
     }
 
@@ -57,6 +60,7 @@ impl NotificationKind {
             FcodeIssued,
             LaunchReminder,
             Watching,
+            ExpertConversation,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -67,7 +71,7 @@ impl NotificationKind {
 pub struct Notification {
     pub id: i64,
     /// `reply`, `mention`, `staff_answer`, `role_changed`, `status_changed`, `promoted`,
-    /// `campaign_winner`, `fcode_issued`, `launch_reminder` or `watching`.
+    /// `campaign_winner`, `fcode_issued`, `launch_reminder`, `watching` or `expert_conversation`.
     pub kind: String,
     pub actor: Option<String>,
     pub subject: String,

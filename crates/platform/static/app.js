@@ -367,3 +367,34 @@ document.addEventListener('change', function (ev) {
     area.scrollIntoView({ block: 'center' });
   });
 })();
+
+// Ask an expert: while a conversation is open on screen, new messages (from any node) and a
+// change of status or place in the queue replace the transcript without a reload, so what the
+// reader is typing stays.  Without JavaScript the page is complete and a reload shows them.
+(function () {
+  if (!window.EventSource || !window.fetch || !window.DOMParser) return;
+  var box = document.querySelector('[data-live-conversation]');
+  if (!box) return;
+  var id = box.dataset.liveConversation;
+  var stream = null;
+  function refresh() {
+    fetch(location.pathname, { credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (!html) return;
+      var fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('[data-live-conversation]');
+      if (fresh) { box.replaceWith(fresh); box = fresh; }
+    }).catch(function () {});
+  }
+  function start() {
+    stream = new EventSource('/api/v1/hub/questions/' + id + '/stream');
+    stream.addEventListener('conversation', function (ev) {
+      var v = JSON.parse(ev.data);
+      if (String(v.messages) !== box.dataset.count || v.status !== box.dataset.status || String(v.position || '') !== String(box.dataset.position || '')) refresh();
+    });
+  }
+  start();
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden) { if (stream) { stream.close(); stream = null; } } else if (!stream) start();
+  });
+})();
