@@ -710,6 +710,11 @@ async fn the_demo_hub_has_segments_series_and_a_fan_in_week_12() {
         let (_, page) = app.get(&format!("/api/v1/hub/articles?lang={lang}"), None).await;
         assert!(page["total"].as_i64().unwrap() >= 4, "{lang}: {page}");
     }
+    let (_, a) = app.get("/api/v1/hub/articles/night-shots-en", None).await;
+    assert_eq!(
+        a["products"][0]["drop"], "aurora-x2-restock",
+        "the demo embeds a product card"
+    );
     let (_, faq) = app.get("/api/v1/hub/faq", None).await;
     assert_eq!(faq.as_array().unwrap().len(), 1, "{faq}");
     let (_, mine) = app.get("/api/v1/hub/questions", Some(&token)).await;
@@ -960,3 +965,139 @@ fn advance_minutes(app: &TestApp, minutes: i64) {
 }
 
 both_backends!(expert_conversations_are_private_live_and_counted, expert_conversations);
+
+/// The shop inside the hub: an article embeds a drop's product card (price, what is left, a
+/// buy link); the drop's page finds the guides about it; a click on the card followed by an
+/// order counts as the article's conversion, an order without the click does not.
+async fn product_cards_and_conversions(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let buyer = app.user("buyer").await;
+    let other = app.user("other").await;
+    let now = fanloop_platform::db::now_ms();
+    let (s, d) = app
+        .post(
+            "/api/v1/drops",
+            &admin,
+            json!({
+                "slug": "x2-washer", "name": "Washer <X2>", "price_cents": 199_900, "per_account_limit": 1,
+                "reservations_open_at": now - 60_000, "reservations_close_at": now - 1_000,
+                "fcode_opens_at": now - 1_000, "opens_at": now - 1_000, "closes_at": now + 3_600_000,
+                "mode": {"kind": "open"}, "payment_seconds": 600,
+                "variants": [{"name": "White", "stock": 10, "fcode_stock": 0}]
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let body = "Use the hygiene cycle.\n\n[[drop:x2-washer]]\n\nMore tips.";
+    let (s, e) = app
+        .post(
+            "/api/v1/hub/articles",
+            &admin,
+            article("bad-card", "en", "Bad", "[[drop:no-such-drop]]", json!([])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, a) = app
+        .post(
+            "/api/v1/hub/articles",
+            &admin,
+            article("washer-guide", "en", "Washer guide", body, json!([])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["products"][0]["drop"], "x2-washer");
+    assert_eq!(a["products"][0]["remaining"], 10);
+    let html = a["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("data-product=\"x2-washer\"") && html.contains("/hub/a/washer-guide/buy/x2-washer"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Washer &lt;X2&gt;") && html.contains("1999.00 CNY"),
+        "the name is escaped: {html}"
+    );
+    let (_, guides) = app.get("/api/v1/hub/articles?drop=x2-washer&lang=all", None).await;
+    assert_eq!(slugs(&guides["articles"]), ["washer-guide"]);
+
+    // The buyer reads the article, clicks the card, and orders; another member orders without.
+    let (browser, _) = app.signed_in_browser("buyer").await;
+    assert_eq!(
+        browser
+            .get(app.url("/hub/a/washer-guide"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let r = browser
+        .get(app.url("/hub/a/washer-guide/buy/x2-washer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/drops/x2-washer");
+    let r = browser
+        .get(app.url("/hub/a/washer-guide/buy/another-drop"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only a card the article carries counts"
+    );
+    let drop = app.get("/api/v1/drops/x2-washer", None).await.1;
+    let variant = drop["drop"]["variants"][0]["id"]
+        .as_i64()
+        .or_else(|| drop["variants"][0]["id"].as_i64())
+        .unwrap();
+    for (token, key) in [(&buyer, "k-buyer"), (&other, "k-other")] {
+        let r = app
+            .api()
+            .post(app.url("/api/v1/drops/x2-washer/purchase"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&json!({"variant_id": variant}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let (_, a) = app.get("/api/v1/hub/articles/washer-guide", None).await;
+    assert_eq!(a["products"][0]["remaining"], 8, "the card shows what is left now");
+
+    assert_eq!(
+        app.get("/api/v1/hub/stats", Some(&buyer)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, stats) = app.get("/api/v1/hub/stats", Some(&admin)).await;
+    let row = stats["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["slug"] == "washer-guide")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["views"].as_i64(), row["clicks"].as_i64(), row["orders"].as_i64()),
+        (Some(1), Some(1), Some(1)),
+        "{stats}"
+    );
+    // The drop's page links to its guides.
+    let page = app
+        .browser()
+        .get(app.url("/drops/x2-washer"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/hub?drop=x2-washer"));
+}
+
+both_backends!(
+    product_cards_lead_to_orders_and_count_conversions,
+    product_cards_and_conversions
+);

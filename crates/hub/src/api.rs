@@ -21,6 +21,8 @@ use crate::service::{
     DimensionRequest, DimensionView, ExpertRequest, ExpertView, FactRequest, FactView, FactsRequest, ForYou, HubState,
     MyHub, SeriesPart, SeriesRequest, SeriesSummary, SeriesView, TargetRequest,
 };
+use crate::service::{ArticleReach, HubStats, SegmentViews};
+use crate::store::ProductCard;
 
 pub fn router() -> Router<HubState> {
     Router::new()
@@ -44,19 +46,20 @@ pub fn router() -> Router<HubState> {
         .route("/api/v1/hub/questions/{id}/stream", get(question_stream))
         .route("/api/v1/hub/faq", get(faq))
         .route("/api/v1/hub/response-times", get(response_times))
+        .route("/api/v1/hub/stats", get(stats))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     paths(segments, create_segment, update_segment, me, set_me, forget_me, for_you, articles, create_article, article,
         update_article, series_list, create_series, series, experts, appoint, dismiss, topics, my_questions, ask, question,
-        reply, close, consent, publish_faq, question_stream, faq, response_times),
+        reply, close, consent, publish_faq, question_stream, faq, response_times, stats),
     components(schemas(
         DimensionRequest, DimensionView, ChoiceView, Choice, Names, StageRule, Unit, FactsRequest, FactRequest, MyHub,
         FactView, ForYou, ArticlePage, ArticleSummary, ArticleView, AuthorView, ArticleRequest, TargetRequest,
         SeriesRequest, SeriesSummary, SeriesView, SeriesPart, ExpertRequest, ExpertView, TopicView, QuestionRequest,
         MessageRequest, ConsentRequest, FaqRequest, MessageView, ConversationView, ConversationSummary, MyQuestions,
-        FaqEntry, ResponseTime, ErrorBody
+        FaqEntry, ResponseTime, HubStats, ArticleReach, SegmentViews, ProductCard, ErrorBody
     )),
     tags((name = "hub", description = "Knowledge hub: member segments and stages, targeted articles and series, experts"))
 )]
@@ -395,4 +398,16 @@ async fn response_times(
     ApiUser(me): ApiUser,
 ) -> Result<Json<Vec<ResponseTime>>, ApiError> {
     Ok(Json(ask::response_times(&state, &me).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/hub/stats", tag = "hub",
+    responses((status = 200, body = HubStats, description = "views per article and per segment, clicks and orders from product cards, questions answered"),
+        (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn stats(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    headers: HeaderMap,
+) -> Result<Json<HubStats>, ApiError> {
+    Ok(Json(service::stats(&state, &me, request_lang(&headers)).await?))
 }

@@ -356,6 +356,28 @@ pub fn expected_wait(recent_first_answers: &[i64], position: i64, experts: i64) 
     Some(median.max(0).saturating_mul(rounds))
 }
 
+/// The drops an article embeds as product cards: a line `[[drop:slug]]` of its own, at most
+/// [`PRODUCTS_MAX`], each once, in order. Anything else that looks alike stays text.
+pub fn product_markers(markdown: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in markdown.lines() {
+        let Some(slug) = line.trim().strip_prefix("[[drop:").and_then(|r| r.strip_suffix("]]")) else {
+            continue;
+        };
+        if valid_key(slug) && !out.iter().any(|s| s == slug) {
+            out.push(slug.to_string());
+        }
+    }
+    out.truncate(PRODUCTS_MAX);
+    out
+}
+
+pub const PRODUCTS_MAX: usize = 10;
+
+/// How long after a click on an article's product card an order of that drop counts as the
+/// article's conversion.
+pub const CONVERSION_WINDOW_MS: i64 = 7 * 86_400_000;
+
 pub const QUESTION_SUBJECT_MAX: usize = 120;
 pub const MESSAGE_MAX: usize = 5_000;
 
@@ -541,6 +563,15 @@ mod tests {
         assert!(!valid_key("Device"));
         assert!(!valid_key("设备"));
         assert!(!valid_key(&"a".repeat(41)));
+    }
+
+    #[test]
+    fn product_markers_are_lines_of_their_own() {
+        let md = "Intro [[drop:inline]] text\n[[drop:x2-washer]]\n  [[drop:x2-washer]]  \n[[drop:Bad Slug]]\n[[drop:purifier-4]]\n`[[drop:code]]`";
+        assert_eq!(product_markers(md), ["x2-washer", "purifier-4"]);
+        let many: String = (0..20).map(|i| format!("[[drop:d{i:02}]]\n")).collect();
+        assert_eq!(product_markers(&many).len(), PRODUCTS_MAX);
+        assert!(product_markers("[[drop:]]\n[[drop:a]]").is_empty());
     }
 
     #[test]

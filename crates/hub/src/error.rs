@@ -56,6 +56,7 @@ fanloop_platform::error_table! {
         FaqExists => ("faq_exists", CONFLICT, "this conversation is already in the FAQ", "该对话已收录到常见问题。", "Cette conversation figure déjà dans la FAQ."),
         MemberOnly => ("forbidden", FORBIDDEN, "only the member who asked may do this", "只有提问者可以这样做。", "Seul le membre qui a posé la question peut le faire."),
         ExpertOfConversation => ("forbidden", FORBIDDEN, "only the expert answering this conversation may do this", "只有回答该对话的专家可以这样做。", "Seul l’expert qui répond à cette conversation peut le faire."),
+        NoProduct => ("validation_failed", UNPROCESSABLE_ENTITY, "product card: there is no drop {drop}", "商品卡片：没有 {drop} 这个首发。", "Fiche produit : il n’y a pas de lancement {drop}."),
         DimensionNotFound => ("not_found", NOT_FOUND, "there is no such segment", "没有这个人群分类。", "Ce segment n’existe pas."),
     }
 }

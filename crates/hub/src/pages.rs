@@ -40,6 +40,7 @@ pub fn router() -> Router<HubState> {
                 .layer(DefaultBodyLimit::max(ARTICLE_FORM_LIMIT)),
         )
         .route("/hub/series/{slug}", get(series_page))
+        .route("/hub/a/{slug}/buy/{drop}", get(buy_click))
         .route("/hub/manage", get(manage_page))
         .route("/hub/manage/segments", post(segment_submit))
         .route("/hub/manage/series", post(series_submit))
@@ -93,6 +94,9 @@ struct HomeQuery {
     lang: Option<String>,
     #[serde(default)]
     filter: Option<String>,
+    /// The guides about a product (its drop's page links here).
+    #[serde(default)]
+    drop: Option<String>,
     #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
     page: Option<i64>,
 }
@@ -110,12 +114,15 @@ async fn home(
         None => (None, None),
     };
     // A submitted search form (even empty) lists articles; the bare page shows "for you".
-    let searching = home.q.is_some() || home.filter.is_some() || home.lang.is_some() || home.page.is_some();
+    let searching =
+        home.q.is_some() || home.filter.is_some() || home.lang.is_some() || home.page.is_some() || home.drop.is_some();
+    let drop = home.drop.clone();
     let q = BrowseQuery {
         q: home.q,
         lang: home.lang,
         segment,
         value,
+        drop: home.drop,
         page: home.page,
     };
     let me = viewer.user.as_ref();
@@ -171,6 +178,7 @@ async fn home(
             error => error,
             q => q.q.clone().unwrap_or_default(),
             qlang => q.lang.clone().unwrap_or_default(),
+            drop => drop,
             filter => filter,
             filters => filters,
             series => series,
@@ -299,10 +307,25 @@ async fn article_page(
     let a = service::article(&state, viewer.user.as_ref(), &slug, viewer.lang)
         .await
         .map_err(|e| page_err(e, &viewer))?;
+    service::record_view(&state, viewer.user.as_ref(), &slug)
+        .await
+        .map_err(|e| page_err(e, &viewer))?;
     let body = state
         .platform
         .render(&viewer, "hub_article.html", context! { a => a })?;
     Ok(body.into_response())
+}
+
+/// A product card's link: the click is counted (article → order conversions), then the drop.
+async fn buy_click(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath((slug, drop)): PagePath<(String, String)>,
+) -> Result<Response, PageError> {
+    let to = service::click(&state, viewer.user.as_ref(), &slug, &drop)
+        .await
+        .map_err(|e| page_err(e, &viewer))?;
+    Ok(see_other(&to))
 }
 
 async fn series_page(
@@ -594,10 +617,13 @@ async fn render_manage(
     let series = service::all_series(state).await.map_err(|e| page_err(e, viewer))?;
     let experts = service::experts(state).await.map_err(|e| page_err(e, viewer))?;
     let times = ask::response_times(state, me).await.map_err(|e| page_err(e, viewer))?;
+    let stats = service::stats(state, me, viewer.lang)
+        .await
+        .map_err(|e| page_err(e, viewer))?;
     let body = state.platform.render(
         viewer,
         "hub_manage.html",
-        context! { dims => dims, series => series, experts => experts, times => times, typed => typed, error => error },
+        context! { dims => dims, series => series, experts => experts, times => times, stats => stats, typed => typed, error => error },
     )?;
     Ok((status, body).into_response())
 }

@@ -583,6 +583,8 @@ pub struct ArticleView {
     /// The series it belongs to, with the neighbouring parts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series_title: Option<String>,
+    /// The drops it embeds, as their cards show them now (also drawn into `body_html`).
+    pub products: Vec<store::ProductCard>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -770,6 +772,7 @@ struct CheckedArticle {
     series_id: Option<i64>,
     targeting: Targeting,
     terms: Vec<(String, bool)>,
+    products: Vec<String>,
 }
 
 fn check_article(
@@ -837,6 +840,7 @@ fn check_article(
         }
     }
     Ok(CheckedArticle {
+        products: domain::product_markers(&body),
         body_html: fanloop_community::domain::render_markdown(&body),
         slug,
         lang,
@@ -863,6 +867,16 @@ impl CheckedArticle {
             series_id: self.series_id,
             targeting: &self.targeting,
             terms: &self.terms,
+            products: &self.products,
+        }
+    }
+
+    /// Every product card names a drop that exists.
+    async fn check_products(&self, db: &fanloop_platform::Db) -> Result<(), ApiError> {
+        let found = store::product_cards(db, &self.products).await.map_err(internal)?;
+        match self.products.iter().find(|p| !found.iter().any(|c| &c.drop == *p)) {
+            Some(missing) => Err(HubError::NoProduct.with(&[("drop", missing.clone())])),
+            None => Ok(()),
         }
     }
 }
@@ -881,6 +895,7 @@ pub async fn create_article(
     let series = store::all_series(db).await.map_err(internal)?;
     let now = state.clock.now_ms();
     let a = check_article(r, &dims, &series, now)?;
+    a.check_products(db).await?;
     store::create_article(db, &a.write(), me.id, now)
         .await
         .map_err(internal)?
@@ -924,6 +939,7 @@ pub async fn update_article(
         &series,
         now,
     )?;
+    a.check_products(db).await?;
     if !store::update_article(db, old.id, &a.write(), now)
         .await
         .map_err(internal)?
@@ -957,9 +973,13 @@ pub async fn article(state: &HubState, me: Option<&User>, slug: &str, lang: Lang
             next = parts.get(i + 1).map(|p| p.slug.clone());
         }
     }
+    let products = store::product_cards(db, &domain::product_markers(&a.body))
+        .await
+        .map_err(internal)?;
     Ok(ArticleView {
         summary: summary_of(&a, &cx, lang, now),
-        body_html: a.body_html.clone(),
+        body_html: with_cards(&a.body_html, &a.slug, &products, lang, now),
+        products,
         body: can_edit.then(|| a.body.clone()),
         targets: targets_of(&a.targeting, &cx.dims),
         updated_at: a.updated_at,
@@ -968,6 +988,49 @@ pub async fn article(state: &HubState, me: Option<&User>, slug: &str, lang: Lang
         previous,
         next,
     })
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The article's HTML with each `[[drop:slug]]` paragraph drawn as its product card: name,
+/// price, what is left, and a link that counts the click before going to the drop.
+fn with_cards(html: &str, article: &str, cards: &[store::ProductCard], lang: Lang, now: i64) -> String {
+    let mut out = html.to_string();
+    for c in cards {
+        let (buy, left, sold_out, soon) = match lang {
+            Lang::Zh => ("去购买", "剩余", "已售罄", "即将开售"),
+            Lang::En => ("Buy", "left", "Sold out", "Coming soon"),
+            Lang::Fr => ("Acheter", "restant(s)", "Épuisé", "Bientôt en vente"),
+        };
+        let state = if c.remaining <= 0 || now > c.closes_at {
+            sold_out.to_string()
+        } else if now < c.opens_at {
+            soon.to_string()
+        } else if lang == Lang::Zh {
+            format!("{left} {}", c.remaining)
+        } else {
+            format!("{} {left}", c.remaining)
+        };
+        let card = format!(
+            "<aside class=\"product-card\" data-product=\"{slug}\"><strong>{name}</strong>              <span class=\"price\">{units}.{cents:02} {currency}</span> <span class=\"muted small\">{state}</span>              <a class=\"button small\" href=\"/hub/a/{article}/buy/{slug}\">{buy}</a></aside>",
+            slug = escape(&c.drop),
+            name = escape(&c.name),
+            units = c.price_cents / 100,
+            cents = c.price_cents.rem_euclid(100),
+            currency = escape(&c.currency),
+            state = escape(&state),
+            article = escape(article),
+            buy = buy,
+        );
+        out = out.replace(&format!("<p>[[drop:{}]]</p>", c.drop), &card);
+    }
+    out
 }
 
 /// A series' articles the reader may see, in stage order.
@@ -1207,6 +1270,9 @@ pub struct BrowseQuery {
     /// A choice's key, or a stage number.
     #[serde(default)]
     pub value: Option<String>,
+    /// Only articles that embed this drop's product card (the guides about a product).
+    #[serde(default)]
+    pub drop: Option<String>,
     #[serde(default)]
     pub page: Option<i64>,
 }
@@ -1253,6 +1319,10 @@ pub async fn browse(state: &HubState, me: Option<&User>, q: &BrowseQuery, lang: 
     if let Some(l) = &want_lang {
         list.retain(|a| &a.lang == l);
     }
+    if let Some(d) = q.drop.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let with = store::articles_with_product(db, d).await.map_err(internal)?;
+        list.retain(|a| with.contains(&a.id));
+    }
     let text = q.q.as_deref().map(str::trim).unwrap_or("");
     if text.chars().count() > 200 {
         return Err(HubError::Query.into());
@@ -1280,6 +1350,129 @@ pub async fn browse(state: &HubState, me: Option<&User>, q: &BrowseQuery, lang: 
         total,
         page,
         per_page: PER_PAGE,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shop and reach
+
+/// Counts a reader's view of an article page (staff and the author are not counted).
+pub async fn record_view(state: &HubState, me: Option<&User>, slug: &str) -> Result<(), ApiError> {
+    let db = &state.platform.db;
+    let Some(a) = store::article_by_slug(db, slug).await.map_err(internal)? else {
+        return Ok(());
+    };
+    if me.is_some_and(|u| u.role.is_staff() || u.id == a.author_id) {
+        return Ok(());
+    }
+    store::record_view(db, a.id, me.map(|u| u.id), state.clock.now_ms())
+        .await
+        .map_err(internal)
+}
+
+/// A click on an article's product card: counted, then the drop's page. Only a card the
+/// article (as the reader may see it) carries is counted.
+pub async fn click(state: &HubState, me: Option<&User>, slug: &str, drop: &str) -> Result<String, ApiError> {
+    let db = &state.platform.db;
+    let a = store::article_by_slug(db, slug)
+        .await
+        .map_err(internal)?
+        .ok_or(HubError::ArticleNotFound)?;
+    if a.publish_at > state.clock.now_ms() && !sees_scheduled(me, &a) {
+        return Err(HubError::ArticleNotFound.into());
+    }
+    if !domain::product_markers(&a.body).iter().any(|d| d == drop) {
+        return Err(HubError::NoProduct.with(&[("drop", drop.to_string())]));
+    }
+    store::record_click(db, a.id, drop, me.map(|u| u.id), state.clock.now_ms())
+        .await
+        .map_err(internal)?;
+    Ok(format!("/drops/{drop}"))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArticleReach {
+    pub slug: String,
+    pub title: String,
+    pub lang: String,
+    /// Page views by readers (staff and the author not counted).
+    pub views: i64,
+    /// Clicks on its product cards.
+    pub clicks: i64,
+    /// Orders (not expired) of a carded drop placed within 7 days after a click from it.
+    pub orders: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SegmentViews {
+    pub segment: String,
+    /// The choice, or for a stage segment "date given".
+    pub value: String,
+    /// Article views by members who gave this value (as they stand now).
+    pub views: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HubStats {
+    pub articles: Vec<ArticleReach>,
+    pub segments: Vec<SegmentViews>,
+    pub questions_answered: i64,
+    pub faq_entries: i64,
+}
+
+/// The hub's numbers for staff: views per article and per segment, conversions, questions.
+pub async fn stats(state: &HubState, me: &User, lang: Lang) -> Result<HubStats, ApiError> {
+    require_staff(me)?;
+    let db = &state.platform.db;
+    let reach = store::article_reach(db, domain::CONVERSION_WINDOW_MS)
+        .await
+        .map_err(internal)?;
+    let list = store::article_list(db, i64::MAX, None).await.map_err(internal)?;
+    let by_id: HashMap<i64, &ArticleRow> = list.iter().map(|a| (a.id, a)).collect();
+    let mut articles: Vec<ArticleReach> = reach
+        .into_iter()
+        .filter_map(|(id, views, clicks, orders)| {
+            by_id.get(&id).map(|a| ArticleReach {
+                slug: a.slug.clone(),
+                title: a.title.clone(),
+                lang: a.lang.clone(),
+                views,
+                clicks,
+                orders,
+            })
+        })
+        .collect();
+    articles.sort_by(|a, b| b.views.cmp(&a.views).then(a.slug.cmp(&b.slug)));
+    let dims = store::dimensions(db).await.map_err(internal)?;
+    let date_given = match lang {
+        Lang::Zh => "已填写日期",
+        Lang::En => "date given",
+        Lang::Fr => "date indiquée",
+    };
+    let segments = store::views_by_segment(db)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter_map(|(dim, choice, views)| {
+            let d = dims.iter().find(|d| d.id == dim)?;
+            let value = if choice.is_empty() {
+                date_given.to_string()
+            } else {
+                d.choice(&choice)?.names.get(lang).to_string()
+            };
+            Some(SegmentViews {
+                segment: d.names.get(lang).to_string(),
+                value,
+                views,
+            })
+        })
+        .collect();
+    let (questions_answered, faq_entries) = store::questions_answered(db).await.map_err(internal)?;
+    Ok(HubStats {
+        articles,
+        segments,
+        questions_answered,
+        faq_entries,
     })
 }
 

@@ -361,6 +361,8 @@ pub struct ArticleWrite<'a> {
     pub targeting: &'a Targeting,
     /// Search terms: (term, in title).
     pub terms: &'a [(String, bool)],
+    /// Drops embedded as product cards.
+    pub products: &'a [String],
 }
 
 const ARTICLE_SELECT: &str = "SELECT a.id, a.slug, a.lang, a.title, a.summary, a.body, a.body_html, a.author_id, \
@@ -459,6 +461,7 @@ async fn write_article_parts(
         .execute(&mut **tx)
         .await?;
     }
+    write_products(tx, id, a.products).await?;
     // Terms in one statement per 500: an article of 50,000 characters has thousands.
     for chunk in a.terms.chunks(500) {
         let json = serde_json::to_string(&chunk.iter().map(|(t, title)| (t, *title as i64)).collect::<Vec<_>>())?;
@@ -1001,4 +1004,155 @@ pub async fn message_conversations_after(db: &Db, id: i64, limit: i64) -> anyhow
         .fetch_all(&db.pool)
         .await?;
     Ok(rows.iter().map(|r| (r.get("id"), r.get("conversation_id"))).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shop and reach
+
+/// A drop as a product card shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProductCard {
+    pub drop: String,
+    pub name: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub opens_at: i64,
+    pub closes_at: i64,
+    /// Units not held by live orders, all variants and pools.
+    pub remaining: i64,
+}
+
+/// The cards of these drops (unknown slugs are left out), in the order given.
+pub async fn product_cards(db: &Db, slugs: &[String]) -> anyhow::Result<Vec<ProductCard>> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT d.slug, d.name, d.price_cents, d.currency, d.opens_at, d.closes_at, \
+         CAST(COALESCE(SUM(v.general_stock + v.fcode_stock - v.sold_general - v.sold_fcode), 0) AS BIGINT) AS remaining \
+         FROM drops d LEFT JOIN variants v ON v.drop_id = d.id WHERE d.slug IN ({}) \
+         GROUP BY d.slug, d.name, d.price_cents, d.currency, d.opens_at, d.closes_at",
+        db.json_list("$1", false)
+    ))
+    .bind(serde_json::to_string(slugs)?)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut cards: Vec<ProductCard> = rows
+        .iter()
+        .map(|r| ProductCard {
+            drop: r.get("slug"),
+            name: r.get("name"),
+            price_cents: r.get("price_cents"),
+            currency: r.get("currency"),
+            opens_at: r.get("opens_at"),
+            closes_at: r.get("closes_at"),
+            remaining: r.get("remaining"),
+        })
+        .collect();
+    cards.sort_by_key(|c| slugs.iter().position(|s| *s == c.drop));
+    Ok(cards)
+}
+
+pub async fn write_products(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    article_id: i64,
+    slugs: &[String],
+) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM hub_article_products WHERE article_id = $1")
+        .bind(article_id)
+        .execute(&mut **tx)
+        .await?;
+    for s in slugs {
+        sqlx::query("INSERT INTO hub_article_products (article_id, drop_slug) VALUES ($1, $2)")
+            .bind(article_id)
+            .bind(s)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Ids of the articles that embed a drop.
+pub async fn articles_with_product(db: &Db, drop_slug: &str) -> anyhow::Result<Vec<i64>> {
+    let rows = sqlx::query("SELECT article_id FROM hub_article_products WHERE drop_slug = $1")
+        .bind(drop_slug)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(|r| r.get("article_id")).collect())
+}
+
+pub async fn record_view(db: &Db, article_id: i64, user_id: Option<i64>, now: i64) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO hub_article_views (article_id, user_id, viewed_at) VALUES ($1, $2, $3)")
+        .bind(article_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_click(
+    db: &Db,
+    article_id: i64,
+    drop_slug: &str,
+    user_id: Option<i64>,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO hub_article_clicks (article_id, drop_slug, user_id, clicked_at) VALUES ($1, $2, $3, $4)")
+        .bind(article_id)
+        .bind(drop_slug)
+        .bind(user_id)
+        .bind(now)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Per article: views, clicks on its cards, and orders (not expired) of a carded drop placed by
+/// a member within `window_ms` after clicking it from the article (each order once per
+/// article).
+pub async fn article_reach(db: &Db, window_ms: i64) -> anyhow::Result<Vec<(i64, i64, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT a.id, \
+         (SELECT COUNT(*) FROM hub_article_views v WHERE v.article_id = a.id) AS views, \
+         (SELECT COUNT(*) FROM hub_article_clicks c WHERE c.article_id = a.id) AS clicks, \
+         (SELECT COUNT(DISTINCT o.id) FROM hub_article_clicks c JOIN drops d ON d.slug = c.drop_slug \
+            JOIN orders o ON o.drop_id = d.id AND o.user_id = c.user_id \
+            WHERE c.article_id = a.id AND o.status <> 'expired' \
+            AND o.created_at >= c.clicked_at AND o.created_at <= c.clicked_at + $1) AS orders \
+         FROM hub_articles a ORDER BY a.id",
+    )
+    .bind(window_ms)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("views"), r.get("clicks"), r.get("orders")))
+        .collect())
+}
+
+/// Views by signed-in members per value they gave: (dimension, choice key or '' for a stage
+/// segment's date) → views.
+pub async fn views_by_segment(db: &Db) -> anyhow::Result<Vec<(i64, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT f.dimension_id, COALESCE(f.choice_key, '') AS choice_key, COUNT(*) AS n FROM hub_article_views v \
+         JOIN hub_member_facts f ON f.user_id = v.user_id GROUP BY f.dimension_id, COALESCE(f.choice_key, '')",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("dimension_id"), r.get("choice_key"), r.get("n")))
+        .collect())
+}
+
+/// Questions given a first answer, and FAQ entries.
+pub async fn questions_answered(db: &Db) -> anyhow::Result<(i64, i64)> {
+    let answered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hub_conversations WHERE first_answer_at IS NOT NULL")
+        .fetch_one(&db.pool)
+        .await?;
+    let faq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hub_faq")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((answered, faq))
 }

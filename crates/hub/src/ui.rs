@@ -146,6 +146,14 @@ pub static MESSAGES: MessageTable = &[
     ("hub.median", "Median", "中位数", "Médiane"),
     ("hub.p90", "90th percentile", "第 90 百分位", "90e centile"),
     ("hub.all_experts", "All experts", "全部专家", "Tous les experts"),
+    ("hub.reach", "Reach and conversions", "阅读与转化", "Audience et conversions"),
+    ("hub.reach_hint", "Views by readers (staff and authors not counted). Orders: orders of a drop shown as a product card, placed within 7 days after clicking its card in the article; expired orders do not count.", "阅读量只统计读者（不含员工和作者）。订单：读者在文章中点击商品卡片后 7 天内下的该首发订单，已过期订单不计入。", "Vues des lecteurs (équipe et auteurs non comptés). Commandes : commandes d'un lancement présenté en fiche produit, passées dans les 7 jours après un clic sur la fiche ; les commandes expirées ne comptent pas."),
+    ("hub.views", "Views", "阅读", "Vues"),
+    ("hub.clicks", "Card clicks", "卡片点击", "Clics sur fiche"),
+    ("hub.orders", "Orders", "订单", "Commandes"),
+    ("hub.segment_views", "Views by members' segments", "按人群分类的阅读量", "Vues par segment des membres"),
+    ("hub.questions_answered", "Questions answered", "已回答的问题", "Questions répondues"),
+    ("hub.faq_entries", "FAQ entries", "常见问题条目", "Entrées de FAQ"),
 ];
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub static BUNDLE: UiBundle = UiBundle {
 pub static MESSAGES: MessageTable = &[
     ("nav.launches", "Launches", "新品首发", "Lancements"),
     ("ln.drops", "Launches", "新品首发", "Lancements"),
+    ("ln.guides", "Guides about this product", "相关使用指南", "Guides sur ce produit"),
     ("ln.order_no", "Order", "订单号", "Commande"),
     ("ln.confirm_draw", "Close the reservations now and run the draw? This cannot be undone.", "现在截止预约并抽签？此操作无法撤销。", "Clore les réservations maintenant et lancer le tirage ? C’est irréversible."),
     ("ln.you_hold_fcode", "You hold an F-code for this launch (ending {hint}): type it in the F-code field from {from}.", "你有本次首发的F码（尾号 {hint}），{from} 起在“F码”一栏填写即可购买。", "Vous avez un code F pour ce lancement (se terminant par {hint}) : saisissez-le dans le champ code F à partir du {from}."),
