@@ -42,7 +42,7 @@ const CHROME = '.alert, [role=alert], .field-error, .error-card, label, th, butt
 // Words that occur in English sentences but not in French or Chinese ones.
 const ENGLISH = /\b(the|must|cannot|this|with|exists|still|unknown|needs|should|already|please|only|before|after|your|you|not|is|are|was|has|have)\b/gi;
 // Catalog keys look like `area.name`; the areas in use.
-const RAW_KEY = /^(nav|admin|fb|ln|vet|cp|ls|tokens|notif|mod|err|thread|role|post|field|signup|search|profile|home|board|signin|page|compose|vetting|vet_report|vet_brand|triage|trending|submit|settings|footer|award|roadmap|changelog|uploads|avatar|watch|moderate)\.[a-z0-9_.]+$/;
+const RAW_KEY = /^(nav|admin|fb|ln|vet|cp|ls|tokens|notif|mod|err|thread|role|post|field|signup|search|profile|home|board|signin|page|compose|vetting|vet_report|vet_brand|triage|trending|submit|settings|footer|award|roadmap|changelog|uploads|avatar|watch|moderate|hub)\.[a-z0-9_.]+$/;
 
 let server, base, browser, passwords;
 
@@ -192,7 +192,7 @@ const ERROR_PAGES = {
   fan: [['/admin/users', 403], ['/f/aurora-x2/triage', 403]],
 };
 
-const KEY_PAGES = /^\/($|b\/|t\/|search|f\/[^/]+$|f\/[^/]+\/(new|roadmap|triage|builds\/)|requests\/|drops\/[^/]+$|orders|campaigns\/[^/]+|vetting\/|trending)/;
+const KEY_PAGES = /^\/($|b\/|t\/|search|f\/[^/]+$|f\/[^/]+\/(new|roadmap|triage|builds\/)|requests\/|drops\/[^/]+$|orders|campaigns\/[^/]+|vetting\/|trending|hub($|\/(a\/|series\/|ask$|questions\/)))/;
 
 test('every page, every role, every language, at 360 and 390 px', { timeout: 40 * 60 * 1000 }, async () => {
   const failures = [];

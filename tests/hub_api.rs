@@ -674,6 +674,47 @@ async fn hub_pages_take_a_members_situation_and_an_article() {
     assert!(page.contains("你的问题排在第 1 位"), "{page}");
     let r = staff.get(app.url(&question)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the field's expert sees it");
+    // Once the field has an answered question, a new one shows an expected wait.
+    app.hub.clock.advance_ms(90_000);
+    let id: i64 = question.rsplit('/').next().unwrap().parse().unwrap();
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/hub/questions/{id}/messages"),
+            &admin,
+            json!({"body": "正常。"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let r = zh(mei.post(app.url("/hub/ask")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("field", "睡眠"),
+            ("subject", "午睡"),
+            ("body", "多久？"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let second = r.headers()["location"].to_str().unwrap().to_string();
+    let r = zh(mei.get(app.url(&second))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text().await.unwrap().contains("预计等待约 2 分钟"),
+        "90 s, rounded up"
+    );
+    // The staff page: its sections are in the page, not in its title.
+    let page = staff
+        .get(app.url("/hub/manage"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let title = &page[page.find("<title>").unwrap()..page.find("</title>").unwrap()];
+    assert!(!title.contains('<') || title.len() < 200, "{title}");
+    assert!(page.find("data-reach").unwrap() > page.find("<main").unwrap());
+    assert!(page.find("data-response-times").unwrap() > page.find("<main").unwrap());
     for path in [
         "/hub/ask",
         "/hub/faq",
@@ -936,12 +977,47 @@ async fn expert_conversations(app: &TestApp) {
         )
         .await;
     assert_eq!((s, e["error"].as_str()), (StatusCode::CONFLICT, Some("closed")));
+    // nurse_lin is dismissed. The closed conversation stays with its member; a question she had
+    // in hand (if she won the race for it) goes back to the field's queue, where the other
+    // expert takes it, and she no longer sees it.
+    let (_, c2) = app.get(&format!("/api/v1/hub/questions/{id2}"), Some(&tom)).await;
+    let held = c2["expert"] == "nurse_lin";
     let (s, _) = app
         .call(Method::DELETE, "/api/v1/hub/experts/nurse_lin", Some(&admin), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, c) = app.get(&format!("/api/v1/hub/questions/{id1}"), Some(&mei)).await;
-    assert_eq!((s, c["messages"].as_array().unwrap().len()), (StatusCode::OK, 3));
+    assert_eq!(
+        (s, c["messages"].as_array().unwrap().len(), c["status"].as_str()),
+        (StatusCode::OK, 3, Some("closed"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/hub/questions/{id1}"), Some(&nurse)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, back) = app.get(&format!("/api/v1/hub/questions/{id2}"), Some(&tom)).await;
+    if held {
+        assert_eq!(
+            (back["status"].as_str(), back["position"].as_i64()),
+            (Some("waiting"), Some(1)),
+            "{back}"
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/hub/questions/{id2}"), Some(&nurse)).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (s, taken) = app.post(&path2, &nurse2, answer.clone()).await;
+        assert_eq!(
+            (s, taken["expert"].as_str()),
+            (StatusCode::CREATED, Some("nurse_wu")),
+            "{taken}"
+        );
+    } else {
+        assert_eq!(
+            (back["status"].as_str(), back["expert"].as_str()),
+            (Some("open"), Some("nurse_wu"))
+        );
+    }
 
     // Response times: staff only; the field's line and each expert's.
     assert_eq!(
@@ -1037,6 +1113,16 @@ async fn product_cards_and_conversions(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/drops/x2-washer");
+    // An image pointing at the link, and a second click, are not counted again.
+    for dest in ["image", "document"] {
+        let r = browser
+            .get(app.url("/hub/a/washer-guide/buy/x2-washer"))
+            .header("sec-fetch-dest", dest)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
     let r = browser
         .get(app.url("/hub/a/washer-guide/buy/another-drop"))
         .send()

@@ -121,6 +121,9 @@ pub struct ConversationView {
     pub position: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_wait_secs: Option<i64>,
+    /// The same, in whole minutes rounded up (at least 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_wait_mins: Option<i64>,
     /// The caller asked this question.
     pub is_member: bool,
     /// The caller is an expert who may answer it.
@@ -269,6 +272,7 @@ async fn view(state: &HubState, c: &ConversationRow, p: Party) -> Result<Convers
             .collect(),
         position,
         expected_wait_secs: wait,
+        expected_wait_mins: wait.map(|s| ((s + 59) / 60).max(1)),
         is_member: p == Party::Member,
         is_expert: p == Party::Expert,
     })
@@ -303,7 +307,8 @@ pub async fn ask(state: &HubState, me: &User, r: &QuestionRequest, lang: Lang) -
     let db = &state.platform.db;
     let field = r.field.trim();
     let experts = store::experts(db).await.map_err(internal)?;
-    if !experts.iter().any(|e| e.field == field) {
+    // Someone other than the asker must be able to take it.
+    if !experts.iter().any(|e| e.field == field && e.user_id != me.id) {
         return Err(HubError::NoField.with(&[("field", field.to_string())]));
     }
     let subject = fanloop_platform::text::single_line(&r.subject).trim().to_string();
@@ -369,6 +374,11 @@ pub async fn close(state: &HubState, me: &User, id: i64) -> Result<ConversationV
     store::close_conversation(&state.platform.db, c.id, state.clock.now_ms())
         .await
         .map_err(internal)?;
+    // No message is written: tell this node's open pages now (others see it at their next look).
+    state
+        .platform
+        .live
+        .publish(fanloop_platform::live::LiveEvent::Conversation { conversation_id: c.id });
     conversation(state, me, id).await
 }
 
@@ -423,10 +433,15 @@ pub async fn publish_faq(state: &HubState, me: &User, id: i64, r: &FaqRequest) -
     let html = fanloop_community::domain::render_markdown(&answer);
     let now = state.clock.now_ms();
     let db = &state.platform.db;
-    let faq_id = store::create_faq(db, c.id, &c.field, &c.lang, &question, &answer, &html, me.id, now)
+    let faq_id = match store::create_faq(db, c.id, &c.field, &c.lang, &question, &answer, &html, me.id, now)
         .await
         .map_err(internal)?
-        .ok_or(HubError::FaqExists)?;
+    {
+        store::FaqWritten::Done(id) => id,
+        store::FaqWritten::Exists => return Err(HubError::FaqExists.into()),
+        // Consent was taken back (or the conversation changed hands) since it was read.
+        store::FaqWritten::NoConsent => return Err(HubError::NoConsent.into()),
+    };
     Ok(FaqEntry {
         id: faq_id,
         field: c.field,

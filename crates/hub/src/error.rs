@@ -72,6 +72,11 @@ impl From<HubError> for Problem {
 }
 
 impl HubError {
+    /// Whether `e` is this error (by its table row, not by its code string).
+    pub fn is(self, e: &fanloop_platform::ApiError) -> bool {
+        e.spec.as_ref().is_some_and(|(s, _)| std::ptr::eq(*s, self.spec()))
+    }
+
     pub fn named(self, args: &[(&'static str, &str)]) -> Problem {
         Problem(self, args.iter().map(|(k, v)| (*k, v.to_string())).collect())
     }

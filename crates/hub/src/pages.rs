@@ -307,9 +307,10 @@ async fn article_page(
     let a = service::article(&state, viewer.user.as_ref(), &slug, viewer.lang)
         .await
         .map_err(|e| page_err(e, &viewer))?;
-    service::record_view(&state, viewer.user.as_ref(), &slug)
-        .await
-        .map_err(|e| page_err(e, &viewer))?;
+    // Counting is best effort: a failed count does not cost the reader the page.
+    if let Err(e) = service::record_view(&state, viewer.user.as_ref(), &slug).await {
+        tracing::warn!("hub: a view of {slug} was not counted: {}", e.message);
+    }
     let body = state
         .platform
         .render(&viewer, "hub_article.html", context! { a => a })?;
@@ -320,9 +321,15 @@ async fn article_page(
 async fn buy_click(
     State(state): State<HubState>,
     viewer: Viewer,
+    headers: axum::http::HeaderMap,
     PagePath((slug, drop)): PagePath<(String, String)>,
 ) -> Result<Response, PageError> {
-    let to = service::click(&state, viewer.user.as_ref(), &slug, &drop)
+    // A link followed by the reader, not an image or a fetch that points here (a browser says
+    // which with Sec-Fetch-Dest; one that does not say is believed).
+    let counted = headers
+        .get("sec-fetch-dest")
+        .is_none_or(|v| v.as_bytes() == b"document");
+    let to = service::click(&state, viewer.user.as_ref(), &slug, &drop, counted)
         .await
         .map_err(|e| page_err(e, &viewer))?;
     Ok(see_other(&to))
@@ -832,12 +839,14 @@ async fn ask_submit(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_question(
     state: &HubState,
     viewer: &Viewer,
     me: &User,
     id: i64,
     draft: &str,
+    faq: Option<&FaqForm>,
     status: StatusCode,
     error: Option<String>,
 ) -> Result<Response, PageError> {
@@ -847,7 +856,7 @@ async fn render_question(
     let body = state.platform.render(
         viewer,
         "hub_question.html",
-        context! { c => c, draft => draft, error => error },
+        context! { c => c, draft => draft, faq => faq, error => error },
     )?;
     Ok((status, body).into_response())
 }
@@ -858,7 +867,7 @@ async fn question_page(
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     let me = viewer.require_user()?;
-    render_question(&state, &viewer, me, id, "", StatusCode::OK, None).await
+    render_question(&state, &viewer, me, id, "", None, StatusCode::OK, None).await
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -880,18 +889,23 @@ async fn reply_submit(
             "/hub/questions/{id}#m-{}",
             c.messages.last().map(|m| m.id).unwrap_or(0)
         ))),
-        Err(e) => {
-            let message = form_problem(e, &viewer)?;
-            render_question(
+        // Another expert took it: this expert no longer sees it, so say so on their queue.
+        Err(e) if crate::error::HubError::TakenByAnother.is(&e) => {
+            let message = e.text(viewer.lang);
+            render_ask(
                 &state,
                 &viewer,
                 me,
-                id,
-                &f.body,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                &AskForm::default(),
+                StatusCode::CONFLICT,
                 Some(message),
             )
             .await
+        }
+        Err(e) => {
+            let status = e.status;
+            let message = form_problem(e, &viewer)?;
+            render_question(&state, &viewer, me, id, &f.body, None, status, Some(message)).await
         }
     }
 }
@@ -929,7 +943,7 @@ async fn consent_submit(
     Ok(see_other(&format!("/hub/questions/{id}")))
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
 struct FaqForm {
     #[serde(default)]
     question: String,
@@ -951,17 +965,9 @@ async fn faq_submit(
     match ask::publish_faq(&state, me, id, &r).await {
         Ok(entry) => Ok(see_other(&format!("/hub/faq#faq-{}", entry.id))),
         Err(e) => {
+            let status = e.status;
             let message = form_problem(e, &viewer)?;
-            render_question(
-                &state,
-                &viewer,
-                me,
-                id,
-                "",
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
-            )
-            .await
+            render_question(&state, &viewer, me, id, "", Some(&f), status, Some(message)).await
         }
     }
 }

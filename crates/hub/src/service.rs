@@ -1356,7 +1356,8 @@ pub async fn browse(state: &HubState, me: Option<&User>, q: &BrowseQuery, lang: 
 // ---------------------------------------------------------------------------------------------
 // Shop and reach
 
-/// Counts a reader's view of an article page (staff and the author are not counted).
+/// Counts a reader's view of an article page (staff and the author are not counted; a member's
+/// views of one article count once a day).
 pub async fn record_view(state: &HubState, me: Option<&User>, slug: &str) -> Result<(), ApiError> {
     let db = &state.platform.db;
     let Some(a) = store::article_by_slug(db, slug).await.map_err(internal)? else {
@@ -1365,14 +1366,21 @@ pub async fn record_view(state: &HubState, me: Option<&User>, slug: &str) -> Res
     if me.is_some_and(|u| u.role.is_staff() || u.id == a.author_id) {
         return Ok(());
     }
-    store::record_view(db, a.id, me.map(|u| u.id), state.clock.now_ms())
+    store::record_view(db, a.id, me.map(|u| u.id), state.clock.now_ms(), 86_400_000)
         .await
         .map_err(internal)
 }
 
-/// A click on an article's product card: counted, then the drop's page. Only a card the
-/// article (as the reader may see it) carries is counted.
-pub async fn click(state: &HubState, me: Option<&User>, slug: &str, drop: &str) -> Result<String, ApiError> {
+/// A click on an article's product card: the drop's page, and, when `counted` (a member's own
+/// navigation, not an image or a script loading the link), the click is recorded once per
+/// conversion window. Only a card the article (as the reader may see it) carries is followed.
+pub async fn click(
+    state: &HubState,
+    me: Option<&User>,
+    slug: &str,
+    drop: &str,
+    counted: bool,
+) -> Result<String, ApiError> {
     let db = &state.platform.db;
     let a = store::article_by_slug(db, slug)
         .await
@@ -1384,9 +1392,18 @@ pub async fn click(state: &HubState, me: Option<&User>, slug: &str, drop: &str) 
     if !domain::product_markers(&a.body).iter().any(|d| d == drop) {
         return Err(HubError::NoProduct.with(&[("drop", drop.to_string())]));
     }
-    store::record_click(db, a.id, drop, me.map(|u| u.id), state.clock.now_ms())
+    if let (Some(me), true) = (me, counted) {
+        store::record_click(
+            db,
+            a.id,
+            drop,
+            me.id,
+            state.clock.now_ms(),
+            domain::CONVERSION_WINDOW_MS,
+        )
         .await
         .map_err(internal)?;
+    }
     Ok(format!("/drops/{drop}"))
 }
 
@@ -1397,7 +1414,7 @@ pub struct ArticleReach {
     pub lang: String,
     /// Page views by readers (staff and the author not counted).
     pub views: i64,
-    /// Clicks on its product cards.
+    /// Members who clicked one of its product cards (once per member, card and 7 days).
     pub clicks: i64,
     /// Orders (not expired) of a carded drop placed within 7 days after a click from it.
     pub orders: i64,

@@ -245,12 +245,21 @@ pub async fn set_expert(db: &Db, user_id: i64, field: &str, bio: &str, by: i64, 
     Ok(())
 }
 
-/// Whether there was an expert to remove.
+/// Whether there was an expert to remove. The conversations they had taken and not closed go
+/// back to their field's queue (their first answer stays counted), in the same transaction.
 pub async fn remove_expert(db: &Db, user_id: i64) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query("DELETE FROM hub_experts WHERE user_id = $1")
         .bind(user_id)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE hub_conversations SET status = 'waiting', expert_id = NULL WHERE expert_id = $1 AND status = 'open'",
+    )
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -808,18 +817,20 @@ pub async fn add_message(
     now: i64,
 ) -> anyhow::Result<Written> {
     let mut tx = db.begin_write().await?;
-    let status: Option<(String, Option<i64>)> =
-        sqlx::query("SELECT status, expert_id FROM hub_conversations WHERE id = $1")
-            .bind(conversation_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| (r.get("status"), opt_i64(&r, "expert_id")));
-    let Some((status, expert)) = status else {
-        return Ok(Written::Closed);
-    };
-    if status == "closed" {
+    // A no-op update takes the row's lock (PostgreSQL's READ COMMITTED would not see a close
+    // committed after a plain read): a concurrent close comes wholly before or after.
+    let open = sqlx::query("UPDATE hub_conversations SET status = status WHERE id = $1 AND status <> 'closed'")
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+    if open.rows_affected() == 0 {
         return Ok(Written::Closed);
     }
+    let expert: Option<i64> = sqlx::query("SELECT expert_id FROM hub_conversations WHERE id = $1")
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map(|r| opt_i64(&r, "expert_id"))?;
     let mut written = Written::Done;
     if taking {
         match expert {
@@ -827,7 +838,8 @@ pub async fn add_message(
             Some(_) => {}
             None => {
                 let took = sqlx::query(
-                    "UPDATE hub_conversations SET expert_id = $1, status = 'open', first_answer_at = $2 \
+                    "UPDATE hub_conversations SET expert_id = $1, status = 'open', first_answer_at = COALESCE(first_answer_at, $2), \
+                     first_answer_by = COALESCE(first_answer_by, $1) \
                      WHERE id = $3 AND status = 'waiting' AND expert_id IS NULL",
                 )
                 .bind(author_id)
@@ -901,11 +913,11 @@ pub async fn recent_first_answers(db: &Db, field: &str, limit: i64) -> anyhow::R
     Ok(rows.iter().map(|r| r.get("waited")).collect())
 }
 
-/// Every answered conversation: (expert, field, time to first answer in ms).
+/// Every answered conversation: (the expert who first answered, field, time to that answer in ms).
 pub async fn first_answers(db: &Db) -> anyhow::Result<Vec<(String, String, i64)>> {
     let rows = sqlx::query(
         "SELECT u.username, c.field, c.first_answer_at - c.created_at AS waited FROM hub_conversations c \
-         JOIN users u ON u.id = c.expert_id WHERE c.first_answer_at IS NOT NULL",
+         JOIN users u ON u.id = c.first_answer_by WHERE c.first_answer_at IS NOT NULL",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -935,7 +947,19 @@ pub struct FaqRow {
     pub created_at: i64,
 }
 
-/// `None` when the conversation already has its FAQ entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaqWritten {
+    Done(i64),
+    Exists,
+    /// The member's consent is not (or no longer) given, or `expert_id` is not the
+    /// conversation's expert.
+    NoConsent,
+}
+
+/// Publishes a FAQ entry if, at that moment, the member consents and `expert_id` answers the
+/// conversation. The consent is re-read under a row lock (a no-op update) in the same
+/// transaction, so consent taken back concurrently either comes first (nothing is published) or
+/// after (its delete finds the entry).
 #[allow(clippy::too_many_arguments)]
 pub async fn create_faq(
     db: &Db,
@@ -947,7 +971,18 @@ pub async fn create_faq(
     answer_html: &str,
     expert_id: i64,
     now: i64,
-) -> anyhow::Result<Option<i64>> {
+) -> anyhow::Result<FaqWritten> {
+    let mut tx = db.begin_write().await?;
+    let consenting = sqlx::query(
+        "UPDATE hub_conversations SET faq_consent = faq_consent WHERE id = $1 AND faq_consent = 1 AND expert_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(expert_id)
+    .execute(&mut *tx)
+    .await?;
+    if consenting.rows_affected() == 0 {
+        return Ok(FaqWritten::NoConsent);
+    }
     let row = sqlx::query(
         "INSERT INTO hub_faq (conversation_id, field, lang, question, answer, answer_html, expert_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -960,11 +995,15 @@ pub async fn create_faq(
     .bind(answer_html)
     .bind(expert_id)
     .bind(now)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *tx)
     .await;
     match row {
-        Ok(r) => Ok(Some(r.get("id"))),
-        Err(e) if is_unique_violation(&e) => Ok(None),
+        Ok(r) => {
+            let id = r.get("id");
+            tx.commit().await?;
+            Ok(FaqWritten::Done(id))
+        }
+        Err(e) if is_unique_violation(&e) => Ok(FaqWritten::Exists),
         Err(e) => Err(e.into()),
     }
 }
@@ -1081,30 +1120,49 @@ pub async fn articles_with_product(db: &Db, drop_slug: &str) -> anyhow::Result<V
     Ok(rows.iter().map(|r| r.get("article_id")).collect())
 }
 
-pub async fn record_view(db: &Db, article_id: i64, user_id: Option<i64>, now: i64) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO hub_article_views (article_id, user_id, viewed_at) VALUES ($1, $2, $3)")
-        .bind(article_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
+/// Counts a view; a signed-in member's views of one article count once per `dedupe_ms`.
+pub async fn record_view(
+    db: &Db,
+    article_id: i64,
+    user_id: Option<i64>,
+    now: i64,
+    dedupe_ms: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO hub_article_views (article_id, user_id, viewed_at) SELECT $1, $2, $3 \
+         WHERE $2 IS NULL OR NOT EXISTS (SELECT 1 FROM hub_article_views WHERE article_id = $1 AND user_id = $2 \
+         AND viewed_at > $4)",
+    )
+    .bind(article_id)
+    .bind(user_id)
+    .bind(now)
+    .bind(now - dedupe_ms)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
+/// Counts a member's click on a card, once per `dedupe_ms` for the same article and drop.
 pub async fn record_click(
     db: &Db,
     article_id: i64,
     drop_slug: &str,
-    user_id: Option<i64>,
+    user_id: i64,
     now: i64,
+    dedupe_ms: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO hub_article_clicks (article_id, drop_slug, user_id, clicked_at) VALUES ($1, $2, $3, $4)")
-        .bind(article_id)
-        .bind(drop_slug)
-        .bind(user_id)
-        .bind(now)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO hub_article_clicks (article_id, drop_slug, user_id, clicked_at) SELECT $1, $2, $3, $4 \
+         WHERE NOT EXISTS (SELECT 1 FROM hub_article_clicks WHERE article_id = $1 AND drop_slug = $2 AND user_id = $3 \
+         AND clicked_at > $5)",
+    )
+    .bind(article_id)
+    .bind(drop_slug)
+    .bind(user_id)
+    .bind(now)
+    .bind(now - dedupe_ms)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 

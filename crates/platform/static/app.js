@@ -377,11 +377,15 @@ document.addEventListener('change', function (ev) {
   if (!box) return;
   var id = box.dataset.liveConversation;
   var stream = null;
+  var asked = 0;
   function refresh() {
-    fetch(location.pathname, { credentials: 'same-origin' }).then(function (r) {
+    // The conversation's own address (the page may be a refused form's answer), and only the
+    // newest answer is applied when refreshes overlap.
+    var mine = ++asked;
+    fetch('/hub/questions/' + id, { credentials: 'same-origin' }).then(function (r) {
       return r.ok ? r.text() : null;
     }).then(function (html) {
-      if (!html) return;
+      if (!html || mine !== asked) return;
       var fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('[data-live-conversation]');
       if (fresh) { box.replaceWith(fresh); box = fresh; }
     }).catch(function () {});

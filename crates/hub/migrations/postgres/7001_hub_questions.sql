@@ -13,6 +13,8 @@ CREATE TABLE hub_conversations (
     faq_consent BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     first_answer_at BIGINT,
+    -- Who gave the first answer (kept if that expert is later dismissed).
+    first_answer_by BIGINT REFERENCES users (id),
     closed_at BIGINT
 );
 CREATE INDEX hub_conversations_queue ON hub_conversations (field, status, created_at);

@@ -13,6 +13,8 @@ CREATE TABLE hub_conversations (
     faq_consent INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     first_answer_at INTEGER,
+    -- Who gave the first answer (kept if that expert is later dismissed).
+    first_answer_by INTEGER REFERENCES users (id),
     closed_at INTEGER
 );
 CREATE INDEX hub_conversations_queue ON hub_conversations (field, status, created_at);
