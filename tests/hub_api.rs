@@ -1153,6 +1153,64 @@ async fn product_cards_and_conversions(app: &TestApp) {
     let (_, a) = app.get("/api/v1/hub/articles/washer-guide", None).await;
     assert_eq!(a["products"][0]["remaining"], 8, "the card shows what is left now");
 
+    // Devices from orders: the washer choice is given by orders of the drop, unless the member
+    // says otherwise.
+    let mut segment = device();
+    segment["choices"][0]["drops"] = json!(["x2-washer", "no-such-drop-yet"]);
+    assert_eq!(
+        app.post("/api/v1/hub/segments", &admin, segment).await.0,
+        StatusCode::CREATED
+    );
+    let mut bad = device();
+    bad["key"] = json!("device2");
+    bad["choices"][0]["drops"] = json!(["Not A Slug"]);
+    assert_eq!(
+        app.post("/api/v1/hub/segments", &admin, bad).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let for_washers = article(
+        "washer-owners",
+        "en",
+        "For washer owners",
+        "Descale monthly.",
+        json!([{"dimension": "device", "choices": ["washer"]}]),
+    );
+    assert_eq!(
+        app.post("/api/v1/hub/articles", &admin, for_washers).await.0,
+        StatusCode::CREATED
+    );
+    let (_, me) = app.get("/api/v1/hub/me", Some(&buyer)).await;
+    let fact = me["facts"][0].clone();
+    assert_eq!(
+        (fact["choice"].as_str(), fact["from_orders"].as_bool()),
+        (Some("washer"), Some(true)),
+        "{me}"
+    );
+    let (_, fy) = app.get("/api/v1/hub/for-you", Some(&buyer)).await;
+    assert_eq!(slugs(&fy["articles"])[0], "washer-owners", "{fy}");
+    let (s, me) = put(
+        app,
+        "/api/v1/hub/me",
+        &buyer,
+        json!({"facts": [{"dimension": "device", "choice": "-"}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, me["facts"][0]["from_orders"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{me}"
+    );
+    let (_, fy) = app.get("/api/v1/hub/for-you", Some(&buyer)).await;
+    assert!(
+        !slugs(&fy["articles"]).contains(&"washer-owners".to_string()),
+        "none of these: orders do not choose"
+    );
+    let (_, me) = app.get("/api/v1/hub/me", Some(&other)).await;
+    assert_eq!(
+        me["facts"][0]["from_orders"], true,
+        "the other buyer's orders speak for them"
+    );
+
     assert_eq!(
         app.get("/api/v1/hub/stats", Some(&buyer)).await.0,
         StatusCode::FORBIDDEN

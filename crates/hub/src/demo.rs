@@ -25,6 +25,7 @@ fn choice(key: &str, en: &str, zh: &str, fr: &str) -> Choice {
     Choice {
         key: key.into(),
         names: names(en, zh, fr),
+        drops: Vec::new(),
     }
 }
 
@@ -128,7 +129,11 @@ pub async fn load(state: &HubState) -> anyhow::Result<()> {
             kind: "choice".into(),
             names: names("Device owned", "我的设备", "Appareil possédé"),
             choices: vec![
-                choice("phone", "Phone", "手机", "Téléphone"),
+                Choice {
+                    // A member who ordered a phone in a launch owns one.
+                    drops: vec!["aurora-x2-restock".into(), "aurora-x3-launch".into()],
+                    ..choice("phone", "Phone", "手机", "Téléphone")
+                },
                 choice("band", "Smart band", "智能手环", "Bracelet connecté"),
                 choice("washer", "Washing machine", "洗衣机", "Lave-linge"),
                 choice("purifier", "Air purifier", "空气净化器", "Purificateur d'air"),

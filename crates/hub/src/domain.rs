@@ -170,11 +170,19 @@ pub enum Kind {
     Stage(StageRule),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Choice {
     pub key: String,
     pub names: Names,
+    /// Drops whose orders tell the hub that a member has this choice (a device bought in a
+    /// launch), unless the member said otherwise.
+    #[serde(default)]
+    pub drops: Vec<String>,
 }
+
+/// What a member said about a choice segment on purpose: "none of these" (`-`), which also
+/// keeps their orders from choosing for them.
+pub const NONE_OF_THESE: &str = "-";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dimension {
@@ -215,15 +223,34 @@ pub struct Profile {
     pub stages: BTreeMap<i64, i64>,
 }
 
+/// The choice a member's orders give a segment: the first whose drops they ordered.
+pub fn choice_from_orders<'a>(d: &'a Dimension, ordered: &BTreeSet<String>) -> Option<&'a Choice> {
+    match &d.kind {
+        Kind::Choice(choices) => choices.iter().find(|c| c.drops.iter().any(|s| ordered.contains(s))),
+        Kind::Stage(_) => None,
+    }
+}
+
 impl Profile {
     /// Today's profile from the facts (a fact for an unknown dimension, or a choice that no
-    /// longer exists, is left out; so is a date whose stage is out of range today).
-    pub fn of(dimensions: &[Dimension], facts: &BTreeMap<i64, Fact>, today: Date) -> Profile {
+    /// longer exists, is left out; so is a date whose stage is out of range today), and, for a
+    /// choice segment the member said nothing about, from the drops they ordered.
+    pub fn of(
+        dimensions: &[Dimension],
+        facts: &BTreeMap<i64, Fact>,
+        ordered: &BTreeSet<String>,
+        today: Date,
+    ) -> Profile {
         let mut p = Profile::default();
         for d in dimensions {
             match (facts.get(&d.id), &d.kind) {
                 (Some(Fact::Choice(c)), Kind::Choice(_)) if d.choice(c).is_some() => {
                     p.choices.insert(d.id, c.clone());
+                }
+                (None, Kind::Choice(_)) => {
+                    if let Some(c) = choice_from_orders(d, ordered) {
+                        p.choices.insert(d.id, c.key.clone());
+                    }
                 }
                 (Some(Fact::Day(day)), Kind::Stage(rule)) => {
                     if let Some(s) = rule.stage(*day, today) {
@@ -511,7 +538,7 @@ mod tests {
                 date_prompt: Names::default(),
                 kind: Kind::Choice(vec![Choice {
                     key: "washer".into(),
-                    names: Names::default(),
+                    ..Choice::default()
                 }]),
             },
             Dimension {
@@ -529,10 +556,44 @@ mod tests {
             (9, Fact::Choice("x".into())),
         ]
         .into();
-        let p = Profile::of(&dims, &facts, due - Duration::days(7));
+        let none = BTreeSet::new();
+        let p = Profile::of(&dims, &facts, &none, due - Duration::days(7));
         assert!(p.choices.is_empty());
         assert_eq!(p.stages.get(&2), Some(&39));
-        assert!(Profile::of(&dims, &facts, due + Duration::days(60)).is_empty());
+        assert!(Profile::of(&dims, &facts, &none, due + Duration::days(60)).is_empty());
+        // Orders choose for a segment the member said nothing about, never over what they said.
+        let mut dims = dims;
+        dims[0].kind = Kind::Choice(vec![
+            Choice {
+                key: "washer".into(),
+                drops: vec!["w1".into()],
+                ..Choice::default()
+            },
+            Choice {
+                key: "dryer".into(),
+                drops: vec!["d1".into()],
+                ..Choice::default()
+            },
+        ]);
+        let ordered: BTreeSet<String> = ["d1".to_string()].into();
+        let nothing_said: BTreeMap<i64, Fact> = BTreeMap::new();
+        assert_eq!(
+            Profile::of(&dims, &nothing_said, &ordered, due)
+                .choices
+                .get(&1)
+                .map(String::as_str),
+            Some("dryer")
+        );
+        let said_washer: BTreeMap<i64, Fact> = [(1, Fact::Choice("washer".into()))].into();
+        assert_eq!(
+            Profile::of(&dims, &said_washer, &ordered, due)
+                .choices
+                .get(&1)
+                .map(String::as_str),
+            Some("washer")
+        );
+        let said_none: BTreeMap<i64, Fact> = [(1, Fact::Choice(NONE_OF_THESE.into()))].into();
+        assert!(Profile::of(&dims, &said_none, &ordered, due).choices.is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@ fanloop_platform::error_table! {
         KindChange => ("kind_change", CONFLICT, "a segment keeps its kind: create a new one instead", "人群分类的类型不能更改，请新建一个。", "Un segment garde son type : créez-en un nouveau."),
         Choices => ("validation_failed", UNPROCESSABLE_ENTITY, "a choice segment has 1–50 choices, each with a key and a name", "选项类分类需要 1–50 个选项，每个都有标识和名称。", "Un segment à choix a 1 à 50 choix, chacun avec un identifiant et un nom."),
         ChoiceTwice => ("validation_failed", UNPROCESSABLE_ENTITY, "choice {choice} is listed twice", "选项 {choice} 重复。", "Le choix {choice} figure deux fois."),
+        ChoiceDrops => ("validation_failed", UNPROCESSABLE_ENTITY, "choice {choice}: at most 20 drops, each a drop's short name", "选项 {choice}：最多 20 个首发，每个填首发的短名称。", "Choix {choice} : 20 lancements au plus, chacun par son nom court."),
         Unit => ("validation_failed", UNPROCESSABLE_ENTITY, "unit: “week” or “month”", "单位：“week”（周）或“month”（月）。", "Unité : « week » ou « month »."),
         StageRule => ("validation_failed", UNPROCESSABLE_ENTITY, "stages: offset, first and last stage between -1000 and 1000, the first not after the last", "阶段：偏移量、起始和结束阶段须在 -1000 到 1000 之间，且起始不晚于结束。", "Étapes : décalage, première et dernière étape entre -1000 et 1000, la première avant la dernière."),
         NoDimension => ("validation_failed", UNPROCESSABLE_ENTITY, "there is no segment {dimension}", "没有 {dimension} 这个人群分类。", "Il n’y a pas de segment {dimension}."),

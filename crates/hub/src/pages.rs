@@ -216,10 +216,12 @@ async fn render_me(
     let value_of = |d: &DimensionView| -> String {
         match typed {
             Some(p) => field(p, &format!("f_{}", d.key)).to_string(),
+            // A choice from orders is not something the member said: the select stays on "not
+            // said" (saving keeps it from orders), and the page names it beside.
             None => known
                 .facts
                 .iter()
-                .find(|f| f.dimension == d.key)
+                .find(|f| f.dimension == d.key && !f.from_orders)
                 .map(|f| f.choice.clone().or_else(|| f.date.clone()).unwrap_or_default())
                 .unwrap_or_default(),
         }
@@ -673,7 +675,8 @@ async fn manage_result(
     }
 }
 
-/// Choices as typed, one per line: `key | English | 中文 | Français` (names may be left out).
+/// Choices as typed, one per line: `key | English | 中文 | Français | drops` (names and the
+/// comma-separated drops whose orders give the choice may be left out).
 fn parse_choices(text: &str) -> Vec<Choice> {
     text.lines()
         .map(str::trim)
@@ -684,6 +687,13 @@ fn parse_choices(text: &str) -> Vec<Choice> {
             let en = parts.next().unwrap_or("").to_string();
             let zh = parts.next().unwrap_or("").to_string();
             let fr = parts.next().unwrap_or("").to_string();
+            let drops = parts
+                .next()
+                .unwrap_or("")
+                .split([',', '，', ' '])
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect();
             let names = if en.is_empty() && zh.is_empty() && fr.is_empty() {
                 Names {
                     en: key.clone(),
@@ -692,7 +702,7 @@ fn parse_choices(text: &str) -> Vec<Choice> {
             } else {
                 Names { en, zh, fr }
             };
-            Choice { key, names }
+            Choice { key, names, drops }
         })
         .collect()
 }
@@ -992,6 +1002,8 @@ mod tests {
         assert_eq!(c[1].key, "dryer");
         assert_eq!(c[1].names.en, "Dryer");
         assert_eq!(c[2].names.en, "fridge");
+        let d = parse_choices("phone | Phone | 手机 | Téléphone | x2, x3，x4");
+        assert_eq!(d[0].drops, ["x2", "x3", "x4"]);
         assert!(parse_choices("").is_empty());
     }
 }

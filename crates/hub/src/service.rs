@@ -108,6 +108,8 @@ pub struct ChoiceView {
     pub key: String,
     pub name: String,
     pub names: Names,
+    /// Drops whose orders give a member this choice.
+    pub drops: Vec<String>,
     /// Members who picked it (staff only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<i64>,
@@ -141,6 +143,7 @@ fn dimension_view(d: &Dimension, lang: Lang, counts: Option<&HashMap<(i64, Strin
                     key: c.key.clone(),
                     name: c.names.get(lang).to_string(),
                     names: c.names.clone(),
+                    drops: c.drops.clone(),
                     members: count(&c.key),
                 })
                 .collect(),
@@ -191,9 +194,19 @@ fn checked_dimension(r: &DimensionRequest, id: i64) -> Result<Dimension, Problem
                 if !seen.insert(k.clone()) {
                     return Err(HubError::ChoiceTwice.named(&[("choice", &k)]));
                 }
+                let mut drops: Vec<String> = Vec::new();
+                for d in c.drops.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
+                    if !valid_key(d) || drops.len() == 20 {
+                        return Err(HubError::ChoiceDrops.named(&[("choice", &k)]));
+                    }
+                    if !drops.iter().any(|x| x == d) {
+                        drops.push(d.to_string());
+                    }
+                }
                 choices.push(Choice {
                     key: k,
                     names: c.names.checked(60, HubError::Choices)?,
+                    drops,
                 });
             }
             (Kind::Choice(choices), Names::default())
@@ -268,7 +281,8 @@ pub async fn update_dimension(
 pub struct FactRequest {
     /// A segment's key.
     pub dimension: String,
-    /// For a choice segment: a choice's key.
+    /// For a choice segment: a choice's key, or `-` for "none of these" (which also keeps the
+    /// member's orders from choosing).
     #[serde(default)]
     pub choice: Option<String>,
     /// For a stage segment: the date (YYYY-MM-DD) the stage is counted from.
@@ -298,7 +312,12 @@ pub struct FactView {
     /// "week 12" in the reader's language; absent when out of range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_label: Option<String>,
-    pub updated_at: i64,
+    /// The choice comes from the member's launch orders, not from what they said (they can
+    /// pick another, or "none of these": `-`).
+    pub from_orders: bool,
+    /// When they said it; for a choice from orders, absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -312,10 +331,10 @@ pub async fn my_hub(state: &HubState, me: &User, lang: Lang) -> Result<MyHub, Ap
     let db = &state.platform.db;
     let dims = store::dimensions(db).await.map_err(internal)?;
     let facts = store::facts(db, me.id).await.map_err(internal)?;
+    let ordered = store::ordered_drops(db, me.id).await.map_err(internal)?;
     let today = state.clock.today();
     let mut out = Vec::new();
     for d in &dims {
-        let Some((fact, at)) = facts.get(&d.id) else { continue };
         let mut v = FactView {
             dimension: d.key.clone(),
             dimension_name: d.names.get(lang).to_string(),
@@ -324,11 +343,33 @@ pub async fn my_hub(state: &HubState, me: &User, lang: Lang) -> Result<MyHub, Ap
             date: None,
             stage: None,
             stage_label: None,
-            updated_at: *at,
+            from_orders: false,
+            updated_at: None,
         };
+        let Some((fact, at)) = facts.get(&d.id) else {
+            if let Some(c) = domain::choice_from_orders(d, &ordered) {
+                v.choice = Some(c.key.clone());
+                v.choice_name = Some(c.names.get(lang).to_string());
+                v.from_orders = true;
+                out.push(v);
+            }
+            continue;
+        };
+        v.updated_at = Some(*at);
         match (fact, &d.kind) {
             (Fact::Choice(c), Kind::Choice(_)) => {
-                v.choice_name = d.choice(c).map(|ch| ch.names.get(lang).to_string());
+                v.choice_name = if c == domain::NONE_OF_THESE {
+                    Some(
+                        match lang {
+                            Lang::Zh => "以上都不是",
+                            Lang::En => "none of these",
+                            Lang::Fr => "aucun de ceux-ci",
+                        }
+                        .to_string(),
+                    )
+                } else {
+                    d.choice(c).map(|ch| ch.names.get(lang).to_string())
+                };
                 v.choice = Some(c.clone());
             }
             (Fact::Day(day), Kind::Stage(rule)) => {
@@ -369,7 +410,7 @@ fn checked_facts(
         let fact = match (&d.kind, choice, date) {
             (_, None, None) => continue, // nothing given: forgotten
             (Kind::Choice(_), Some(c), None) => {
-                if d.choice(c).is_none() {
+                if c != domain::NONE_OF_THESE && d.choice(c).is_none() {
                     return Err(HubError::NoChoice.named(&[("dimension", key), ("choice", c)]));
                 }
                 Fact::Choice(c.to_string())
@@ -407,7 +448,10 @@ async fn profile_of(state: &HubState, me: Option<&User>, dims: &[Dimension]) -> 
         .into_iter()
         .map(|(d, (f, _))| (d, f))
         .collect();
-    Ok(Profile::of(dims, &facts, state.clock.today()))
+    let ordered = store::ordered_drops(&state.platform.db, me.id)
+        .await
+        .map_err(internal)?;
+    Ok(Profile::of(dims, &facts, &ordered, state.clock.today()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1513,6 +1557,7 @@ mod tests {
                         en: "Washer".into(),
                         ..Names::default()
                     },
+                    drops: Vec::new(),
                 }]),
             },
             Dimension {

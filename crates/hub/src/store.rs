@@ -28,7 +28,8 @@ pub async fn dimensions(db: &Db) -> anyhow::Result<Vec<Dimension>> {
     .fetch_all(&db.pool)
     .await?;
     let choice_rows = sqlx::query(
-        "SELECT dimension_id, choice_key, name_en, name_zh, name_fr FROM hub_choices ORDER BY dimension_id, position",
+        "SELECT dimension_id, choice_key, name_en, name_zh, name_fr, drop_slugs FROM hub_choices \
+         ORDER BY dimension_id, position",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -37,6 +38,12 @@ pub async fn dimensions(db: &Db) -> anyhow::Result<Vec<Dimension>> {
         choices.entry(r.get("dimension_id")).or_default().push(Choice {
             key: r.get("choice_key"),
             names: names(r, "name"),
+            drops: r
+                .get::<String, _>("drop_slugs")
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         });
     }
     Ok(rows
@@ -92,8 +99,8 @@ async fn write_dimension_body(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64
     if let Kind::Choice(choices) = &d.kind {
         for (pos, c) in choices.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO hub_choices (dimension_id, choice_key, name_en, name_zh, name_fr, position) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO hub_choices (dimension_id, choice_key, name_en, name_zh, name_fr, position, drop_slugs) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(id)
             .bind(&c.key)
@@ -101,6 +108,7 @@ async fn write_dimension_body(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: i64
             .bind(&c.names.zh)
             .bind(&c.names.fr)
             .bind(pos as i64)
+            .bind(c.drops.join(","))
             .execute(&mut **tx)
             .await?;
         }
@@ -1213,4 +1221,15 @@ pub async fn questions_answered(db: &Db) -> anyhow::Result<(i64, i64)> {
         .fetch_one(&db.pool)
         .await?;
     Ok((answered, faq))
+}
+
+/// The drops a member ordered (orders not expired).
+pub async fn ordered_drops(db: &Db, user_id: i64) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT d.slug FROM orders o JOIN drops d ON d.id = o.drop_id WHERE o.user_id = $1 AND o.status <> 'expired'",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(|r| r.get("slug")).collect())
 }

@@ -28,6 +28,8 @@ CREATE TABLE hub_choices (
     name_zh TEXT NOT NULL,
     name_fr TEXT NOT NULL,
     position BIGINT NOT NULL,
+    -- Drops (slugs, comma-separated) whose orders tell the hub a member has this choice.
+    drop_slugs TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (dimension_id, choice_key)
 );
 
