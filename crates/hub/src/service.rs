@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use fanloop_platform::accounts::{self, User};
+use fanloop_platform::error::escape_html;
 use fanloop_platform::i18n::Lang;
 use fanloop_platform::{ApiError, Platform};
 use serde::{Deserialize, Serialize};
@@ -1034,14 +1035,6 @@ pub async fn article(state: &HubState, me: Option<&User>, slug: &str, lang: Lang
     })
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// The article's HTML with each `[[drop:slug]]` paragraph drawn as its product card: name,
 /// price, what is left, and a link that counts the click before going to the drop.
 fn with_cards(html: &str, article: &str, cards: &[store::ProductCard], lang: Lang, now: i64) -> String {
@@ -1063,13 +1056,13 @@ fn with_cards(html: &str, article: &str, cards: &[store::ProductCard], lang: Lan
         };
         let card = format!(
             "<aside class=\"product-card\" data-product=\"{slug}\"><strong>{name}</strong>              <span class=\"price\">{units}.{cents:02} {currency}</span> <span class=\"muted small\">{state}</span>              <a class=\"button small\" href=\"/hub/a/{article}/buy/{slug}\">{buy}</a></aside>",
-            slug = escape(&c.drop),
-            name = escape(&c.name),
+            slug = escape_html(&c.drop),
+            name = escape_html(&c.name),
             units = c.price_cents / 100,
             cents = c.price_cents.rem_euclid(100),
-            currency = escape(&c.currency),
-            state = escape(&state),
-            article = escape(article),
+            currency = escape_html(&c.currency),
+            state = escape_html(&state),
+            article = escape_html(article),
             buy = buy,
         );
         out = out.replace(&format!("<p>[[drop:{}]]</p>", c.drop), &card);
