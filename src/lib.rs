@@ -177,6 +177,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         launches.start_background();
     }
     launches.start_reminders();
+    // Share walls' posts reach the forum (and so search and trending) from any node.
+    fanloop_launches::wall::start_mirror(&launches);
     launches.start_auth_warmup();
     fanloop_feedback::service::start_regrouping(fanloop_feedback::FeedbackState::new(platform.clone()));
     fanloop_listening::rollup::spawn(platform.db.clone());

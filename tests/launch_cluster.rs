@@ -125,6 +125,7 @@ fn attempt(d: &store::Drop, fan: &Fan, key: &str) -> Attempt {
         idempotency_key: key.into(),
         fcode: None,
         now: now_ms(),
+        share: None,
     }
 }
 
@@ -217,6 +218,7 @@ async fn ids_are_never_reused_and_a_replay_is_the_callers_own_after_redis_loses_
         quantity: 2,
         idempotency_key: "k-ann-2".into(),
         fcode: None,
+        share: None,
     };
     assert_eq!(
         store::commit_decision(&n.db, &d, "test:1", &third, now_ms(), 3_000)
@@ -593,5 +595,113 @@ async fn a_stalled_transaction_does_not_block_the_drop_and_late_retries_get_thei
     assert_eq!((s, late["error"].as_str()), (StatusCode::CONFLICT, Some("closed")));
     holder.pool.close().await;
     n.cluster.reset_drop(d.id).await.unwrap();
+    drop_database(&db_name).await;
+}
+
+/// Ordering by posting on two nodes (issue 16): the post is stored with the order by the node
+/// that decides it; a copy sent to the other node is refused and its unit goes back to Redis; both
+/// nodes show the same wall, and the forum gets each post once although both mirror it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_posts_are_stored_with_their_orders_and_mirrored_once_across_nodes() {
+    let Some(redis) = common::redis_url().await else { return };
+    let Some((db_name, db_url)) = common::fresh_pg_database().await else {
+        return;
+    };
+    let prefix = format!("t16-{}", &auth::new_token()[..8]);
+    let a = node(&db_url, &redis, &prefix, ClusterOptions::default()).await;
+    let b = node(&db_url, &redis, &prefix, ClusterOptions::default()).await;
+    let admin = fans(&a.db, "admin", 1, Role::Admin).await.remove(0);
+    let people = fans(&a.db, "s", 3, Role::Fan).await;
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{}/api/v1/boards", a.base))
+        .bearer_auth(&admin.token)
+        .json(&json!({"slug": "wall", "name": "Wall", "description": "墙"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let now = now_ms();
+    let r = c
+        .post(format!("{}/api/v1/drops", a.base))
+        .bearer_auth(&admin.token)
+        .json(&json!({"slug": "shared", "name": "shared", "price_cents": 1, "per_account_limit": 1,
+            "reservations_open_at": now - 1000, "reservations_close_at": now, "opens_at": now, "closes_at": now + 3_600_000,
+            "mode": {"kind": "open"}, "variants": [{"name": "only", "stock": 3}],
+            "share": {"on": "buy", "hashtag": "共享墙", "min_chars": 4, "board": "wall"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let d: Value = r.json().await.unwrap();
+    let d = store::drop_by_id(&a.db, d["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let body = |post: &str| json!({"variant_id": d.variants[0].id, "post": post});
+    let words = "两台设备切换很顺，开会再也不用摘耳机";
+    let (s, o, _) = buy(&a.base, &people[0], "shared", "k0", body(words)).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let (s, e, _) = buy(
+        &b.base,
+        &people[1],
+        "shared",
+        "k1",
+        body(&format!("#共享墙# {words}！")),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("post_copied")),
+        "{e}"
+    );
+    let (s, o, _) = buy(&b.base, &people[2], "shared", "k2", body("电池比上一代耐用多了")).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    // The refused copy took no unit: Redis and the database agree on what is left.
+    assert_eq!(free_in_db(&a.db, &d).await, 1);
+    assert_eq!(in_redis(&a.cluster, &d).await, 1);
+    for n in [&a, &b] {
+        let w: Value = c
+            .get(format!("{}/api/v1/drops/shared/wall", n.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(w["counted"], 2, "{w}");
+    }
+    // Both nodes mirror; each post becomes one forum reply.
+    let mut replies = 0;
+    for _ in 0..100 {
+        replies = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM posts WHERE origin LIKE 'drop_post:%'")
+            .fetch_one(&a.db.pool)
+            .await
+            .unwrap();
+        if replies >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let replies_later: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE origin LIKE 'drop_post:%'")
+        .fetch_one(&a.db.pool)
+        .await
+        .unwrap();
+    assert_eq!((replies, replies_later), (2, 2));
+    let bumped: i64 = sqlx::query_scalar("SELECT reply_count FROM threads WHERE id = $1")
+        .bind(
+            store::drop_by_id(&a.db, d.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .share_thread_id
+                .unwrap(),
+        )
+        .fetch_one(&a.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(bumped, 2, "the thread is bumped once per post");
+    a.cluster.reset_drop(d.id).await.unwrap();
     drop_database(&db_name).await;
 }

@@ -497,7 +497,7 @@ async fn batch_commit(app: &TestApp) {
     let db = &app.state.platform.db;
     let now = now_ms();
     let first: Vec<NewOrder> = (0..130).map(order).collect();
-    assert!(store::commit_orders(db, drop_id, 1, &first, now, now + 60_000)
+    assert!(store::commit_orders(db, drop_id, 1, &first, &[], now, now + 60_000)
         .await
         .unwrap()
         .iter()
@@ -513,7 +513,7 @@ async fn batch_commit(app: &TestApp) {
         assert_eq!((o.order_id, o.account, &o.idempotency_key), (row.0, row.1, &row.2));
     }
     let too_many: Vec<NewOrder> = (130..201).map(order).collect();
-    let outcomes = store::commit_orders(db, drop_id, 1, &too_many, now, now + 60_000)
+    let outcomes = store::commit_orders(db, drop_id, 1, &too_many, &[], now, now + 60_000)
         .await
         .unwrap();
     assert_eq!(
@@ -885,6 +885,7 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
         idempotency_key: key.into(),
         fcode: None,
         now: now_ms(),
+        share: None,
     };
     let (leak, leak2) = (&drops[0], &drops[1]);
     let variant = leak.variants[0].id;
@@ -931,6 +932,7 @@ async fn decisions_left_in_flight_by_a_dead_node_are_reconciled() {
         quantity: 1,
         idempotency_key: key.into(),
         fcode: None,
+        share: None,
     };
     let stored = match cluster.decide(leak2, &attempt(leak2, 1, "k1")).await.unwrap() {
         Ok(token) => token,
@@ -1030,7 +1032,7 @@ async fn database_guards(app: &TestApp) {
     ];
     let db = &app.state.platform.db;
     let now = now_ms();
-    let outcomes = store::commit_orders(db, drop_id, 2, &batch, now, now + 60_000)
+    let outcomes = store::commit_orders(db, drop_id, 2, &batch, &[], now, now + 60_000)
         .await
         .unwrap();
     assert_eq!(
@@ -1064,7 +1066,7 @@ async fn database_guards(app: &TestApp) {
     // A later order alone over the limit is refused too, whatever the caller believed.
     let over = vec![order(2, 1, None)];
     assert_eq!(
-        store::commit_orders(db, drop_id, 2, &over, now, now + 60_000)
+        store::commit_orders(db, drop_id, 2, &over, &[], now, now + 60_000)
             .await
             .unwrap(),
         vec![Some(store::Refusal::LimitReached)]
@@ -1172,7 +1174,7 @@ async fn busy_calendar(app: &TestApp) {
         fcode: None,
         stored_at: None,
     };
-    store::commit_orders(db, drop_id, 2, &[order], now, now + 500)
+    store::commit_orders(db, drop_id, 2, &[order], &[], now, now + 500)
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(6);
@@ -1488,3 +1490,389 @@ async fn token_cache(app: &TestApp) {
 }
 
 both_backends!(api_tokens_kept_in_memory_follow_every_change, token_cache);
+
+/// Ordering by posting (issue 16): the post and the order are made together or not at all; one
+/// post per member; too short and copied posts are refused without touching stock; the suggested
+/// text may be posted by everyone; the wall and its forum mirror follow; a moderator hides a
+/// post (the order stands, the post stops counting); reservations by posting too.
+async fn share_to_order(app: &TestApp) {
+    let admin = app.user("admin").await;
+    let (s, _) = app
+        .post(
+            "/api/v1/boards",
+            &admin,
+            json!({"slug": "buds", "name": "Buds", "description": "耳机"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let now = now_ms();
+    let share = json!({"on": "buy", "hashtag": "Buds首发", "template": "我在 fanloop 抢 Aurora Buds，一起来！",
+        "min_chars": 8, "board": "buds"});
+    let mut body = drop_body("buds", json!({"kind": "open"}), 4, 0, 0, 2);
+    body["opens_at"] = json!(now - 1_000);
+    body["fcode_opens_at"] = json!(now - 1_000);
+    body["reservations_close_at"] = json!(now - 1_000);
+    // Settings are checked: a hashtag with a space, a board that does not exist.
+    for (field, bad) in [
+        ("hashtag", json!("two words")),
+        ("board", json!("nowhere")),
+        ("min_chars", json!(500)),
+    ] {
+        let mut b = body.clone();
+        b["share"] = share.clone();
+        b["share"][field] = bad;
+        let (s, e) = app.post("/api/v1/drops", &admin, b).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {e}");
+    }
+    body["share"] = share.clone();
+    let (s, d) = app.post("/api/v1/drops", &admin, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let drop_id = d["id"].as_i64().unwrap();
+    let variant = d["variants"][0]["id"].as_i64().unwrap();
+    assert_eq!(d["share"]["hashtag"], "Buds首发");
+    let c = app.api();
+    let fans: Vec<String> = {
+        let mut v = Vec::new();
+        for name in ["ann", "bob", "cat", "dan", "eve", "fay", "gus"] {
+            v.push(app.user(name).await);
+        }
+        v
+    };
+    let db = &app.state.platform.db;
+    let orders_of_drop = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE drop_id = $1")
+            .bind(drop_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        n
+    };
+    let buy = |token: &str, key: &str, post: Value| {
+        let (c, token, key) = (c.clone(), token.to_string(), key.to_string());
+        let body = json!({"variant_id": variant, "quantity": 1, "post": post});
+        async move { purchase(&c, app, "buds", &token, &key, body).await }
+    };
+    // No post, a blank one, one that is only the hashtag and punctuation, one too long: refused,
+    // nothing stored.
+    for (post, code) in [
+        (Value::Null, "post_required"),
+        (json!("   \n "), "post_required"),
+        (json!("#Buds首发# ！！！ 😀😀"), "validation_failed"),
+        (json!("长".repeat(1_001)), "validation_failed"),
+    ] {
+        let (s, e) = buy(&fans[0], "k-bad", post.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{post}: {e}");
+        assert_eq!(e["error"], code, "{e}");
+    }
+    let (_, e) = buy(&fans[0], "k-bad", json!("太短了")).await;
+    assert!(
+        e["message"].as_str().unwrap().contains('8'),
+        "the minimum is named: {e}"
+    );
+    assert_eq!(orders_of_drop().await, 0, "a refused post makes no order");
+    // Ann orders in her own words: order and post together; the hashtag is added.
+    let own = "降噪很强，通勤地铁上终于听得清播客了";
+    let (s, ann1) = buy(&fans[0], "k-ann-1", json!(own)).await;
+    assert_eq!(s, StatusCode::CREATED, "{ann1}");
+    // A retry replays the order and makes no second post.
+    let (s, again) = buy(&fans[0], "k-ann-1", json!(own)).await;
+    assert_eq!((s, &again["id"]), (StatusCode::OK, &ann1["id"]));
+    // Her second unit needs no new post: the first one stays hers, once.
+    let (s, ann2) = buy(&fans[0], "k-ann-2", Value::Null).await;
+    assert_eq!(s, StatusCode::CREATED, "{ann2}");
+    let (_, me) = app.get("/api/v1/drops/buds/me", Some(&fans[0])).await;
+    assert!(me["post_id"].as_i64().is_some(), "{me}");
+    // Bob copies Ann's words (traditional characters, other punctuation, hashtag first): refused,
+    // and the stock is untouched.
+    let (_, before) = app.get("/api/v1/drops/buds", None).await;
+    let (s, e) = buy(
+        &fans[1],
+        "k-bob",
+        json!("#Buds首发# 降噪很強！通勤地鐵上，終於聽得清播客了!!"),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("post_copied")),
+        "{e}"
+    );
+    let (_, after) = app.get("/api/v1/drops/buds", None).await;
+    assert_eq!(before["stock"], after["stock"]);
+    // The suggested text is the brand's: two members may both post it as offered.
+    let prefill = "我在 fanloop 抢 Aurora Buds，一起来！ #Buds首发#";
+    for (i, fan) in fans[2..4].iter().enumerate() {
+        let (s, o) = buy(fan, &format!("k-tpl-{i}"), json!(prefill)).await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+    }
+    assert_eq!(orders_of_drop().await, 4);
+    // Sold out (4 units): a valid post makes neither order nor post.
+    let (s, e) = buy(&fans[6], "k-gus", json!("音质通透，低频不轰头，佩戴两小时不疼")).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("sold_out")),
+        "{e}"
+    );
+    // The wall: three posts (Ann, Cat, Dan), newest first, each carrying the hashtag.
+    let (s, wall) = app.get("/api/v1/drops/buds/wall", None).await;
+    assert_eq!(s, StatusCode::OK, "{wall}");
+    let posts = wall["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 3, "{wall}");
+    assert_eq!(wall["counted"], 3);
+    assert_eq!(posts[2]["username"], "ann");
+    assert_eq!(posts[2]["body"], format!("{own} #Buds首发#"));
+    assert!(posts.iter().all(|p| p["body"].as_str().unwrap().contains("#Buds首发#")));
+    let newest = posts[0]["id"].as_i64().unwrap();
+    let (_, none_newer) = app.get(&format!("/api/v1/drops/buds/wall?after={newest}"), None).await;
+    assert_eq!(none_newer["posts"].as_array().unwrap().len(), 0);
+    // The forum mirrors the wall: one reply per post, in the drop's thread, within seconds.
+    let thread = wall["thread_id"].as_i64().expect("the wall's forum thread");
+    let mut replies = Vec::new();
+    for _ in 0..100 {
+        let (_, t) = app.get(&format!("/api/v1/threads/{thread}"), None).await;
+        replies = t["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>();
+        if replies.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    assert!(replies
+        .iter()
+        .any(|p| p["author"]["username"] == "ann" && p["body"].as_str().unwrap().contains(own)));
+    // A moderator hides Cat's post: gone from the wall and the forum, no longer counted; her
+    // order stands.  A fan cannot hide.
+    let cat_post = posts.iter().find(|p| p["username"] == "cat").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = app
+        .post(&format!("/api/v1/drops/buds/wall/{cat_post}/hide"), &fans[1], json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .post(&format!("/api/v1/drops/buds/wall/{cat_post}/hide"), &admin, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.post("/api/v1/drops/buds/wall/999999/hide", &admin, json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, wall) = app.get("/api/v1/drops/buds/wall", None).await;
+    assert_eq!((wall["counted"].as_i64(), wall["hidden"].as_i64()), (Some(2), Some(1)));
+    assert!(wall["posts"].as_array().unwrap().iter().all(|p| p["username"] != "cat"));
+    let (_, staff_wall) = app.get("/api/v1/drops/buds/wall", Some(&admin)).await;
+    assert!(staff_wall["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["username"] == "cat" && p["hidden"] == true));
+    let (_, cat_me) = app.get("/api/v1/drops/buds/me", Some(&fans[2])).await;
+    assert_eq!(
+        (cat_me["bought"].as_i64(), cat_me["post_hidden"].as_bool()),
+        (Some(1), Some(true)),
+        "{cat_me}"
+    );
+    let (_, t) = app.get(&format!("/api/v1/threads/{thread}"), None).await;
+    assert_eq!(
+        t["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["deleted"] == false)
+            .count(),
+        1 + 2,
+        "{t}"
+    );
+    let counted = fanloop_launches::store::share_post_times(db, drop_id, 0, now_ms() + 1)
+        .await
+        .unwrap();
+    assert_eq!(counted.len(), 2, "a hidden post is not counted");
+
+    // Two members send the same words at the same instant to a fresh drop: one post, one order.
+    let mut body = drop_body("buds2", json!({"kind": "open"}), 10, 0, 0, 1);
+    body["opens_at"] = json!(now - 1_000);
+    body["fcode_opens_at"] = json!(now - 1_000);
+    body["reservations_close_at"] = json!(now - 1_000);
+    body["share"] = share.clone();
+    let (s, d2) = app.post("/api/v1/drops", &admin, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{d2}");
+    let v2 = d2["variants"][0]["id"].as_i64().unwrap();
+    let same = "充电盒小巧，放口袋刚好，续航一整天都够用";
+    let sends = fans[4..6].iter().enumerate().map(|(i, t)| {
+        let (c, t) = (c.clone(), t.clone());
+        async move {
+            purchase(
+                &c,
+                app,
+                "buds2",
+                &t,
+                &format!("k-same-{i}"),
+                json!({"variant_id": v2, "post": same}),
+            )
+            .await
+        }
+    });
+    let outcomes = futures::future::join_all(sends).await;
+    let codes: Vec<StatusCode> = outcomes.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        codes.iter().filter(|s| **s == StatusCode::CREATED).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|s| **s == StatusCode::CONFLICT).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let (_, w2) = app.get("/api/v1/drops/buds2/wall", None).await;
+    assert_eq!(w2["posts"].as_array().unwrap().len(), 1);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE drop_id = $1")
+        .bind(d2["id"].as_i64().unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the refused copy left no order");
+
+    // Reservations by posting (a draw): the post is made with the reservation.
+    let mut body = drop_body("buds3", json!({"kind": "draw"}), 10, 0, 1_800_000, 1);
+    body["share"] = json!({"on": "reserve", "hashtag": "Buds预约", "min_chars": 4, "board": "buds"});
+    let (s, d3) = app.post("/api/v1/drops", &admin, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{d3}");
+    let (s, e) = app.post("/api/v1/drops/buds3/reservations", &fans[6], json!({})).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("post_required"))
+    );
+    // No body at all is an empty request, answered the same way.
+    let r = c
+        .post(app.url("/api/v1/drops/buds3/reservations"))
+        .bearer_auth(&fans[6])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, e) = app
+        .post(
+            "/api/v1/drops/buds3/reservations",
+            &fans[6],
+            json!({"post": "想要一副黑色的"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let (s, _) = app
+        .post(
+            "/api/v1/drops/buds3/reservations",
+            &fans[6],
+            json!({"post": "再来一次也不会重复"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "already reserved");
+    let (_, w3) = app.get("/api/v1/drops/buds3/wall", None).await;
+    assert_eq!(w3["posts"].as_array().unwrap().len(), 1, "{w3}");
+    assert_eq!(w3["posts"][0]["made_with"], "reservation");
+    assert_eq!(w3["posts"][0]["body"], "想要一副黑色的 #Buds预约#");
+    // A drop without a wall has none to show.
+    let (s, _) = app.get("/api/v1/drops/nowall/wall", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The page: a refused post is shown again as typed, with the reason in the reader's language.
+    let (browser, _) = app.signed_in_browser("gus").await;
+    let csrf = common::csrf_of(app, &browser, "/drops/buds2").await;
+    let page = browser
+        .get(app.url("/drops/buds2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-wall=\"buds2\"") && page.contains("name=\"post\""),
+        "the post box and the wall"
+    );
+    let r = browser
+        .post(app.url("/drops/buds2/buy"))
+        .header("accept-language", "zh-CN")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("variant_id", &v2.to_string()),
+            ("quantity", "1"),
+            ("idempotency_key", "page-1"),
+            ("post", "#Buds首发# 充电盒小巧，放口袋刚好！续航一整天都够用"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("充电盒小巧，放口袋刚好！续航一整天都够用"),
+        "what was typed is kept"
+    );
+
+    // Staff set it up on the new-drop page: a bad hashtag comes back next to its field with
+    // everything typed; a good one makes a drop whose wall has its forum thread.
+    let (staff, csrf) = app.browser_as("admin", "password123").await;
+    let html = staff
+        .get(app.url("/drops/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("name=\"share_on\"") && html.contains("value=\"buds\""),
+        "the share setting and the boards"
+    );
+    let fields = |tag: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("name", "Buds 页面".into()),
+            ("slug", "buds-page".into()),
+            ("price", "499".into()),
+            ("currency", "CNY".into()),
+            ("limit", "1".into()),
+            ("mode", "open".into()),
+            ("opens_at", "2027-01-10T20:00".into()),
+            ("closes_at", "2027-01-11T20:00".into()),
+            ("min_honor", "1".into()),
+            ("variant_name", "Black".into()),
+            ("variant_stock", "10".into()),
+            ("variant_fcode", "0".into()),
+            ("share_on", "both".into()),
+            ("share_hashtag", tag.into()),
+            ("share_template", "页面上写的推荐文案，足够长".into()),
+            ("share_min", "6".into()),
+            ("share_board", "buds".into()),
+        ]
+    };
+    let r = staff
+        .post(app.url("/drops/new"))
+        .form(&fields("two words"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("value=\"two words\"") && html.contains("页面上写的推荐文案，足够长"),
+        "kept as typed"
+    );
+    let r = staff
+        .post(app.url("/drops/new"))
+        .form(&fields("#页面话题#"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page_drop) = app.get("/api/v1/drops/buds-page", None).await;
+    assert_eq!(page_drop["drop"]["share"]["hashtag"], "页面话题", "{page_drop}");
+    assert_eq!(page_drop["drop"]["share"]["on"], "both");
+    assert!(page_drop["drop"]["share_thread_id"].as_i64().is_some());
+}
+
+both_backends!(share_to_order_drops_take_orders_by_posting, share_to_order);

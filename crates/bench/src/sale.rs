@@ -127,6 +127,7 @@ async fn buy(State(backend): State<Backend>, headers: HeaderMap) -> StatusCode {
                 idempotency_key: "k".into(),
                 fcode: None,
                 now: fanloop_platform::db::now_ms(),
+                share: None,
             };
             match handle.purchase(attempt).await {
                 Ok(Decision::Accepted(_)) | Ok(Decision::Replayed(_)) => StatusCode::CREATED,
@@ -334,6 +335,7 @@ async fn bench_drop(db: &fanloop_platform::Db, stock: u32, created_by: i64) -> a
             seed_commitment: &fanloop_launches::draw::commitment(&seed),
             created_by,
             variants: &variants,
+            share: None,
         },
     )
     .await?

@@ -503,6 +503,55 @@ pub async fn create_reply(
     Ok(Some(post_id))
 }
 
+/// A reply mirroring a post made elsewhere (a drop's share wall), once per `origin` whoever
+/// asks and however often: its id, or `None` if the thread is gone.  Nobody is notified (a wall
+/// takes thousands of posts in minutes); search and trending see it like any reply.
+pub async fn mirror_reply(db: &Db, r: &NewReply<'_>, origin: &str) -> anyhow::Result<Option<i64>> {
+    let existing = |origin: String| async move {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM posts WHERE origin = $1")
+            .bind(origin)
+            .fetch_optional(&db.pool)
+            .await
+    };
+    if let Some(id) = existing(origin.to_string()).await? {
+        return Ok(Some(id));
+    }
+    let mut tx = db.begin_write().await?;
+    let bumped = sqlx::query(
+        "UPDATE threads SET reply_count = reply_count + 1, last_post_at = $1 WHERE id = $2 AND deleted = 0",
+    )
+    .bind(r.created_at)
+    .bind(r.thread_id)
+    .execute(&mut *tx)
+    .await?;
+    if bumped.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, created_at, origin) \
+         VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(r.thread_id)
+    .bind(r.author_id)
+    .bind(r.body)
+    .bind(r.body_html)
+    .bind(r.created_at)
+    .bind(origin)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match id {
+        Some(id) => {
+            tx.commit().await?;
+            Ok(Some(id))
+        }
+        // Another node mirrored it meanwhile: theirs stands, and the thread is bumped once.
+        None => {
+            tx.rollback().await?;
+            Ok(existing(origin.to_string()).await?)
+        }
+    }
+}
+
 /// Saves the previous version as a revision, then the new one.  A new title applies to the thread.
 pub async fn edit_post(
     db: &Db,

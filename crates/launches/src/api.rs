@@ -8,7 +8,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fanloop_platform::error::ErrorBody;
-use fanloop_platform::web::{ApiJson, ApiPath, ApiQuery, ApiUser, PageParam};
+use fanloop_platform::web::{ApiCaller, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ApiUser, PageParam};
 use fanloop_platform::ApiError;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,9 @@ use crate::sale::StockView;
 use crate::service::{
     self, DrawResult, IssuedCode, LaunchState, MyStatus, NewDropRequest, NewVariant, PurchaseOutcome, PurchaseRequest,
 };
-use crate::store::{self, Drop, Fcode, Order, SaleStats, Variant};
+use crate::share::{ShareOn, ShareRule};
+use crate::store::{self, Drop, Fcode, Order, SaleStats, Variant, WallPost};
+use crate::wall::Wall;
 
 pub fn router() -> Router<LaunchState> {
     Router::new()
@@ -29,6 +31,8 @@ pub fn router() -> Router<LaunchState> {
         .route("/api/v1/drops/{slug}", get(get_drop))
         .route("/api/v1/drops/{slug}/stream", get(stream))
         .route("/api/v1/drops/{slug}/reservations", post(reserve))
+        .route("/api/v1/drops/{slug}/wall", get(wall))
+        .route("/api/v1/drops/{slug}/wall/{id}/hide", post(hide_wall_post))
         .route("/api/v1/drops/{slug}/me", get(me))
         .route("/api/v1/drops/{slug}/draw", post(run_draw))
         .route("/api/v1/drops/{slug}/purchase", post(purchase))
@@ -40,9 +44,9 @@ pub fn router() -> Router<LaunchState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_drops, create_drop, get_drop, stream, reserve, me, run_draw, purchase, list_fcodes, issue_fcodes, stats, revoke_fcode, pay),
+    paths(list_drops, create_drop, get_drop, stream, reserve, wall, hide_wall_post, me, run_draw, purchase, list_fcodes, issue_fcodes, stats, revoke_fcode, pay),
     components(schemas(Drop, Variant, SaleMode, NewDropRequest, NewVariant, DropView, StockView, MyStatus, Order, DrawResult, PurchaseRequest,
-        IssueRequest, IssuedCode, Fcode, SaleStats, Reservation, ErrorBody)),
+        IssueRequest, IssuedCode, Fcode, SaleStats, Reservation, ReserveRequest, Wall, WallPost, ShareRule, ShareOn, ErrorBody)),
     tags((name = "launches", description = "Drops, reservations, verifiable draws, F-codes and the flash sale"))
 )]
 pub struct LaunchesApi;
@@ -128,6 +132,51 @@ async fn stream(
     Ok(Sse::new(fanloop_platform::live::bounded(events)).keep_alive(KeepAlive::default()))
 }
 
+/// A reservation's optional body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ReserveRequest {
+    /// The post that makes the reservation, in a drop that takes reservations by posting (the
+    /// hashtag is added if left out). Ignored elsewhere.
+    #[schema(max_length = 1000)]
+    pub post: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WallQuery {
+    /// Only posts newer than this id (to follow the wall live).
+    pub after: Option<i64>,
+    /// Only posts older than this id (the next page down).
+    pub before: Option<i64>,
+}
+
+/// The drop's wall, newest first, 50 at a time (moderators also see hidden posts, marked).
+#[utoipa::path(get, path = "/api/v1/drops/{slug}/wall", tag = "launches", params(("slug" = String, Path), WallQuery),
+    responses((status = 200, body = Wall), (status = 404, body = ErrorBody, description = "no such drop, or it takes no posts")))]
+async fn wall(
+    State(state): State<LaunchState>,
+    ApiCaller(viewer): ApiCaller,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<WallQuery>,
+) -> Result<Json<Wall>, ApiError> {
+    Ok(Json(
+        crate::wall::wall(&state, viewer.as_ref(), &slug, q.after, q.before).await?,
+    ))
+}
+
+/// Hides a post from the wall and from the forum (moderators): it stops counting; an order made
+/// with it stands.
+#[utoipa::path(post, path = "/api/v1/drops/{slug}/wall/{id}/hide", tag = "launches", params(("slug" = String, Path), ("id" = i64, Path)),
+    responses((status = 204, description = "hidden"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn hide_wall_post(
+    State(state): State<LaunchState>,
+    ApiUser(me): ApiUser,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
+) -> Result<StatusCode, ApiError> {
+    crate::wall::hide(&state, &me, &slug, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Reservation {
     pub reserved: bool,
@@ -135,15 +184,16 @@ pub struct Reservation {
     pub new: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/drops/{slug}/reservations", tag = "launches", params(("slug" = String, Path)),
-    responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "already reserved"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "reservations are not open now")),
+#[utoipa::path(post, path = "/api/v1/drops/{slug}/reservations", tag = "launches", params(("slug" = String, Path)), request_body(content = Option<ReserveRequest>, description = "optional: the post, in drops that take reservations by posting"),
+    responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "already reserved"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "reservations are not open now, or the post copies another member's"), (status = 422, body = ErrorBody, description = "the post is missing, too short or too long")),
     security(("bearer" = [])))]
 async fn reserve(
     State(state): State<LaunchState>,
     ApiUser(me): ApiUser,
     ApiPath(slug): ApiPath<String>,
+    ApiJsonOrEmpty(r): ApiJsonOrEmpty<ReserveRequest>,
 ) -> Result<(StatusCode, Json<Reservation>), ApiError> {
-    let new = service::reserve(&state, &me, &slug).await?;
+    let new = service::reserve(&state, &me, &slug, r.post.as_deref()).await?;
     Ok((
         if new { StatusCode::CREATED } else { StatusCode::OK },
         Json(Reservation { reserved: true, new }),
@@ -173,7 +223,7 @@ async fn run_draw(
 #[utoipa::path(post, path = "/api/v1/drops/{slug}/purchase", tag = "launches", params(("slug" = String, Path), ("Idempotency-Key" = String, Header, pattern = r"^[!-~]{1,100}$", description = "client-chosen, 1–100 visible ASCII characters; a retry with the same key returns the same order")),
     request_body = PurchaseRequest,
     responses((status = 201, body = Order, description = "order created and durable"), (status = 200, body = Order, description = "retry of an earlier attempt"),
-        (status = 403, body = ErrorBody, description = "not eligible, not selected, or limit reached"), (status = 409, body = ErrorBody, description = "sold out, closed, F-code used, not open yet, or not your turn"), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "not stored; retry with the same key")),
+        (status = 403, body = ErrorBody, description = "not eligible, not selected, or limit reached"), (status = 409, body = ErrorBody, description = "sold out, closed, F-code used, not open yet, not your turn, or the post copies another member's"), (status = 422, body = ErrorBody, description = "unknown version, bad quantity, or the post is missing, too short or too long"), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "not stored; retry with the same key")),
     security(("bearer" = [])))]
 async fn purchase(
     State(state): State<LaunchState>,

@@ -531,6 +531,7 @@ impl Cluster {
             quantity: a.quantity,
             idempotency_key: a.idempotency_key.clone(),
             fcode: a.fcode,
+            share: a.share.clone(),
         };
         let stored = tokio::time::timeout(
             self.options.commit_timeout,

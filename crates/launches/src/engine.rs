@@ -60,6 +60,9 @@ pub struct Attempt {
     /// An F-code already checked as valid for this account by the caller.
     pub fcode: Option<i64>,
     pub now: i64,
+    /// The share post this order is placed with (drops that ask for one); the engine only
+    /// carries it to the transaction that stores the order.
+    pub share: crate::share::Carried,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,16 +81,22 @@ pub struct NewOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Rejection {
-    NotOpen { opens_at: i64 },
+    NotOpen {
+        opens_at: i64,
+    },
     Closed,
     SoldOut,
     LimitReached,
     NotEligible,
     NotSelected,
-    NotYourTurn { admitted_at: i64 },
+    NotYourTurn {
+        admitted_at: i64,
+    },
     UnknownVariant,
     BadQuantity,
     FcodeUsed,
+    /// The share post copies another member's post on the drop's wall.
+    PostCopied,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,6 +323,7 @@ mod tests {
             idempotency_key: key.into(),
             fcode: None,
             now,
+            share: None,
         }
     }
 

@@ -49,5 +49,15 @@ fanloop_platform::error_table! {
         StaffListFcodes => ("forbidden", FORBIDDEN, "only staff list F-codes", "仅工作人员可以查看F码列表。", "Seule l’équipe peut lister les codes F."),
         StaffRevokeFcodes => ("forbidden", FORBIDDEN, "only staff revoke F-codes", "仅工作人员可以作废F码。", "Seule l’équipe peut révoquer les codes F."),
         StaffStats => ("forbidden", FORBIDDEN, "sale statistics are for staff", "销售统计仅限工作人员查看。", "Les statistiques de vente sont réservées à l’équipe."),
+        ShareRequired => ("post_required", UNPROCESSABLE_ENTITY, "this launch takes reservations or orders by posting: write your post", "本次首发需发帖参与：请写下你的帖子。", "Ce lancement se réserve ou s’achète en publiant : écrivez votre publication."),
+        ShareTooShort => ("validation_failed", UNPROCESSABLE_ENTITY, "your post needs at least {n} letters, digits or Chinese characters of your own (the hashtag does not count)", "帖子至少需要 {n} 个你自己写的字（话题标签不计）。", "Votre publication doit compter au moins {n} lettres, chiffres ou caractères chinois de votre main (le hashtag ne compte pas)."),
+        ShareTooLong => ("validation_failed", UNPROCESSABLE_ENTITY, "a post has at most 1,000 characters", "帖子最多 1,000 个字符。", "Une publication compte au plus 1 000 caractères."),
+        ShareNoLinks => ("validation_failed", UNPROCESSABLE_ENTITY, "a post cannot carry links", "帖子不能带链接。", "Une publication ne peut pas contenir de lien."),
+        ShareCopied => ("post_copied", CONFLICT, "another member already posted these words on this wall: write your own, or keep the suggested text", "其他会员已在本活动墙上发过这段话：请写你自己的话，或使用推荐文案。", "Un autre membre a déjà publié ces mots sur ce mur : écrivez les vôtres, ou gardez le texte proposé."),
+        ShareBadHashtag => ("validation_failed", UNPROCESSABLE_ENTITY, "share hashtag: 2–30 characters, without spaces or '#'", "分享话题：2–30 个字符，不含空格和 #。", "Hashtag de partage : 2 à 30 caractères, sans espace ni « # »."),
+        ShareBadTemplate => ("validation_failed", UNPROCESSABLE_ENTITY, "suggested post: at most 500 characters, long enough for the minimum length (0–200)", "推荐文案：最多 500 字，且须满足最少字数（0–200）。", "Texte proposé : 500 caractères au plus, assez long pour la longueur minimale (0 à 200)."),
+        ShareBadBoard => ("validation_failed", UNPROCESSABLE_ENTITY, "share board: no board has this address", "分享版块：没有这个版块。", "Forum du mur : aucun forum n’a cette adresse."),
+        NoWallPost => ("not_found", NOT_FOUND, "no such post on this launch's wall", "本活动墙上没有这条帖子。", "Pas de telle publication sur le mur de ce lancement."),
+        ModeratorsOnly => ("forbidden", FORBIDDEN, "only moderators hide posts", "仅版主可以隐藏帖子。", "Seuls les modérateurs masquent les publications."),
     }
 }

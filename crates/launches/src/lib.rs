@@ -1,7 +1,8 @@
 //! The launches pillar: product drops with reservations, a verifiable draw or randomised queue,
 //! F-codes, and a flash sale that never oversells and never loses an acknowledged order.
 //! `engine` and `draw` are pure; `sale` runs one engine per drop behind a group-committing actor;
-//! `store` is SQL; `service` the use cases; `api` the JSON face.
+//! `store` is SQL; `service` the use cases; `api` the JSON face; `share` (pure) and `wall` are
+//! ordering by posting.
 
 pub mod api;
 pub mod cluster;
@@ -12,8 +13,10 @@ pub mod error;
 pub mod pages;
 pub mod sale;
 pub mod service;
+pub mod share;
 pub mod store;
 pub mod ui;
+pub mod wall;
 
 pub use service::LaunchState;
 

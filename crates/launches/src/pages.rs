@@ -31,6 +31,10 @@ pub fn router() -> Router<LaunchState> {
         .route("/drops/{slug}/fcodes", post(fcodes_submit))
         .route("/fcodes/{id}/revoke", post(revoke_submit))
         .route(
+            "/drops/{slug}/wall/{id}/hide",
+            post(hide_submit).get(back_to_drop_of_post),
+        )
+        .route(
             "/orders/{id}/pay",
             post(pay_submit).get(|| async { see_other("/orders") }),
         )
@@ -89,18 +93,36 @@ async fn render_drop(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<Html<String>, PageError> {
+    render_drop_typed(state, viewer, slug, error, notice, None).await
+}
+
+/// The drop page, keeping a refused post as the member typed it.
+async fn render_drop_typed(
+    state: &LaunchState,
+    viewer: &Viewer,
+    slug: &str,
+    error: Option<String>,
+    notice: Option<String>,
+    typed_post: Option<String>,
+) -> Result<Html<String>, PageError> {
     let v = drop_view(state, slug).await?;
     let status = match &viewer.user {
         Some(u) => Some(service::my_status(state, u, slug).await?),
         None => None,
     };
+    let wall = match &v.drop.share {
+        Some(_) => Some(crate::wall::wall(state, viewer.user.as_ref(), slug, None, None).await?),
+        None => None,
+    };
+    let share_prefill = v.drop.share.as_ref().map(|r| r.prefill());
     // A fresh key per rendered form: submitting the same form twice (double click, reload)
     // replays the first order instead of buying again.
     let idem = fanloop_platform::auth::new_token();
     state.platform.render(
         viewer,
         "drop.html",
-        context! { v => v, status => status, idem => idem, error => error, notice => notice },
+        context! { v => v, status => status, idem => idem, error => error, notice => notice, wall => wall,
+        typed_post => typed_post, share_prefill => share_prefill },
     )
 }
 
@@ -112,15 +134,47 @@ async fn drop_page(
     render_drop(&state, &viewer, &slug, None, None).await
 }
 
+#[derive(Deserialize)]
+pub struct ReserveForm {
+    post: Option<String>,
+}
+
 async fn reserve_submit(
     State(state): State<LaunchState>,
     viewer: Viewer,
     PagePath(slug): PagePath<String>,
+    CsrfForm(f): CsrfForm<ReserveForm>,
+) -> Result<Response, PageError> {
+    let user = viewer.require_user()?;
+    match service::reserve(&state, user, &slug, f.post.as_deref()).await {
+        Ok(_) => Ok(see_other(&format!("/drops/{slug}"))),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => Ok((
+            e.status,
+            render_drop_typed(&state, &viewer, &slug, Some(say(&state, &viewer, &e)), None, f.post).await?,
+        )
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn back_to_drop_of_post(PagePath((slug, _)): PagePath<(String, i64)>) -> Response {
+    back_to_drop(PagePath(slug)).await
+}
+
+async fn hide_submit(
+    State(state): State<LaunchState>,
+    viewer: Viewer,
+    PagePath((slug, id)): PagePath<(String, i64)>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let user = viewer.require_user()?;
-    match service::reserve(&state, user, &slug).await {
-        Ok(_) => Ok(see_other(&format!("/drops/{slug}"))),
+    match crate::wall::hide(&state, user, &slug, id).await {
+        Ok(()) => {
+            let notice = viewer.t(&state.platform, "ln.share.hidden_notice");
+            Ok(render_drop(&state, &viewer, &slug, None, Some(notice))
+                .await?
+                .into_response())
+        }
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => Ok((
             e.status,
             render_drop(&state, &viewer, &slug, Some(say(&state, &viewer, &e)), None).await?,
@@ -136,6 +190,7 @@ pub struct BuyForm {
     quantity: Option<u32>,
     fcode: Option<String>,
     idempotency_key: String,
+    post: Option<String>,
 }
 
 async fn buy_submit(
@@ -149,6 +204,7 @@ async fn buy_submit(
         variant_id: f.variant_id,
         quantity: f.quantity.unwrap_or(1),
         fcode: f.fcode.filter(|c| !c.trim().is_empty()),
+        post: f.post.clone(),
     };
     match service::purchase(&state, user, &slug, &f.idempotency_key, &req).await {
         Ok(_) => Ok(see_other(&format!("/drops/{slug}"))),
@@ -159,7 +215,7 @@ async fn buy_submit(
             let message = say(&state, &viewer, &e);
             Ok((
                 e.status,
-                render_drop(&state, &viewer, &slug, Some(message), None).await?,
+                render_drop_typed(&state, &viewer, &slug, Some(message), None, f.post).await?,
             )
                 .into_response())
         }
@@ -322,6 +378,12 @@ pub struct NewDropForm {
     closes_at: String,
     min_honor: String,
     variants: Vec<VariantRow>,
+    /// Ordering by posting: '' (off), 'reserve', 'buy' or 'both', and its setting.
+    share_on: String,
+    share_hashtag: String,
+    share_template: String,
+    share_min: String,
+    share_board: String,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -348,6 +410,11 @@ impl NewDropForm {
                 "opens_at" => f.opens_at = v,
                 "closes_at" => f.closes_at = v,
                 "min_honor" => f.min_honor = v,
+                "share_on" => f.share_on = v,
+                "share_hashtag" => f.share_hashtag = v,
+                "share_template" => f.share_template = v,
+                "share_min" => f.share_min = v,
+                "share_board" => f.share_board = v,
                 "variant_name" if names.len() < 50 => names.push(v),
                 "variant_stock" if stocks.len() < 50 => stocks.push(v),
                 "variant_fcode" if fcodes.len() < 50 => fcodes.push(v),
@@ -378,6 +445,7 @@ impl NewDropForm {
             opens_at: fanloop_platform::locale::input_value(opens, tz),
             closes_at: fanloop_platform::locale::input_value(opens + 24 * 3_600_000, tz),
             min_honor: "1".into(),
+            share_min: "8".into(),
             variants: vec![VariantRow {
                 name: String::new(),
                 stock: "100".into(),
@@ -468,6 +536,29 @@ impl NewDropForm {
         if !CURRENCIES.contains(&currency.as_str()) {
             problems.push(("currency", LaunchError::BadCurrency));
         }
+        let share = match crate::share::ShareOn::parse(self.share_on.trim()) {
+            None => None,
+            Some(on) => {
+                let rule = crate::share::ShareRule {
+                    on,
+                    hashtag: self.share_hashtag.trim().trim_matches(['#', '＃']).to_string(),
+                    template: self.share_template.trim().to_string(),
+                    min_chars: int(&self.share_min).filter(|n| (0..=200).contains(n)).unwrap_or(1_000) as u32,
+                    board: self.share_board.trim().to_string(),
+                };
+                match rule.check() {
+                    Ok(()) => Some(rule),
+                    Err(e @ LaunchError::ShareBadHashtag) => {
+                        problems.push(("share_hashtag", e));
+                        None
+                    }
+                    Err(e) => {
+                        problems.push(("share_template", e));
+                        None
+                    }
+                }
+            }
+        };
         if !problems.is_empty() {
             problems.dedup();
             return Err(problems);
@@ -490,11 +581,12 @@ impl NewDropForm {
             mode,
             payment_seconds: 1_800,
             variants,
+            share,
         })
     }
 }
 
-fn render_new_drop(
+async fn render_new_drop(
     state: &LaunchState,
     viewer: &Viewer,
     status: StatusCode,
@@ -512,10 +604,12 @@ fn render_new_drop(
         by_field.entry(field).or_default().push(e.spec().text(viewer.lang));
     }
     let now = now_ms();
+    let boards = fanloop_community::store::list_boards(&state.platform.db).await?;
     let page = state.platform.render(
         viewer,
         "new_drop.html",
         context! {
+            boards => boards,
             f => f,
             errors => by_field,
             error => error,
@@ -537,6 +631,7 @@ async fn new_drop_page(State(state): State<LaunchState>, viewer: Viewer) -> Resu
         &[],
         None,
     )
+    .await
 }
 
 async fn new_drop_submit(
@@ -557,14 +652,14 @@ async fn new_drop_submit(
     let req = match req {
         Ok(req) => req,
         Err(problems) => {
-            return render_new_drop(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, f, &problems, None);
+            return render_new_drop(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, f, &problems, None).await;
         }
     };
     match service::create_drop(&state, user, &req).await {
         Ok(d) => Ok(see_other(&format!("/drops/{}", d.slug))),
         Err(e) if e.status.is_client_error() => {
             let text = say(&state, &viewer, &e);
-            render_new_drop(&state, &viewer, e.status, f, &[], Some(text))
+            render_new_drop(&state, &viewer, e.status, f, &[], Some(text)).await
         }
         Err(e) => Err(e.into()),
     }

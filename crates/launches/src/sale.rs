@@ -301,6 +301,7 @@ async fn run(
                 let mut decisions = Vec::with_capacity(batch.len());
                 let mut undos = Vec::new();
                 let mut accepted = Vec::new();
+                let mut posts = Vec::new();
                 for (attempt, reply) in batch {
                     let (decision, undo) = engine.apply(&attempt);
                     if let Decision::Accepted(order) = &decision {
@@ -309,13 +310,14 @@ async fn run(
                             .unwrap_or_else(|e| e.into_inner())
                             .insert(order.account);
                         accepted.push(order.clone());
+                        posts.push(attempt.share.clone());
                     }
                     undos.extend(undo);
                     decisions.push((decision, reply));
                 }
                 let now = now_ms();
                 let stored_at = Some((now, now + payment_ms));
-                let committed = store::commit_orders(&db, drop_id, limit, &accepted, now, now + payment_ms)
+                let committed = store::commit_orders(&db, drop_id, limit, &accepted, &posts, now, now + payment_ms)
                     .await
                     .context("committing orders");
                 match committed {

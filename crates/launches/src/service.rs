@@ -241,6 +241,9 @@ pub struct NewDropRequest {
     #[serde(default = "default_payment")]
     pub payment_seconds: i64,
     pub variants: Vec<NewVariant>,
+    /// Reserving or buying by publishing a post that carries the drop's hashtag.
+    #[serde(default)]
+    pub share: Option<crate::share::ShareRule>,
 }
 
 fn default_currency() -> String {
@@ -320,6 +323,25 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
     if let Some((_, problem)) = problems.iter().find(|(bad, _)| *bad) {
         return Err((*problem).into());
     }
+    let share = match &r.share {
+        Some(rule) => {
+            let rule = crate::share::ShareRule {
+                hashtag: rule.hashtag.trim().to_string(),
+                template: fanloop_platform::text::multiline(&rule.template).trim().to_string(),
+                board: rule.board.trim().to_string(),
+                ..rule.clone()
+            };
+            rule.check()?;
+            if fanloop_community::store::board_by_slug(&state.platform.db, &rule.board)
+                .await?
+                .is_none()
+            {
+                return Err(LaunchError::ShareBadBoard.into());
+            }
+            Some(rule)
+        }
+        None => None,
+    };
     let seed = draw::new_seed();
     let variants: Vec<(String, i64, i64)> = r
         .variants
@@ -346,15 +368,24 @@ pub async fn create_drop(state: &LaunchState, actor: &User, r: &NewDropRequest) 
         seed_commitment: &draw::commitment(&seed),
         created_by: actor.id,
         variants: &variants,
+        share: share.as_ref(),
     };
     let id = store::create_drop(&state.platform.db, &new)
         .await?
         .ok_or(LaunchError::SlugTaken)?;
     // The purchase path may remember that this slug had no drop.
     state.forget_drop(new.slug);
-    store::drop_by_id(&state.platform.db, id)
+    let d = store::drop_by_id(&state.platform.db, id)
         .await?
-        .ok_or_else(|| ApiError::internal("the new drop vanished"))
+        .ok_or_else(|| ApiError::internal("the new drop vanished"))?;
+    if d.share.is_some() {
+        // The wall's forum thread; if this fails, the mirror makes it later.
+        if let Err(e) = crate::wall::ensure_thread(state, &d).await {
+            tracing::warn!("drop {}: opening its wall's forum thread: {e:#}", d.id);
+        }
+        return Ok(store::drop_by_id(&state.platform.db, id).await?.unwrap_or(d));
+    }
+    Ok(d)
 }
 
 pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
@@ -468,7 +499,9 @@ fn eligible(d: &Drop, user: &User, now: i64) -> bool {
     honor_rank(user.role) as i64 >= d.min_honor_rank && now - user.created_at >= d.min_account_age_days * 86_400_000
 }
 
-pub async fn reserve(state: &LaunchState, user: &User, slug: &str) -> Result<bool, ApiError> {
+/// Reserves; in a drop that takes reservations by posting, with the member's post (`typed`),
+/// stored with the reservation or not at all.
+pub async fn reserve(state: &LaunchState, user: &User, slug: &str, typed: Option<&str>) -> Result<bool, ApiError> {
     let d = drop(state, slug).await?;
     let now = now_ms();
     if now < d.reservations_open_at || now >= d.reservations_close_at {
@@ -478,8 +511,11 @@ pub async fn reserve(state: &LaunchState, user: &User, slug: &str) -> Result<boo
         return Err(LaunchError::NotEligible.into());
     }
     let db = &state.platform.db;
-    if store::reserve(db, d.id, user.id, now).await? {
-        return Ok(true);
+    let post = crate::wall::share_for(state, &d, user, typed, false).await?;
+    match store::reserve(db, d.id, user.id, now, post.as_deref()).await? {
+        Ok(true) => return Ok(true),
+        Ok(false) => {}
+        Err(refusal) => return Err(rejection_error(&refusal.rejection())),
     }
     // Not recorded: already reserved, or the reservations closed meanwhile.
     match store::reservation_at(db, d.id, user.id).await? {
@@ -562,6 +598,10 @@ pub struct MyStatus {
     pub orders: Vec<Order>,
     /// The last four characters of each usable F-code this member holds for the drop.
     pub fcode_hints: Vec<String>,
+    /// The member's post on the drop's wall (drops that take orders by posting).
+    pub post_id: Option<i64>,
+    /// Hidden by a moderator: it no longer counts (an order made with it stands).
+    pub post_hidden: bool,
 }
 
 pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<MyStatus, ApiError> {
@@ -571,6 +611,7 @@ pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<M
     let admission = store::admission_of(db, d.id, user.id).await?;
     let orders = store::orders_of(db, d.id, user.id).await?;
     let fcode_hints = store::fcode_hints_of(db, d.id, user.id).await?;
+    let post = store::post_of(db, d.id, user.id).await?;
     let status = match (&d.mode, reserved, d.seed.is_some(), admission) {
         (SaleMode::Open, _, _, _) => "open",
         (_, false, _, _) => "not_reserved",
@@ -591,6 +632,8 @@ pub async fn my_status(state: &LaunchState, user: &User, slug: &str) -> Result<M
             .sum(),
         orders,
         fcode_hints,
+        post_id: post.map(|(id, _)| id),
+        post_hidden: post.is_some_and(|(_, hidden)| hidden),
     })
 }
 
@@ -602,6 +645,10 @@ pub struct PurchaseRequest {
     pub quantity: u32,
     /// An F-code to buy from the priority pool.
     pub fcode: Option<String>,
+    /// The post that places the order, in a drop that sells by posting (a member's first order
+    /// there; later ones keep that post). The hashtag is added if left out.
+    #[schema(max_length = 1000)]
+    pub post: Option<String>,
 }
 
 fn one() -> u32 {
@@ -630,6 +677,7 @@ pub fn rejection_error(r: &Rejection) -> ApiError {
         Rejection::UnknownVariant => LaunchError::UnknownVariant.into(),
         Rejection::BadQuantity => LaunchError::BadQuantity.into(),
         Rejection::FcodeUsed => LaunchError::FcodeUsed.into(),
+        Rejection::PostCopied => LaunchError::ShareCopied.into(),
     }
 }
 
@@ -674,6 +722,7 @@ pub async fn purchase(
         }
         None => None,
     };
+    let share = crate::wall::share_for(state, &d, user, req.post.as_deref(), true).await?;
     let attempt = Attempt {
         account: user.id,
         account_created_at: user.created_at,
@@ -683,6 +732,7 @@ pub async fn purchase(
         idempotency_key: idempotency_key.to_string(),
         fcode,
         now: now_ms(),
+        share,
     };
     let decided = match &state.cluster {
         Some(cluster) => cluster.purchase(&d, &attempt).await,

@@ -7,6 +7,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::engine::{NewOrder, Rejection, Rules, SaleMode};
+use crate::share::{Carried, ShareOn, SharePost, ShareRule};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Drop {
@@ -31,6 +32,10 @@ pub struct Drop {
     pub seed: Option<String>,
     pub payment_seconds: i64,
     pub variants: Vec<Variant>,
+    /// Set when reserving or buying is done by publishing a post (see `share`).
+    pub share: Option<ShareRule>,
+    /// The forum thread mirroring the drop's wall.
+    pub share_thread_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -85,6 +90,14 @@ fn drop_from_row(row: &AnyRow, variants: Vec<Variant>) -> Drop {
         seed: revealed.then(|| row.get("seed")),
         payment_seconds: row.get("payment_seconds"),
         variants,
+        share: ShareOn::parse(&row.get::<String, _>("share_on")).map(|on| ShareRule {
+            on,
+            hashtag: row.get("share_hashtag"),
+            template: row.get("share_template"),
+            min_chars: row.get::<i64, _>("share_min_chars").clamp(0, 200) as u32,
+            board: row.get("share_board"),
+        }),
+        share_thread_id: opt_i64(row, "share_thread_id"),
     }
 }
 
@@ -109,6 +122,7 @@ pub struct NewDrop<'a> {
     pub created_by: i64,
     /// (name, general stock, F-code stock)
     pub variants: &'a [(String, i64, i64)],
+    pub share: Option<&'a ShareRule>,
 }
 
 /// Creates a drop with its variants; `None` if the slug is taken.
@@ -122,7 +136,8 @@ pub async fn create_drop(db: &Db, d: &NewDrop<'_>) -> anyhow::Result<Option<i64>
     let inserted = sqlx::query(
         "INSERT INTO drops (slug, name, description, price_cents, currency, per_account_limit, reservations_open_at, reservations_close_at, \
          fcode_opens_at, opens_at, closes_at, min_honor_rank, min_account_age_days, mode, wave_size, wave_ms, seed, seed_commitment, \
-         payment_seconds, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+         payment_seconds, created_by, created_at, share_on, share_hashtag, share_template, share_min_chars, share_board) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
          RETURNING id",
     )
     .bind(d.slug)
@@ -146,6 +161,11 @@ pub async fn create_drop(db: &Db, d: &NewDrop<'_>) -> anyhow::Result<Option<i64>
     .bind(d.payment_seconds)
     .bind(d.created_by)
     .bind(now_ms())
+    .bind(d.share.map_or("", |r| r.on.as_str()))
+    .bind(d.share.map_or("", |r| r.hashtag.as_str()))
+    .bind(d.share.map_or("", |r| r.template.as_str()))
+    .bind(d.share.map_or(0, |r| i64::from(r.min_chars)))
+    .bind(d.share.map_or("", |r| r.board.as_str()))
     .fetch_one(&mut *tx)
     .await;
     let id: i64 = match inserted {
@@ -284,6 +304,8 @@ pub enum Refusal {
     LimitReached,
     /// The F-code was used or revoked meanwhile.
     FcodeUsed,
+    /// The order's share post copies another member's post on the drop's wall.
+    PostCopied,
 }
 
 impl Refusal {
@@ -292,6 +314,7 @@ impl Refusal {
             Refusal::SoldOut => Rejection::SoldOut,
             Refusal::LimitReached => Rejection::LimitReached,
             Refusal::FcodeUsed => Rejection::FcodeUsed,
+            Refusal::PostCopied => Rejection::PostCopied,
         }
     }
 }
@@ -305,6 +328,7 @@ pub async fn commit_orders(
     drop_id: i64,
     per_account_limit: i64,
     orders: &[NewOrder],
+    posts: &[Carried],
     created_at: i64,
     expires_at: i64,
 ) -> anyhow::Result<Vec<Option<Refusal>>> {
@@ -319,16 +343,17 @@ pub async fn commit_orders(
         redis_pending: false,
     };
     let mut tx = db.begin_write().await?;
-    if write_orders(&mut tx, &batch, orders).await?.is_ok() {
+    if write_orders(&mut tx, &batch, orders, posts).await?.is_ok() {
         tx.commit().await?;
         return Ok(vec![None; orders.len()]);
     }
     tx.rollback().await?;
     let mut tx = db.begin_write().await?;
     let mut out = Vec::with_capacity(orders.len());
-    for o in orders {
+    for (i, o) in orders.iter().enumerate() {
         let mut one = sqlx::Acquire::begin(&mut *tx).await?;
-        match write_orders(&mut one, &batch, std::slice::from_ref(o)).await? {
+        let post = posts.get(i).map(std::slice::from_ref).unwrap_or_default();
+        match write_orders(&mut one, &batch, std::slice::from_ref(o), post).await? {
             Ok(()) => {
                 one.commit().await?;
                 out.push(None);
@@ -364,6 +389,8 @@ pub struct Decided {
     pub quantity: u32,
     pub idempotency_key: String,
     pub fcode: Option<i64>,
+    /// The share post the order is made with, if the drop asks for one.
+    pub share: Carried,
 }
 
 /// Order ids of a drop live in [drop id × 10⁹, (drop id + 1) × 10⁹).
@@ -444,7 +471,14 @@ pub async fn commit_decision(
         expires_at: created_at.saturating_add(d.payment_seconds.saturating_mul(1_000)),
         redis_pending: true,
     };
-    if let Err(refusal) = write_orders(&mut tx, &batch, std::slice::from_ref(&new)).await? {
+    if let Err(refusal) = write_orders(
+        &mut tx,
+        &batch,
+        std::slice::from_ref(&new),
+        std::slice::from_ref(&order.share),
+    )
+    .await?
+    {
         tx.rollback().await?;
         return Ok(Stored::Refused(refusal));
     }
@@ -618,6 +652,7 @@ async fn write_orders(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     b: &Batch,
     orders: &[NewOrder],
+    posts: &[Carried],
 ) -> anyhow::Result<Result<(), Refusal>> {
     // Multi-row inserts of a fixed size: a flash sale commits thousands of orders per batch, and
     // one statement per order costs more than the commit itself.  A fixed size keeps the SQL
@@ -745,7 +780,297 @@ async fn write_orders(
                 .await?;
         }
     }
+    // Share posts, made with their orders or not at all.
+    for (o, post) in orders.iter().zip(posts) {
+        if let Some(post) = post {
+            if let Err(refusal) =
+                write_post(tx, b.drop_id, o.account, post, Some(o.order_id), "order", b.created_at).await?
+            {
+                return Ok(Err(refusal));
+            }
+        }
+    }
     Ok(Ok(()))
+}
+
+/// Stored terms of posts by other members on a drop's wall sharing a MinHash band with `bands`
+/// (near-copy candidates), at most 200.
+pub async fn near_copy_candidates<'e, E>(
+    ex: E,
+    drop_id: i64,
+    user_id: i64,
+    bands: &[i64],
+) -> anyhow::Result<Vec<String>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if bands.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..bands.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT DISTINCT p.id, p.terms FROM drop_post_bands b JOIN drop_posts p ON p.id = b.post_id \
+         WHERE b.drop_id = $1 AND p.user_id <> $2 AND b.band IN ({}) LIMIT 200",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(drop_id).bind(user_id);
+    for band in bands {
+        q = q.bind(*band);
+    }
+    Ok(q.fetch_all(ex).await?.iter().map(|r| r.get("terms")).collect())
+}
+
+/// Stores a member's share post in the caller's transaction: `Ok(Some(id))` when stored,
+/// `Ok(None)` when the member already has a post on this wall (it stays theirs, once), or the
+/// refusal when it copies another member's post (exactly: a unique index; nearly: the bands).
+async fn write_post(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    drop_id: i64,
+    user_id: i64,
+    post: &SharePost,
+    order_id: Option<i64>,
+    made_with: &str,
+    now: i64,
+) -> anyhow::Result<Result<Option<i64>, Refusal>> {
+    let mine: Option<i64> = sqlx::query_scalar("SELECT id FROM drop_posts WHERE drop_id = $1 AND user_id = $2")
+        .bind(drop_id)
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if mine.is_some() {
+        return Ok(Ok(None));
+    }
+    if crate::share::copies_any(
+        post,
+        &near_copy_candidates(&mut **tx, drop_id, user_id, &post.bands).await?,
+    ) {
+        return Ok(Err(Refusal::PostCopied));
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO drop_posts (drop_id, user_id, body, made_with, order_id, fingerprint, terms, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(drop_id)
+    .bind(user_id)
+    .bind(&post.body)
+    .bind(made_with)
+    .bind(order_id)
+    .bind(post.fingerprint.as_deref())
+    .bind(crate::share::joined_terms(&post.terms))
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(id) = id else {
+        // Not the member's (checked above, and this transaction writes alone for the drop):
+        // the same words are on the wall already.
+        return Ok(Err(Refusal::PostCopied));
+    };
+    if !post.bands.is_empty() {
+        let values: Vec<String> = (0..post.bands.len()).map(|i| format!("($1, ${}, $2)", i + 3)).collect();
+        let sql = format!(
+            "INSERT INTO drop_post_bands (drop_id, band, post_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(drop_id).bind(id);
+        for band in &post.bands {
+            q = q.bind(*band);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(Ok(Some(id)))
+}
+
+/// A post on a drop's wall.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WallPost {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub body: String,
+    /// `order` or `reservation`.
+    pub made_with: String,
+    pub created_at: i64,
+    /// Hidden by a moderator (only moderators see hidden posts); it no longer counts.
+    pub hidden: bool,
+    /// The forum reply mirroring it, once made.
+    pub community_post_id: Option<i64>,
+}
+
+/// Wall posts newest first: those with an id above `after` (0: any), at most `limit`; hidden ones
+/// (by a moderator here, or their forum mirror deleted) only if `with_hidden`.
+pub async fn wall(
+    db: &Db,
+    drop_id: i64,
+    after: i64,
+    before: i64,
+    limit: i64,
+    with_hidden: bool,
+) -> anyhow::Result<Vec<WallPost>> {
+    let hidden = "(p.hidden_at IS NOT NULL OR COALESCE(m.deleted, 0) <> 0)";
+    let filter = if with_hidden {
+        String::new()
+    } else {
+        format!(" AND NOT {hidden}")
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT p.id, u.username, COALESCE(u.display_name, u.username) AS display_name, p.body, p.made_with, p.created_at, p.community_post_id, \
+         CASE WHEN {hidden} THEN 1 ELSE 0 END AS hidden \
+         FROM drop_posts p JOIN users u ON u.id = p.user_id LEFT JOIN posts m ON m.id = p.community_post_id \
+         WHERE p.drop_id = $1 AND p.id > $2 AND p.id < $3{filter} ORDER BY p.id DESC LIMIT $4"
+    ))
+    .bind(drop_id)
+    .bind(after)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| WallPost {
+            id: r.get("id"),
+            username: r.get("username"),
+            display_name: r.get("display_name"),
+            body: r.get("body"),
+            made_with: r.get("made_with"),
+            created_at: r.get("created_at"),
+            hidden: r.get::<i64, _>("hidden") != 0,
+            community_post_id: opt_i64(r, "community_post_id"),
+        })
+        .collect())
+}
+
+/// Counted posts of a wall (shown), and how many are hidden.
+pub async fn wall_counts(db: &Db, drop_id: i64) -> anyhow::Result<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(COALESCE(SUM(CASE WHEN p.hidden_at IS NOT NULL OR COALESCE(m.deleted, 0) <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS hidden \
+         FROM drop_posts p LEFT JOIN posts m ON m.id = p.community_post_id WHERE p.drop_id = $1",
+    )
+    .bind(drop_id)
+    .fetch_one(&db.pool)
+    .await?;
+    let (n, hidden): (i64, i64) = (row.get("n"), row.get("hidden"));
+    Ok((n - hidden, hidden))
+}
+
+/// The member's post on a drop's wall, if any: (id, hidden).
+pub async fn post_of(db: &Db, drop_id: i64, user_id: i64) -> anyhow::Result<Option<(i64, bool)>> {
+    let row = sqlx::query("SELECT id, hidden_at FROM drop_posts WHERE drop_id = $1 AND user_id = $2")
+        .bind(drop_id)
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| (r.get("id"), opt_i64(&r, "hidden_at").is_some())))
+}
+
+/// Hides a wall post (once); returns its forum mirror, if any, for the caller to remove, or
+/// `None` if there is no such post on this drop.
+pub async fn hide_post(
+    db: &Db,
+    drop_id: i64,
+    post_id: i64,
+    moderator: i64,
+    now: i64,
+) -> anyhow::Result<Option<Option<i64>>> {
+    let row = sqlx::query("SELECT community_post_id FROM drop_posts WHERE id = $1 AND drop_id = $2")
+        .bind(post_id)
+        .bind(drop_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE drop_posts SET hidden_at = $1, hidden_by = $2 WHERE id = $3 AND hidden_at IS NULL")
+        .bind(now)
+        .bind(moderator)
+        .bind(post_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(Some(opt_i64(&row, "community_post_id")))
+}
+
+/// A post the forum does not mirror yet.
+#[derive(Debug, Clone)]
+pub struct Unmirrored {
+    pub id: i64,
+    pub drop_id: i64,
+    pub user_id: i64,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// Posts not mirrored in the forum yet, oldest first.
+pub async fn unmirrored(db: &Db, limit: i64) -> anyhow::Result<Vec<Unmirrored>> {
+    let rows = sqlx::query(
+        "SELECT id, drop_id, user_id, body, created_at FROM drop_posts WHERE community_post_id IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Unmirrored {
+            id: r.get("id"),
+            drop_id: r.get("drop_id"),
+            user_id: r.get("user_id"),
+            body: r.get("body"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}
+
+pub async fn set_mirrored(db: &Db, id: i64, community_post_id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE drop_posts SET community_post_id = $1 WHERE id = $2")
+        .bind(community_post_id)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Records the forum thread of a drop's wall, unless one was recorded first (`false`).
+pub async fn set_share_thread(db: &Db, drop_id: i64, thread_id: i64) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("UPDATE drops SET share_thread_id = $1 WHERE id = $2 AND share_thread_id IS NULL")
+            .bind(thread_id)
+            .bind(drop_id)
+            .execute(&db.pool)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Who created a drop.
+pub async fn drop_author(db: &Db, drop_id: i64) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT created_by FROM drops WHERE id = $1")
+        .bind(drop_id)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+/// `Some(moderator)` if the wall post is hidden (`Some(None)`: by nobody on record).
+pub async fn hidden_by(db: &Db, post_id: i64) -> anyhow::Result<Option<Option<i64>>> {
+    let row = sqlx::query("SELECT hidden_at, hidden_by FROM drop_posts WHERE id = $1")
+        .bind(post_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row
+        .filter(|r| opt_i64(r, "hidden_at").is_some())
+        .map(|r| opt_i64(&r, "hidden_by")))
+}
+
+/// Times of a wall's counted posts (shown, one per member) from `since` to `until`.
+pub async fn share_post_times(db: &Db, drop_id: i64, since: i64, until: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT p.created_at FROM drop_posts p LEFT JOIN posts m ON m.id = p.community_post_id \
+         WHERE p.drop_id = $1 AND p.created_at >= $2 AND p.created_at <= $3 AND p.hidden_at IS NULL AND COALESCE(m.deleted, 0) = 0",
+    )
+    .bind(drop_id)
+    .bind(since)
+    .bind(until)
+    .fetch_all(&db.pool)
+    .await?)
 }
 
 /// Marks unpaid orders past their deadline expired; returns them (they give stock back).  In
@@ -960,7 +1285,13 @@ pub async fn orders_of_user(db: &Db, user_id: i64, limit: i64) -> anyhow::Result
 /// Records a reservation; `false` if the fan already reserved.
 /// Nothing is recorded once the drop's reservations have closed (a draw may have closed them
 /// a moment ago), or when the fan already reserved.
-pub async fn reserve(db: &Db, drop_id: i64, user_id: i64, now: i64) -> anyhow::Result<bool> {
+pub async fn reserve(
+    db: &Db,
+    drop_id: i64,
+    user_id: i64,
+    now: i64,
+    post: Option<&SharePost>,
+) -> anyhow::Result<Result<bool, Refusal>> {
     // PostgreSQL: the drop row is share-locked, so a reservation and the draw's closing update
     // of that row are ordered: either the reservation commits before the draw reads them, or it
     // sees the new closing time and records nothing. (SQLite has one writer at a time.)
@@ -974,14 +1305,23 @@ pub async fn reserve(db: &Db, drop_id: i64, user_id: i64, now: i64) -> anyhow::R
          AND seed_revealed = 0{lock}) \
          ON CONFLICT (drop_id, user_id) DO NOTHING"
     );
+    let mut tx = db.begin_write().await?;
     let n = sqlx::query(&sql)
         .bind(drop_id)
         .bind(user_id)
         .bind(now)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-    Ok(n == 1)
+    // The post is made with the reservation, or neither is.
+    if let (1, Some(post)) = (n, post) {
+        if let Err(refusal) = write_post(&mut tx, drop_id, user_id, post, None, "reservation", now).await? {
+            tx.rollback().await?;
+            return Ok(Err(refusal));
+        }
+    }
+    tx.commit().await?;
+    Ok(Ok(n == 1))
 }
 
 /// The last characters of a member's usable F-codes for a drop (to remind them they hold one).

@@ -1020,6 +1020,39 @@ where
     }
 }
 
+/// [`ApiJson`] for an optional body: a request without a body (no `Content-Type`, nothing
+/// sent) is `T::default()`; anything sent must be JSON as for [`ApiJson`].
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJsonOrEmpty<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.headers().get(header::CONTENT_TYPE).is_none() {
+            let bytes = Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection| ApiError::new(rejection.status(), "bad_request", rejection.body_text()))?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(ApiJsonOrEmpty(T::default()));
+            }
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected `Content-Type: application/json`",
+            ));
+        }
+        let bytes = json_body(req, state).await?;
+        if bytes.trim_ascii() == b"null" || bytes.trim_ascii().is_empty() {
+            return Ok(ApiJsonOrEmpty(T::default()));
+        }
+        parse_json_object(&bytes).map(ApiJsonOrEmpty)
+    }
+}
+
 /// [`ApiJson`] for credentials (sign-up, tokens): a NUL character in the `password` field is
 /// refused with 400 instead of dropped, so a password is never silently shortened (NULs
 /// elsewhere are dropped as everywhere).

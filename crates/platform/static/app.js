@@ -151,6 +151,55 @@ document.addEventListener('change', function (ev) {
   });
 })();
 
+// A drop's wall: new posts appear at the top while the page is open (every 5 s, read from the
+// database, so a post made through any node shows); the post box counts the member's own
+// characters as the server does (letters, digits, Chinese characters; not the hashtag).
+(function () {
+  var wall = document.querySelector('[data-wall]');
+  if (!wall || !window.fetch) return;
+  var list = wall.querySelector('[data-wall-list]');
+  var count = wall.querySelector('[data-wall-count]');
+  var after = Number(wall.dataset.after) || 0;
+  var fmt = window.Intl && Intl.DateTimeFormat ? new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: 'short', timeStyle: 'short' }) : null;
+  function item(p) {
+    var li = document.createElement('li');
+    li.dataset.wallPost = p.id;
+    var head = document.createElement('p');
+    head.className = 'small';
+    var who = document.createElement('strong');
+    who.textContent = p.display_name;
+    var meta = document.createElement('span');
+    meta.className = 'muted';
+    meta.textContent = ' @' + p.username + (fmt ? ' · ' + fmt.format(new Date(p.created_at)) : '');
+    head.appendChild(who);
+    head.appendChild(meta);
+    var body = document.createElement('p');
+    body.className = 'wall-body';
+    body.textContent = p.body;
+    li.appendChild(head);
+    li.appendChild(body);
+    return li;
+  }
+  function poll() {
+    if (document.hidden) return;
+    fetch('/api/v1/drops/' + encodeURIComponent(wall.dataset.wall) + '/wall?after=' + after, { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (w) {
+        if (!w) return;
+        var empty = list.querySelector('[data-wall-empty]');
+        w.posts.slice().reverse().forEach(function (p) {
+          if (p.id <= after || list.querySelector('[data-wall-post="' + p.id + '"]')) return;
+          if (empty) { empty.remove(); empty = null; }
+          list.insertBefore(item(p), list.firstChild);
+        });
+        if (w.posts.length) after = Math.max(after, w.posts[0].id);
+        if (count) count.textContent = w.counted;
+      })
+      .catch(function () {});
+  }
+  setInterval(poll, 5000);
+})();
+
 // Live counts: the bell's unread notifications, and new replies to the thread being read, as
 // the server pushes them (a write on any node arrives within about a second).  Streams are open
 // only while the tab is visible: a browser allows few connections per site, and hidden tabs must

@@ -530,6 +530,9 @@ pub struct Sources {
     /// True when more imported posts had a hashtag than were read.
     pub imported_truncated: bool,
     pub shown_entries: i64,
+    /// Posts that placed reservations or orders on linked drops' walls during the campaign
+    /// (one per member and drop, hidden ones not counted), each counted once as exposure.
+    pub share_posts: i64,
     /// Orders on linked drops during the campaign, all and paid.
     pub orders: i64,
     pub paid_orders: i64,
@@ -590,6 +593,15 @@ pub async fn dashboard(state: &ListeningState, me: &User, slug: &str) -> Result<
         .collect();
     sources.shown_entries = entries.len() as i64;
     events.push((Metric::Entries, entries));
+
+    let mut shares = Vec::new();
+    for drop_id in &c.drop_ids {
+        for at in fanloop_launches::store::share_post_times(db, *drop_id, c.starts_at, until).await? {
+            shares.push((at, 1));
+        }
+    }
+    sources.share_posts = shares.len() as i64;
+    events.push((Metric::Exposure, shares));
 
     let (mut orders, mut revenue) = (Vec::new(), Vec::new());
     for drop_id in &c.drop_ids {

@@ -1,0 +1,241 @@
+//! A drop's wall: the posts that placed its reservations or orders (see `share`), shown live on
+//! the drop's page, mirrored as replies in a forum thread (so search, trending and the forum see
+//! them), counted in linked campaigns, hidden by moderators.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fanloop_platform::accounts::User;
+use fanloop_platform::db::now_ms;
+use fanloop_platform::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::LaunchError;
+use crate::service::LaunchState;
+use crate::share::{self, Carried};
+use crate::store::{self, Drop, WallPost};
+
+/// The post a reservation (`buying` false) or an order must carry, checked before the attempt
+/// goes on: `None` when the drop does not ask for one there, or the member's post is already
+/// on the wall (one per member and drop: their later orders keep it).
+pub async fn share_for(
+    state: &LaunchState,
+    d: &Drop,
+    user: &User,
+    typed: Option<&str>,
+    buying: bool,
+) -> Result<Carried, ApiError> {
+    let Some(rule) = &d.share else {
+        return Ok(None);
+    };
+    if !(if buying { rule.on.to_buy() } else { rule.on.to_reserve() }) {
+        return Ok(None);
+    }
+    let db = &state.platform.db;
+    if store::post_of(db, d.id, user.id).await?.is_some() {
+        return Ok(None);
+    }
+    let post = share::prepare(rule, typed.unwrap_or("")).map_err(|e| match e {
+        LaunchError::ShareTooShort => e.with(&[("n", rule.min_chars.to_string())]),
+        e => ApiError::from(e),
+    })?;
+    // Early answer for copies already on the wall (the transaction that stores the post checks
+    // again, so two sent together cannot both pass).
+    if share::copies_any(
+        &post,
+        &store::near_copy_candidates(&db.pool, d.id, user.id, &post.bands).await?,
+    ) {
+        return Err(LaunchError::ShareCopied.into());
+    }
+    Ok(Some(Arc::new(post)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Wall {
+    /// The hashtag every post carries, as posts carry it (`#topic#`).
+    pub hashtag: String,
+    /// Newest first.
+    pub posts: Vec<WallPost>,
+    /// Posts shown and counted (one per member), and hidden ones.
+    pub counted: i64,
+    pub hidden: i64,
+    /// The forum thread mirroring the wall.
+    pub thread_id: Option<i64>,
+}
+
+/// Posts per read of a wall.
+pub const WALL_PAGE: i64 = 50;
+
+/// The wall: posts newer than `after`, or older than `before` (a page further down).
+/// Moderators also see hidden posts, marked.
+pub async fn wall(
+    state: &LaunchState,
+    viewer: Option<&User>,
+    slug: &str,
+    after: Option<i64>,
+    before: Option<i64>,
+) -> Result<Wall, ApiError> {
+    let d = crate::service::drop(state, slug).await?;
+    let Some(rule) = &d.share else {
+        return Err(LaunchError::NoDrop.into());
+    };
+    let db = &state.platform.db;
+    let moderator = viewer.is_some_and(|u| u.role.can_moderate());
+    let posts = store::wall(
+        db,
+        d.id,
+        after.unwrap_or(0).max(0),
+        before.unwrap_or(i64::MAX),
+        WALL_PAGE,
+        moderator,
+    )
+    .await?;
+    let (counted, hidden) = store::wall_counts(db, d.id).await?;
+    Ok(Wall {
+        hashtag: rule.tag(),
+        posts,
+        counted,
+        hidden,
+        thread_id: d.share_thread_id,
+    })
+}
+
+/// Hides a post from the wall and its forum mirror: it stops counting; an order made with it
+/// stands.
+pub async fn hide(state: &LaunchState, moderator: &User, slug: &str, post_id: i64) -> Result<(), ApiError> {
+    if !moderator.role.can_moderate() {
+        return Err(LaunchError::ModeratorsOnly.into());
+    }
+    let d = crate::service::drop(state, slug).await?;
+    let db = &state.platform.db;
+    let mirror = store::hide_post(db, d.id, post_id, moderator.id, now_ms())
+        .await?
+        .ok_or(LaunchError::NoWallPost)?;
+    if let Some(reply) = mirror.filter(|id| *id > 0) {
+        fanloop_community::store::delete_post(db, reply, Some(moderator.id)).await?;
+    }
+    Ok(())
+}
+
+/// Opens the forum thread mirroring a drop's wall, once.
+pub async fn ensure_thread(state: &LaunchState, d: &Drop) -> anyhow::Result<Option<i64>> {
+    if let Some(id) = d.share_thread_id {
+        return Ok(Some(id));
+    }
+    let Some(rule) = &d.share else {
+        return Ok(None);
+    };
+    let db = &state.platform.db;
+    let Some(board) = fanloop_community::store::board_by_slug(db, &rule.board).await? else {
+        anyhow::bail!("board {} is gone", rule.board);
+    };
+    let Some(author) = store::drop_author(db, d.id).await? else {
+        anyhow::bail!("drop {} has no author", d.id);
+    };
+    let title = format!("{} {}", rule.tag(), d.name);
+    let body = format!(
+        "{}\n\n{}\n\n[{}](/drops/{})",
+        d.description,
+        rule.prefill(),
+        d.name,
+        d.slug
+    );
+    let body = body.trim().to_string();
+    let html = fanloop_community::domain::render_markdown(&body);
+    let (thread_id, first_post) = fanloop_community::store::create_thread(
+        db,
+        &fanloop_community::store::NewThread {
+            board_id: board.id,
+            author_id: author,
+            title: &title,
+            body: &body,
+            body_html: &html,
+            created_at: now_ms(),
+        },
+        &[],
+        "",
+    )
+    .await?;
+    if !store::set_share_thread(db, d.id, thread_id).await? {
+        // Another node opened it first: theirs stands, this one goes.
+        fanloop_community::store::delete_post(db, first_post, None).await?;
+        return Ok(store::drop_by_id(db, d.id).await?.and_then(|d| d.share_thread_id));
+    }
+    Ok(Some(thread_id))
+}
+
+/// Mirrors wall posts into their forum threads: a pass over what is not mirrored yet.  Every
+/// node may run it; a post is mirrored once whoever runs it (`mirror_reply` is keyed by origin).
+pub async fn mirror_pass(state: &LaunchState) -> anyhow::Result<usize> {
+    let db = &state.platform.db;
+    let pending = store::unmirrored(db, 200).await?;
+    let mut done = 0;
+    let mut threads: std::collections::HashMap<i64, Option<i64>> = std::collections::HashMap::new();
+    for p in pending {
+        let thread = match threads.get(&p.drop_id) {
+            Some(t) => *t,
+            None => {
+                let t = match store::drop_by_id(db, p.drop_id).await? {
+                    Some(d) => ensure_thread(state, &d).await?,
+                    None => None,
+                };
+                threads.insert(p.drop_id, t);
+                t
+            }
+        };
+        let Some(thread_id) = thread else {
+            continue;
+        };
+        let Some(t) = fanloop_community::store::get_thread(db, thread_id).await? else {
+            continue;
+        };
+        let html = fanloop_community::domain::render_markdown(&p.body);
+        let reply = fanloop_community::store::NewReply {
+            thread_id,
+            thread_title: &t.summary.title,
+            author_id: p.user_id,
+            body: &p.body,
+            body_html: &html,
+            created_at: p.created_at,
+        };
+        let origin = format!("drop_post:{}", p.id);
+        let Some(reply_id) = fanloop_community::store::mirror_reply(db, &reply, &origin).await? else {
+            // The thread was deleted by a moderator: the wall stays, unmirrored.
+            store::set_mirrored(db, p.id, 0).await?;
+            continue;
+        };
+        store::set_mirrored(db, p.id, reply_id).await?;
+        // Hidden meanwhile (or before): the mirror goes too.
+        if let Some(moderator) = store::hidden_by(db, p.id).await? {
+            fanloop_community::store::delete_post(db, reply_id, moderator).await?;
+        }
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Every node mirrors walls every half second.
+pub fn start_mirror(state: &LaunchState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if state.platform.db.pool.is_closed() {
+                return;
+            }
+            loop {
+                match mirror_pass(&state).await {
+                    Ok(200..) => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!("mirroring wall posts: {e:#}");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
