@@ -497,7 +497,7 @@ async fn batch_commit(app: &TestApp) {
     let db = &app.state.platform.db;
     let now = now_ms();
     let first: Vec<NewOrder> = (0..130).map(order).collect();
-    assert!(store::commit_orders(db, drop_id, 1, &first, &[], now, now + 60_000)
+    assert!(store::commit_orders(db, drop_id, 1, &first, None, now, now + 60_000)
         .await
         .unwrap()
         .iter()
@@ -513,7 +513,7 @@ async fn batch_commit(app: &TestApp) {
         assert_eq!((o.order_id, o.account, &o.idempotency_key), (row.0, row.1, &row.2));
     }
     let too_many: Vec<NewOrder> = (130..201).map(order).collect();
-    let outcomes = store::commit_orders(db, drop_id, 1, &too_many, &[], now, now + 60_000)
+    let outcomes = store::commit_orders(db, drop_id, 1, &too_many, None, now, now + 60_000)
         .await
         .unwrap();
     assert_eq!(
@@ -1032,7 +1032,7 @@ async fn database_guards(app: &TestApp) {
     ];
     let db = &app.state.platform.db;
     let now = now_ms();
-    let outcomes = store::commit_orders(db, drop_id, 2, &batch, &[], now, now + 60_000)
+    let outcomes = store::commit_orders(db, drop_id, 2, &batch, None, now, now + 60_000)
         .await
         .unwrap();
     assert_eq!(
@@ -1066,7 +1066,7 @@ async fn database_guards(app: &TestApp) {
     // A later order alone over the limit is refused too, whatever the caller believed.
     let over = vec![order(2, 1, None)];
     assert_eq!(
-        store::commit_orders(db, drop_id, 2, &over, &[], now, now + 60_000)
+        store::commit_orders(db, drop_id, 2, &over, None, now, now + 60_000)
             .await
             .unwrap(),
         vec![Some(store::Refusal::LimitReached)]
@@ -1174,7 +1174,7 @@ async fn busy_calendar(app: &TestApp) {
         fcode: None,
         stored_at: None,
     };
-    store::commit_orders(db, drop_id, 2, &[order], &[], now, now + 500)
+    store::commit_orders(db, drop_id, 2, &[order], None, now, now + 500)
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(6);
@@ -1735,6 +1735,46 @@ async fn share_to_order(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(n, 1, "the refused copy left no order");
+    // The transaction itself refuses an order without a post from a member who has none (what
+    // the sale's sold-out shortcut leaves to it when units come back meanwhile); a member whose
+    // post is on the wall needs none, and is refused here only for the per-account limit.
+    let d2_id = d2["id"].as_i64().unwrap();
+    let gus = accounts::find_by_username(db, "gus").await.unwrap().unwrap();
+    let eve = accounts::find_by_username(db, "eve").await.unwrap().unwrap();
+    let order = |i: i64, account: i64| fanloop_launches::engine::NewOrder {
+        order_id: d2_id * 1_000_000_000 + 500 + i,
+        account,
+        variant: v2,
+        quantity: 1,
+        idempotency_key: format!("tx-{i}"),
+        fcode: None,
+        stored_at: None,
+    };
+    let eve_posted = w2["posts"][0]["username"] == "eve";
+    let poster = if eve_posted {
+        eve.id
+    } else {
+        accounts::find_by_username(db, "fay").await.unwrap().unwrap().id
+    };
+    let now = now_ms();
+    let outcomes = fanloop_launches::store::commit_orders(
+        db,
+        d2_id,
+        1,
+        &[order(0, gus.id), order(1, poster)],
+        Some(&[None, None]),
+        now,
+        now + 60_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Some(fanloop_launches::store::Refusal::PostRequired),
+            Some(fanloop_launches::store::Refusal::LimitReached)
+        ]
+    );
 
     // Reservations by posting (a draw): the post is made with the reservation.
     let mut body = drop_body("buds3", json!({"kind": "draw"}), 10, 0, 1_800_000, 1);

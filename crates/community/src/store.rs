@@ -517,8 +517,10 @@ pub async fn mirror_reply(db: &Db, r: &NewReply<'_>, origin: &str) -> anyhow::Re
         return Ok(Some(id));
     }
     let mut tx = db.begin_write().await?;
+    // (A post mirrored late keeps its own time, and does not move the thread's back.)
     let bumped = sqlx::query(
-        "UPDATE threads SET reply_count = reply_count + 1, last_post_at = $1 WHERE id = $2 AND deleted = 0",
+        "UPDATE threads SET reply_count = reply_count + 1, \
+         last_post_at = CASE WHEN last_post_at > $1 THEN last_post_at ELSE $1 END WHERE id = $2 AND deleted = 0",
     )
     .bind(r.created_at)
     .bind(r.thread_id)

@@ -144,7 +144,8 @@ pub struct ReserveRequest {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WallQuery {
-    /// Only posts newer than this id (to follow the wall live).
+    /// Only posts newer than this id, oldest first (to follow the wall: ask again from the last
+    /// one received).
     pub after: Option<i64>,
     /// Only posts older than this id (the next page down).
     pub before: Option<i64>,
@@ -185,7 +186,7 @@ pub struct Reservation {
 }
 
 #[utoipa::path(post, path = "/api/v1/drops/{slug}/reservations", tag = "launches", params(("slug" = String, Path)), request_body(content = Option<ReserveRequest>, description = "optional: the post, in drops that take reservations by posting"),
-    responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "already reserved"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "reservations are not open now, or the post copies another member's"), (status = 422, body = ErrorBody, description = "the post is missing, too short or too long")),
+    responses((status = 201, body = Reservation), (status = 200, body = Reservation, description = "already reserved"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "reservations are not open now, or the post copies another member's"), (status = 422, body = ErrorBody, description = "the post is missing, too short, too long, or carries a link")),
     security(("bearer" = [])))]
 async fn reserve(
     State(state): State<LaunchState>,
@@ -223,7 +224,7 @@ async fn run_draw(
 #[utoipa::path(post, path = "/api/v1/drops/{slug}/purchase", tag = "launches", params(("slug" = String, Path), ("Idempotency-Key" = String, Header, pattern = r"^[!-~]{1,100}$", description = "client-chosen, 1–100 visible ASCII characters; a retry with the same key returns the same order")),
     request_body = PurchaseRequest,
     responses((status = 201, body = Order, description = "order created and durable"), (status = 200, body = Order, description = "retry of an earlier attempt"),
-        (status = 403, body = ErrorBody, description = "not eligible, not selected, or limit reached"), (status = 409, body = ErrorBody, description = "sold out, closed, F-code used, not open yet, not your turn, or the post copies another member's"), (status = 422, body = ErrorBody, description = "unknown version, bad quantity, or the post is missing, too short or too long"), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "not stored; retry with the same key")),
+        (status = 403, body = ErrorBody, description = "not eligible, not selected, or limit reached"), (status = 409, body = ErrorBody, description = "sold out, closed, F-code used, not open yet, not your turn, or the post copies another member's"), (status = 422, body = ErrorBody, description = "unknown version, bad quantity, or the post is missing, too short, too long, or carries a link"), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody, description = "not stored; retry with the same key")),
     security(("bearer" = [])))]
 async fn purchase(
     State(state): State<LaunchState>,

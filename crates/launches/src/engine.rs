@@ -97,6 +97,8 @@ pub enum Rejection {
     FcodeUsed,
     /// The share post copies another member's post on the drop's wall.
     PostCopied,
+    /// The drop sells by posting and the buyer has no post on its wall.
+    PostRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -199,6 +199,7 @@ impl SaleHub {
             self.db.clone(),
             drop.id,
             drop.per_account_limit,
+            drop.share.as_ref().is_some_and(|r| r.on.to_buy()),
             payment_ms,
             engine,
             rx,
@@ -269,6 +270,7 @@ async fn run(
     db: Db,
     drop_id: i64,
     limit: i64,
+    sells_by_posting: bool,
     payment_ms: i64,
     mut engine: Engine,
     mut rx: mpsc::Receiver<Cmd>,
@@ -317,9 +319,17 @@ async fn run(
                 }
                 let now = now_ms();
                 let stored_at = Some((now, now + payment_ms));
-                let committed = store::commit_orders(&db, drop_id, limit, &accepted, &posts, now, now + payment_ms)
-                    .await
-                    .context("committing orders");
+                let committed = store::commit_orders(
+                    &db,
+                    drop_id,
+                    limit,
+                    &accepted,
+                    sells_by_posting.then_some(&posts[..]),
+                    now,
+                    now + payment_ms,
+                )
+                .await
+                .context("committing orders");
                 match committed {
                     Ok(outcomes) => {
                         // Orders the database refused by itself (an F-code revoked meanwhile, a

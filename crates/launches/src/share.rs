@@ -157,27 +157,53 @@ pub fn with_hashtag(text: &str, hashtag: &str) -> String {
 
 /// The text without the hashtag.
 fn without_hashtag(text: &str, hashtag: &str) -> String {
-    let tag = format!("#{hashtag}#").to_lowercase();
-    let lower = text.to_lowercase();
-    // Lower-casing can change byte lengths (rarely); then leave the text whole.
-    if lower.len() != text.len() {
-        return text.to_string();
-    }
+    // Matched character by character on the text as typed (lower-casing may change byte
+    // lengths, so offsets in a lower-cased copy would not fit the original).
+    let tag: Vec<char> = format!("#{hashtag}#").to_lowercase().chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut rest = 0;
-    for (at, _) in lower.match_indices(&tag) {
-        out.push_str(&text[rest..at]);
-        out.push(' ');
-        rest = at + tag.len();
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        let mut want = tag.iter();
+        let mut taken = 0;
+        let mut matched = true;
+        'chars: for (i, c) in rest.char_indices() {
+            for l in c.to_lowercase() {
+                match want.next() {
+                    Some(w) if *w == l => {}
+                    _ => {
+                        matched = false;
+                        break 'chars;
+                    }
+                }
+            }
+            if want.len() == 0 {
+                taken = i + c.len_utf8();
+                break;
+            }
+        }
+        if matched && taken > 0 {
+            out.push(' ');
+            rest = &rest[taken..];
+            continue 'scan;
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
     }
-    out.push_str(&text[rest..]);
     out
 }
 
-/// A web address or a Markdown link or picture.
+/// A web address, or anything the forum's Markdown would render as a link or a picture (the
+/// mirror renders it there).
 fn has_link(text: &str) -> bool {
     let lower = text.to_lowercase();
-    lower.contains("://") || lower.contains("www.") || lower.contains("](") || lower.contains("<a ")
+    if lower.contains("://") || lower.contains("www.") || lower.contains("mailto:") {
+        return true;
+    }
+    let html = fanloop_community::domain::render_markdown(text);
+    html.contains("<a ") || html.contains("<img")
 }
 
 /// Letters, digits and Chinese characters of the member's own words.
@@ -254,7 +280,7 @@ pub fn bands(terms: &BTreeSet<String>) -> Vec<i64> {
                 key.push_str(&format!("{min:x}."));
             }
             // Band number in the top bits, so equal minimums in two bands stay two keys.
-            (hash(band as u64, &key) >> 4) as i64 ^ ((band as i64) << 59)
+            (hash(band as u64, &key) >> 4) as i64 ^ ((band as i64) << 60)
         })
         .collect()
 }
@@ -264,8 +290,11 @@ pub fn prepare(rule: &ShareRule, typed: &str) -> Result<SharePost, LaunchError> 
     if typed.trim().is_empty() {
         return Err(LaunchError::ShareRequired);
     }
+    if fanloop_platform::text::multiline(typed).trim().chars().count() > MAX_POST_CHARS {
+        return Err(LaunchError::ShareTooLong);
+    }
     let body = with_hashtag(typed, &rule.hashtag);
-    if body.chars().count() > MAX_POST_CHARS {
+    if body.chars().count() > MAX_POST_CHARS + rule.hashtag.chars().count() + 3 {
         return Err(LaunchError::ShareTooLong);
     }
     if own_chars(&body, &rule.hashtag) < rule.min_chars as usize {
@@ -351,10 +380,14 @@ mod tests {
         );
         assert_eq!(prepare(&r, "  \n ").unwrap_err(), LaunchError::ShareRequired);
         assert_eq!(prepare(&r, &"长".repeat(1_200)).unwrap_err(), LaunchError::ShareTooLong);
+        assert_eq!(own_chars("İ#AuroraBuds首发#ẞ 好", &r.hashtag), 3);
+        assert_eq!(without_hashtag("ẞ#AURORABUDS首发#İ", &r.hashtag), "ẞ İ");
         for linked in [
             "买这个 https://spam.example 很便宜",
             "买这个 www.spam.example 很便宜",
             "看看这里 [便宜](/x) 好东西",
+            "#AuroraBuds首发# 看看这里 [便宜][1] 好东西\n\n[1]: /spam",
+            "写信 <mailto:a@spam.example> 好东西好东西",
         ] {
             assert_eq!(prepare(&r, linked).unwrap_err(), LaunchError::ShareNoLinks, "{linked}");
         }
@@ -411,6 +444,10 @@ mod tests {
             "İİİİİİİİİİİİ ǅǅǅǅ",
             "\r\n\r\n\t\t",
             "a\u{301}b\u{301}c\u{301}d\u{301}e\u{301}f\u{301}g\u{301}h\u{301}",
+            // Lower-casing changes byte lengths both ways here (İ grows, ẞ shrinks).
+            "İ#AuroraBuds首发#ẞẞẞ 降噪很强通勤地铁上终于听得清",
+            "ẞ#AURORABUDS首发#İİ 降噪很强通勤地铁上终于听得清",
+            "[x][1] 降噪很强通勤地铁上终于听得清\n\n[1]: //spam.example",
         ] {
             let _ = prepare(&r, t);
         }

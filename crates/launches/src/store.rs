@@ -306,6 +306,9 @@ pub enum Refusal {
     FcodeUsed,
     /// The order's share post copies another member's post on the drop's wall.
     PostCopied,
+    /// The drop sells by posting, and neither this order nor an earlier one of its buyer
+    /// carries a post.
+    PostRequired,
 }
 
 impl Refusal {
@@ -315,6 +318,7 @@ impl Refusal {
             Refusal::LimitReached => Rejection::LimitReached,
             Refusal::FcodeUsed => Rejection::FcodeUsed,
             Refusal::PostCopied => Rejection::PostCopied,
+            Refusal::PostRequired => Rejection::PostRequired,
         }
     }
 }
@@ -328,7 +332,7 @@ pub async fn commit_orders(
     drop_id: i64,
     per_account_limit: i64,
     orders: &[NewOrder],
-    posts: &[Carried],
+    posts: Option<&[Carried]>,
     created_at: i64,
     expires_at: i64,
 ) -> anyhow::Result<Vec<Option<Refusal>>> {
@@ -352,7 +356,7 @@ pub async fn commit_orders(
     let mut out = Vec::with_capacity(orders.len());
     for (i, o) in orders.iter().enumerate() {
         let mut one = sqlx::Acquire::begin(&mut *tx).await?;
-        let post = posts.get(i).map(std::slice::from_ref).unwrap_or_default();
+        let post = posts.map(|p| p.get(i).map(std::slice::from_ref).unwrap_or_default());
         match write_orders(&mut one, &batch, std::slice::from_ref(o), post).await? {
             Ok(()) => {
                 one.commit().await?;
@@ -471,14 +475,9 @@ pub async fn commit_decision(
         expires_at: created_at.saturating_add(d.payment_seconds.saturating_mul(1_000)),
         redis_pending: true,
     };
-    if let Err(refusal) = write_orders(
-        &mut tx,
-        &batch,
-        std::slice::from_ref(&new),
-        std::slice::from_ref(&order.share),
-    )
-    .await?
-    {
+    let sells_by_posting = d.share.as_ref().is_some_and(|r| r.on.to_buy());
+    let post = sells_by_posting.then_some(std::slice::from_ref(&order.share));
+    if let Err(refusal) = write_orders(&mut tx, &batch, std::slice::from_ref(&new), post).await? {
         tx.rollback().await?;
         return Ok(Stored::Refused(refusal));
     }
@@ -652,7 +651,7 @@ async fn write_orders(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     b: &Batch,
     orders: &[NewOrder],
-    posts: &[Carried],
+    posts: Option<&[Carried]>,
 ) -> anyhow::Result<Result<(), Refusal>> {
     // Multi-row inserts of a fixed size: a flash sale commits thousands of orders per batch, and
     // one statement per order costs more than the commit itself.  A fixed size keeps the SQL
@@ -780,12 +779,21 @@ async fn write_orders(
                 .await?;
         }
     }
-    // Share posts, made with their orders or not at all.
-    for (o, post) in orders.iter().zip(posts) {
-        if let Some(post) = post {
-            if let Err(refusal) =
-                write_post(tx, b.drop_id, o.account, post, Some(o.order_id), "order", b.created_at).await?
-            {
+    // A drop that sells by posting (`posts` given, one per order): each order's post is made
+    // with it or not at all, and an order without one needs its buyer's earlier post.
+    if let Some(posts) = posts {
+        anyhow::ensure!(posts.len() == orders.len(), "one post (or none) per order");
+        for (o, post) in orders.iter().zip(posts) {
+            let written = match post {
+                Some(post) => {
+                    write_post(tx, b.drop_id, o.account, post, Some(o.order_id), "order", b.created_at).await?
+                }
+                None => match has_post(tx, b.drop_id, o.account).await? {
+                    true => Ok(None),
+                    false => Err(Refusal::PostRequired),
+                },
+            };
+            if let Err(refusal) = written {
                 return Ok(Err(refusal));
             }
         }
@@ -809,8 +817,9 @@ where
     }
     let list: Vec<String> = (0..bands.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = format!(
-        "SELECT DISTINCT p.id, p.terms FROM drop_post_bands b JOIN drop_posts p ON p.id = b.post_id \
-         WHERE b.drop_id = $1 AND p.user_id <> $2 AND b.band IN ({}) LIMIT 200",
+        "SELECT p.id, p.terms FROM drop_post_bands b JOIN drop_posts p ON p.id = b.post_id \
+         WHERE b.drop_id = $1 AND p.user_id <> $2 AND b.band IN ({}) \
+         GROUP BY p.id, p.terms ORDER BY COUNT(*) DESC, p.id LIMIT 200",
         list.join(", ")
     );
     let mut q = sqlx::query(&sql).bind(drop_id).bind(user_id);
@@ -832,12 +841,7 @@ async fn write_post(
     made_with: &str,
     now: i64,
 ) -> anyhow::Result<Result<Option<i64>, Refusal>> {
-    let mine: Option<i64> = sqlx::query_scalar("SELECT id FROM drop_posts WHERE drop_id = $1 AND user_id = $2")
-        .bind(drop_id)
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if mine.is_some() {
+    if has_post(tx, drop_id, user_id).await? {
         return Ok(Ok(None));
     }
     if crate::share::copies_any(
@@ -861,8 +865,11 @@ async fn write_post(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(id) = id else {
-        // Not the member's (checked above, and this transaction writes alone for the drop):
-        // the same words are on the wall already.
+        // A conflict: the member's own post, made meanwhile by a concurrent reservation (it
+        // stays theirs), or the same words already on the wall.
+        if has_post(tx, drop_id, user_id).await? {
+            return Ok(Ok(None));
+        }
         return Ok(Err(Refusal::PostCopied));
     };
     if !post.bands.is_empty() {
@@ -878,6 +885,15 @@ async fn write_post(
         q.execute(&mut **tx).await?;
     }
     Ok(Ok(Some(id)))
+}
+
+async fn has_post(tx: &mut sqlx::Transaction<'_, sqlx::Any>, drop_id: i64, user_id: i64) -> anyhow::Result<bool> {
+    let mine: Option<i64> = sqlx::query_scalar("SELECT id FROM drop_posts WHERE drop_id = $1 AND user_id = $2")
+        .bind(drop_id)
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(mine.is_some())
 }
 
 /// A post on a drop's wall.
@@ -896,7 +912,8 @@ pub struct WallPost {
     pub community_post_id: Option<i64>,
 }
 
-/// Wall posts newest first: those with an id above `after` (0: any), at most `limit`; hidden ones
+/// Wall posts: those with an id above `after` (oldest first), or else newest first below
+/// `before`, at most `limit`; hidden ones
 /// (by a moderator here, or their forum mirror deleted) only if `with_hidden`.
 pub async fn wall(
     db: &Db,
@@ -912,11 +929,14 @@ pub async fn wall(
     } else {
         format!(" AND NOT {hidden}")
     };
+    // Following the wall (`after`): the oldest new ones first, so none is skipped; otherwise a
+    // page down from the newest.
+    let order = if after > 0 { "ASC" } else { "DESC" };
     let rows = sqlx::query(&format!(
         "SELECT p.id, u.username, COALESCE(u.display_name, u.username) AS display_name, p.body, p.made_with, p.created_at, p.community_post_id, \
          CASE WHEN {hidden} THEN 1 ELSE 0 END AS hidden \
          FROM drop_posts p JOIN users u ON u.id = p.user_id LEFT JOIN posts m ON m.id = p.community_post_id \
-         WHERE p.drop_id = $1 AND p.id > $2 AND p.id < $3{filter} ORDER BY p.id DESC LIMIT $4"
+         WHERE p.drop_id = $1 AND p.id > $2 AND p.id < $3{filter} ORDER BY p.id {order} LIMIT $4"
     ))
     .bind(drop_id)
     .bind(after)
@@ -972,21 +992,23 @@ pub async fn hide_post(
     moderator: i64,
     now: i64,
 ) -> anyhow::Result<Option<Option<i64>>> {
+    // Hidden first, then the mirror read: a mirror made meanwhile either is seen here, or sees
+    // the post hidden when it looks right after storing itself (`wall::mirror_pass`).
+    sqlx::query(
+        "UPDATE drop_posts SET hidden_at = $1, hidden_by = $2 WHERE id = $3 AND drop_id = $4 AND hidden_at IS NULL",
+    )
+    .bind(now)
+    .bind(moderator)
+    .bind(post_id)
+    .bind(drop_id)
+    .execute(&db.pool)
+    .await?;
     let row = sqlx::query("SELECT community_post_id FROM drop_posts WHERE id = $1 AND drop_id = $2")
         .bind(post_id)
         .bind(drop_id)
         .fetch_optional(&db.pool)
         .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    sqlx::query("UPDATE drop_posts SET hidden_at = $1, hidden_by = $2 WHERE id = $3 AND hidden_at IS NULL")
-        .bind(now)
-        .bind(moderator)
-        .bind(post_id)
-        .execute(&db.pool)
-        .await?;
-    Ok(Some(opt_i64(&row, "community_post_id")))
+    Ok(row.map(|row| opt_i64(&row, "community_post_id")))
 }
 
 /// A post the forum does not mirror yet.
@@ -1060,7 +1082,8 @@ pub async fn hidden_by(db: &Db, post_id: i64) -> anyhow::Result<Option<Option<i6
         .map(|r| opt_i64(&r, "hidden_by")))
 }
 
-/// Times of a wall's counted posts (shown, one per member) from `since` to `until`.
+/// Times of a wall's counted posts (shown, one per member, made with an order or a
+/// reservation) from `since` to `until`.
 pub async fn share_post_times(db: &Db, drop_id: i64, since: i64, until: i64) -> anyhow::Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT p.created_at FROM drop_posts p LEFT JOIN posts m ON m.id = p.community_post_id \

@@ -25,12 +25,18 @@ pub async fn share_for(
     user: &User,
     typed: Option<&str>,
     buying: bool,
+    precheck: bool,
 ) -> Result<Carried, ApiError> {
     let Some(rule) = &d.share else {
         return Ok(None);
     };
     if !(if buying { rule.on.to_buy() } else { rule.on.to_reserve() }) {
         return Ok(None);
+    }
+    if !precheck {
+        // Checked in the transaction only (a post missing, too short or copied is refused
+        // there, if the attempt gets that far).
+        return Ok(typed.and_then(|t| share::prepare(rule, t).ok()).map(Arc::new));
     }
     let db = &state.platform.db;
     if store::post_of(db, d.id, user.id).await?.is_some() {
@@ -128,7 +134,9 @@ pub async fn ensure_thread(state: &LaunchState, d: &Drop) -> anyhow::Result<Opti
     };
     let db = &state.platform.db;
     let Some(board) = fanloop_community::store::board_by_slug(db, &rule.board).await? else {
-        anyhow::bail!("board {} is gone", rule.board);
+        // The board is gone: the wall stays, without a forum thread.
+        tracing::warn!("drop {}: board {} is gone; its wall is not mirrored", d.id, rule.board);
+        return Ok(None);
     };
     let Some(author) = store::drop_author(db, d.id).await? else {
         anyhow::bail!("drop {} has no author", d.id);
@@ -176,20 +184,39 @@ pub async fn mirror_pass(state: &LaunchState) -> anyhow::Result<usize> {
         let thread = match threads.get(&p.drop_id) {
             Some(t) => *t,
             None => {
-                let t = match store::drop_by_id(db, p.drop_id).await? {
-                    Some(d) => ensure_thread(state, &d).await?,
-                    None => None,
+                // One drop's trouble does not hold up the others' posts.
+                let t = match store::drop_by_id(db, p.drop_id).await {
+                    Ok(Some(d)) => match ensure_thread(state, &d).await {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            tracing::warn!("drop {}: opening its wall's forum thread: {e:#}", p.drop_id);
+                            None
+                        }
+                    },
+                    Ok(None) => Some(None),
+                    Err(e) => {
+                        tracing::warn!("drop {}: {e:#}", p.drop_id);
+                        None
+                    }
                 };
-                threads.insert(p.drop_id, t);
-                t
+                threads.insert(p.drop_id, t.flatten());
+                match t {
+                    Some(t) => t,
+                    // Tried again on the next pass.
+                    None => continue,
+                }
             }
         };
-        let Some(thread_id) = thread else {
+        let t = match thread {
+            Some(id) => fanloop_community::store::get_thread(db, id).await?,
+            None => None,
+        };
+        let Some(t) = t else {
+            // No thread can take it (its board or thread is gone): marked, so the pass moves on.
+            store::set_mirrored(db, p.id, 0).await?;
             continue;
         };
-        let Some(t) = fanloop_community::store::get_thread(db, thread_id).await? else {
-            continue;
-        };
+        let thread_id = t.summary.id;
         let html = fanloop_community::domain::render_markdown(&p.body);
         let reply = fanloop_community::store::NewReply {
             thread_id,

@@ -91,7 +91,7 @@ pub static MESSAGES: MessageTable = &[
     ("cp.chart_legend", "Orange: cumulative actual, day by day. Grey dashes: a steady pace to the target. Green dots: the target.", "橙线：逐日累计实际值。灰色虚线：匀速达成目标的进度。绿色点线：目标。", "Orange : réalisé cumulé jour par jour. Tirets gris : rythme régulier vers l'objectif. Pointillés verts : l'objectif."),
     ("cp.sources", "Where the numbers come from", "数据来源", "D'où viennent les chiffres"),
     ("cp.src.imported", "Imported social posts with the hashtag", "带话题的导入社交帖子", "Publications importées avec le hashtag"),
-    ("cp.src.share_posts", "Posts that placed orders on linked drops' walls (one per member; 1 exposure each)", "关联首发活动墙上的下单帖（每人一帖；每帖计 1 次曝光）", "Publications qui ont passé commande sur les murs des lancements liés (une par membre ; 1 exposition chacune)"),
+    ("cp.src.share_posts", "Posts on linked drops' walls, made to reserve or order (one per member; 1 exposure each)", "关联首发活动墙上的预约帖和下单帖（每人一帖；每帖计 1 次曝光）", "Publications sur les murs des lancements liés, pour réserver ou commander (une par membre ; 1 exposition chacune)"),
     ("cp.src.reach", "Their authors' followers (summed)", "其作者粉丝数（合计）", "Abonnés de leurs auteurs (somme)"),
     ("cp.src.orders", "Orders on linked drops", "关联首发订单", "Commandes des ventes liées"),
     ("cp.src.paid", "paid", "已付款", "payées"),

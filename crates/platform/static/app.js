@@ -152,8 +152,8 @@ document.addEventListener('change', function (ev) {
 })();
 
 // A drop's wall: new posts appear at the top while the page is open (every 5 s, read from the
-// database, so a post made through any node shows); the post box counts the member's own
-// characters as the server does (letters, digits, Chinese characters; not the hashtag).
+// database, so a post made through any node shows; the oldest new ones come first, so none is
+// skipped however many arrive).
 (function () {
   var wall = document.querySelector('[data-wall]');
   if (!wall || !window.fetch) return;
@@ -187,12 +187,12 @@ document.addEventListener('change', function (ev) {
       .then(function (w) {
         if (!w) return;
         var empty = list.querySelector('[data-wall-empty]');
-        w.posts.slice().reverse().forEach(function (p) {
+        w.posts.forEach(function (p) {
           if (p.id <= after || list.querySelector('[data-wall-post="' + p.id + '"]')) return;
           if (empty) { empty.remove(); empty = null; }
           list.insertBefore(item(p), list.firstChild);
         });
-        if (w.posts.length) after = Math.max(after, w.posts[0].id);
+        if (w.posts.length) after = Math.max(after, w.posts[w.posts.length - 1].id);
         if (count) count.textContent = w.counted;
       })
       .catch(function () {});

@@ -530,8 +530,8 @@ pub struct Sources {
     /// True when more imported posts had a hashtag than were read.
     pub imported_truncated: bool,
     pub shown_entries: i64,
-    /// Posts that placed reservations or orders on linked drops' walls during the campaign
-    /// (one per member and drop, hidden ones not counted), each counted once as exposure.
+    /// Posts that made reservations or orders on linked drops' walls during the campaign (one
+    /// per member and drop, hidden ones not counted), each counted once as exposure.
     pub share_posts: i64,
     /// Orders on linked drops during the campaign, all and paid.
     pub orders: i64,
