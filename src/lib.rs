@@ -210,6 +210,8 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     if load_demo {
         fanloop_hub::demo::load(&hub).await?;
     }
+    // "Your stage this week" letters, by one node at a time.
+    fanloop_hub::digest::start(hub.clone());
     // Every node runs a mail worker; claims keep them from sending a message twice.
     fanloop_platform::mail::start(platform.clone(), &config.mail)?;
     let state = CommunityState {

@@ -1245,3 +1245,91 @@ both_backends!(
     product_cards_lead_to_orders_and_count_conversions,
     product_cards_and_conversions
 );
+
+/// "Your stage this week" (issue 16): a member who gave a due date gets one letter a week, in her
+/// language, naming her stage and the articles that fit it; the next week's names the next stage;
+/// nobody gets two in a week however often the job runs; unproven addresses and members who
+/// turned the letter off get none.
+async fn weekly_letters(app: &TestApp) {
+    use fanloop_platform::mail::{self, Delivery};
+    use fanloop_platform::notifications::NotificationKind;
+    let admin = app.user("admin").await;
+    app.user("mei").await;
+    app.user("unproven").await;
+    let db = &app.state.platform.db;
+    assert_eq!(
+        app.post("/api/v1/hub/segments", &admin, pregnancy()).await.0,
+        StatusCode::CREATED
+    );
+    for (slug, week, title) in [("w12", 12, "孕 12 周：建档"), ("w13", 13, "孕 13 周：唐筛")] {
+        let body = article(
+            slug,
+            "zh",
+            title,
+            "本周要做的事。",
+            json!([{"dimension": "pregnancy", "from": week, "to": week}]),
+        );
+        assert_eq!(
+            app.post("/api/v1/hub/articles", &admin, body).await.0,
+            StatusCode::CREATED
+        );
+    }
+    // Both say week 12 today (for three more days); only mei proved her address, in Chinese.
+    let due = app.hub.clock.day_in(28 * 7 - 3);
+    for name in ["mei", "unproven"] {
+        let token = app.token_for(name, "password123").await;
+        let (s, e) = put(
+            app,
+            "/api/v1/hub/me",
+            &token,
+            json!({"facts": [{"dimension": "pregnancy", "date": due}]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+    }
+    sqlx::query("UPDATE users SET email_verified_at = 1, locale = 'zh' WHERE username = 'mei'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let letters = || async {
+        mail::list_outbox(db, 100, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "hub_weekly")
+            .collect::<Vec<_>>()
+    };
+    let sent = fanloop_hub::digest::send_weekly(&app.hub).await.unwrap();
+    let first = letters().await;
+    assert_eq!((sent, first.len()), (1, 1), "{first:?}");
+    assert_eq!(first[0].to, "mei@example.com");
+    assert!(first[0].subject.contains("第 12 周"), "{}", first[0].subject);
+    let body: String = sqlx::query_scalar("SELECT body_text FROM outbox WHERE kind = 'hub_weekly'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(body.contains("孕 12 周：建档") && !body.contains("孕 13 周"), "{body}");
+    assert!(body.contains("/hub/a/w12") && body.contains("/unsubscribe/"), "{body}");
+    // Again the same week (the job on another node, say): nothing more.
+    app.hub.clock.advance_days(3);
+    assert_eq!(fanloop_hub::digest::send_weekly(&app.hub).await.unwrap(), 0);
+    // A week after the first: week 13, and its article.
+    app.hub.clock.advance_days(4);
+    assert_eq!(fanloop_hub::digest::send_weekly(&app.hub).await.unwrap(), 1);
+    let all = letters().await;
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|m| m.subject.contains("第 13 周")), "{all:?}");
+    // Turned off in her settings: no letter the week after.
+    let mei = fanloop_platform::accounts::find_by_username(db, "mei")
+        .await
+        .unwrap()
+        .unwrap();
+    mail::set_preference(&db.pool, mei.id, NotificationKind::HubWeekly, Delivery::Off)
+        .await
+        .unwrap();
+    app.hub.clock.advance_days(7);
+    assert_eq!(fanloop_hub::digest::send_weekly(&app.hub).await.unwrap(), 0);
+    assert_eq!(letters().await.len(), 2);
+}
+
+both_backends!(a_weekly_letter_names_the_members_stage_once_a_week, weekly_letters);

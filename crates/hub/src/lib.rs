@@ -11,6 +11,7 @@
 pub mod api;
 pub mod ask;
 pub mod demo;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod pages;

@@ -1233,3 +1233,54 @@ pub async fn ordered_drops(db: &Db, user_id: i64) -> anyhow::Result<std::collect
     .await?;
     Ok(rows.iter().map(|r| r.get("slug")).collect())
 }
+
+/// Members due for the weekly letter: they gave a date for a stage segment, their address is
+/// proven, their account in good standing, and nothing was sent to them (or they were passed
+/// over) since `last_before`. At most `limit`, in id order.
+pub async fn weekly_due(db: &Db, now: i64, last_before: i64, limit: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.id FROM users u WHERE u.email_verified_at IS NOT NULL \
+         AND (u.suspended_until IS NULL OR u.suspended_until <= $1) AND LOWER(u.email) NOT LIKE '%.invalid' \
+         AND EXISTS (SELECT 1 FROM hub_member_facts f JOIN hub_dimensions d ON d.id = f.dimension_id \
+                     WHERE f.user_id = u.id AND d.kind = 'stage' AND f.day IS NOT NULL) \
+         AND NOT EXISTS (SELECT 1 FROM hub_weekly w WHERE w.user_id = u.id AND w.sent_at > $2) \
+         ORDER BY u.id LIMIT $3",
+    )
+    .bind(now)
+    .bind(last_before)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Claims a member's weekly letter for `now` (unless one was claimed since `last_before`, by
+/// this node or another) and, in the same transaction, puts `mail` in the outbox: `false` when
+/// the claim was lost. `None`: passed over this week (nothing to say, or mail turned off).
+pub async fn claim_weekly(
+    db: &Db,
+    user_id: i64,
+    now: i64,
+    last_before: i64,
+    mail: Option<(&fanloop_platform::mail::Outgoing, &str)>,
+) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let claimed = sqlx::query(
+        "INSERT INTO hub_weekly (user_id, sent_at) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET sent_at = excluded.sent_at WHERE hub_weekly.sent_at <= $3",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(last_before)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    if let Some((mail, host)) = mail {
+        fanloop_platform::mail::enqueue(&mut *tx, mail, host).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

@@ -23,6 +23,11 @@ pub static BUNDLE: UiBundle = UiBundle {
 pub static MESSAGES: MessageTable = &[
     ("nav.hub", "Guides", "知识中心", "Guides"),
     ("hub.title", "Guides", "知识中心", "Guides"),
+    ("hub.weekly.subject", "Your week: {stages}", "你的本周：{stages}", "Votre semaine : {stages}"),
+    ("hub.weekly.stage", "This week you are at: {stages}.", "本周你处在：{stages}。", "Cette semaine, vous en êtes à : {stages}."),
+    ("hub.weekly.for_you", "Picked for where you are now:", "按你现在的阶段为你挑选：", "Choisis pour là où vous en êtes :"),
+    ("hub.weekly.nothing_new", "Nothing new fits this week yet; the guides are still there for you.", "本周暂时没有新的适合文章，知识中心里的内容随时可看。", "Rien de nouveau pour cette semaine ; les guides restent à votre disposition."),
+    ("hub.weekly.open", "Open the guides", "打开知识中心", "Ouvrir les guides"),
     ("hub.intro", "Tips and articles from our team and experts, picked for where you are now.", "来自团队和专家的文章与小贴士，按你现在所处的阶段挑选。", "Conseils et articles de l'équipe et des experts, choisis selon où vous en êtes."),
     ("hub.write", "Write an article", "写文章", "Écrire un article"),
     ("hub.manage", "Segments, series and experts", "人群分类、系列与专家", "Segments, séries et experts"),

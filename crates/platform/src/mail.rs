@@ -151,7 +151,8 @@ impl Delivery {
             | NotificationKind::CampaignWinner
             | NotificationKind::LaunchReminder
             | NotificationKind::Watching
-            | NotificationKind::ExpertConversation => Delivery::Email,
+            | NotificationKind::ExpertConversation
+            | NotificationKind::HubWeekly => Delivery::Email,
             NotificationKind::StatusChanged | NotificationKind::Promoted => Delivery::Digest,
             NotificationKind::RoleChanged => Delivery::Site,
         }
@@ -159,9 +160,10 @@ impl Delivery {
 }
 
 /// The kinds a member sets a delivery for, in the order the settings page shows them.
-pub const PREFERENCE_KINDS: [NotificationKind; 11] = [
+pub const PREFERENCE_KINDS: [NotificationKind; 12] = [
     NotificationKind::Reply,
     NotificationKind::ExpertConversation,
+    NotificationKind::HubWeekly,
     NotificationKind::Mention,
     NotificationKind::StaffAnswer,
     NotificationKind::Watching,

@@ -28,6 +28,8 @@ pub enum NotificationKind {
     Watching,
     /// Ask an expert: an answer to your question, or a question waiting in your field.
     ExpertConversation,
+    /// The knowledge hub's weekly letter: your stage this week and what fits it (mail only).
+    HubWeekly,
 }
 
 impl NotificationKind {
@@ -44,6 +46,7 @@ impl NotificationKind {
             NotificationKind::LaunchReminder => "launch_reminder",
             NotificationKind::Watching => "watching",
             NotificationKind::ExpertConversation => "expert_conversation",
+            NotificationKind::HubWeekly => "hub_weekly",
         }
     }
 
@@ -61,6 +64,7 @@ impl NotificationKind {
             LaunchReminder,
             Watching,
             ExpertConversation,
+            HubWeekly,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

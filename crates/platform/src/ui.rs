@@ -160,6 +160,7 @@ pub static MESSAGES: MessageTable = &[
     ("notif.mark_all", "Mark all as read", "全部标为已读", "Tout marquer comme lu"),
     ("notif.none", "No notifications yet.", "暂无通知。", "Aucune notification."),
     ("notif.expert_conversation", "Ask an expert: a new message", "专家问答：有新消息", "Demandez à un expert : nouveau message"),
+    ("notif.hub_weekly", "Your week in the knowledge hub", "知识中心：你的本周", "Votre semaine dans l’espace conseils"),
     ("notif.launch_reminder", "A drop you reserved opens soon", "你预约的发售即将开始", "Une vente que vous avez réservée ouvre bientôt"),
     ("notif.watching", "New in what you watch", "你关注的内容有更新", "Du nouveau dans ce que vous suivez"),
     ("kind.watching", "New threads in boards I watch, comments on requests I watch", "关注的版块有新帖、关注的反馈有新评论", "Nouveaux sujets des forums suivis, commentaires des demandes suivies"),
@@ -175,6 +176,7 @@ pub static MESSAGES: MessageTable = &[
     ("kind.staff_answer", "Staff answers", "官方回复", "Réponses de l’équipe"),
     ("kind.status_changed", "Status changes of requests I filed or voted for", "我提交或投票的反馈状态变化", "Changements de statut des demandes que j’ai faites ou votées"),
     ("kind.expert_conversation", "My questions to experts (and, for experts, questions waiting)", "我向专家的提问（专家：待回答的问题）", "Mes questions aux experts (et, pour les experts, les questions en attente)"),
+    ("kind.hub_weekly", "The knowledge hub's weekly letter: my stage this week and what fits it (mail or nothing)", "知识中心每周来信：我的本周阶段和适合的文章（邮件或不要）", "La lettre hebdomadaire de l’espace conseils : mon étape de la semaine et ce qui lui convient (e-mail ou rien)"),
     ("kind.launch_reminder", "Reminders before drops I reserved", "已预约发售的开售提醒", "Rappels avant les ventes réservées"),
     ("kind.fcode_issued", "F-codes issued to me", "发给我的 F 码", "Codes F qui me sont attribués"),
     ("kind.campaign_winner", "Campaign results", "活动结果", "Résultats des campagnes"),
@@ -349,5 +351,6 @@ pub static MESSAGES: MessageTable = &[
     ("mail.notify.campaign_winner", "Your entry won", "你的作品获奖了", "Votre participation a gagné"),
     ("mail.notify.fcode_issued", "You have an F-code", "你获得了 F 码", "Vous avez un code F"),
     ("mail.notify.expert_conversation", "Ask an expert: a new message", "专家问答：有新消息", "Demandez à un expert : nouveau message"),
+    ("mail.notify.hub_weekly", "Your week in the knowledge hub", "知识中心：你的本周", "Votre semaine dans l’espace conseils"),
     ("mail.notify.launch_reminder", "A drop you reserved opens soon", "你预约的发售即将开始", "Une vente que vous avez réservée ouvre bientôt"),
 ];
