@@ -19,14 +19,14 @@ const freePort = () => new Promise((resolve) => {
 });
 
 /** Starts the debug binary (or FANLOOP_BIN) and resolves once /healthz answers. */
-export async function startServer(extraArgs = []) {
+/** Starts fanloop on a free port, on a fresh data folder unless one is given (to restart). */
+export async function startServer(extraArgs = [], data = mkdtempSync(join(tmpdir(), 'fanloop-e2e-'))) {
   const binary = process.env.FANLOOP_BIN || join(here, '..', 'target', 'debug', 'fanloop');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const data = mkdtempSync(join(tmpdir(), 'fanloop-e2e-'));
   const server = spawn(binary, ['serve', '--no-demo', '--addr', `127.0.0.1:${port}`, '--data', data, ...extraArgs], { stdio: 'inherit' });
   for (let i = 0; i < 600; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) return { server, base }; } catch {}
+    try { if ((await fetch(base + '/healthz')).ok) return { server, base, data }; } catch {}
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('fanloop did not start');

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { startServer, apiClient, launchChromium, signIn as signInAs, shots, assertFits } from './helpers.mjs';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-let server, browser, base, api, account, admin;
+let server, browser, base, api, account, admin, data;
 const signIn = (name, locale) => signInAs(browser, base, name, locale);
 
 async function axe(page, what) {
@@ -25,7 +25,7 @@ async function axe(page, what) {
 const day = (offsetDays) => new Date(Date.now() + offsetDays * 86400000).toISOString().slice(0, 10);
 
 before(async () => {
-  ({ server, base } = await startServer());
+  ({ server, base, data } = await startServer());
   ({ api, account } = apiClient(base));
   admin = await account('admin');
   await account('林小雨');
@@ -164,5 +164,82 @@ test('a question to an expert: queue, a live answer, then the FAQ with consent',
   await assertFits(expert.page, 'faq');
   await axe(expert.page, 'faq');
   await expert.context.close();
+  await fan.context.close();
+});
+
+test('staff define a segment on the page; a stage moves on as the days pass; a product card leads to an order', async () => {
+  // Staff, in French, define a child's age in months; a range upside down is refused keeping
+  // what was typed.
+  const staff = await phone('admin', 'fr-FR');
+  await staff.page.goto(base + '/hub/manage');
+  await staff.page.click('details:has(form[data-new-segment]) summary');
+  const f = 'form[data-new-segment] ';
+  await staff.page.fill(f + 'input[name=key]', 'bebe');
+  await staff.page.fill(f + 'input[name=name_en]', 'Baby age');
+  await staff.page.fill(f + 'input[name=name_zh]', '宝宝月龄');
+  await staff.page.fill(f + 'input[name=name_fr]', 'Âge du bébé');
+  await staff.page.selectOption(f + 'select[name=kind]', 'stage');
+  await staff.page.fill(f + 'input[name=prompt_en]', 'Birth date');
+  await staff.page.fill(f + 'input[name=prompt_zh]', '出生日期');
+  await staff.page.fill(f + 'input[name=prompt_fr]', 'Date de naissance');
+  await staff.page.selectOption(f + 'select[name=unit]', 'month');
+  await staff.page.fill(f + 'input[name=offset]', '0');
+  await staff.page.fill(f + 'input[name=min]', '36');
+  await staff.page.fill(f + 'input[name=max]', '0');
+  await staff.page.click(f + 'button[type=submit]');
+  assert.match(await staff.page.locator('[data-error]').textContent(), /la première avant la dernière/);
+  assert.equal(await staff.page.inputValue(f + 'input[name=name_fr]'), 'Âge du bébé', 'kept as typed');
+  await assertFits(staff.page, 'segment refused');
+  await axe(staff.page, 'segment refused');
+  await staff.page.fill(f + 'input[name=min]', '0');
+  await staff.page.fill(f + 'input[name=max]', '36');
+  await staff.page.click(f + 'button[type=submit]');
+  await staff.page.waitForLoadState();
+  const segments = await api('GET', '/api/v1/hub/segments');
+  assert.ok(segments.some((s) => s.key === 'bebe' && s.rule.unit === 'month'), 'the segment exists');
+  await staff.context.close();
+
+  // A month-3 guide carrying a drop's product card.
+  const now = Date.now();
+  await api('POST', '/api/v1/drops', {
+    slug: 'bottle', name: '恒温奶瓶 Bottle warmer', price_cents: 29900, per_account_limit: 1,
+    reservations_open_at: now - 60000, reservations_close_at: now - 1000, opens_at: now - 1000, closes_at: now + 86400000 * 60,
+    mode: { kind: 'open' }, variants: [{ name: 'White', stock: 20 }],
+  }, admin);
+  await api('POST', '/api/v1/hub/articles', {
+    slug: 'month-3', lang: 'zh', title: '3 个月：夜奶', summary: '夜里喂奶的小窍门。',
+    body: '夜奶时奶温要稳定。\n\n[[drop:bottle]]', targets: [{ dimension: 'bebe', from: 3, to: 3 }],
+  }, admin);
+
+  // A mother gives the birth date: month 2 today.
+  const fan = await phone('小米粒', 'zh-CN');
+  await fan.page.goto(base + '/hub/me');
+  await fan.page.fill('input[name=f_bebe]', day(-70));
+  await fan.page.click('form[data-hub-me-form] button[type=submit]');
+  await fan.page.waitForURL(base + '/hub/me?saved=1');
+  assert.match(await fan.page.locator('[data-stage=bebe]').textContent(), /第 2 个月/);
+  await fan.page.goto(base + '/hub');
+  assert.notEqual(await fan.page.locator('[data-for-you] [data-article]').first().getAttribute('data-article'), 'month-3');
+
+  // A month later (the server restarted with its hub clock 31 days ahead, same data): month 3,
+  // and its guide first for her, with nothing stored but the date.
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  ({ server, base } = await startServer(['--hub-days-ahead', '31'], data));
+  await fan.page.goto(base + '/hub/me');
+  assert.match(await fan.page.locator('[data-stage=bebe]').textContent(), /第 3 个月/);
+  await fan.page.goto(base + '/hub');
+  assert.equal(await fan.page.locator('[data-for-you] [data-article]').first().getAttribute('data-article'), 'month-3');
+  await assertFits(fan.page, 'for you a month later');
+  await axe(fan.page, 'for you a month later');
+
+  // The guide's product card leads to the drop, where she orders.
+  await fan.page.goto(base + '/hub/a/month-3');
+  await fan.page.click('[data-product=bottle] a');
+  await fan.page.waitForURL(base + '/drops/bottle');
+  await fan.page.click('form[data-buy] button[type=submit]');
+  await fan.page.waitForURL(base + '/drops/bottle');
+  assert.equal(await fan.page.locator('[data-order]').count(), 1, 'ordered from the card');
+  await fan.page.screenshot({ path: join(shots, '66-hub-card-order-zh.png'), fullPage: true });
   await fan.context.close();
 });

@@ -46,6 +46,8 @@ pub struct Config {
     pub require_verified_email: bool,
     /// API tokens a node keeps in memory once looked up (0: none); see `authcache`.
     pub auth_cache_tokens: usize,
+    /// Demos and browser tests: the knowledge hub's clock runs this many days ahead.
+    pub hub_days_ahead: i64,
 }
 
 impl Config {
@@ -64,6 +66,7 @@ impl Config {
             public_url: "http://127.0.0.1:8080".into(),
             require_verified_email: false,
             auth_cache_tokens: DEFAULT_AUTH_CACHE_TOKENS,
+            hub_days_ahead: 0,
         }
     }
 }
@@ -207,6 +210,9 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         platform: platform.clone(),
         clock: fanloop_hub::Clock::default(),
     };
+    if config.hub_days_ahead != 0 {
+        hub.clock.advance_days(config.hub_days_ahead);
+    }
     if load_demo {
         fanloop_hub::demo::load(&hub).await?;
     }

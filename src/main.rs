@@ -162,6 +162,10 @@ struct ServeArgs {
     /// 0 turns it off.
     #[arg(long, env = "FANLOOP_AUTH_CACHE_TOKENS", default_value_t = fanloop::DEFAULT_AUTH_CACHE_TOKENS)]
     auth_cache_tokens: usize,
+    /// For demos and browser tests: the knowledge hub's clock runs this many days ahead (a
+    /// member's stage, "for you", publication times and the weekly letter follow it).
+    #[arg(long, env = "FANLOOP_HUB_DAYS_AHEAD", default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..=3_650))]
+    hub_days_ahead: i64,
 }
 
 fn config(store: &StoreArgs, demo: bool, secure_cookies: bool) -> fanloop::Config {
@@ -361,6 +365,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{}", args.addr));
     cfg.require_verified_email = args.require_verified_email;
     cfg.auth_cache_tokens = args.auth_cache_tokens;
+    cfg.hub_days_ahead = args.hub_days_ahead;
     cfg.cluster = fanloop_launches::cluster::ClusterOptions {
         lease: std::time::Duration::from_millis(args.node_lease_ms),
         redis_timeout: std::time::Duration::from_millis(args.redis_timeout_ms),
