@@ -45,6 +45,8 @@ pub struct LaunchInner {
     /// `None` for a slug that has no drop. What the path uses changes rarely, and the one
     /// change made while a drop runs (closing its reservations) calls `forget_drop`.
     drops_for_sale: Arc<DropsForSale>,
+    /// The newest posts of each wall as this node last read them (see `wall::wall`).
+    pub(crate) walls: Arc<crate::wall::WallCache>,
 }
 
 /// A drop as read (`None`: no such drop), and when the read began.
@@ -71,6 +73,7 @@ impl LaunchState {
             cluster: None,
             purchase_limiter: Arc::new(RateLimiter::named("purchase", 20, Duration::from_secs(1))),
             drops_for_sale: Arc::default(),
+            walls: Arc::default(),
         }))
     }
 
@@ -403,7 +406,7 @@ pub async fn drop(state: &LaunchState, slug: &str) -> Result<Drop, ApiError> {
 /// the others keep the copy they found (under [`STALE_FOR`] old) or, with none, wait for the
 /// read to end.  A slug without a drop is remembered too (a bot's bad slug costs one read a
 /// second).  A failed read keeps serving a copy under [`STALE_FOR`] old.
-async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, ApiError> {
+pub(crate) async fn drop_for_sale(state: &LaunchState, slug: &str) -> Result<Arc<Drop>, ApiError> {
     use std::sync::atomic::Ordering;
     const FRESH: Duration = Duration::from_secs(1);
     /// How old a copy may be served while another request reads the drop again.
@@ -512,7 +515,11 @@ pub async fn reserve(state: &LaunchState, user: &User, slug: &str, typed: Option
     }
     let db = &state.platform.db;
     let post = crate::wall::share_for(state, &d, user, typed, false, true).await?;
-    match store::reserve(db, d.id, user.id, now, post.as_deref()).await? {
+    let reserved = store::reserve(db, d.id, user.id, now, post.as_deref()).await?;
+    if post.is_some() {
+        state.walls.forget(d.id);
+    }
+    match reserved {
         Ok(true) => return Ok(true),
         Ok(false) => {}
         Err(refusal) => return Err(rejection_error(&refusal.rejection())),
@@ -730,6 +737,7 @@ pub async fn purchase(
         None => d.share.is_none() || state.hub.handle(&d).await?.stock.borrow().total_remaining > 0,
     };
     let share = crate::wall::share_for(state, &d, user, req.post.as_deref(), true, precheck).await?;
+    let with_post = share.is_some();
     let attempt = Attempt {
         account: user.id,
         account_created_at: user.created_at,
@@ -750,6 +758,10 @@ pub async fn purchase(
         err.retry_after_secs = Some(1);
         err
     };
+    if with_post {
+        // The buyer looks at the wall next: this node's copy is read again.
+        state.walls.forget(d.id);
+    }
     let decision = decided.map_err(|e| {
         SALE_DECISIONS[3].inc();
         tracing::warn!("purchase in drop {} not stored: {e:#}", d.id);

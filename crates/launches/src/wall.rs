@@ -73,6 +73,40 @@ pub struct Wall {
 /// Posts per read of a wall.
 pub const WALL_PAGE: i64 = 50;
 
+/// How long a node serves a wall's newest posts without reading them again: every open drop
+/// page asks every 5 s, thousands of them during a sale.
+const WALL_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Per drop: when read, its newest posts (newest first, hidden ones left out) and its counts.
+type WallCopy = (std::time::Instant, Arc<(Vec<WallPost>, i64, i64)>);
+
+#[derive(Default)]
+pub struct WallCache(std::sync::Mutex<std::collections::HashMap<i64, WallCopy>>);
+
+impl WallCache {
+    fn get(&self, drop_id: i64) -> Option<Arc<(Vec<WallPost>, i64, i64)>> {
+        let copies = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        copies
+            .get(&drop_id)
+            .filter(|(at, _)| at.elapsed() < WALL_FRESH)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Drops a wall's copy: a post was just made or hidden through this node, and whoever made
+    /// it looks next (other nodes see it within [`WALL_FRESH`]).
+    pub fn forget(&self, drop_id: i64) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&drop_id);
+    }
+
+    fn put(&self, drop_id: i64, copy: Arc<(Vec<WallPost>, i64, i64)>) {
+        let mut copies = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if copies.len() > 1_000 {
+            copies.retain(|_, (at, _)| at.elapsed() < WALL_FRESH);
+        }
+        copies.insert(drop_id, (std::time::Instant::now(), copy));
+    }
+}
+
 /// The wall: posts newer than `after`, or older than `before` (a page further down).
 /// Moderators also see hidden posts, marked.
 pub async fn wall(
@@ -82,12 +116,45 @@ pub async fn wall(
     after: Option<i64>,
     before: Option<i64>,
 ) -> Result<Wall, ApiError> {
-    let d = crate::service::drop(state, slug).await?;
+    let d = crate::service::drop_for_sale(state, slug).await?;
     let Some(rule) = &d.share else {
         return Err(LaunchError::NoDrop.into());
     };
     let db = &state.platform.db;
     let moderator = viewer.is_some_and(|u| u.role.can_moderate());
+    // What everyone else sees, the newest posts and what follows them, comes from this node's
+    // copy of at most a second ago (a page further down, or a moderator's view, is read).
+    if !moderator && before.is_none() {
+        let copy = match state.walls.get(d.id) {
+            Some(c) => c,
+            None => {
+                let posts = store::wall(db, d.id, 0, i64::MAX, WALL_PAGE, false).await?;
+                let (counted, hidden) = store::wall_counts(db, d.id).await?;
+                let c = Arc::new((posts, counted, hidden));
+                state.walls.put(d.id, c.clone());
+                c
+            }
+        };
+        let (newest, counted, hidden) = &*copy;
+        let after = after.unwrap_or(0).max(0);
+        let oldest_copied = newest.last().map_or(0, |p| p.id);
+        // All that is newer than `after` is in the copy when the copy reaches back to it (or
+        // holds the whole wall).
+        if after == 0 || after >= oldest_copied || (newest.len() as i64) < WALL_PAGE {
+            let posts: Vec<WallPost> = if after == 0 {
+                newest.clone()
+            } else {
+                newest.iter().rev().filter(|p| p.id > after).cloned().collect()
+            };
+            return Ok(Wall {
+                hashtag: rule.tag(),
+                posts,
+                counted: *counted,
+                hidden: *hidden,
+                thread_id: d.share_thread_id,
+            });
+        }
+    }
     let posts = store::wall(
         db,
         d.id,
@@ -118,6 +185,7 @@ pub async fn hide(state: &LaunchState, moderator: &User, slug: &str, post_id: i6
     let mirror = store::hide_post(db, d.id, post_id, moderator.id, now_ms())
         .await?
         .ok_or(LaunchError::NoWallPost)?;
+    state.walls.forget(d.id);
     if let Some(reply) = mirror.filter(|id| *id > 0) {
         fanloop_community::store::delete_post(db, reply, Some(moderator.id)).await?;
     }
@@ -242,27 +310,32 @@ pub async fn mirror_pass(state: &LaunchState) -> anyhow::Result<usize> {
     Ok(done)
 }
 
-/// Every node mirrors walls every half second.
+/// Mirrors walls every second, one node at a time (a job with a lease: another node takes
+/// over if this one dies; a post is mirrored once whoever runs it, `mirror_reply` being keyed
+/// by origin).
 pub fn start_mirror(state: &LaunchState) {
     let state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if state.platform.db.pool.is_closed() {
-                return;
-            }
-            loop {
-                match mirror_pass(&state).await {
-                    Ok(200..) => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!("mirroring wall posts: {e:#}");
+    fanloop_platform::jobs::spawn(
+        state.platform.db.clone(),
+        fanloop_platform::jobs::Schedule {
+            name: "launches.wall_mirror",
+            every: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            delay_first: false,
+        },
+        move || {
+            let state = state.clone();
+            async move {
+                let mut total = 0;
+                loop {
+                    let n = mirror_pass(&state).await?;
+                    total += n;
+                    if n < 200 {
                         break;
                     }
                 }
+                Ok(format!("{total} wall posts mirrored"))
             }
-        }
-    });
+        },
+    );
 }
