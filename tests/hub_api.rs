@@ -1333,3 +1333,45 @@ async fn weekly_letters(app: &TestApp) {
 }
 
 both_backends!(a_weekly_letter_names_the_members_stage_once_a_week, weekly_letters);
+
+/// A stage moves on at the member's midnight, not UTC's: at 20:00 UTC it is already tomorrow in
+/// Shanghai, so a member there is a week further on the day her week turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_turn_at_the_members_midnight() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.user("admin").await;
+    assert_eq!(
+        app.post("/api/v1/hub/segments", &admin, pregnancy()).await.0,
+        StatusCode::CREATED
+    );
+    let db = &app.state.platform.db;
+    // 20:00 UTC tomorrow, by the hub's clock.
+    let now = app.hub.clock.now_ms();
+    let target = now - now.rem_euclid(DAY) + DAY + 20 * 3_600_000;
+    app.hub.clock.advance_ms(target - now);
+    // Due 28 weeks after Shanghai's today: week 12 there, still week 11 in UTC (a day short).
+    let due = app.hub.clock.day_in(28 * 7 + 1);
+    for (name, zone) in [("shanghai", "Asia/Shanghai"), ("london", "UTC")] {
+        let token = app.user(name).await;
+        let user = fanloop_platform::accounts::find_by_username(db, name)
+            .await
+            .unwrap()
+            .unwrap();
+        fanloop_platform::accounts::set_time_zone(db, user.id, Some(zone))
+            .await
+            .unwrap();
+        let (s, me) = call_lang(
+            &app,
+            Method::PUT,
+            "/api/v1/hub/me",
+            Some(&token),
+            "en",
+            Some(json!({"facts": [{"dimension": "pregnancy", "date": due}]})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{me}");
+        let expected = if zone == "UTC" { "week 11" } else { "week 12" };
+        assert_eq!(me["facts"][0]["stage_label"], expected, "{name}: {me}");
+    }
+    app.stop().await;
+}

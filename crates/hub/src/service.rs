@@ -32,6 +32,12 @@ impl Clock {
         day_of_ms(self.now_ms())
     }
 
+    /// Today where the member is (`tz`, an IANA zone name).
+    pub fn today_in(&self, tz: &str) -> time::Date {
+        let now = self.now_ms();
+        day_of_ms(now + fanloop_platform::locale::offset_ms(now, tz))
+    }
+
     /// The day `days` from today by this clock, as `YYYY-MM-DD`.
     pub fn day_in(&self, days: i64) -> String {
         format_day(self.today() + time::Duration::days(days))
@@ -333,7 +339,7 @@ pub async fn my_hub(state: &HubState, me: &User, lang: Lang) -> Result<MyHub, Ap
     let dims = store::dimensions(db).await.map_err(internal)?;
     let facts = store::facts(db, me.id).await.map_err(internal)?;
     let ordered = store::ordered_drops(db, me.id).await.map_err(internal)?;
-    let today = state.clock.today();
+    let today = member_today(state, me, lang).await?;
     let mut out = Vec::new();
     for d in &dims {
         let mut v = FactView {
@@ -434,14 +440,24 @@ fn checked_facts(
 pub async fn set_facts(state: &HubState, me: &User, r: &FactsRequest, lang: Lang) -> Result<MyHub, ApiError> {
     let db = &state.platform.db;
     let dims = store::dimensions(db).await.map_err(internal)?;
-    let facts = checked_facts(&dims, r, state.clock.today(), lang)?;
+    let facts = checked_facts(&dims, r, member_today(state, me, lang).await?, lang)?;
     store::replace_facts(db, me.id, &facts, state.clock.now_ms())
         .await
         .map_err(internal)?;
     my_hub(state, me, lang).await
 }
 
-async fn profile_of(state: &HubState, me: Option<&User>, dims: &[Dimension]) -> Result<Profile, ApiError> {
+/// Today where the member is: the time zone they chose, else their language's usual one (what
+/// the pages show them), so a stage moves on at their midnight, not at UTC's.
+async fn member_today(state: &HubState, me: &User, lang: Lang) -> Result<time::Date, ApiError> {
+    let zone = fanloop_platform::accounts::time_zone_of(&state.platform.db, me.id)
+        .await
+        .map_err(internal)?
+        .unwrap_or_else(|| fanloop_platform::locale::default_zone(lang).to_string());
+    Ok(state.clock.today_in(&zone))
+}
+
+async fn profile_of(state: &HubState, me: Option<&User>, dims: &[Dimension], lang: Lang) -> Result<Profile, ApiError> {
     let Some(me) = me else { return Ok(Profile::default()) };
     let facts: BTreeMap<i64, Fact> = store::facts(&state.platform.db, me.id)
         .await
@@ -452,7 +468,12 @@ async fn profile_of(state: &HubState, me: Option<&User>, dims: &[Dimension]) -> 
     let ordered = store::ordered_drops(&state.platform.db, me.id)
         .await
         .map_err(internal)?;
-    Ok(Profile::of(dims, &facts, &ordered, state.clock.today()))
+    Ok(Profile::of(
+        dims,
+        &facts,
+        &ordered,
+        member_today(state, me, lang).await?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1132,7 +1153,7 @@ pub async fn series(state: &HubState, me: Option<&User>, slug: &str, lang: Lang)
         .find(|d| d.id == s.dimension_id)
         .ok_or(HubError::SeriesNotFound)?;
     let rule = d.rule().ok_or(HubError::SeriesNotFound)?;
-    let profile = profile_of(state, me, &cx.dims).await?;
+    let profile = profile_of(state, me, &cx.dims, lang).await?;
     let current = profile.stages.get(&d.id).copied();
     Ok(SeriesView {
         slug: s.slug.clone(),
@@ -1258,7 +1279,7 @@ pub async fn for_you(state: &HubState, me: Option<&User>, lang: Lang) -> Result<
         .await
         .map_err(internal)?;
     let cx = context(state).await?;
-    let profile = profile_of(state, me, &cx.dims).await?;
+    let profile = profile_of(state, me, &cx.dims, lang).await?;
     let mut ids = Vec::new();
     for same_lang in [true, false] {
         let items: Vec<(i64, i64, &Targeting)> = published

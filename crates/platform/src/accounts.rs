@@ -1005,6 +1005,17 @@ pub async fn session_viewer(db: &Db, token: &str) -> anyhow::Result<Option<(User
     Ok(Some((user, row.get("time_zone"))))
 }
 
+/// The time zone an account chose, if any.
+pub async fn time_zone_of(db: &Db, user_id: i64) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT time_zone FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&db.pool)
+            .await?
+            .flatten(),
+    )
+}
+
 /// Sets (or with `None`, clears: follow the browser) an account's time zone.
 pub async fn set_time_zone(db: &Db, user_id: i64, zone: Option<&str>) -> anyhow::Result<()> {
     sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")

@@ -96,6 +96,11 @@ pub fn parse_input(value: &str, tz: &str) -> Option<i64> {
     Some(zoned.timestamp().as_millisecond())
 }
 
+/// The zone's offset from UTC at that moment, in milliseconds (0 for an unknown zone).
+pub fn offset_ms(ms: i64, tz: &str) -> i64 {
+    zoned(ms, tz).map_or(0, |z| i64::from(z.offset().seconds()) * 1_000)
+}
+
 /// The zone's offset at that moment: `UTC+8`, `UTC+5:30`, `UTC−5`, `UTC`.
 pub fn offset_label(ms: i64, tz: &str) -> String {
     let Some(z) = zoned(ms, tz) else {
