@@ -1375,3 +1375,82 @@ async fn stages_turn_at_the_members_midnight() {
     }
     app.stop().await;
 }
+
+/// An article is deleted by staff or its author (an expert), with its targets and counts; not by
+/// another member; the page's delete button does it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_are_deleted_by_staff_or_their_author() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.user("admin").await;
+    let nurse = app.user("nurse_lin").await;
+    let tom = app.user("tom").await;
+    let (s, x) = app
+        .post(
+            "/api/v1/hub/experts",
+            &admin,
+            json!({"username": "nurse_lin", "field": "Sleep", "bio": "Ten years."}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{x}");
+    for (slug, token) in [("by-nurse", &nurse), ("by-staff", &admin), ("by-page", &nurse)] {
+        let body = article(slug, "en", "Naps", "Short naps are fine.", json!([]));
+        assert_eq!(
+            app.post("/api/v1/hub/articles", token, body).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let app_ref = &app;
+    let del = |slug: &str, token: &str| {
+        let (slug, token) = (slug.to_string(), token.to_string());
+        async move {
+            app_ref
+                .call(
+                    Method::DELETE,
+                    &format!("/api/v1/hub/articles/{slug}"),
+                    Some(&token),
+                    None,
+                )
+                .await
+                .0
+        }
+    };
+    assert_eq!(del("by-nurse", &tom).await, StatusCode::FORBIDDEN);
+    assert_eq!(del("by-staff", &nurse).await, StatusCode::FORBIDDEN);
+    assert_eq!(del("by-nurse", &nurse).await, StatusCode::NO_CONTENT);
+    assert_eq!(del("by-staff", &admin).await, StatusCode::NO_CONTENT);
+    assert_eq!(del("by-staff", &admin).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/hub/articles/by-nurse", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let terms: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM hub_article_terms t LEFT JOIN hub_articles a ON a.id = t.article_id WHERE a.id IS NULL",
+    )
+    .fetch_one(&app.state.platform.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(terms, 0, "its search terms went with it");
+    // From the edit page.
+    let (browser, csrf) = app.browser_as("nurse_lin", "password123").await;
+    let edit = browser
+        .get(app.url("/hub/a/by-page/edit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("data-delete-article"));
+    let r = browser
+        .post(app.url("/hub/a/by-page/delete"))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/hub/articles/by-page", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}

@@ -31,7 +31,10 @@ pub fn router() -> Router<HubState> {
         .route("/api/v1/hub/me", get(me).put(set_me).delete(forget_me))
         .route("/api/v1/hub/for-you", get(for_you))
         .route("/api/v1/hub/articles", get(articles).post(create_article))
-        .route("/api/v1/hub/articles/{slug}", get(article).put(update_article))
+        .route(
+            "/api/v1/hub/articles/{slug}",
+            get(article).put(update_article).delete(delete_article),
+        )
         .route("/api/v1/hub/series", get(series_list).post(create_series))
         .route("/api/v1/hub/series/{slug}", get(series))
         .route("/api/v1/hub/experts", get(experts).post(appoint))
@@ -51,7 +54,7 @@ pub fn router() -> Router<HubState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(segments, create_segment, update_segment, me, set_me, forget_me, for_you, articles, create_article, article,
+    paths(segments, create_segment, update_segment, me, set_me, forget_me, for_you, articles, create_article, article, delete_article,
         update_article, series_list, create_series, series, experts, appoint, dismiss, topics, my_questions, ask, question,
         reply, close, consent, publish_faq, question_stream, faq, response_times, stats),
     components(schemas(
@@ -203,6 +206,19 @@ async fn update_article(
     Ok(Json(
         service::update_article(&state, &me, &slug, &r, request_lang(&headers)).await?,
     ))
+}
+
+/// Deletes an article (staff, or its author): its targets, product cards and counts go with it.
+#[utoipa::path(delete, path = "/api/v1/hub/articles/{slug}", tag = "hub", params(("slug" = String, Path)),
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn delete_article(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(slug): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    service::delete_article(&state, &me, &slug).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/hub/series", tag = "hub", responses((status = 200, body = Vec<SeriesSummary>)))]

@@ -27,6 +27,7 @@ pub fn router() -> Router<HubState> {
         .route("/hub/me", get(me_page).post(me_submit))
         .route("/hub/a/{slug}", get(article_page))
         // 50,000 Chinese characters take 450 KB url-encoded.
+        .route("/hub/a/{slug}/delete", post(delete_submit).get(back_to_article))
         .route(
             "/hub/a/{slug}/edit",
             get(edit_page)
@@ -99,6 +100,9 @@ struct HomeQuery {
     drop: Option<String>,
     #[serde(default, deserialize_with = "fanloop_platform::web::page_number")]
     page: Option<i64>,
+    /// Back from deleting an article.
+    #[serde(default)]
+    deleted: Option<String>,
 }
 
 async fn home(
@@ -184,6 +188,7 @@ async fn home(
             series => series,
             experts => experts,
             can_write => can_write,
+            deleted => home.deleted.is_some(),
         },
     )?;
     let status = if error.is_some() {
@@ -548,6 +553,28 @@ async fn write_submit(
             .await
         }
     }
+}
+
+async fn back_to_article(PagePath(slug): PagePath<String>) -> Response {
+    if fanloop_platform::web::is_url_slug(&slug) {
+        see_other(&format!("/hub/a/{slug}"))
+    } else {
+        see_other("/hub")
+    }
+}
+
+/// Deletes an article from its edit page (a confirmation button), back to the hub.
+async fn delete_submit(
+    State(state): State<HubState>,
+    viewer: Viewer,
+    PagePath(slug): PagePath<String>,
+    CsrfForm(_): CsrfForm<fanloop_platform::web::EmptyForm>,
+) -> Result<Response, PageError> {
+    let me = viewer.require_user()?;
+    service::delete_article(&state, me, &slug)
+        .await
+        .map_err(|e| page_err(e, &viewer))?;
+    Ok(see_other("/hub?deleted=1"))
 }
 
 async fn edit_page(

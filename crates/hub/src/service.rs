@@ -969,6 +969,28 @@ pub async fn create_article(
     article(state, Some(me), &a.slug, lang).await
 }
 
+/// Deletes an article: staff, or its author while they may write. Its series keeps the others.
+pub async fn delete_article(state: &HubState, me: &User, slug: &str) -> Result<(), ApiError> {
+    let db = &state.platform.db;
+    let old = store::article_by_slug(db, slug)
+        .await
+        .map_err(internal)?
+        .ok_or(HubError::ArticleNotFound)?;
+    if !(me.role.is_staff() || (old.author_id == me.id && may_write(state, me).await?)) {
+        return Err(
+            if sees_scheduled(Some(me), &old) || old.publish_at <= state.clock.now_ms() {
+                HubError::NotAuthor.into()
+            } else {
+                HubError::ArticleNotFound.into()
+            },
+        );
+    }
+    if !store::delete_article(db, old.id).await.map_err(internal)? {
+        return Err(HubError::ArticleNotFound.into());
+    }
+    Ok(())
+}
+
 pub async fn update_article(
     state: &HubState,
     me: &User,

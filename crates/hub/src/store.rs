@@ -525,6 +525,17 @@ pub async fn create_article(db: &Db, a: &ArticleWrite<'_>, author_id: i64, now: 
 }
 
 /// Rewrites an article (its slug and author stay). `false` when it no longer exists.
+/// Deletes an article with its targets, search terms, product cards and counts (cascades);
+/// `false` if it was gone already.
+pub async fn delete_article(db: &Db, id: i64) -> anyhow::Result<bool> {
+    Ok(sqlx::query("DELETE FROM hub_articles WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
 pub async fn update_article(db: &Db, id: i64, a: &ArticleWrite<'_>, now: i64) -> anyhow::Result<bool> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query(
