@@ -66,6 +66,12 @@ test('an expert writes, a fan gives her due date and finds her week, a reader se
   await expert.page.selectOption('select[name=lang]', 'zh');
   await expert.page.fill('input[name=title]', '孕 12 周：建档');
   await expert.page.fill('textarea[name=body]', '本周到医院**建档**。');
+  // A picture from the composer's button: uploaded, its markdown put into the text.
+  await expert.page.setInputFiles('[data-image-input]', {
+    name: 'jiandang.png', mimeType: 'image/png',
+    buffer: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'),
+  });
+  await expert.page.waitForFunction(() => /!\[jiandang\.png\]\(\/uploads\/[0-9a-f]{24}\/thumb\)/.test(document.querySelector('textarea[name=body]').value));
   await expert.page.fill('input[name=from_pregnancy]', '20');
   await expert.page.fill('input[name=to_pregnancy]', '12');
   await assertFits(expert.page, 'write form');
@@ -77,6 +83,7 @@ test('an expert writes, a fan gives her due date and finds her week, a reader se
   await expert.page.click('form[data-article-form] button[type=submit]');
   await expert.page.waitForURL(base + '/hub/a/week-12');
   assert.match(await expert.page.locator('.badge.expert').first().textContent(), /育儿顾问/);
+  assert.equal(await expert.page.locator('main img[src^="/uploads/"]').count(), 1, 'the picture is in the article');
   await expert.page.screenshot({ path: join(shots, '60-hub-article-zh.png'), fullPage: true });
   await expert.context.close();
 
