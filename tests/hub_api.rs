@@ -1452,5 +1452,47 @@ async fn articles_are_deleted_by_staff_or_their_author() {
         app.get("/api/v1/hub/articles/by-page", None).await.0,
         StatusCode::NOT_FOUND
     );
+
+    // Presence: the expert who just used the site is online; one who never signed in is not.
+    let db = &app.state.platform.db;
+    let hash = fanloop_platform::auth::hash_password("password123").unwrap();
+    fanloop_platform::accounts::create_user(
+        db,
+        "dr_away",
+        "away@example.com",
+        &hash,
+        fanloop_platform::auth::Role::Fan,
+        None,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let (s, _) = app
+        .post(
+            "/api/v1/hub/experts",
+            &admin,
+            json!({"username": "dr_away", "field": "Feeding", "bio": ""}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, experts) = app.get("/api/v1/hub/experts", None).await;
+    let online = |name: &str| {
+        experts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["username"] == name)
+            .unwrap()["online"]
+            .clone()
+    };
+    assert_eq!(
+        (online("nurse_lin"), online("dr_away")),
+        (json!(true), json!(false)),
+        "{experts}"
+    );
+    let (_, topics) = app.get("/api/v1/hub/topics", None).await;
+    let topic = |f: &str| topics.as_array().unwrap().iter().find(|t| t["field"] == f).unwrap()["online"].clone();
+    assert_eq!((topic("Sleep"), topic("Feeding")), (json!(1), json!(0)), "{topics}");
     app.stop().await;
 }

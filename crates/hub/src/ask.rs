@@ -31,6 +31,8 @@ pub struct TopicView {
     /// The field, as experts are appointed to it.
     pub field: String,
     pub experts: i64,
+    /// Experts of the field active in the last five minutes: a question may be answered live.
+    pub online: i64,
     /// Questions waiting for a first answer.
     pub waiting: i64,
     /// For a question asked now, in seconds; absent before the field's first answer.
@@ -42,7 +44,8 @@ pub async fn topics(state: &HubState) -> Result<Vec<TopicView>, ApiError> {
     let db = &state.platform.db;
     let waiting = store::waiting_counts(db).await.map_err(internal)?;
     let mut out = Vec::new();
-    for (field, experts) in store::expert_fields(db).await.map_err(internal)? {
+    let since = fanloop_platform::db::now_ms() - crate::service::ONLINE_WITHIN_MS;
+    for (field, experts, online) in store::expert_fields(db, since).await.map_err(internal)? {
         let recent = store::recent_first_answers(db, &field, WAIT_SAMPLE)
             .await
             .map_err(internal)?;
@@ -51,6 +54,7 @@ pub async fn topics(state: &HubState) -> Result<Vec<TopicView>, ApiError> {
             expected_wait_secs: expected_wait(&recent, w + 1, experts).map(|ms| ms / 1000),
             waiting: w,
             experts,
+            online,
             field,
         });
     }
@@ -234,12 +238,12 @@ async fn view(state: &HubState, c: &ConversationRow, p: Party) -> Result<Convers
         let recent = store::recent_first_answers(db, &c.field, WAIT_SAMPLE)
             .await
             .map_err(internal)?;
-        let experts = store::expert_fields(db)
+        let experts = store::expert_fields(db, i64::MAX)
             .await
             .map_err(internal)?
             .into_iter()
-            .find(|(f, _)| *f == c.field)
-            .map(|(_, n)| n)
+            .find(|(f, _, _)| *f == c.field)
+            .map(|(_, n, _)| n)
             .unwrap_or(0);
         (
             Some(position),

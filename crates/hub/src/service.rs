@@ -496,7 +496,12 @@ pub struct ExpertView {
     pub field: String,
     pub bio: String,
     pub appointed_at: i64,
+    /// Active on the site or the API in the last [`ONLINE_WITHIN_MS`].
+    pub online: bool,
 }
+
+/// An expert active this recently counts as online (sessions note activity once a minute).
+pub const ONLINE_WITHIN_MS: i64 = 5 * 60_000;
 
 fn expert_view(e: &ExpertRow) -> ExpertView {
     ExpertView {
@@ -505,6 +510,9 @@ fn expert_view(e: &ExpertRow) -> ExpertView {
         field: e.field.clone(),
         bio: e.bio.clone(),
         appointed_at: e.appointed_at,
+        online: e
+            .last_active_at
+            .is_some_and(|at| fanloop_platform::db::now_ms() - at < ONLINE_WITHIN_MS),
     }
 }
 

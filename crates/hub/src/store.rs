@@ -207,10 +207,24 @@ pub struct ExpertRow {
     pub field: String,
     pub bio: String,
     pub appointed_at: i64,
+    /// When the expert last used the site (a page, at most a minute stale) or the API.
+    pub last_active_at: Option<i64>,
 }
 
-const EXPERT_SELECT: &str = "SELECT e.user_id, u.username, u.display_name, e.field, e.bio, e.appointed_at \
-    FROM hub_experts e JOIN users u ON u.id = e.user_id";
+/// When member `u` last used the site or the API (sessions note it once a minute).
+macro_rules! last_active {
+    () => {
+        "(SELECT MAX(at) FROM (SELECT MAX(s.last_seen_at) AS at FROM sessions s WHERE s.user_id = u.id \
+         UNION ALL SELECT MAX(t.last_used_at) AS at FROM api_tokens t WHERE t.user_id = u.id) AS seen)"
+    };
+}
+const LAST_ACTIVE: &str = last_active!();
+
+const EXPERT_SELECT: &str = concat!(
+    "SELECT e.user_id, u.username, u.display_name, e.field, e.bio, e.appointed_at, ",
+    last_active!(),
+    " AS last_active_at FROM hub_experts e JOIN users u ON u.id = e.user_id"
+);
 
 fn expert_from(r: &AnyRow) -> ExpertRow {
     ExpertRow {
@@ -220,6 +234,7 @@ fn expert_from(r: &AnyRow) -> ExpertRow {
         field: r.get("field"),
         bio: r.get("bio"),
         appointed_at: r.get("appointed_at"),
+        last_active_at: opt_i64(r, "last_active_at"),
     }
 }
 
@@ -652,11 +667,20 @@ pub async fn member_counts(db: &Db) -> anyhow::Result<HashMap<(i64, String), i64
 // Ask an expert
 
 /// Each field experts answer in, with how many experts it has.
-pub async fn expert_fields(db: &Db) -> anyhow::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT field, COUNT(*) AS n FROM hub_experts GROUP BY field ORDER BY field")
-        .fetch_all(&db.pool)
-        .await?;
-    Ok(rows.iter().map(|r| (r.get("field"), r.get("n"))).collect())
+/// Each field with its number of experts, and how many were active since `since`.
+pub async fn expert_fields(db: &Db, since: i64) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT e.field, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(SUM(CASE WHEN COALESCE({LAST_ACTIVE}, 0) >= $1 THEN 1 ELSE 0 END) AS BIGINT) AS online \
+         FROM hub_experts e JOIN users u ON u.id = e.user_id GROUP BY e.field ORDER BY e.field"
+    ))
+    .bind(since)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("field"), r.get("n"), r.get("online")))
+        .collect())
 }
 
 #[derive(Debug, Clone)]

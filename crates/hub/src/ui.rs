@@ -65,6 +65,8 @@ pub static MESSAGES: MessageTable = &[
     ("hub.now", "now", "当前", "maintenant"),
     ("hub.me_intro", "The hub uses only what you give here to pick articles for you. Nobody else sees it. Leave a field empty to keep it to yourself; a stage moves on by itself as the days pass.", "知识中心只用你在这里填写的信息为你挑选文章，其他人看不到。不想说的可以留空；阶段会随日期自动前进。", "Le centre n'utilise que ce que vous indiquez ici pour choisir vos articles. Personne d'autre ne le voit. Laissez un champ vide pour le garder pour vous ; une étape avance seule avec les jours."),
     ("hub.saved", "Saved. “For you” now follows it.", "已保存，“为你推荐”将据此更新。", "Enregistré. « Pour vous » en tient compte."),
+    ("hub.online", "online now", "在线", "en ligne"),
+    ("hub.online_n", "{n} online now", "{n} 位在线", "{n} en ligne"),
     ("hub.delete", "Delete this article", "删除这篇文章", "Supprimer cet article"),
     ("hub.delete_hint", "It disappears from the hub, its series, search and the staff figures; its product cards' counts go with it. This cannot be undone.", "文章将从知识中心、系列、搜索和统计中消失，商品卡片的计数也一并删除。此操作无法撤销。", "Il disparaît de l’espace, de sa série, de la recherche et des chiffres ; les comptes de ses fiches produit aussi. C’est définitif."),
     ("hub.delete_confirm", "Delete for good", "确认删除", "Supprimer définitivement"),
