@@ -5,22 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { startServer, apiClient, launchChromium, signIn as signInAs, shots, assertFits } from './helpers.mjs';
+import { startServer, apiClient, launchChromium, signIn as signInAs, shots, assertFits, axe } from './helpers.mjs';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let server, browser, base, api, account, admin, data;
 const signIn = (name, locale) => signInAs(browser, base, name, locale);
-
-async function axe(page, what) {
-  await page.evaluate(axeSource);
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.filter((v) => ['critical', 'serious'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes[0]?.target}`);
-  });
-  assert.deepEqual(found, [], `${what}: axe-core`);
-}
 
 const day = (offsetDays) => new Date(Date.now() + offsetDays * 86400000).toISOString().slice(0, 10);
 

@@ -6,21 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { startServer, apiClient, launchChromium, signIn as signInAs, shots, assertFits } from './helpers.mjs';
+import { startServer, apiClient, launchChromium, signIn as signInAs, shots, assertFits, axe } from './helpers.mjs';
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let server, browser, base, api, account, admin, jenny;
-
-async function axe(page, what) {
-  await page.evaluate(axeSource);
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.filter((v) => ['critical', 'serious'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes[0]?.target}`);
-  });
-  assert.deepEqual(found, [], `${what}: axe-core`);
-}
 
 async function phone(who, locale) {
   const s = await signInAs(browser, base, who, locale);

@@ -977,10 +977,11 @@ pub async fn create_article(
     article(state, Some(me), &a.slug, lang).await
 }
 
-/// Deletes an article: staff, or its author while they may write. Its series keeps the others.
-pub async fn delete_article(state: &HubState, me: &User, slug: &str) -> Result<(), ApiError> {
-    let db = &state.platform.db;
-    let old = store::article_by_slug(db, slug)
+/// The article `me` may change or delete: staff, or its author while they may write. Someone
+/// else is told it is not theirs, or that there is no such article when it is scheduled and
+/// they cannot see it.
+async fn changeable_article(state: &HubState, me: &User, slug: &str) -> Result<store::ArticleRow, ApiError> {
+    let old = store::article_by_slug(&state.platform.db, slug)
         .await
         .map_err(internal)?
         .ok_or(HubError::ArticleNotFound)?;
@@ -993,6 +994,13 @@ pub async fn delete_article(state: &HubState, me: &User, slug: &str) -> Result<(
             },
         );
     }
+    Ok(old)
+}
+
+/// Deletes an article: staff, or its author while they may write. Its series keeps the others.
+pub async fn delete_article(state: &HubState, me: &User, slug: &str) -> Result<(), ApiError> {
+    let db = &state.platform.db;
+    let old = changeable_article(state, me, slug).await?;
     if !store::delete_article(db, old.id).await.map_err(internal)? {
         return Err(HubError::ArticleNotFound.into());
     }
@@ -1007,19 +1015,7 @@ pub async fn update_article(
     lang: Lang,
 ) -> Result<ArticleView, ApiError> {
     let db = &state.platform.db;
-    let old = store::article_by_slug(db, slug)
-        .await
-        .map_err(internal)?
-        .ok_or(HubError::ArticleNotFound)?;
-    if !(me.role.is_staff() || (old.author_id == me.id && may_write(state, me).await?)) {
-        return Err(
-            if sees_scheduled(Some(me), &old) || old.publish_at <= state.clock.now_ms() {
-                HubError::NotAuthor.into()
-            } else {
-                HubError::ArticleNotFound.into()
-            },
-        );
-    }
+    let old = changeable_article(state, me, slug).await?;
     let dims = store::dimensions(db).await.map_err(internal)?;
     let series = store::all_series(db).await.map_err(internal)?;
     let now = state.clock.now_ms();
