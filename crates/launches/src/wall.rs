@@ -61,7 +61,7 @@ pub async fn share_for(
 pub struct Wall {
     /// The hashtag every post carries, as posts carry it (`#topic#`).
     pub hashtag: String,
-    /// Newest first.
+    /// Newest first; those asked for with `after`, oldest first.
     pub posts: Vec<WallPost>,
     /// Posts shown and counted (one per member), and hidden ones.
     pub counted: i64,
