@@ -241,54 +241,66 @@ pub async fn ensure_thread(state: &LaunchState, d: &Drop) -> anyhow::Result<Opti
     Ok(Some(thread_id))
 }
 
+/// The forum thread of a drop's wall, opened if need be (see [`mirror_pass`]): `None` when it
+/// could not be told (one drop's trouble does not hold up the others' posts).
+async fn wall_thread(state: &LaunchState, drop_id: i64) -> Option<Option<(i64, String)>> {
+    let db = &state.platform.db;
+    let thread_id = match store::drop_by_id(db, drop_id).await {
+        Ok(Some(d)) => match ensure_thread(state, &d).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("drop {drop_id}: opening its wall's forum thread: {e:#}");
+                return None;
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!("drop {drop_id}: {e:#}");
+            return None;
+        }
+    };
+    let Some(id) = thread_id else {
+        return Some(None);
+    };
+    match fanloop_community::store::get_thread(db, id).await {
+        Ok(t) => Some(t.map(|t| (t.summary.id, t.summary.title))),
+        Err(e) => {
+            tracing::warn!("drop {drop_id}: reading its wall's thread: {e:#}");
+            None
+        }
+    }
+}
+
 /// Mirrors wall posts into their forum threads: a pass over what is not mirrored yet.  Every
 /// node may run it; a post is mirrored once whoever runs it (`mirror_reply` is keyed by origin).
 pub async fn mirror_pass(state: &LaunchState) -> anyhow::Result<usize> {
     let db = &state.platform.db;
     let pending = store::unmirrored(db, 200).await?;
     let mut done = 0;
-    let mut threads: std::collections::HashMap<i64, Option<i64>> = std::collections::HashMap::new();
+    // Per drop, read once a pass: `None` when that failed (its posts wait for the next pass),
+    // `Some(None)` when no thread can take its posts, else the thread's id and title.
+    let mut threads: std::collections::HashMap<i64, Option<Option<(i64, String)>>> = std::collections::HashMap::new();
     for p in pending {
         let thread = match threads.get(&p.drop_id) {
-            Some(t) => *t,
+            Some(t) => t.clone(),
             None => {
-                // One drop's trouble does not hold up the others' posts.
-                let t = match store::drop_by_id(db, p.drop_id).await {
-                    Ok(Some(d)) => match ensure_thread(state, &d).await {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            tracing::warn!("drop {}: opening its wall's forum thread: {e:#}", p.drop_id);
-                            None
-                        }
-                    },
-                    Ok(None) => Some(None),
-                    Err(e) => {
-                        tracing::warn!("drop {}: {e:#}", p.drop_id);
-                        None
-                    }
-                };
-                threads.insert(p.drop_id, t.flatten());
-                match t {
-                    Some(t) => t,
-                    // Tried again on the next pass.
-                    None => continue,
-                }
+                let t = wall_thread(state, p.drop_id).await;
+                threads.insert(p.drop_id, t.clone());
+                t
             }
         };
-        let t = match thread {
-            Some(id) => fanloop_community::store::get_thread(db, id).await?,
-            None => None,
+        let Some(thread) = thread else {
+            continue;
         };
-        let Some(t) = t else {
+        let Some((thread_id, title)) = thread else {
             // No thread can take it (its board or thread is gone): marked, so the pass moves on.
             store::set_mirrored(db, p.id, 0).await?;
             continue;
         };
-        let thread_id = t.summary.id;
         let html = fanloop_community::domain::render_markdown(&p.body);
         let reply = fanloop_community::store::NewReply {
             thread_id,
-            thread_title: &t.summary.title,
+            thread_title: &title,
             author_id: p.user_id,
             body: &p.body,
             body_html: &html,
