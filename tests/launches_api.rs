@@ -1814,6 +1814,38 @@ async fn share_to_order(app: &TestApp) {
     assert_eq!(w3["posts"].as_array().unwrap().len(), 1, "{w3}");
     assert_eq!(w3["posts"][0]["made_with"], "reservation");
     assert_eq!(w3["posts"][0]["body"], "想要一副黑色的 #Buds预约#");
+    // Near copies (one word apart, so not the same fingerprint) sent at the same instant by
+    // four members: one reservation and its post, three copies refused with nothing stored.
+    let near = ["really", "truly", "surely", "simply"].map(|w| {
+        format!("the charging case fits my jacket pocket and {w} lasts a whole weekend of hiking in the mountains with friends")
+    });
+    let sends = fans[..4].iter().zip(&near).map(|(t, text)| {
+        let (c, t, text) = (c.clone(), t.clone(), text.clone());
+        async move {
+            let r = c
+                .post(app.url("/api/v1/drops/buds3/reservations"))
+                .bearer_auth(&t)
+                .json(&json!({"post": text}))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    });
+    let outcomes = futures::future::join_all(sends).await;
+    let created = outcomes.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let copies = outcomes
+        .iter()
+        .filter(|(s, e)| *s == StatusCode::CONFLICT && e["error"] == "post_copied")
+        .count();
+    assert_eq!((created, copies), (1, 3), "{outcomes:?}");
+    let reserved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reservations WHERE drop_id = $1")
+        .bind(d3["id"].as_i64().unwrap())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(reserved, 2, "the refused copies reserved nothing");
     // A drop without a wall has none to show.
     let (s, _) = app.get("/api/v1/drops/nowall/wall", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);

@@ -46,7 +46,8 @@ pub struct SaleBenchArgs {
     /// HTTP/1.1 pipelining (a front proxy multiplexing users over its upstream connections).
     #[arg(long, default_value_t = 1)]
     pub pipeline: usize,
-    /// Comma-separated: noop (the HTTP floor), engine, redis, postgres.
+    /// Comma-separated: noop (the HTTP floor), engine, redis, postgres; on the api path each may
+    /// end in `-share` (the drop sells by posting) and then `-nocache` (no token kept in memory).
     #[arg(long, default_value = "noop,engine,redis,postgres")]
     pub backends: String,
     #[arg(long, default_value = "redis://127.0.0.1:6379/")]
@@ -309,8 +310,27 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
 
 /// The bench's drop: an open sale of `stock` phones from now, one per account, paid within an
 /// hour, created by `created_by`.
-async fn bench_drop(db: &fanloop_platform::Db, stock: u32, created_by: i64) -> anyhow::Result<launch_store::Drop> {
+/// The bench drop; with `share`, one that sells by posting (issue 16): every first order carries
+/// a post, mirrored into a forum board.
+async fn bench_drop(
+    db: &fanloop_platform::Db,
+    stock: u32,
+    created_by: i64,
+    share: bool,
+) -> anyhow::Result<launch_store::Drop> {
     let now = fanloop_platform::db::now_ms();
+    let share = if share {
+        fanloop_community::store::create_board(db, "bench-wall", "Bench wall", "", 0).await?;
+        Some(fanloop_launches::share::ShareRule {
+            on: fanloop_launches::share::ShareOn::Buy,
+            hashtag: "benchwall".into(),
+            template: String::new(),
+            min_chars: 8,
+            board: "bench-wall".into(),
+        })
+    } else {
+        None
+    };
     let seed = fanloop_launches::draw::new_seed();
     let variants = vec![("phone".to_string(), stock as i64, 0)];
     let drop_id = launch_store::create_drop(
@@ -335,7 +355,7 @@ async fn bench_drop(db: &fanloop_platform::Db, stock: u32, created_by: i64) -> a
             seed_commitment: &fanloop_launches::draw::commitment(&seed),
             created_by,
             variants: &variants,
-            share: None,
+            share: share.as_ref(),
         },
     )
     .await?
@@ -369,7 +389,7 @@ async fn prepare(
             ))
             .execute(&db.pool)
             .await?;
-            let drop = bench_drop(&db, args.stock, 1).await?;
+            let drop = bench_drop(&db, args.stock, 1, false).await?;
             let handle = SaleHub::new(db.clone()).handle(&drop).await?;
             let variant = drop.variants[0].id;
             let count = move || -> futures::future::BoxFuture<'static, anyhow::Result<u64>> {
@@ -455,6 +475,20 @@ struct ApiTarget {
     drop_id: i64,
     /// A PostgreSQL database this run created (dropped at the end).
     pg_database: Option<String>,
+}
+
+/// An account's own post: six words of a synthetic vocabulary of 5,000 picked by its number, so
+/// that no two accounts' posts are near copies.
+fn bench_post(account: u64) -> String {
+    let mut x = account.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let words: Vec<String> = (0..6)
+        .map(|_| {
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            format!("word{}", x % 5_000)
+        })
+        .collect();
+    format!("b{account} says {}", words.join(" "))
 }
 
 fn bench_token(secret: &str, account: u64) -> String {
@@ -544,6 +578,11 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
         Some(base) => (base, false),
         None => (name, true),
     };
+    // `engine-share` (and so on): the drop sells by posting, each purchase carrying a post.
+    let (name, share) = match name.strip_suffix("-share") {
+        Some(base) => (base, true),
+        None => (name, false),
+    };
     if !cached {
         config.auth_cache_tokens = 0;
     }
@@ -560,7 +599,7 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
             }
         }
         other => {
-            anyhow::bail!("the api path has no backend {other} (engine, postgres, redis, each with -nocache or not)")
+            anyhow::bail!("the api path has no backend {other} (engine, postgres, redis, each with -share, -nocache, both or neither)")
         }
     }
     let app = fanloop::build(&config).await?;
@@ -573,7 +612,7 @@ async fn prepare_api(name: &str, args: &SaleBenchArgs) -> anyhow::Result<ApiTarg
         args.accounts,
         started.elapsed()
     );
-    let drop = bench_drop(&db, args.stock, first).await?;
+    let drop = bench_drop(&db, args.stock, first, share).await?;
     if cached {
         // What a node does before a sale opens (`LaunchState::start_auth_warmup`, ten minutes
         // ahead), done here at once since the bench's sale opens now.
@@ -639,8 +678,9 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
         .collect();
     let mut rows: Vec<Line> = Vec::new();
     if paths.contains(&"bare") {
-        // The bare handler has no tokens: `-nocache` lines are for the api path only.
-        for name in backends.iter().filter(|n| !n.ends_with("-nocache")) {
+        // The bare handler has no tokens and no posts: `-nocache` and `-share` lines are for the
+        // api path only.
+        for name in backends.iter().filter(|n| !n.contains('-')) {
             let (backend, count) = prepare(name, &args).await?;
             let app = Router::new().route("/buy", post(buy)).with_state(backend);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -694,12 +734,17 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
                 },
             ));
             let (secret, variant) = (target.secret.clone(), target.variant);
-            let body = format!("{{\"variant_id\":{variant}}}");
             let noop = *name == "noop";
+            let share = name.contains("-share");
             let request: RequestFor = Arc::new(move |account| {
                 if noop {
                     return b"GET /healthz HTTP/1.1\r\nhost: bench\r\n\r\n".to_vec();
                 }
+                let body = if share {
+                    format!("{{\"variant_id\":{variant},\"post\":\"{}\"}}", bench_post(account))
+                } else {
+                    format!("{{\"variant_id\":{variant}}}")
+                };
                 format!(
                     "POST /api/v1/drops/bench/purchase HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {}\r\nidempotency-key: a{account}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                     bench_token(&secret, account),
@@ -779,6 +824,19 @@ pub async fn run(args: SaleBenchArgs) -> anyhow::Result<()> {
                 api.name,
                 api.cpu_us / engine.cpu_us.max(1e-9),
                 api.wall / engine.wall
+            );
+        }
+    }
+    for share in rows.iter().filter(|r| r.name.contains("-share")) {
+        if let Some(plain) = find(&share.name.replace("-share", "")) {
+            println!(
+                "{} vs {}: CPU per attempt {:.2}x, wall {:.2}x, p50 {:.2}x, p99 {:.2}x",
+                share.name,
+                plain.name,
+                share.cpu_us / plain.cpu_us.max(1e-9),
+                share.wall / plain.wall,
+                share.p50 / plain.p50.max(1e-9),
+                share.p99 / plain.p99.max(1e-9)
             );
         }
     }

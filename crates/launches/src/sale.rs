@@ -199,7 +199,7 @@ impl SaleHub {
             self.db.clone(),
             drop.id,
             drop.per_account_limit,
-            drop.share.as_ref().is_some_and(|r| r.on.to_buy()),
+            drop.sells_by_posting(),
             payment_ms,
             engine,
             rx,

@@ -47,6 +47,11 @@ pub struct Variant {
 }
 
 impl Drop {
+    /// Whether its orders are placed by posting on its wall (see `share`).
+    pub fn sells_by_posting(&self) -> bool {
+        self.share.as_ref().is_some_and(|r| r.on.to_buy())
+    }
+
     pub fn rules(&self) -> Rules {
         Rules {
             opens_at: self.opens_at,
@@ -475,7 +480,7 @@ pub async fn commit_decision(
         expires_at: created_at.saturating_add(d.payment_seconds.saturating_mul(1_000)),
         redis_pending: true,
     };
-    let sells_by_posting = d.share.as_ref().is_some_and(|r| r.on.to_buy());
+    let sells_by_posting = d.sells_by_posting();
     let post = sells_by_posting.then_some(std::slice::from_ref(&order.share));
     if let Err(refusal) = write_orders(&mut tx, &batch, std::slice::from_ref(&new), post).await? {
         tx.rollback().await?;
@@ -829,6 +834,9 @@ where
     Ok(q.fetch_all(ex).await?.iter().map(|r| r.get("terms")).collect())
 }
 
+/// The advisory lock key space of walls (one key per drop: this XOR its id).
+const WALL_LOCK: i64 = 0x5741_4c4c_0000_0000;
+
 /// Stores a member's share post in the caller's transaction: `Ok(Some(id))` when stored,
 /// `Ok(None)` when the member already has a post on this wall (it stays theirs, once), or the
 /// refusal when it copies another member's post (exactly: a unique index; nearly: the bands).
@@ -841,6 +849,15 @@ async fn write_post(
     made_with: &str,
     now: i64,
 ) -> anyhow::Result<Result<Option<i64>, Refusal>> {
+    // PostgreSQL: one post writer per wall at a time, so near copies sent together are
+    // compared with each other (a reservation holds the drop's row only for share, and the
+    // single-node sale writes without the row lock). SQLite has one writer at a time anyway.
+    if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+            .bind(WALL_LOCK ^ drop_id)
+            .execute(&mut **tx)
+            .await?;
+    }
     if has_post(tx, drop_id, user_id).await? {
         return Ok(Ok(None));
     }

@@ -332,7 +332,9 @@ pub fn start_mirror(state: &LaunchState) {
         fanloop_platform::jobs::Schedule {
             name: "launches.wall_mirror",
             every: Duration::from_secs(1),
-            lease: Duration::from_secs(60),
+            // Short: a node killed mid-run holds the posts back only this long, and a second
+            // runner meanwhile is harmless (a post is mirrored once, keyed by origin).
+            lease: Duration::from_secs(10),
             delay_first: false,
         },
         move || {
