@@ -192,6 +192,20 @@ test('staff define a segment on the page; a stage moves on as the days pass; a p
   await staff.page.waitForLoadState();
   const segments = await api('GET', '/api/v1/hub/segments');
   assert.ok(segments.some((s) => s.key === 'bebe' && s.rule.unit === 'month'), 'the segment exists');
+  // Then renames it in French from its edit form, filled with what is stored.
+  await staff.page.goto(base + '/hub/manage');
+  await staff.page.click('details:has(form[data-edit-segment=bebe]) summary');
+  const e = 'form[data-edit-segment=bebe] ';
+  assert.equal(await staff.page.inputValue(e + 'input[name=max]'), '36', 'filled with what is stored');
+  await assertFits(staff.page, 'segment edit');
+  await axe(staff.page, 'segment edit');
+  await staff.page.locator('form[data-edit-segment=bebe]').screenshot({ path: join(shots, '67-hub-segment-edit-fr.png') });
+  await staff.page.fill(e + 'input[name=name_fr]', 'Âge de bébé (mois)');
+  await staff.page.click(e + 'button[type=submit]');
+  await staff.page.waitForLoadState();
+  const renamed = (await api('GET', '/api/v1/hub/segments')).find((s) => s.key === 'bebe');
+  assert.equal(renamed.names.fr, 'Âge de bébé (mois)');
+  assert.equal(renamed.rule.max, 36, 'the rest stays');
   await staff.context.close();
 
   // A month-3 guide carrying a drop's product card.

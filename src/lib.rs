@@ -209,6 +209,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let hub = fanloop_hub::HubState {
         platform: platform.clone(),
         clock: fanloop_hub::Clock::default(),
+        catalogue: Default::default(),
     };
     if config.hub_days_ahead != 0 {
         hub.clock.advance_days(config.hub_days_ahead);

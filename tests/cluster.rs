@@ -459,6 +459,101 @@ async fn three_nodes_act_as_one_site() {
         assert!(took < Duration::from_secs(3), "{base} took {took:?}");
     }
 
+    // The knowledge hub on several nodes: a segment made on A is listed on B, an expert
+    // appointed on B takes a question asked on C, and the member's conversation, open on B,
+    // shows the answer the expert writes on A within seconds.
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/users",
+        None,
+        Some(json!({"username": "ops_nurse", "email": "nurse@example.com", "password": "password123"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/tokens",
+        None,
+        Some(json!({"login": "ops_nurse", "password": "password123", "name": "t"})),
+    )
+    .await;
+    let nurse = v["token"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/hub/segments",
+        Some(&admin),
+        Some(
+            json!({"key": "pregnancy", "kind": "stage", "names": {"en": "Pregnancy", "zh": "孕期"},
+            "date_prompt": {"en": "Due date"}, "unit": "week", "offset": 40, "min": 1, "max": 42}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let until = |base: String, path: &'static str, want: &'static str| async move {
+        let started = Instant::now();
+        loop {
+            let (_, v) = call(&base, reqwest::Method::GET, path, None, None).await;
+            if v.to_string().contains(want) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{base}{path}: no {want} in {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let took = until(b.clone(), "/api/v1/hub/segments", "pregnancy").await;
+    eprintln!("a segment made on A was listed on B after {took:?}");
+    assert!(took < Duration::from_millis(1_500), "{took:?}");
+    let (s, v) = call(
+        &b,
+        reqwest::Method::POST,
+        "/api/v1/hub/experts",
+        Some(&admin),
+        Some(json!({"username": "ops_nurse", "field": "Sleep"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let took = until(c.clone(), "/api/v1/hub/topics", "Sleep").await;
+    assert!(took < Duration::from_millis(1_500), "{took:?}");
+    let (s, q) = call(
+        &c,
+        reqwest::Method::POST,
+        "/api/v1/hub/questions",
+        Some(&fan),
+        Some(json!({"field": "Sleep", "subject": "夜醒", "body": "宝宝晚上每两小时醒一次，正常吗？"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let id = q["id"].as_i64().unwrap();
+    let mut live = open_events(&format!("{b}/api/v1/hub/questions/{id}/stream"), Some(&fan)).await;
+    assert_eq!(next_event(&mut live, "conversation").await["messages"], 1);
+    let started = Instant::now();
+    let (s, v) = call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/api/v1/hub/questions/{id}/messages"),
+        Some(&nurse),
+        Some(json!({"body": "0–3 个月的宝宝夜醒 2–3 次是正常的。"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let pushed = next_event(&mut live, "conversation").await;
+    assert_eq!(
+        (pushed["messages"].as_i64(), pushed["status"].as_str()),
+        (Some(2), Some("open"))
+    );
+    eprintln!(
+        "an answer written on A reached the member's conversation open on B in {:?}",
+        started.elapsed()
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    drop(live);
+
     // A job that is due at start ran once, not once per node.
     let db = fanloop_platform::Db::connect(&db_url).await.unwrap();
     let runs: i64 = sqlx::Row::get(

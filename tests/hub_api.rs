@@ -387,6 +387,63 @@ async fn hub_lifecycle(app: &TestApp) {
     let (_, a) = app.get("/api/v1/hub/articles/week-12", None).await;
     assert_eq!((a["next"].as_str(), a["previous"].as_str()), (Some("week-13"), None));
 
+    // Staff change a series: the title and summary at any time, its language and segment only
+    // while it has no articles (each of them is written in its language, along its segment).
+    let change = |lang: &str, title: &str| json!({"lang": lang, "title": title, "summary": "Every week", "dimension": "pregnancy"});
+    assert_eq!(
+        put(app, "/api/v1/hub/series/weekly", &tom, change("en", "x")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(app, "/api/v1/hub/series/nope", &admin, change("en", "x")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, e) = put(app, "/api/v1/hub/series/weekly", &admin, change("en", "  ")).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+    );
+    let (s, e) = put(app, "/api/v1/hub/series/weekly", &admin, change("fr", "Semaine")).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::CONFLICT, Some("series_in_use")),
+        "{e}"
+    );
+    let (s, v) = put(
+        app,
+        "/api/v1/hub/series/weekly",
+        &admin,
+        change("en", "Your pregnancy, week by week"),
+    )
+    .await;
+    assert_eq!((s, v["slug"].as_str()), (StatusCode::OK, Some("weekly")), "{v}");
+    let (_, series) = app.get("/api/v1/hub/series/weekly", Some(&mei)).await;
+    assert_eq!(
+        (
+            series["title"].as_str(),
+            series["summary"].as_str(),
+            series["lang"].as_str()
+        ),
+        (Some("Your pregnancy, week by week"), Some("Every week"), Some("en")),
+        "{series}"
+    );
+    let (_, a) = app.get("/api/v1/hub/articles/week-12", None).await;
+    assert_eq!(a["series_title"], "Your pregnancy, week by week", "its articles follow");
+    let (s, _) = app
+        .post(
+            "/api/v1/hub/series",
+            &admin,
+            json!({"slug": "empty-one", "lang": "en", "title": "Soon", "dimension": "pregnancy"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = put(app, "/api/v1/hub/series/empty-one", &admin, change("fr", "Bientôt")).await;
+    assert_eq!(
+        (s, v["lang"].as_str()),
+        (StatusCode::OK, Some("fr")),
+        "an empty series may change language"
+    );
+
     // ... and now the scheduled article is out.
     let (s, a) = app.get("/api/v1/hub/articles/coming-soon", None).await;
     assert_eq!((s, a["scheduled"].as_bool()), (StatusCode::OK, Some(false)));
@@ -557,6 +614,89 @@ async fn hub_pages_take_a_members_situation_and_an_article() {
 
     // Staff write through the form: a bad stage range is refused keeping the text.
     let (staff, staff_csrf) = app.signed_in_browser("admin").await;
+
+    // Staff edit a segment on the manage page: a refused change keeps what was typed, with its
+    // form open; a good one is saved (the key and kind stay).
+    let edit = |min: &str, name_zh: &str| {
+        vec![
+            ("_csrf", staff_csrf.clone()),
+            ("editing", "pregnancy".to_string()),
+            ("kind", "stage".to_string()),
+            ("name_en", "Pregnancy".to_string()),
+            ("name_zh", name_zh.to_string()),
+            ("name_fr", "Grossesse".to_string()),
+            ("prompt_en", "Due date".to_string()),
+            ("prompt_zh", "预产期".to_string()),
+            ("prompt_fr", String::new()),
+            ("unit", "week".to_string()),
+            ("offset", "40".to_string()),
+            ("min", min.to_string()),
+            ("max", "42".to_string()),
+        ]
+    };
+    let page = zh(staff.get(app.url("/hub/manage")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-edit-segment=\"pregnancy\"") && page.contains("value=\"孕期\""),
+        "the edit form is filled with what is stored"
+    );
+    let r = zh(staff.post(app.url("/hub/manage/segments")))
+        .form(&edit("50", "怀孕周数"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("value=\"怀孕周数\"") && page.contains("value=\"50\""),
+        "kept as typed"
+    );
+    assert!(page.contains("阶段：偏移量"), "the reason, in Chinese");
+    let r = zh(staff.post(app.url("/hub/manage/segments")))
+        .form(&edit("1", "怀孕周数"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, dims) = app.get("/api/v1/hub/segments", None).await;
+    let preg = dims
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == "pregnancy")
+        .unwrap();
+    assert_eq!(
+        (preg["names"]["zh"].as_str(), preg["kind"].as_str()),
+        (Some("怀孕周数"), Some("stage")),
+        "{preg}"
+    );
+    // A series is created and renamed on the same page.
+    let series_form = |editing: &str, title: &str| {
+        vec![
+            ("_csrf", staff_csrf.clone()),
+            ("editing", editing.to_string()),
+            ("slug", "weeks-zh".to_string()),
+            ("lang", "zh".to_string()),
+            ("title", title.to_string()),
+            ("summary", String::new()),
+            ("dimension", "pregnancy".to_string()),
+        ]
+    };
+    for (editing, title) in [("", "孕期周周看"), ("weeks-zh", "孕期每周指南")] {
+        let r = zh(staff.post(app.url("/hub/manage/series")))
+            .form(&series_form(editing, title))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{editing}");
+    }
+    let (_, series) = app.get("/api/v1/hub/series/weeks-zh", None).await;
+    assert_eq!(series["title"], "孕期每周指南", "{series}");
     let form = |from: &'static str| {
         vec![
             ("_csrf", staff_csrf.clone()),

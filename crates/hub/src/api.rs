@@ -36,7 +36,7 @@ pub fn router() -> Router<HubState> {
             get(article).put(update_article).delete(delete_article),
         )
         .route("/api/v1/hub/series", get(series_list).post(create_series))
-        .route("/api/v1/hub/series/{slug}", get(series))
+        .route("/api/v1/hub/series/{slug}", get(series).put(update_series))
         .route("/api/v1/hub/experts", get(experts).post(appoint))
         .route("/api/v1/hub/experts/{username}", axum::routing::delete(dismiss))
         .route("/api/v1/hub/topics", get(topics))
@@ -55,7 +55,7 @@ pub fn router() -> Router<HubState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(segments, create_segment, update_segment, me, set_me, forget_me, for_you, articles, create_article, article, delete_article,
-        update_article, series_list, create_series, series, experts, appoint, dismiss, topics, my_questions, ask, question,
+        update_article, series_list, create_series, series, update_series, experts, appoint, dismiss, topics, my_questions, ask, question,
         reply, close, consent, publish_faq, question_stream, faq, response_times, stats),
     components(schemas(
         DimensionRequest, DimensionView, ChoiceView, Choice, Names, StageRule, Unit, FactsRequest, FactRequest, MyHub,
@@ -251,6 +251,20 @@ async fn series(
     Ok(Json(
         service::series(&state, me.as_ref(), &slug, request_lang(&headers)).await?,
     ))
+}
+
+/// Changes a series: title and summary at any time, language and segment while it has no articles.
+#[utoipa::path(put, path = "/api/v1/hub/series/{slug}", tag = "hub", params(("slug" = String, Path)), request_body = SeriesRequest,
+    responses((status = 200, body = SeriesSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the series has articles: its language and segment stay"), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn update_series(
+    State(state): State<HubState>,
+    ApiUser(me): ApiUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(r): ApiJson<SeriesRequest>,
+) -> Result<Json<SeriesSummary>, ApiError> {
+    Ok(Json(service::update_series(&state, &me, &slug, &r).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/hub/experts", tag = "hub", responses((status = 200, body = Vec<ExpertView>)))]

@@ -36,6 +36,7 @@ fanloop_platform::error_table! {
         SeriesDimension => ("validation_failed", UNPROCESSABLE_ENTITY, "a series unfolds along a stage segment: {dimension} is not one", "系列须按阶段类分类展开：{dimension} 不是阶段类。", "Une série se déroule selon un segment à étapes : {dimension} n’en est pas un."),
         SeriesStage => ("validation_failed", UNPROCESSABLE_ENTITY, "an article of series {series} targets a stage range of {dimension}", "系列 {series} 的文章须设置 {dimension} 的阶段范围。", "Un article de la série {series} cible une plage d’étapes de {dimension}."),
         SeriesLang => ("validation_failed", UNPROCESSABLE_ENTITY, "an article of series {series} is written in its language ({lang})", "系列 {series} 的文章须使用该系列的语言（{lang}）。", "Un article de la série {series} est écrit dans sa langue ({lang})."),
+        SeriesInUse => ("series_in_use", CONFLICT, "series {series} has articles: its language and segment stay (its title and summary may change)", "系列 {series} 已有文章，不能更改语言和人群分类（标题和摘要可以修改）。", "La série {series} a des articles : sa langue et son segment restent (titre et résumé modifiables)."),
         ExpertField => ("validation_failed", UNPROCESSABLE_ENTITY, "field of expertise: 1–60 characters", "专业领域：1–60 个字符。", "Domaine d’expertise : 1 à 60 caractères."),
         ExpertBio => ("validation_failed", UNPROCESSABLE_ENTITY, "bio: at most 1000 characters", "简介最多 1000 个字符。", "Présentation : 1 000 caractères au plus."),
         NoMember => ("validation_failed", UNPROCESSABLE_ENTITY, "there is no member {username}", "没有 {username} 这位会员。", "Il n’y a pas de membre {username}."),

@@ -656,10 +656,59 @@ async fn render_manage(
     let stats = service::stats(state, me, viewer.lang)
         .await
         .map_err(|e| page_err(e, viewer))?;
+    // Each segment's and series' edit form, filled with what is stored, or with what was typed
+    // when that form was refused.
+    type Values = std::collections::BTreeMap<String, String>;
+    let kept = |form: &str, key: &str| -> Option<Values> {
+        (typed.form == form && typed.values.get("editing").map(String::as_str) == Some(key))
+            .then(|| typed.values.clone())
+    };
+    let segment_forms: std::collections::BTreeMap<&str, Values> = dims
+        .iter()
+        .map(|d| {
+            (
+                d.key.as_str(),
+                kept("segment", &d.key).unwrap_or_else(|| segment_values(d)),
+            )
+        })
+        .collect();
+    let series_forms: std::collections::BTreeMap<&str, Values> = series
+        .iter()
+        .map(|s| {
+            let stored = || {
+                [
+                    ("lang", &s.lang),
+                    ("title", &s.title),
+                    ("summary", &s.summary),
+                    ("dimension", &s.dimension),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+            };
+            (s.slug.as_str(), kept("series", &s.slug).unwrap_or_else(stored))
+        })
+        .collect();
+    // The new-item forms keep what was typed only when that form was refused.
+    let new_values = |form: &str| -> Values {
+        if typed.form == form && !typed.values.contains_key("editing") {
+            typed.values.clone()
+        } else {
+            Values::new()
+        }
+    };
+    let mut new_series = new_values("series");
+    new_series
+        .entry("lang".to_string())
+        .or_insert_with(|| viewer.lang.code().to_string());
     let body = state.platform.render(
         viewer,
         "hub_manage.html",
-        context! { dims => dims, series => series, experts => experts, times => times, stats => stats, typed => typed, error => error },
+        context! {
+            dims => dims, series => series, experts => experts, times => times, stats => stats, typed => typed, error => error,
+            segment_forms => segment_forms, series_forms => series_forms,
+            new_segment => new_values("segment"), new_series => new_series,
+        },
     )?;
     Ok((status, body).into_response())
 }
@@ -700,6 +749,41 @@ async fn manage_result(
             .await
         }
     }
+}
+
+/// A stored segment as its edit form's fields (the choices one per line, as they are typed).
+fn segment_values(d: &DimensionView) -> std::collections::BTreeMap<String, String> {
+    let mut v = std::collections::BTreeMap::new();
+    let mut put = |k: &str, value: String| {
+        v.insert(k.to_string(), value);
+    };
+    put("kind", d.kind.clone());
+    put("name_en", d.names.en.clone());
+    put("name_zh", d.names.zh.clone());
+    put("name_fr", d.names.fr.clone());
+    if let (Some(p), Some(r)) = (&d.date_prompts, &d.rule) {
+        put("prompt_en", p.en.clone());
+        put("prompt_zh", p.zh.clone());
+        put("prompt_fr", p.fr.clone());
+        put("unit", r.unit.as_str().to_string());
+        put("offset", r.offset.to_string());
+        put("min", r.min.to_string());
+        put("max", r.max.to_string());
+    }
+    let choices: Vec<String> = d
+        .choices
+        .iter()
+        .map(|c| {
+            let mut line = format!("{} | {} | {} | {}", c.key, c.names.en, c.names.zh, c.names.fr);
+            if !c.drops.is_empty() {
+                line.push_str(" | ");
+                line.push_str(&c.drops.join(", "));
+            }
+            line
+        })
+        .collect();
+    put("choices", choices.join("\n"));
+    v
 }
 
 /// Choices as typed, one per line: `key | English | 中文 | Français | drops` (names and the
@@ -770,7 +854,12 @@ async fn segment_submit(
             max,
             choices: parse_choices(field(&p, "choices")),
         };
-        service::create_dimension(&state, me, &r, viewer.lang).await.map(|_| ())
+        match field(&p, "editing") {
+            "" => service::create_dimension(&state, me, &r, viewer.lang).await.map(|_| ()),
+            key => service::update_dimension(&state, me, key, &r, viewer.lang)
+                .await
+                .map(|_| ()),
+        }
     }
     .await;
     manage_result(&state, &viewer, "segment", &p, done).await
@@ -789,7 +878,10 @@ async fn series_submit(
         summary: field(&p, "summary").into(),
         dimension: field(&p, "dimension").into(),
     };
-    let done = service::create_series(&state, me, &r).await.map(|_| ());
+    let done = match field(&p, "editing") {
+        "" => service::create_series(&state, me, &r).await.map(|_| ()),
+        slug => service::update_series(&state, me, slug, &r).await.map(|_| ()),
+    };
     manage_result(&state, &viewer, "series", &p, done).await
 }
 

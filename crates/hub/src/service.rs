@@ -57,6 +57,67 @@ impl Clock {
 pub struct HubState {
     pub platform: Platform,
     pub clock: Clock,
+    /// Segments, series and experts as this node last read them.
+    pub catalogue: Arc<CatalogueCache>,
+}
+
+/// Segments, series and experts: every hub page needs them, and they rarely change.
+pub struct Catalogue {
+    pub dims: Vec<Dimension>,
+    pub experts: Vec<ExpertRow>,
+    pub series: Vec<SeriesRow>,
+}
+
+/// How long a node shows the catalogue without reading it again. A change made through a node
+/// is seen there at once; the other nodes see it within this time. Changes are checked against
+/// fresh reads, never against this copy.
+const CATALOGUE_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// This node's copy of the [`Catalogue`], with a generation so that a read begun before a change
+/// never stores what it read once the change is made.
+#[derive(Default)]
+pub struct CatalogueCache(std::sync::Mutex<CatalogueCopy>);
+
+/// The generation (changes made through this node) and, when read, the copy with its time.
+type CatalogueCopy = (u64, Option<(std::time::Instant, Arc<Catalogue>)>);
+
+impl CatalogueCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CatalogueCopy> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets the copy: the catalogue was just changed through this node.
+    pub fn forget(&self) {
+        let mut c = self.lock();
+        c.0 += 1;
+        c.1 = None;
+    }
+}
+
+impl HubState {
+    /// The catalogue, from this node's copy of at most [`CATALOGUE_FRESH`] ago.
+    pub async fn catalogue(&self) -> Result<Arc<Catalogue>, ApiError> {
+        let generation = {
+            let c = self.catalogue.lock();
+            if let Some((at, copy)) = &c.1 {
+                if at.elapsed() < CATALOGUE_FRESH {
+                    return Ok(copy.clone());
+                }
+            }
+            c.0
+        };
+        let db = &self.platform.db;
+        let copy = Arc::new(Catalogue {
+            dims: store::dimensions(db).await.map_err(internal)?,
+            experts: store::experts(db).await.map_err(internal)?,
+            series: store::all_series(db).await.map_err(internal)?,
+        });
+        let mut c = self.catalogue.lock();
+        if c.0 == generation {
+            c.1 = Some((std::time::Instant::now(), copy.clone()));
+        }
+        Ok(copy)
+    }
 }
 
 impl axum::extract::FromRef<HubState> for Platform {
@@ -172,7 +233,8 @@ fn dimension_view(d: &Dimension, lang: Lang, counts: Option<&HashMap<(i64, Strin
 }
 
 pub async fn dimensions(state: &HubState, me: Option<&User>, lang: Lang) -> Result<Vec<DimensionView>, ApiError> {
-    let dims = store::dimensions(&state.platform.db).await.map_err(internal)?;
+    let catalogue = state.catalogue().await?;
+    let dims = &catalogue.dims;
     let counts = match me {
         Some(u) if u.role.is_staff() => Some(store::member_counts(&state.platform.db).await.map_err(internal)?),
         _ => None,
@@ -252,6 +314,7 @@ pub async fn create_dimension(
         .await
         .map_err(internal)?
         .ok_or_else(|| HubError::KeyTaken.with(&[("key", d.key.clone())]))?;
+    state.catalogue.forget();
     Ok(dimension_view(&Dimension { id, ..d }, lang, None))
 }
 
@@ -278,6 +341,7 @@ pub async fn update_dimension(
     store::update_dimension(&state.platform.db, &d)
         .await
         .map_err(internal)?;
+    state.catalogue.forget();
     Ok(dimension_view(&d, lang, None))
 }
 
@@ -336,12 +400,13 @@ pub struct MyHub {
 
 pub async fn my_hub(state: &HubState, me: &User, lang: Lang) -> Result<MyHub, ApiError> {
     let db = &state.platform.db;
-    let dims = store::dimensions(db).await.map_err(internal)?;
+    let catalogue = state.catalogue().await?;
+    let dims = &catalogue.dims;
     let facts = store::facts(db, me.id).await.map_err(internal)?;
     let ordered = store::ordered_drops(db, me.id).await.map_err(internal)?;
     let today = member_today(state, me, lang).await?;
     let mut out = Vec::new();
-    for d in &dims {
+    for d in dims {
         let mut v = FactView {
             dimension: d.key.clone(),
             dimension_name: d.names.get(lang).to_string(),
@@ -517,12 +582,7 @@ fn expert_view(e: &ExpertRow) -> ExpertView {
 }
 
 pub async fn experts(state: &HubState) -> Result<Vec<ExpertView>, ApiError> {
-    Ok(store::experts(&state.platform.db)
-        .await
-        .map_err(internal)?
-        .iter()
-        .map(expert_view)
-        .collect())
+    Ok(state.catalogue().await?.experts.iter().map(expert_view).collect())
 }
 
 pub async fn appoint_expert(state: &HubState, me: &User, r: &ExpertRequest) -> Result<ExpertView, ApiError> {
@@ -544,6 +604,7 @@ pub async fn appoint_expert(state: &HubState, me: &User, r: &ExpertRequest) -> R
     store::set_expert(db, user.id, &field, &bio, me.id, state.clock.now_ms())
         .await
         .map_err(internal)?;
+    state.catalogue.forget();
     let e = store::expert(db, user.id)
         .await
         .map_err(internal)?
@@ -559,7 +620,9 @@ pub async fn dismiss_expert(state: &HubState, me: &User, username: &str) -> Resu
     let Some(user) = accounts::find_by_username(db, username).await.map_err(internal)? else {
         return Ok(false);
     };
-    store::remove_expert(db, user.id).await.map_err(internal)
+    let removed = store::remove_expert(db, user.id).await.map_err(internal)?;
+    state.catalogue.forget();
+    Ok(removed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,6 +630,8 @@ pub async fn dismiss_expert(state: &HubState, me: &User, username: &str) -> Resu
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct SeriesRequest {
+    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created (ignored when changing).
+    #[serde(default)]
     pub slug: String,
     /// zh, en or fr: the series' articles are in this language.
     pub lang: String,
@@ -673,16 +738,12 @@ struct Context {
 }
 
 async fn context(state: &HubState) -> Result<Context, ApiError> {
-    let db = &state.platform.db;
-    let dims = store::dimensions(db).await.map_err(internal)?;
-    let experts = store::experts(db)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|e| (e.user_id, e))
-        .collect();
-    let series = store::all_series(db).await.map_err(internal)?;
-    Ok(Context { dims, experts, series })
+    let c = state.catalogue().await?;
+    Ok(Context {
+        dims: c.dims.clone(),
+        experts: c.experts.iter().map(|e| (e.user_id, e.clone())).collect(),
+        series: c.series.clone(),
+    })
 }
 
 fn audience(t: &Targeting, dims: &[Dimension], lang: Lang) -> Vec<String> {
@@ -1216,35 +1277,30 @@ pub struct SeriesSummary {
 }
 
 pub async fn all_series(state: &HubState) -> Result<Vec<SeriesSummary>, ApiError> {
-    let db = &state.platform.db;
-    let dims = store::dimensions(db).await.map_err(internal)?;
-    Ok(store::all_series(db)
-        .await
-        .map_err(internal)?
-        .into_iter()
+    let c = state.catalogue().await?;
+    Ok(c.series
+        .iter()
         .map(|s| SeriesSummary {
-            dimension: dims
+            dimension: c
+                .dims
                 .iter()
                 .find(|d| d.id == s.dimension_id)
                 .map(|d| d.key.clone())
                 .unwrap_or_default(),
-            slug: s.slug,
-            lang: s.lang,
-            title: s.title,
-            summary: s.summary,
+            slug: s.slug.clone(),
+            lang: s.lang.clone(),
+            title: s.title.clone(),
+            summary: s.summary.clone(),
         })
         .collect())
 }
 
-pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Result<SeriesSummary, ApiError> {
-    require_staff(me)?;
-    let slug = r.slug.trim();
-    if !valid_key(slug) {
-        return Err(HubError::Key.into());
-    }
-    if Lang::parse(r.lang.trim()).is_none() {
-        return Err(HubError::Lang.into());
-    }
+/// A series request checked against the segments: its language, title, summary and segment.
+fn checked_series<'d>(
+    r: &SeriesRequest,
+    dims: &'d [Dimension],
+) -> Result<(Lang, String, String, &'d Dimension), ApiError> {
+    let lang = Lang::parse(r.lang.trim()).ok_or(HubError::Lang)?;
     let title = fanloop_platform::text::single_line(&r.title).trim().to_string();
     if title.is_empty() || title.chars().count() > domain::ARTICLE_TITLE_MAX {
         return Err(HubError::Title.into());
@@ -1253,8 +1309,6 @@ pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Re
     if summary.chars().count() > domain::ARTICLE_SUMMARY_MAX {
         return Err(HubError::Summary.into());
     }
-    let db = &state.platform.db;
-    let dims = store::dimensions(db).await.map_err(internal)?;
     let key = r.dimension.trim();
     let d = dims
         .iter()
@@ -1263,10 +1317,22 @@ pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Re
     if d.rule().is_none() {
         return Err(HubError::SeriesDimension.with(&[("dimension", key.to_string())]));
     }
+    Ok((lang, title, summary, d))
+}
+
+pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Result<SeriesSummary, ApiError> {
+    require_staff(me)?;
+    let slug = r.slug.trim();
+    if !valid_key(slug) {
+        return Err(HubError::Key.into());
+    }
+    let db = &state.platform.db;
+    let dims = store::dimensions(db).await.map_err(internal)?;
+    let (lang, title, summary, d) = checked_series(r, &dims)?;
     let s = store::create_series(
         db,
         slug,
-        r.lang.trim(),
+        lang.code(),
         &title,
         &summary,
         d.id,
@@ -1276,11 +1342,45 @@ pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Re
     .await
     .map_err(internal)?
     .ok_or_else(|| HubError::KeyTaken.with(&[("key", slug.to_string())]))?;
+    state.catalogue.forget();
     Ok(SeriesSummary {
         slug: s.slug,
         lang: s.lang,
         title: s.title,
         summary: s.summary,
+        dimension: d.key.clone(),
+    })
+}
+
+/// Changes a series (staff): its title and summary at any time; its language and segment only
+/// while it has no articles, since each of its articles is written in its language and targets
+/// a stage range of its segment. The slug stays (`r.slug` is ignored).
+pub async fn update_series(
+    state: &HubState,
+    me: &User,
+    slug: &str,
+    r: &SeriesRequest,
+) -> Result<SeriesSummary, ApiError> {
+    require_staff(me)?;
+    let db = &state.platform.db;
+    let old = store::series_by_slug(db, slug)
+        .await
+        .map_err(internal)?
+        .ok_or(HubError::SeriesNotFound)?;
+    let dims = store::dimensions(db).await.map_err(internal)?;
+    let (lang, title, summary, d) = checked_series(r, &dims)?;
+    if !store::update_series(db, old.id, lang.code(), &title, &summary, d.id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(HubError::SeriesInUse.with(&[("series", old.slug)]));
+    }
+    state.catalogue.forget();
+    Ok(SeriesSummary {
+        slug: old.slug,
+        lang: lang.code().to_string(),
+        title,
+        summary,
         dimension: d.key.clone(),
     })
 }

@@ -326,6 +326,33 @@ pub async fn series_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Series
     Ok(row.as_ref().map(series_from))
 }
 
+/// Changes a series' title and summary, and its language and segment while it has no articles
+/// (theirs must match them): `false` when it has articles and the language or segment changed.
+pub async fn update_series(
+    db: &Db,
+    id: i64,
+    lang: &str,
+    title: &str,
+    summary: &str,
+    dimension_id: i64,
+) -> anyhow::Result<bool> {
+    // One statement: an article added meanwhile either commits first (and the change of
+    // language or segment is refused) or follows it (and is checked against the new values).
+    let n = sqlx::query(
+        "UPDATE hub_series SET lang = $2, title = $3, summary = $4, dimension_id = $5 WHERE id = $1 \
+         AND ((lang = $2 AND dimension_id = $5) OR NOT EXISTS (SELECT 1 FROM hub_articles WHERE series_id = $1))",
+    )
+    .bind(id)
+    .bind(lang)
+    .bind(title)
+    .bind(summary)
+    .bind(dimension_id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// `None` when the slug is taken.
 #[allow(clippy::too_many_arguments)]
 pub async fn create_series(

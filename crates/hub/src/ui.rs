@@ -59,6 +59,8 @@ pub static MESSAGES: MessageTable = &[
     ("hub.for_whom", "For whom", "适用人群", "Pour qui"),
     ("hub.updated", "updated", "更新于", "mis à jour le"),
     ("hub.edit", "Edit the article", "编辑文章", "Modifier l'article"),
+    ("hub.change", "Edit", "修改", "Modifier"),
+    ("hub.series_edit_hint", "Title and summary can always change; the language and segment only while the series has no articles.", "标题和摘要随时可改；语言和人群分类只能在系列还没有文章时修改。", "Le titre et le résumé se modifient toujours ; la langue et le segment seulement tant que la série n’a pas d’article."),
     ("hub.previous", "Previous", "上一篇", "Précédent"),
     ("hub.next", "Next", "下一篇", "Suivant"),
     ("hub.you_are_at", "you are at", "你现在处于", "vous en êtes à"),
