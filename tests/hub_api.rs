@@ -657,6 +657,14 @@ async fn hub_pages_take_a_members_situation_and_an_article() {
         "kept as typed"
     );
     assert!(page.contains("阶段：偏移量"), "the reason, in Chinese");
+    assert!(
+        page.contains("<details open><summary>修改<span class=\"visually-hidden\">: 孕期"),
+        "the refused edit form is open"
+    );
+    assert!(
+        page.contains("<input name=\"key\" value=\"\" required"),
+        "the new-segment form is not filled with the edit"
+    );
     let r = zh(staff.post(app.url("/hub/manage/segments")))
         .form(&edit("1", "怀孕周数"))
         .send()

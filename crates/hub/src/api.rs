@@ -19,7 +19,7 @@ use crate::domain::{Choice, Names, StageRule, Unit};
 use crate::service::{
     self, ArticlePage, ArticleRequest, ArticleSummary, ArticleView, AuthorView, BrowseQuery, ChoiceView,
     DimensionRequest, DimensionView, ExpertRequest, ExpertView, FactRequest, FactView, FactsRequest, ForYou, HubState,
-    MyHub, SeriesPart, SeriesRequest, SeriesSummary, SeriesView, TargetRequest,
+    MyHub, SeriesChange, SeriesPart, SeriesRequest, SeriesSummary, SeriesView, TargetRequest,
 };
 use crate::service::{ArticleReach, HubStats, SegmentViews};
 use crate::store::ProductCard;
@@ -60,7 +60,7 @@ pub fn router() -> Router<HubState> {
     components(schemas(
         DimensionRequest, DimensionView, ChoiceView, Choice, Names, StageRule, Unit, FactsRequest, FactRequest, MyHub,
         FactView, ForYou, ArticlePage, ArticleSummary, ArticleView, AuthorView, ArticleRequest, TargetRequest,
-        SeriesRequest, SeriesSummary, SeriesView, SeriesPart, ExpertRequest, ExpertView, TopicView, QuestionRequest,
+        SeriesRequest, SeriesChange, SeriesSummary, SeriesView, SeriesPart, ExpertRequest, ExpertView, TopicView, QuestionRequest,
         MessageRequest, ConsentRequest, FaqRequest, MessageView, ConversationView, ConversationSummary, MyQuestions,
         FaqEntry, ResponseTime, HubStats, ArticleReach, SegmentViews, ProductCard, ErrorBody
     )),
@@ -254,7 +254,7 @@ async fn series(
 }
 
 /// Changes a series: title and summary at any time, language and segment while it has no articles.
-#[utoipa::path(put, path = "/api/v1/hub/series/{slug}", tag = "hub", params(("slug" = String, Path)), request_body = SeriesRequest,
+#[utoipa::path(put, path = "/api/v1/hub/series/{slug}", tag = "hub", params(("slug" = String, Path)), request_body = SeriesChange,
     responses((status = 200, body = SeriesSummary), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the series has articles: its language and segment stay"), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -262,7 +262,7 @@ async fn update_series(
     State(state): State<HubState>,
     ApiUser(me): ApiUser,
     ApiPath(slug): ApiPath<String>,
-    ApiJson(r): ApiJson<SeriesRequest>,
+    ApiJson(r): ApiJson<SeriesChange>,
 ) -> Result<Json<SeriesSummary>, ApiError> {
     Ok(Json(service::update_series(&state, &me, &slug, &r).await?))
 }

@@ -738,15 +738,10 @@ async fn manage_result(
     match done {
         Ok(()) => Ok(see_other(&format!("/hub/manage#{form}s"))),
         Err(e) => {
+            // The refusal's own status (422 for a bad value, 409 for a conflict).
+            let status = e.status;
             let message = form_problem(e, viewer)?;
-            render_manage(
-                state,
-                viewer,
-                typed(form, p),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
-            )
-            .await
+            render_manage(state, viewer, typed(form, p), status, Some(message)).await
         }
     }
 }
@@ -880,7 +875,15 @@ async fn series_submit(
     };
     let done = match field(&p, "editing") {
         "" => service::create_series(&state, me, &r).await.map(|_| ()),
-        slug => service::update_series(&state, me, slug, &r).await.map(|_| ()),
+        slug => {
+            let change = service::SeriesChange {
+                lang: r.lang,
+                title: r.title,
+                summary: r.summary,
+                dimension: r.dimension,
+            };
+            service::update_series(&state, me, slug, &change).await.map(|_| ())
+        }
     };
     manage_result(&state, &viewer, "series", &p, done).await
 }

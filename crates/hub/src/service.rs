@@ -118,6 +118,18 @@ impl HubState {
         }
         Ok(copy)
     }
+
+    /// The catalogue, read again if this node's copy lacks what `has` looks for (a segment or
+    /// series made on another node within the last second), so that nothing new is answered
+    /// as missing.
+    pub async fn catalogue_having(&self, has: impl Fn(&Catalogue) -> bool) -> Result<Arc<Catalogue>, ApiError> {
+        let copy = self.catalogue().await?;
+        if has(&copy) {
+            return Ok(copy);
+        }
+        self.catalogue.forget();
+        self.catalogue().await
+    }
 }
 
 impl axum::extract::FromRef<HubState> for Platform {
@@ -630,8 +642,7 @@ pub async fn dismiss_expert(state: &HubState, me: &User, username: &str) -> Resu
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 pub struct SeriesRequest {
-    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created (ignored when changing).
-    #[serde(default)]
+    /// 2–40 lowercase letters, digits, '-' or '_'; fixed once created.
     pub slug: String,
     /// zh, en or fr: the series' articles are in this language.
     pub lang: String,
@@ -639,6 +650,18 @@ pub struct SeriesRequest {
     #[serde(default)]
     pub summary: String,
     /// The stage segment the series unfolds along.
+    pub dimension: String,
+}
+
+/// A change to a series: everything but its slug.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct SeriesChange {
+    /// zh, en or fr; changes only while the series has no articles.
+    pub lang: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    /// The stage segment the series unfolds along; changes only while it has no articles.
     pub dimension: String,
 }
 
@@ -738,7 +761,12 @@ struct Context {
 }
 
 async fn context(state: &HubState) -> Result<Context, ApiError> {
-    let c = state.catalogue().await?;
+    context_having(state, |_| true).await
+}
+
+/// The context, read again if this node's copy of the catalogue lacks what `has` looks for.
+async fn context_having(state: &HubState, has: impl Fn(&Catalogue) -> bool) -> Result<Context, ApiError> {
+    let c = state.catalogue_having(has).await?;
     Ok(Context {
         dims: c.dims.clone(),
         experts: c.experts.iter().map(|e| (e.user_id, e.clone())).collect(),
@@ -1034,8 +1062,16 @@ pub async fn create_article(
     store::create_article(db, &a.write(), me.id, now)
         .await
         .map_err(internal)?
-        .ok_or_else(|| HubError::KeyTaken.with(&[("key", a.slug.clone())]))?;
+        .map_err(|refused| article_refused(refused, &a))?;
     article(state, Some(me), &a.slug, lang).await
+}
+
+fn article_refused(refused: store::ArticleRefused, a: &CheckedArticle) -> ApiError {
+    match refused {
+        store::ArticleRefused::SlugTaken => HubError::KeyTaken.with(&[("key", a.slug.clone())]),
+        store::ArticleRefused::Gone => HubError::ArticleNotFound.into(),
+        store::ArticleRefused::SeriesChanged => HubError::SeriesChanged.into(),
+    }
 }
 
 /// The article `me` may change or delete: staff, or its author while they may write. Someone
@@ -1093,12 +1129,10 @@ pub async fn update_article(
         now,
     )?;
     a.check_products(db).await?;
-    if !store::update_article(db, old.id, &a.write(), now)
+    store::update_article(db, old.id, &a.write(), now)
         .await
         .map_err(internal)?
-    {
-        return Err(HubError::ArticleNotFound.into());
-    }
+        .map_err(|refused| article_refused(refused, &a))?;
     article(state, Some(me), slug, lang).await
 }
 
@@ -1112,7 +1146,15 @@ pub async fn article(state: &HubState, me: Option<&User>, slug: &str, lang: Lang
     if a.publish_at > now && !sees_scheduled(me, &a) {
         return Err(HubError::ArticleNotFound.into());
     }
-    let cx = context(state).await?;
+    let cx = context_having(state, |c| {
+        a.series_id.is_none_or(|id| c.series.iter().any(|s| s.id == id))
+            && a.targeting
+                .choices
+                .keys()
+                .chain(a.targeting.stages.keys())
+                .all(|dim| c.dims.iter().any(|d| d.id == *dim))
+    })
+    .await?;
     let can_edit = match me {
         Some(u) => u.role.is_staff() || (u.id == a.author_id && may_write(state, u).await?),
         None => false,
@@ -1233,7 +1275,7 @@ pub async fn series(state: &HubState, me: Option<&User>, slug: &str, lang: Lang)
         .ok_or(HubError::SeriesNotFound)?;
     let now = state.clock.now_ms();
     let parts = series_parts(state, me, &s, now).await?;
-    let cx = context(state).await?;
+    let cx = context_having(state, |c| c.dims.iter().any(|d| d.id == s.dimension_id)).await?;
     let d = cx
         .dims
         .iter()
@@ -1297,7 +1339,7 @@ pub async fn all_series(state: &HubState) -> Result<Vec<SeriesSummary>, ApiError
 
 /// A series request checked against the segments: its language, title, summary and segment.
 fn checked_series<'d>(
-    r: &SeriesRequest,
+    r: &SeriesChange,
     dims: &'d [Dimension],
 ) -> Result<(Lang, String, String, &'d Dimension), ApiError> {
     let lang = Lang::parse(r.lang.trim()).ok_or(HubError::Lang)?;
@@ -1328,7 +1370,13 @@ pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Re
     }
     let db = &state.platform.db;
     let dims = store::dimensions(db).await.map_err(internal)?;
-    let (lang, title, summary, d) = checked_series(r, &dims)?;
+    let change = SeriesChange {
+        lang: r.lang.clone(),
+        title: r.title.clone(),
+        summary: r.summary.clone(),
+        dimension: r.dimension.clone(),
+    };
+    let (lang, title, summary, d) = checked_series(&change, &dims)?;
     let s = store::create_series(
         db,
         slug,
@@ -1354,12 +1402,12 @@ pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Re
 
 /// Changes a series (staff): its title and summary at any time; its language and segment only
 /// while it has no articles, since each of its articles is written in its language and targets
-/// a stage range of its segment. The slug stays (`r.slug` is ignored).
+/// a stage range of its segment. The slug stays.
 pub async fn update_series(
     state: &HubState,
     me: &User,
     slug: &str,
-    r: &SeriesRequest,
+    r: &SeriesChange,
 ) -> Result<SeriesSummary, ApiError> {
     require_staff(me)?;
     let db = &state.platform.db;
@@ -1484,8 +1532,9 @@ pub async fn browse(state: &HubState, me: Option<&User>, q: &BrowseQuery, lang: 
     let now = state.clock.now_ms();
     let db = &state.platform.db;
     let mut list = visible_articles(state, me, now).await?;
-    let cx = context(state).await?;
-    if let Some(seg) = q.segment.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let segment = q.segment.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let cx = context_having(state, |c| segment.is_none_or(|seg| c.dims.iter().any(|d| d.key == seg))).await?;
+    if let Some(seg) = segment {
         let d = cx
             .dims
             .iter()

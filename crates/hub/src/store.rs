@@ -328,6 +328,9 @@ pub async fn series_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<Series
 
 /// Changes a series' title and summary, and its language and segment while it has no articles
 /// (theirs must match them): `false` when it has articles and the language or segment changed.
+/// PostgreSQL: the series row is locked first, so an article being written into it (which holds
+/// a share lock on that row, see [`write_article_parts`]) is either committed and counted here,
+/// or checks the changed series after this commits. (SQLite has one writer at a time.)
 pub async fn update_series(
     db: &Db,
     id: i64,
@@ -336,21 +339,40 @@ pub async fn update_series(
     summary: &str,
     dimension_id: i64,
 ) -> anyhow::Result<bool> {
-    // One statement: an article added meanwhile either commits first (and the change of
-    // language or segment is refused) or follows it (and is checked against the new values).
-    let n = sqlx::query(
-        "UPDATE hub_series SET lang = $2, title = $3, summary = $4, dimension_id = $5 WHERE id = $1 \
-         AND ((lang = $2 AND dimension_id = $5) OR NOT EXISTS (SELECT 1 FROM hub_articles WHERE series_id = $1))",
-    )
+    let mut tx = db.begin_write().await?;
+    let lock = match db.backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let Some(old) = sqlx::query(&format!(
+        "SELECT lang, dimension_id FROM hub_series WHERE id = $1{lock}"
+    ))
     .bind(id)
-    .bind(lang)
-    .bind(title)
-    .bind(summary)
-    .bind(dimension_id)
-    .execute(&db.pool)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    Ok(n == 1)
+    else {
+        return Ok(false);
+    };
+    if old.get::<String, _>("lang") != lang || old.get::<i64, _>("dimension_id") != dimension_id {
+        let used: Option<i64> = sqlx::query_scalar("SELECT id FROM hub_articles WHERE series_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if used.is_some() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    sqlx::query("UPDATE hub_series SET lang = $2, title = $3, summary = $4, dimension_id = $5 WHERE id = $1")
+        .bind(id)
+        .bind(lang)
+        .bind(title)
+        .bind(summary)
+        .bind(dimension_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// `None` when the slug is taken.
@@ -486,12 +508,45 @@ async fn load_targets(db: &Db, articles: &mut [ArticleRow]) -> anyhow::Result<()
     Ok(())
 }
 
+/// Why an article was not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleRefused {
+    /// Another article has the slug.
+    SlugTaken,
+    /// The article was deleted meanwhile.
+    Gone,
+    /// Its series changed language or segment since the article was checked against it.
+    SeriesChanged,
+}
+
+/// Writes an article's targets, terms and cards in its transaction, after checking once more,
+/// under a share lock on the series row (PostgreSQL; SQLite has one writer at a time), that the
+/// article still fits its series: a series change and an article write are thereby ordered
+/// (see [`update_series`]).
 async fn write_article_parts(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
     id: i64,
     a: &ArticleWrite<'_>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Result<(), ArticleRefused>> {
+    if let Some(series) = a.series_id {
+        let lock = match backend {
+            Backend::Postgres => " FOR SHARE",
+            Backend::Sqlite => "",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT lang, dimension_id FROM hub_series WHERE id = $1{lock}"
+        ))
+        .bind(series)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let fits = row.is_some_and(|r| {
+            r.get::<String, _>("lang") == a.lang && a.targeting.stages.contains_key(&r.get::<i64, _>("dimension_id"))
+        });
+        if !fits {
+            return Ok(Err(ArticleRefused::SeriesChanged));
+        }
+    }
     for table in ["hub_article_targets", "hub_article_terms"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE article_id = $1"))
             .bind(id)
@@ -534,11 +589,15 @@ async fn write_article_parts(
         };
         sqlx::query(&sql).bind(id).bind(json).execute(&mut **tx).await?;
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
-/// `None` when the slug is taken.
-pub async fn create_article(db: &Db, a: &ArticleWrite<'_>, author_id: i64, now: i64) -> anyhow::Result<Option<i64>> {
+pub async fn create_article(
+    db: &Db,
+    a: &ArticleWrite<'_>,
+    author_id: i64,
+    now: i64,
+) -> anyhow::Result<Result<i64, ArticleRefused>> {
     let mut tx = db.begin_write().await?;
     let inserted = sqlx::query(
         "INSERT INTO hub_articles (slug, lang, title, summary, body, body_html, author_id, publish_at, series_id, \
@@ -558,15 +617,17 @@ pub async fn create_article(db: &Db, a: &ArticleWrite<'_>, author_id: i64, now: 
     .await;
     let id: i64 = match inserted {
         Ok(row) => row.get("id"),
-        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) if is_unique_violation(&e) => return Ok(Err(ArticleRefused::SlugTaken)),
         Err(e) => return Err(e.into()),
     };
-    write_article_parts(&mut tx, db.backend, id, a).await?;
+    if let Err(refused) = write_article_parts(&mut tx, db.backend, id, a).await? {
+        tx.rollback().await?;
+        return Ok(Err(refused));
+    }
     tx.commit().await?;
-    Ok(Some(id))
+    Ok(Ok(id))
 }
 
-/// Rewrites an article (its slug and author stay). `false` when it no longer exists.
 /// Deletes an article with its targets, search terms, product cards and counts (cascades);
 /// `false` if it was gone already.
 pub async fn delete_article(db: &Db, id: i64) -> anyhow::Result<bool> {
@@ -578,7 +639,13 @@ pub async fn delete_article(db: &Db, id: i64) -> anyhow::Result<bool> {
         == 1)
 }
 
-pub async fn update_article(db: &Db, id: i64, a: &ArticleWrite<'_>, now: i64) -> anyhow::Result<bool> {
+/// Rewrites an article (its slug and author stay).
+pub async fn update_article(
+    db: &Db,
+    id: i64,
+    a: &ArticleWrite<'_>,
+    now: i64,
+) -> anyhow::Result<Result<(), ArticleRefused>> {
     let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE hub_articles SET lang = $1, title = $2, summary = $3, body = $4, body_html = $5, publish_at = $6, \
@@ -596,11 +663,14 @@ pub async fn update_article(db: &Db, id: i64, a: &ArticleWrite<'_>, now: i64) ->
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
-        return Ok(false);
+        return Ok(Err(ArticleRefused::Gone));
     }
-    write_article_parts(&mut tx, db.backend, id, a).await?;
+    if let Err(refused) = write_article_parts(&mut tx, db.backend, id, a).await? {
+        tx.rollback().await?;
+        return Ok(Err(refused));
+    }
     tx.commit().await?;
-    Ok(true)
+    Ok(Ok(()))
 }
 
 pub async fn article_by_slug(db: &Db, slug: &str) -> anyhow::Result<Option<ArticleRow>> {

@@ -1346,6 +1346,15 @@ pub async fn reserve(
          ON CONFLICT (drop_id, user_id) DO NOTHING"
     );
     let mut tx = db.begin_write().await?;
+    if post.is_some() && matches!(db.backend, fanloop_platform::db::Backend::Postgres) {
+        // A reservation by posting waits for the wall's lock (see `write_post`): not forever,
+        // and a node paused while holding it does not hold it for long.
+        for setting in ["lock_timeout", "idle_in_transaction_session_timeout"] {
+            sqlx::query(&format!("SET LOCAL {setting} = 5000"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     let n = sqlx::query(&sql)
         .bind(drop_id)
         .bind(user_id)
