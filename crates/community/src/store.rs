@@ -435,6 +435,7 @@ pub async fn set_board_watch(db: &Db, user_id: i64, board_id: i64, on: bool) -> 
     Ok(())
 }
 
+#[derive(Debug, Clone)]
 pub struct NewReply<'a> {
     pub thread_id: i64,
     pub thread_title: &'a str,
@@ -507,51 +508,73 @@ pub async fn create_reply(
 /// asks and however often: its id, or `None` if the thread is gone.  Nobody is notified (a wall
 /// takes thousands of posts in minutes); search and trending see it like any reply.
 pub async fn mirror_reply(db: &Db, r: &NewReply<'_>, origin: &str) -> anyhow::Result<Option<i64>> {
-    let existing = |origin: String| async move {
-        sqlx::query_scalar::<_, i64>("SELECT id FROM posts WHERE origin = $1")
-            .bind(origin)
-            .fetch_optional(&db.pool)
-            .await
-    };
-    if let Some(id) = existing(origin.to_string()).await? {
-        return Ok(Some(id));
+    let done = mirror_replies(db, &[(r.clone(), origin.to_string())]).await?;
+    Ok(done.into_iter().next().flatten())
+}
+
+/// Several mirrors (see [`mirror_reply`]) in one write transaction, one savepoint each: a wall
+/// filling during a sale is mirrored without taking the write lock once per post from the
+/// sale's own commits.
+pub async fn mirror_replies(db: &Db, replies: &[(NewReply<'_>, String)]) -> anyhow::Result<Vec<Option<i64>>> {
+    let mut out = Vec::with_capacity(replies.len());
+    if replies.is_empty() {
+        return Ok(out);
     }
     let mut tx = db.begin_write().await?;
-    // (A post mirrored late keeps its own time, and does not move the thread's back.)
-    let bumped = sqlx::query(
-        "UPDATE threads SET reply_count = reply_count + 1, \
-         last_post_at = CASE WHEN last_post_at > $1 THEN last_post_at ELSE $1 END WHERE id = $2 AND deleted = 0",
-    )
-    .bind(r.created_at)
-    .bind(r.thread_id)
-    .execute(&mut *tx)
-    .await?;
-    if bumped.rows_affected() == 0 {
-        return Ok(None);
-    }
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, created_at, origin) \
-         VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(r.thread_id)
-    .bind(r.author_id)
-    .bind(r.body)
-    .bind(r.body_html)
-    .bind(r.created_at)
-    .bind(origin)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match id {
-        Some(id) => {
-            tx.commit().await?;
-            Ok(Some(id))
+    for (r, origin) in replies {
+        let existing = sqlx::query_scalar::<_, i64>("SELECT id FROM posts WHERE origin = $1")
+            .bind(origin)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(id) = existing {
+            out.push(Some(id));
+            continue;
         }
-        // Another node mirrored it meanwhile: theirs stands, and the thread is bumped once.
-        None => {
-            tx.rollback().await?;
-            Ok(existing(origin.to_string()).await?)
+        let mut one = sqlx::Acquire::begin(&mut *tx).await?;
+        // (A post mirrored late keeps its own time, and does not move the thread's back.)
+        let bumped = sqlx::query(
+            "UPDATE threads SET reply_count = reply_count + 1, \
+             last_post_at = CASE WHEN last_post_at > $1 THEN last_post_at ELSE $1 END WHERE id = $2 AND deleted = 0",
+        )
+        .bind(r.created_at)
+        .bind(r.thread_id)
+        .execute(&mut *one)
+        .await?;
+        if bumped.rows_affected() == 0 {
+            one.rollback().await?;
+            out.push(None);
+            continue;
+        }
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO posts (thread_id, author_id, body, body_html, is_first, created_at, origin) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(r.thread_id)
+        .bind(r.author_id)
+        .bind(r.body)
+        .bind(r.body_html)
+        .bind(r.created_at)
+        .bind(origin)
+        .fetch_optional(&mut *one)
+        .await?;
+        match id {
+            Some(id) => {
+                one.commit().await?;
+                out.push(Some(id));
+            }
+            // Another node mirrored it meanwhile: theirs stands, and the thread is bumped once.
+            None => {
+                one.rollback().await?;
+                let theirs = sqlx::query_scalar::<_, i64>("SELECT id FROM posts WHERE origin = $1")
+                    .bind(origin)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                out.push(theirs);
+            }
         }
     }
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Saves the previous version as a revision, then the new one.  A new title applies to the thread.

@@ -514,7 +514,7 @@ pub async fn reserve(state: &LaunchState, user: &User, slug: &str, typed: Option
         return Err(LaunchError::NotEligible.into());
     }
     let db = &state.platform.db;
-    let post = crate::wall::share_for(state, &d, user, typed, false, true).await?;
+    let post = crate::wall::share_for(state, &d, user, typed, false).await?;
     let reserved = store::reserve(db, d.id, user.id, now, post.as_deref()).await?;
     if post.is_some() {
         state.walls.forget(d.id);
@@ -730,13 +730,17 @@ pub async fn purchase(
         }
         None => None,
     };
-    // A sold-out single-node sale answers most attempts without the database (the sale's
-    // shortcut): the post's checks that read it are then left to the transaction.
-    let precheck = match &state.cluster {
-        Some(_) => true,
-        None => d.share.is_none() || state.hub.handle(&d).await?.stock.borrow().total_remaining > 0,
+    // A sold-out single-node sale answers most attempts from memory (the sale's shortcut): the
+    // post is then neither prepared nor checked (were a unit to come back meanwhile, the
+    // transaction refuses an order without a post from a member who has none).
+    let sold_out = match &state.cluster {
+        Some(_) => false,
+        None => d.share.is_some() && state.hub.handle(&d).await?.stock.borrow().total_remaining == 0,
     };
-    let share = crate::wall::share_for(state, &d, user, req.post.as_deref(), true, precheck).await?;
+    let share = match sold_out {
+        true => None,
+        false => crate::wall::share_for(state, &d, user, req.post.as_deref(), true).await?,
+    };
     let with_post = share.is_some();
     let attempt = Attempt {
         account: user.id,

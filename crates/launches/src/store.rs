@@ -1058,12 +1058,21 @@ pub async fn unmirrored(db: &Db, limit: i64) -> anyhow::Result<Vec<Unmirrored>> 
         .collect())
 }
 
-pub async fn set_mirrored(db: &Db, id: i64, community_post_id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE drop_posts SET community_post_id = $1 WHERE id = $2")
-        .bind(community_post_id)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+/// Records the forum replies mirroring wall posts (`(post, reply)`, 0 for a post that no
+/// thread can take), in one transaction.
+pub async fn set_mirrored(db: &Db, done: &[(i64, i64)]) -> anyhow::Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    for (id, community_post_id) in done {
+        sqlx::query("UPDATE drop_posts SET community_post_id = $1 WHERE id = $2")
+            .bind(community_post_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -19,13 +19,19 @@ use crate::store::{self, Drop, WallPost};
 /// The post a reservation (`buying` false) or an order must carry, checked before the attempt
 /// goes on: `None` when the drop does not ask for one there, or the member's post is already
 /// on the wall (one per member and drop: their later orders keep it).
+///
+/// An order's post is checked here without reading the database (its length, own characters
+/// and links) and left to the order's transaction for the rest (the member's earlier post, and
+/// copies): a sale's attempts arrive by the hundred thousand, and the transaction checks those
+/// anyway, giving the unit back when it refuses. Only a text that fails here costs a read:
+/// the member may have a post already and need none.
+/// A reservation, a write of its own, is checked in full here first.
 pub async fn share_for(
     state: &LaunchState,
     d: &Drop,
     user: &User,
     typed: Option<&str>,
     buying: bool,
-    precheck: bool,
 ) -> Result<Carried, ApiError> {
     let Some(rule) = &d.share else {
         return Ok(None);
@@ -33,12 +39,24 @@ pub async fn share_for(
     if !(if buying { rule.on.to_buy() } else { rule.on.to_reserve() }) {
         return Ok(None);
     }
-    if !precheck {
-        // Checked in the transaction only (a post missing, too short or copied is refused
-        // there, if the attempt gets that far).
-        return Ok(typed.and_then(|t| share::prepare(rule, t).ok()).map(Arc::new));
-    }
     let db = &state.platform.db;
+    if buying {
+        let typed = typed.filter(|t| !t.trim().is_empty());
+        return match typed.map(|t| share::prepare(rule, t)) {
+            // Nothing typed: the transaction stores the order if the member has a post, and
+            // refuses it (`post_required`) otherwise.
+            None => Ok(None),
+            Some(Ok(post)) => Ok(Some(Arc::new(post))),
+
+            Some(Err(e)) => match store::post_of(db, d.id, user.id).await? {
+                Some(_) => Ok(None),
+                None => Err(match e {
+                    LaunchError::ShareTooShort => e.with(&[("n", rule.min_chars.to_string())]),
+                    e => ApiError::from(e),
+                }),
+            },
+        };
+    }
     if store::post_of(db, d.id, user.id).await?.is_some() {
         return Ok(None);
     }
@@ -271,53 +289,69 @@ async fn wall_thread(state: &LaunchState, drop_id: i64) -> Option<Option<(i64, S
     }
 }
 
-/// Mirrors wall posts into their forum threads: a pass over what is not mirrored yet.  Every
-/// node may run it; a post is mirrored once whoever runs it (`mirror_reply` is keyed by origin).
+/// Mirrors wall posts into their forum threads: a pass over what is not mirrored yet, written
+/// in one transaction (and their marks in a second), so that a wall filling during a sale does
+/// not contend for the write lock once per post with the sale's own commits. Every node may run
+/// it; a post is mirrored once whoever runs it (`mirror_replies` is keyed by origin).
 pub async fn mirror_pass(state: &LaunchState) -> anyhow::Result<usize> {
     let db = &state.platform.db;
     let pending = store::unmirrored(db, 200).await?;
-    let mut done = 0;
     // Per drop, read once a pass: `None` when that failed (its posts wait for the next pass),
     // `Some(None)` when no thread can take its posts, else the thread's id and title.
     let mut threads: std::collections::HashMap<i64, Option<Option<(i64, String)>>> = std::collections::HashMap::new();
-    for p in pending {
-        let thread = match threads.get(&p.drop_id) {
-            Some(t) => t.clone(),
-            None => {
-                let t = wall_thread(state, p.drop_id).await;
-                threads.insert(p.drop_id, t.clone());
-                t
+    let drops: std::collections::BTreeSet<i64> = pending.iter().map(|p| p.drop_id).collect();
+    for drop_id in drops {
+        threads.insert(drop_id, wall_thread(state, drop_id).await);
+    }
+    // (post, reply) marks; 0 for a post no thread can take (its board or thread is gone), so
+    // the passes move on.
+    let mut marks: Vec<(i64, i64)> = Vec::new();
+    let mut batch = Vec::new();
+    let htmls: Vec<String> = pending
+        .iter()
+        .map(|p| fanloop_community::domain::render_markdown(&p.body))
+        .collect();
+    for (p, html) in pending.iter().zip(&htmls) {
+        match threads.get(&p.drop_id) {
+            Some(Some(Some((thread_id, title)))) => batch.push((
+                p.id,
+                fanloop_community::store::NewReply {
+                    thread_id: *thread_id,
+                    thread_title: title,
+                    author_id: p.user_id,
+                    body: &p.body,
+                    body_html: html,
+                    created_at: p.created_at,
+                },
+            )),
+            Some(Some(None)) => marks.push((p.id, 0)),
+            _ => {}
+        }
+    }
+    let replies: Vec<_> = batch
+        .iter()
+        .map(|(id, r)| (r.clone(), format!("drop_post:{id}")))
+        .collect();
+    let made = fanloop_community::store::mirror_replies(db, &replies).await?;
+    let mut done = 0;
+    let mut mirrored = Vec::new();
+    for ((post_id, _), reply) in batch.iter().zip(made) {
+        match reply {
+            Some(reply_id) => {
+                marks.push((*post_id, reply_id));
+                mirrored.push((*post_id, reply_id));
+                done += 1;
             }
-        };
-        let Some(thread) = thread else {
-            continue;
-        };
-        let Some((thread_id, title)) = thread else {
-            // No thread can take it (its board or thread is gone): marked, so the pass moves on.
-            store::set_mirrored(db, p.id, 0).await?;
-            continue;
-        };
-        let html = fanloop_community::domain::render_markdown(&p.body);
-        let reply = fanloop_community::store::NewReply {
-            thread_id,
-            thread_title: &title,
-            author_id: p.user_id,
-            body: &p.body,
-            body_html: &html,
-            created_at: p.created_at,
-        };
-        let origin = format!("drop_post:{}", p.id);
-        let Some(reply_id) = fanloop_community::store::mirror_reply(db, &reply, &origin).await? else {
             // The thread was deleted by a moderator: the wall stays, unmirrored.
-            store::set_mirrored(db, p.id, 0).await?;
-            continue;
-        };
-        store::set_mirrored(db, p.id, reply_id).await?;
-        // Hidden meanwhile (or before): the mirror goes too.
-        if let Some(moderator) = store::hidden_by(db, p.id).await? {
+            None => marks.push((*post_id, 0)),
+        }
+    }
+    store::set_mirrored(db, &marks).await?;
+    // Hidden meanwhile (or before): the mirror goes too.
+    for (post_id, reply_id) in mirrored {
+        if let Some(moderator) = store::hidden_by(db, post_id).await? {
             fanloop_community::store::delete_post(db, reply_id, moderator).await?;
         }
-        done += 1;
     }
     Ok(done)
 }
