@@ -504,17 +504,11 @@ pub async fn create_reply(
     Ok(Some(post_id))
 }
 
-/// A reply mirroring a post made elsewhere (a drop's share wall), once per `origin` whoever
-/// asks and however often: its id, or `None` if the thread is gone.  Nobody is notified (a wall
-/// takes thousands of posts in minutes); search and trending see it like any reply.
-pub async fn mirror_reply(db: &Db, r: &NewReply<'_>, origin: &str) -> anyhow::Result<Option<i64>> {
-    let done = mirror_replies(db, &[(r.clone(), origin.to_string())]).await?;
-    Ok(done.into_iter().next().flatten())
-}
-
-/// Several mirrors (see [`mirror_reply`]) in one write transaction, one savepoint each: a wall
-/// filling during a sale is mirrored without taking the write lock once per post from the
-/// sale's own commits.
+/// Replies mirroring posts made elsewhere (a drop's share wall), each once per `origin` whoever
+/// asks and however often: their ids, `None` where the thread is gone.  Nobody is notified (a
+/// wall takes thousands of posts in minutes); search and trending see them like any reply.
+/// One write transaction, one savepoint each: a wall filling during a sale is mirrored without
+/// taking the write lock once per post from the sale's own commits.
 pub async fn mirror_replies(db: &Db, replies: &[(NewReply<'_>, String)]) -> anyhow::Result<Vec<Option<i64>>> {
     let mut out = Vec::with_capacity(replies.len());
     if replies.is_empty() {

@@ -47,7 +47,6 @@ pub async fn share_for(
             // refuses it (`post_required`) otherwise.
             None => Ok(None),
             Some(Ok(post)) => Ok(Some(Arc::new(post))),
-
             Some(Err(e)) => match store::post_of(db, d.id, user.id).await? {
                 Some(_) => Ok(None),
                 None => Err(match e {
@@ -357,7 +356,7 @@ pub async fn mirror_pass(state: &LaunchState) -> anyhow::Result<usize> {
 }
 
 /// Mirrors walls every second, one node at a time (a job with a lease: another node takes
-/// over if this one dies; a post is mirrored once whoever runs it, `mirror_reply` being keyed
+/// over if this one dies; a post is mirrored once whoever runs it, `mirror_replies` being keyed
 /// by origin).
 pub fn start_mirror(state: &LaunchState) {
     let state = state.clone();
