@@ -515,8 +515,9 @@ pub async fn mirror_replies(db: &Db, replies: &[(NewReply<'_>, String)]) -> anyh
         return Ok(out);
     }
     let mut tx = db.begin_write().await?;
+    let by_origin = "SELECT id FROM posts WHERE origin = $1";
     for (r, origin) in replies {
-        let existing = sqlx::query_scalar::<_, i64>("SELECT id FROM posts WHERE origin = $1")
+        let existing = sqlx::query_scalar::<_, i64>(by_origin)
             .bind(origin)
             .fetch_optional(&mut *tx)
             .await?;
@@ -559,7 +560,7 @@ pub async fn mirror_replies(db: &Db, replies: &[(NewReply<'_>, String)]) -> anyh
             // Another node mirrored it meanwhile: theirs stands, and the thread is bumped once.
             None => {
                 one.rollback().await?;
-                let theirs = sqlx::query_scalar::<_, i64>("SELECT id FROM posts WHERE origin = $1")
+                let theirs = sqlx::query_scalar::<_, i64>(by_origin)
                     .bind(origin)
                     .fetch_optional(&mut *tx)
                     .await?;

@@ -1337,21 +1337,25 @@ pub async fn all_series(state: &HubState) -> Result<Vec<SeriesSummary>, ApiError
         .collect())
 }
 
-/// A series request checked against the segments: its language, title, summary and segment.
+/// A series' language, title, summary and segment (those of a [`SeriesRequest`] or a
+/// [`SeriesChange`]) checked against the segments.
 fn checked_series<'d>(
-    r: &SeriesChange,
+    lang: &str,
+    title: &str,
+    summary: &str,
+    dimension: &str,
     dims: &'d [Dimension],
 ) -> Result<(Lang, String, String, &'d Dimension), ApiError> {
-    let lang = Lang::parse(r.lang.trim()).ok_or(HubError::Lang)?;
-    let title = fanloop_platform::text::single_line(&r.title).trim().to_string();
+    let lang = Lang::parse(lang.trim()).ok_or(HubError::Lang)?;
+    let title = fanloop_platform::text::single_line(title).trim().to_string();
     if title.is_empty() || title.chars().count() > domain::ARTICLE_TITLE_MAX {
         return Err(HubError::Title.into());
     }
-    let summary = fanloop_platform::text::single_line(&r.summary).trim().to_string();
+    let summary = fanloop_platform::text::single_line(summary).trim().to_string();
     if summary.chars().count() > domain::ARTICLE_SUMMARY_MAX {
         return Err(HubError::Summary.into());
     }
-    let key = r.dimension.trim();
+    let key = dimension.trim();
     let d = dims
         .iter()
         .find(|d| d.key == key)
@@ -1370,13 +1374,7 @@ pub async fn create_series(state: &HubState, me: &User, r: &SeriesRequest) -> Re
     }
     let db = &state.platform.db;
     let dims = store::dimensions(db).await.map_err(internal)?;
-    let change = SeriesChange {
-        lang: r.lang.clone(),
-        title: r.title.clone(),
-        summary: r.summary.clone(),
-        dimension: r.dimension.clone(),
-    };
-    let (lang, title, summary, d) = checked_series(&change, &dims)?;
+    let (lang, title, summary, d) = checked_series(&r.lang, &r.title, &r.summary, &r.dimension, &dims)?;
     let s = store::create_series(
         db,
         slug,
@@ -1416,7 +1414,7 @@ pub async fn update_series(
         .map_err(internal)?
         .ok_or(HubError::SeriesNotFound)?;
     let dims = store::dimensions(db).await.map_err(internal)?;
-    let (lang, title, summary, d) = checked_series(r, &dims)?;
+    let (lang, title, summary, d) = checked_series(&r.lang, &r.title, &r.summary, &r.dimension, &dims)?;
     if !store::update_series(db, old.id, lang.code(), &title, &summary, d.id)
         .await
         .map_err(internal)?

@@ -340,20 +340,10 @@ pub async fn update_series(
     dimension_id: i64,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin_write().await?;
-    let lock = match db.backend {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    };
-    let Some(old) = sqlx::query(&format!(
-        "SELECT lang, dimension_id FROM hub_series WHERE id = $1{lock}"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let Some((old_lang, old_dimension)) = series_locked(&mut tx, db.backend, id, " FOR UPDATE").await? else {
         return Ok(false);
     };
-    if old.get::<String, _>("lang") != lang || old.get::<i64, _>("dimension_id") != dimension_id {
+    if old_lang != lang || old_dimension != dimension_id {
         let used: Option<i64> = sqlx::query_scalar("SELECT id FROM hub_articles WHERE series_id = $1 LIMIT 1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -373,6 +363,27 @@ pub async fn update_series(
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// A series' language and segment, its row locked (`lock`: `" FOR UPDATE"` or `" FOR SHARE"`)
+/// on PostgreSQL; SQLite has one writer at a time.
+async fn series_locked(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    id: i64,
+    lock: &str,
+) -> anyhow::Result<Option<(String, i64)>> {
+    let lock = match backend {
+        Backend::Postgres => lock,
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT lang, dimension_id FROM hub_series WHERE id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| (r.get("lang"), r.get("dimension_id"))))
 }
 
 /// `None` when the slug is taken.
@@ -530,19 +541,9 @@ async fn write_article_parts(
     a: &ArticleWrite<'_>,
 ) -> anyhow::Result<Result<(), ArticleRefused>> {
     if let Some(series) = a.series_id {
-        let lock = match backend {
-            Backend::Postgres => " FOR SHARE",
-            Backend::Sqlite => "",
-        };
-        let row = sqlx::query(&format!(
-            "SELECT lang, dimension_id FROM hub_series WHERE id = $1{lock}"
-        ))
-        .bind(series)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let fits = row.is_some_and(|r| {
-            r.get::<String, _>("lang") == a.lang && a.targeting.stages.contains_key(&r.get::<i64, _>("dimension_id"))
-        });
+        let fits = series_locked(tx, backend, series, " FOR SHARE")
+            .await?
+            .is_some_and(|(lang, dimension)| lang == a.lang && a.targeting.stages.contains_key(&dimension));
         if !fits {
             return Ok(Err(ArticleRefused::SeriesChanged));
         }
